@@ -1,0 +1,291 @@
+/*
+ * archive — where every call ends up: one Ogg Opus file under
+ * <data>/archive/YYYY/MM/DD/<id>.opus and one catalog row in <data>/catalog.db.
+ *
+ * The promise: a recording is either fully archived and catalogued, or still where
+ * it came from (or in <data>/failed/ with a .reason file) — never lost, never
+ * half-written, never duplicated. Only this module writes the recording tables.
+ *
+ * Pieces: catalog (SQLite schema, migrations, queries), opus writer (own Ogg Opus
+ * muxing on libogg), audio sources (libsndfile, libavformat, raw Asterisk formats),
+ * analysis (peaks, speech activity), metadata (sidecars, PBX file names), ingest,
+ * verify and retention, plus the CLI commands built on them.
+ */
+#ifndef EARSHOT_ARCHIVE_H
+#define EARSHOT_ARCHIVE_H
+
+#include "common/common.h"
+
+#include <jansson.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ARCHIVE_FIELD_LEN 256 /* longest caller, callee, operator, ... value */
+
+struct catalog; /* opaque; one per thread */
+
+/* A call as catalogued. Strings are empty when unknown. */
+struct archive_call {
+    char id[ES_ID_LEN];
+    int64_t started_at; /* UTC ms */
+    int64_t ended_at;
+    int64_t duration_ms;
+    char direction[16]; /* inbound | outbound | internal | unknown */
+    char caller[ARCHIVE_FIELD_LEN];
+    char callee[ARCHIVE_FIELD_LEN];
+    char operator_[ARCHIVE_FIELD_LEN];
+    char customer[ARCHIVE_FIELD_LEN];
+    char queue[ARCHIVE_FIELD_LEN];
+    char external_id[ARCHIVE_FIELD_LEN];
+    char source[16];         /* ingest | recorder | api */
+    char source_ref[4096];   /* input path(s), ' + ' between legs */
+    char source_sha256[65];  /* content hash of the input(s) */
+    char meta_sources[1024]; /* JSON object: field -> sidecar|filename|pattern|mtime */
+    char disposition[16];    /* answered | missed */
+    char reason[128];        /* why missed, or empty */
+    char tags[1024];         /* JSON array of strings */
+    bool legal_hold;
+    int64_t purged_at; /* 0 = audio present */
+};
+
+struct archive_recording {
+    char path[512]; /* relative to the data dir */
+    char sha256[65];
+    int64_t bytes;
+    int channels;
+    int sample_rate; /* Opus encoder rate */
+    int source_rate; /* original input rate */
+    int bitrate;     /* target bits per second */
+    int64_t duration_ms;
+};
+
+/* Per-channel speech activity and waveform peaks, computed while encoding. */
+#define ANALYSIS_MAX_SILENCES 256
+struct archive_channel_stats {
+    int64_t talk_ms;
+    int64_t longest_silence_ms;
+    int nsilences; /* silences of at least 2 s, up to ANALYSIS_MAX_SILENCES */
+    int64_t silences[ANALYSIS_MAX_SILENCES][2];
+};
+struct archive_analysis {
+    int channels;
+    int bucket_ms; /* one min/max pair per channel per bucket */
+    int nbuckets;
+    int8_t *peaks; /* nbuckets * channels * 2 (min, max), owned */
+    struct archive_channel_stats ch[2];
+    int64_t overtalk_ms; /* both channels active (stereo only) */
+    double talk_ratio;   /* operator talk / all talk (stereo only), -1 if none */
+    float peak;          /* largest absolute sample, for spotting digital silence */
+};
+void archive_analysis_release(struct archive_analysis *a);
+
+/* ---- catalog ---------------------------------------------------------- */
+int catalog_open(const char *data_dir, struct catalog **out, struct es_err *err);
+void catalog_close(struct catalog *c);
+int catalog_schema_version(struct catalog *c);
+/* id of the call archived from this input hash, ES_ENOTFOUND if none. */
+int catalog_find_source(struct catalog *c, const char *sha256_hex, char *id_out);
+/* Marks a final path as about to appear (committed at once), so a crash between
+ * rename and catalog commit leaves a trail for catalog_recover(). */
+int catalog_pending_add(struct catalog *c, const char *relpath, const char *owner);
+int catalog_pending_remove(struct catalog *c, const char *relpath);
+/* Inserts call, recording and analysis in one transaction and clears the
+ * pending mark. ES_EEXIST when the source hash is already archived. */
+int catalog_insert_call(struct catalog *c, const struct archive_call *call,
+                        const struct archive_recording *rec, const struct archive_analysis *an);
+int catalog_record_failure(struct catalog *c, const char *source_path, const char *sha256_hex,
+                           const char *reason, const char *failed_path);
+
+struct catalog_filter {
+    int64_t since, until; /* 0 = open */
+    const char *operator_;
+    int limit; /* 0 = all */
+};
+/* Calls newest first; cb returns non-zero to stop. */
+int catalog_list(struct catalog *c, const struct catalog_filter *f,
+                 int (*cb)(void *ud, const struct archive_call *, const struct archive_recording *),
+                 void *ud);
+int catalog_get(struct catalog *c, const char *id, struct archive_call *call,
+                struct archive_recording *rec, bool *has_rec);
+int catalog_get_analysis(struct catalog *c, const char *id, struct archive_analysis *an);
+int catalog_set_hold(struct catalog *c, const char *id, bool hold);
+int catalog_mark_purged(struct catalog *c, const char *id, int64_t at);
+/* Calls started before `before` whose audio is still there and not on hold. */
+int catalog_list_expired(struct catalog *c, int64_t before,
+                         int (*cb)(void *ud, const char *id, const char *path), void *ud);
+/* Every live recording, for verify. */
+int catalog_list_recordings(struct catalog *c,
+                            int (*cb)(void *ud, const char *id, const char *path,
+                                      const char *sha256, int64_t bytes),
+                            void *ud);
+/* Is relpath catalogued (or pending)? */
+int catalog_has_path(struct catalog *c, const char *relpath);
+
+/* The JSON form used by `ls --json`, `show --json` and the API. New reference. */
+json_t *archive_call_json(const struct archive_call *k, const struct archive_recording *r);
+json_t *archive_analysis_json(const struct archive_analysis *a);
+
+/* ---- Opus writer ------------------------------------------------------ */
+struct opus_writer;
+struct opus_writer_opts {
+    int rate;                /* 8000, 12000, 16000, 24000 or 48000 */
+    int channels;            /* 1 or 2 */
+    int source_rate;         /* written to OpusHead as the input rate */
+    int bitrate;             /* bits per second */
+    int complexity;          /* 0..10, -1 = libopus default */
+    const char *const *tags; /* NULL-terminated "KEY=value" list, may be NULL */
+};
+struct opus_writer_stats {
+    uint64_t packets;
+    uint64_t packet_bytes; /* Opus payload only */
+    uint64_t file_bytes;   /* whole Ogg stream */
+    uint64_t samples;      /* input samples per channel */
+    uint8_t sha256[32];    /* of the file bytes written */
+};
+/* Writes to fd (not owned). */
+int opus_writer_new(int fd, const struct opus_writer_opts *o, struct opus_writer **out,
+                    struct es_err *err);
+/* pcm: interleaved float in [-1, 1], frames per channel. */
+int opus_writer_write(struct opus_writer *w, const float *pcm, size_t frames);
+/* Pads, trims and flushes the last page; fills st. */
+int opus_writer_finish(struct opus_writer *w, struct opus_writer_stats *st);
+void opus_writer_free(struct opus_writer *w);
+/* Smallest Opus rate >= rate (48000 above). */
+int opus_rate_for(int rate);
+
+/* ---- audio sources ---------------------------------------------------- */
+struct audio_src;
+struct audio_info {
+    int rate;
+    int channels;    /* after downmix: 1 or 2 */
+    int64_t frames;  /* -1 if unknown before reading */
+    char format[64]; /* container/codec, for messages */
+};
+/* Opens by extension (raw Asterisk formats) or content (libsndfile, then
+ * libavformat). err names the reason on failure. */
+int audio_open(const char *path, struct audio_src **out, struct es_err *err);
+const struct audio_info *audio_info(const struct audio_src *s);
+/* Reads up to frames interleaved float frames; returns frames read, 0 at end,
+ * or a negative code with err filled. */
+long audio_read(struct audio_src *s, float *pcm, size_t frames, struct es_err *err);
+void audio_close(struct audio_src *s);
+
+/* Sample-rate converter (libswresample) for rates Opus cannot take. */
+struct resampler;
+int resampler_new(int in_rate, int out_rate, int channels, struct resampler **out);
+/* Converts in (NULL + 0 to drain) into *out (owned by r, valid until the next
+ * call); returns output frames or a negative code. */
+long resampler_run(struct resampler *r, const float *in, size_t frames, const float **out);
+void resampler_free(struct resampler *r);
+
+/* ---- analysis --------------------------------------------------------- */
+struct analyzer;
+int analyzer_new(int rate, int channels, int64_t frames_hint, struct analyzer **out);
+void analyzer_feed(struct analyzer *a, const float *pcm, size_t frames);
+/* Moves the result into out (peaks ownership passes to out). */
+int analyzer_finish(struct analyzer *a, struct archive_analysis *out);
+void analyzer_free(struct analyzer *a);
+
+/* ---- metadata --------------------------------------------------------- */
+enum meta_field {
+    META_STARTED_AT,
+    META_DIRECTION,
+    META_CALLER,
+    META_CALLEE,
+    META_OPERATOR,
+    META_CUSTOMER,
+    META_QUEUE,
+    META_EXTERNAL_ID,
+    META_TAGS,
+    META_NFIELDS
+};
+struct call_meta {
+    bool has[META_NFIELDS];
+    const char *from[META_NFIELDS]; /* static source names */
+    int64_t started_at;
+    char direction[16];
+    char caller[ARCHIVE_FIELD_LEN], callee[ARCHIVE_FIELD_LEN], operator_[ARCHIVE_FIELD_LEN];
+    char customer[ARCHIVE_FIELD_LEN], queue[ARCHIVE_FIELD_LEN];
+    char external_id[ARCHIVE_FIELD_LEN];
+    char tags[1024]; /* JSON array */
+};
+extern const char *const meta_field_names[META_NFIELDS];
+/* JSON sidecar. Unknown keys are ignored; wrong types are errors. */
+int meta_parse_sidecar(const uint8_t *p, size_t len, struct call_meta *m, struct es_err *err);
+/* FreePBX/Asterisk "<kind>-<to>-<from>-<YYYYMMDD>-<HHMMSS>-<uniqueid>.<ext>";
+ * the time is PBX local time (TZ). ES_ENOTFOUND when the name does not match. */
+int meta_parse_freepbx_name(const char *basename, struct call_meta *m);
+/* A POSIX extended regex with named groups "(?<field>...)" over the base name. */
+struct meta_pattern;
+int meta_pattern_new(const char *regex, struct meta_pattern **out, struct es_err *err);
+int meta_pattern_match(const struct meta_pattern *p, const char *basename, struct call_meta *m);
+void meta_pattern_free(struct meta_pattern *p);
+/* Fills fields of dst not yet set from src. */
+void meta_merge(struct call_meta *dst, const struct call_meta *src);
+/* Writes {"field": "source", ...} for the fields set. */
+int meta_sources_json(const struct call_meta *m, char *out, size_t outlen);
+
+/* ---- ingest ----------------------------------------------------------- */
+enum ingest_disposition { INGEST_KEEP, INGEST_MOVE, INGEST_DELETE };
+struct ingest_opts {
+    const char *data_dir;
+    enum ingest_disposition disposition; /* applied only after the catalog commit */
+    const char *move_to;
+    const char *meta_file;            /* --meta: sidecar for every input */
+    struct meta_pattern *pattern;     /* borrowed; may be NULL */
+    int bitrate_mono, bitrate_stereo; /* bits per second */
+    int complexity;                   /* -1 = libopus default */
+    const char *leg_suffix[2];        /* customer-side and operator-side legs */
+    const char *source;               /* catalog source name, "ingest" by default */
+};
+/* One call to archive: a single file, or two MixMonitor legs. */
+struct ingest_job {
+    const char *path[2];
+    int nlegs;
+};
+enum ingest_status { INGEST_ARCHIVED, INGEST_SKIPPED, INGEST_FAILED };
+struct ingest_result {
+    enum ingest_status status;
+    char id[ES_ID_LEN];
+    int64_t duration_ms;
+    char path[512]; /* archived file, relative to the data dir */
+    char msg[1024]; /* one line: why skipped or failed */
+};
+/* Per process: takes the writer lock of this process and cleans what crashed
+ * writers left behind (temp files, files renamed but never catalogued). */
+struct ingest_session;
+int ingest_session_open(const struct ingest_opts *o, struct ingest_session **out,
+                        struct es_err *err);
+void ingest_session_close(struct ingest_session *s);
+/* Archives one job; c is the calling thread's own catalog handle. Never
+ * returns with a half-written file or a lost input. */
+void ingest_run(struct ingest_session *s, struct catalog *c, const struct ingest_job *job,
+                struct ingest_result *res);
+/* Expands files and directories (recursively) into jobs, pairing legs. */
+struct ingest_plan {
+    struct ingest_job *jobs;
+    size_t njobs;
+    char **paths; /* owned strings the jobs point into */
+    size_t npaths;
+};
+int ingest_plan_build(const struct ingest_opts *o, char **inputs, int ninputs,
+                      struct ingest_plan *plan, struct es_err *err);
+void ingest_plan_free(struct ingest_plan *plan);
+
+/* ---- commands (cli/earshot.c dispatches to these) --------------------- */
+struct es_cli {
+    const char *data_dir;
+    const char *config;
+    int argc;
+    char **argv; /* argv[0] is the command name */
+};
+int cmd_ingest(struct es_cli *cli);
+int cmd_ls(struct es_cli *cli);
+int cmd_show(struct es_cli *cli);
+int cmd_verify(struct es_cli *cli);
+int cmd_retention(struct es_cli *cli);
+int cmd_hold(struct es_cli *cli);
+int cmd_unhold(struct es_cli *cli);
+
+#endif

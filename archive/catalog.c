@@ -1,0 +1,342 @@
+/* Catalog: opening, migrations and the write side. Queries are in
+ * catalog_query.c. Every statement is prepared once here. */
+#include "archive/catalog_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CALL_COLS                                                                                  \
+    "c.id, c.started_at, c.ended_at, c.duration_ms, c.direction, c.caller, c.callee,"              \
+    " c.operator, c.customer, c.queue, c.external_id, c.source, c.source_ref,"                     \
+    " coalesce(c.source_sha256, ''), c.meta_sources, c.disposition, c.reason, c.tags,"             \
+    " c.legal_hold, coalesce(c.purged_at, 0), r.path, r.sha256, r.bytes, r.channels,"              \
+    " r.sample_rate, r.source_rate, r.bitrate, r.duration_ms"
+
+static const char *const sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_FIND_SOURCE] = "SELECT id FROM calls WHERE source_sha256 = ?1",
+    [ST_PENDING_ADD] = "INSERT OR REPLACE INTO pending_files(path, owner, created_at)"
+                       " VALUES (?1, ?2, ?3)",
+    [ST_PENDING_DEL] = "DELETE FROM pending_files WHERE path = ?1",
+    [ST_PENDING_ALL] = "SELECT path, owner FROM pending_files",
+    [ST_INSERT_CALL] =
+        "INSERT INTO calls(id, started_at, ended_at, duration_ms, direction, caller, callee,"
+        " operator, customer, queue, external_id, source, source_ref, source_sha256,"
+        " meta_sources, disposition, reason, tags, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, nullif(?14, ''),"
+        " ?15, ?16, ?17, ?18, ?19)",
+    [ST_INSERT_REC] = "INSERT INTO recordings(call_id, path, sha256, bytes, channels,"
+                      " sample_rate, source_rate, bitrate, duration_ms)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [ST_INSERT_ANALYSIS] =
+        "INSERT INTO analysis(call_id, bucket_ms, peaks, ch0_talk_ms, ch1_talk_ms,"
+        " ch0_longest_silence_ms, ch1_longest_silence_ms, overtalk_ms, talk_ratio, silences)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [ST_FAILURE] = "INSERT INTO ingest_failures(source_path, source_sha256, reason, failed_path,"
+                   " first_at, last_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)"
+                   " ON CONFLICT (source_path, source_sha256) DO UPDATE SET"
+                   " reason = excluded.reason, failed_path = excluded.failed_path,"
+                   " last_at = excluded.last_at, attempts = attempts + 1",
+    [ST_LIST] = "SELECT " CALL_COLS " FROM calls c LEFT JOIN recordings r ON r.call_id = c.id"
+                " WHERE (?1 = 0 OR c.started_at >= ?1) AND (?2 = 0 OR c.started_at < ?2)"
+                " AND (?3 IS NULL OR c.operator = ?3)"
+                " ORDER BY c.started_at DESC, c.id DESC LIMIT ?4",
+    [ST_GET] = "SELECT " CALL_COLS " FROM calls c LEFT JOIN recordings r ON r.call_id = c.id"
+               " WHERE c.id = ?1",
+    [ST_GET_ANALYSIS] = "SELECT bucket_ms, peaks, ch0_talk_ms, ch1_talk_ms,"
+                        " ch0_longest_silence_ms, ch1_longest_silence_ms, overtalk_ms,"
+                        " talk_ratio, silences FROM analysis WHERE call_id = ?1",
+    [ST_SET_HOLD] = "UPDATE calls SET legal_hold = ?2 WHERE id = ?1",
+    [ST_MARK_PURGED] = "UPDATE calls SET purged_at = ?2 WHERE id = ?1",
+    [ST_ALL_RECORDINGS] = "SELECT r.call_id, r.path, r.sha256, r.bytes FROM recordings r"
+                          " JOIN calls c ON c.id = r.call_id WHERE c.purged_at IS NULL"
+                          " ORDER BY r.path",
+    [ST_EXPIRED] = "SELECT c.id, r.path FROM calls c JOIN recordings r ON r.call_id = c.id"
+                   " WHERE c.started_at < ?1 AND c.purged_at IS NULL AND c.legal_hold = 0"
+                   " ORDER BY c.started_at",
+    [ST_HAS_PATH] = "SELECT 1 FROM recordings r JOIN calls c ON c.id = r.call_id"
+                    " WHERE r.path = ?1 AND c.purged_at IS NULL UNION ALL"
+                    " SELECT 1 FROM pending_files WHERE path = ?1",
+};
+
+sqlite3_stmt *catalog_stmt(struct catalog *c, enum catalog_stmt which)
+{
+    sqlite3_stmt *s = c->st[which];
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return s;
+}
+
+int catalog_db_error(struct catalog *c, const char *what)
+{
+    ES_ERROR("catalog", "%s failed: %s", what, sqlite3_errmsg(c->db));
+    return ES_EDB;
+}
+
+static int migrate(struct catalog *c, struct es_err *err)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+        return es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(c->db));
+    int version = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+    sqlite3_finalize(s);
+    if (version > catalog_nmigrations)
+        return es_seterr(err, ES_ESCHEMA,
+                         "catalog schema version %d is newer than this earshot (knows up to %d);"
+                         " upgrade earshot",
+                         version, catalog_nmigrations);
+    for (int v = version; v < catalog_nmigrations; v++) {
+        char *msg = NULL;
+        char setv[64];
+        snprintf(setv, sizeof setv, "PRAGMA user_version = %d", v + 1);
+        if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(c->db, catalog_migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(c->db, setv, NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+            es_seterr(err, ES_EDB, "catalog migration %d failed: %s", v + 1,
+                      msg ? msg : sqlite3_errmsg(c->db));
+            sqlite3_free(msg);
+            sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+            return ES_EDB;
+        }
+    }
+    return 0;
+}
+
+int catalog_open(const char *data_dir, struct catalog **out, struct es_err *err)
+{
+    *out = NULL;
+    struct catalog *c = calloc(1, sizeof *c);
+    if (!c)
+        return ES_ENOMEM;
+    char path[4200];
+    int rc;
+    if (es_fmt(c->data_dir, sizeof c->data_dir, "%s", data_dir) ||
+        es_fmt(path, sizeof path, "%s/catalog.db", data_dir)) {
+        free(c);
+        return es_seterr(err, ES_EINVAL, "data directory path too long");
+    }
+    if ((rc = es_mkdir_p(data_dir, 0750))) {
+        free(c);
+        return es_seterr(err, rc, "%s: cannot create data directory: %s", data_dir,
+                         es_strerror(rc));
+    }
+    if (sqlite3_open_v2(path, &c->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        rc = es_seterr(err, ES_EDB, "%s: %s", path, c->db ? sqlite3_errmsg(c->db) : "no memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(c->db, 10000);
+    char *msg = NULL;
+    if (sqlite3_exec(c->db,
+                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                     " PRAGMA foreign_keys = ON;",
+                     NULL, NULL, &msg) != SQLITE_OK) {
+        rc = es_seterr(err, ES_EDB, "%s: %s", path, msg ? msg : "cannot configure");
+        sqlite3_free(msg);
+        goto fail;
+    }
+    if ((rc = migrate(c, err)))
+        goto fail;
+    for (int i = 0; i < ST_COUNT; i++) {
+        if (sqlite3_prepare_v3(c->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &c->st[i], NULL) !=
+            SQLITE_OK) {
+            rc = es_seterr(err, ES_EDB, "catalog: preparing statement %d: %s", i,
+                           sqlite3_errmsg(c->db));
+            goto fail;
+        }
+    }
+    *out = c;
+    return 0;
+fail:
+    catalog_close(c);
+    return rc;
+}
+
+void catalog_close(struct catalog *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(c->st[i]);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+int catalog_schema_version(struct catalog *c)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+        return ES_EDB;
+    int v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : ES_EDB;
+    sqlite3_finalize(s);
+    return v;
+}
+
+static int step_done(struct catalog *c, sqlite3_stmt *s, const char *what)
+{
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return ES_EEXIST;
+    return catalog_db_error(c, what);
+}
+
+int catalog_find_source(struct catalog *c, const char *sha256_hex, char *id_out)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_FIND_SOURCE);
+    sqlite3_bind_text(s, 1, sha256_hex, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        snprintf(id_out, ES_ID_LEN, "%s", (const char *)sqlite3_column_text(s, 0));
+        return 0;
+    }
+    return rc == SQLITE_DONE ? ES_ENOTFOUND : catalog_db_error(c, "find source");
+}
+
+int catalog_pending_add(struct catalog *c, const char *relpath, const char *owner)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_PENDING_ADD);
+    sqlite3_bind_text(s, 1, relpath, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, owner, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, es_now_ms());
+    return step_done(c, s, "pending add");
+}
+
+int catalog_pending_remove(struct catalog *c, const char *relpath)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_PENDING_DEL);
+    sqlite3_bind_text(s, 1, relpath, -1, SQLITE_STATIC);
+    return step_done(c, s, "pending remove");
+}
+
+static int exec_st(struct catalog *c, enum catalog_stmt which)
+{
+    return step_done(c, catalog_stmt(c, which), sql[which]);
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+static int insert_call_row(struct catalog *c, const struct archive_call *k)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_INSERT_CALL);
+    bind_text(s, 1, k->id);
+    sqlite3_bind_int64(s, 2, k->started_at);
+    sqlite3_bind_int64(s, 3, k->ended_at);
+    sqlite3_bind_int64(s, 4, k->duration_ms);
+    bind_text(s, 5, k->direction[0] ? k->direction : "unknown");
+    bind_text(s, 6, k->caller);
+    bind_text(s, 7, k->callee);
+    bind_text(s, 8, k->operator_);
+    bind_text(s, 9, k->customer);
+    bind_text(s, 10, k->queue);
+    bind_text(s, 11, k->external_id);
+    bind_text(s, 12, k->source);
+    bind_text(s, 13, k->source_ref);
+    bind_text(s, 14, k->source_sha256);
+    bind_text(s, 15, k->meta_sources[0] ? k->meta_sources : "{}");
+    bind_text(s, 16, k->disposition[0] ? k->disposition : "answered");
+    bind_text(s, 17, k->reason);
+    bind_text(s, 18, k->tags[0] ? k->tags : "[]");
+    sqlite3_bind_int64(s, 19, es_now_ms());
+    return step_done(c, s, "insert call");
+}
+
+static int insert_rec_row(struct catalog *c, const char *id, const struct archive_recording *r)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_INSERT_REC);
+    bind_text(s, 1, id);
+    bind_text(s, 2, r->path);
+    bind_text(s, 3, r->sha256);
+    sqlite3_bind_int64(s, 4, r->bytes);
+    sqlite3_bind_int(s, 5, r->channels);
+    sqlite3_bind_int(s, 6, r->sample_rate);
+    sqlite3_bind_int(s, 7, r->source_rate);
+    sqlite3_bind_int(s, 8, r->bitrate);
+    sqlite3_bind_int64(s, 9, r->duration_ms);
+    return step_done(c, s, "insert recording");
+}
+
+static int silences_json(const struct archive_analysis *a, struct es_buf *b)
+{
+    int rc = es_buf_append(b, "[", 1);
+    for (int ch = 0; ch < a->channels && !rc; ch++) {
+        rc = es_buf_appendf(b, "%s[", ch ? "," : "");
+        for (int i = 0; i < a->ch[ch].nsilences && !rc; i++)
+            rc = es_buf_appendf(b, "%s[%lld,%lld]", i ? "," : "",
+                                (long long)a->ch[ch].silences[i][0],
+                                (long long)a->ch[ch].silences[i][1]);
+        if (!rc)
+            rc = es_buf_append(b, "]", 1);
+    }
+    return rc ? rc : es_buf_append(b, "]", 1);
+}
+
+static int insert_analysis_row(struct catalog *c, const char *id, const struct archive_analysis *a)
+{
+    struct es_buf sil;
+    es_buf_init(&sil, 1 << 20);
+    int rc = silences_json(a, &sil);
+    if (rc)
+        goto out;
+    sqlite3_stmt *s = catalog_stmt(c, ST_INSERT_ANALYSIS);
+    bind_text(s, 1, id);
+    sqlite3_bind_int(s, 2, a->bucket_ms);
+    sqlite3_bind_blob(s, 3, a->peaks ? (const void *)a->peaks : "", a->nbuckets * a->channels * 2,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, a->ch[0].talk_ms);
+    sqlite3_bind_int64(s, 6, a->ch[0].longest_silence_ms);
+    if (a->channels == 2) {
+        sqlite3_bind_int64(s, 5, a->ch[1].talk_ms);
+        sqlite3_bind_int64(s, 7, a->ch[1].longest_silence_ms);
+        sqlite3_bind_int64(s, 8, a->overtalk_ms);
+        if (a->talk_ratio >= 0)
+            sqlite3_bind_double(s, 9, a->talk_ratio);
+    }
+    bind_text(s, 10, sil.data);
+    rc = step_done(c, s, "insert analysis");
+out:
+    es_buf_free(&sil);
+    return rc;
+}
+
+int catalog_insert_call(struct catalog *c, const struct archive_call *call,
+                        const struct archive_recording *rec, const struct archive_analysis *an)
+{
+    int rc = exec_st(c, ST_BEGIN);
+    if (rc)
+        return rc;
+    if ((rc = insert_call_row(c, call)))
+        goto fail;
+    if (rec && (rc = insert_rec_row(c, call->id, rec)))
+        goto fail;
+    if (an && an->channels && (rc = insert_analysis_row(c, call->id, an)))
+        goto fail;
+    if (rec && (rc = catalog_pending_remove(c, rec->path)))
+        goto fail;
+    if ((rc = exec_st(c, ST_COMMIT)))
+        goto fail;
+    return 0;
+fail:
+    exec_st(c, ST_ROLLBACK);
+    return rc;
+}
+
+int catalog_record_failure(struct catalog *c, const char *source_path, const char *sha256_hex,
+                           const char *reason, const char *failed_path)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_FAILURE);
+    bind_text(s, 1, source_path);
+    bind_text(s, 2, sha256_hex ? sha256_hex : "");
+    bind_text(s, 3, reason);
+    bind_text(s, 4, failed_path ? failed_path : "");
+    sqlite3_bind_int64(s, 5, es_now_ms());
+    return step_done(c, s, "record failure");
+}

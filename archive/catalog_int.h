@@ -1,0 +1,44 @@
+/* Private to archive/: the catalog handle and its prepared statements. */
+#ifndef EARSHOT_CATALOG_INT_H
+#define EARSHOT_CATALOG_INT_H
+
+#include "archive/archive.h"
+
+#include <sqlite3.h>
+
+extern const char *const catalog_migrations[];
+extern const int catalog_nmigrations;
+
+enum catalog_stmt {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_FIND_SOURCE,
+    ST_PENDING_ADD,
+    ST_PENDING_DEL,
+    ST_PENDING_ALL,
+    ST_INSERT_CALL,
+    ST_INSERT_REC,
+    ST_INSERT_ANALYSIS,
+    ST_FAILURE,
+    ST_LIST,
+    ST_GET,
+    ST_GET_ANALYSIS,
+    ST_SET_HOLD,
+    ST_MARK_PURGED,
+    ST_ALL_RECORDINGS,
+    ST_HAS_PATH,
+    ST_EXPIRED,
+    ST_COUNT
+};
+
+struct catalog {
+    sqlite3 *db;
+    char data_dir[4096];
+    sqlite3_stmt *st[ST_COUNT];
+};
+
+sqlite3_stmt *catalog_stmt(struct catalog *c, enum catalog_stmt which);
+int catalog_db_error(struct catalog *c, const char *what);
+
+#endif

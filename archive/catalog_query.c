@@ -1,0 +1,217 @@
+/* Catalog: the read side and the small updates (hold, purge). */
+#include "archive/catalog_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void col_text(sqlite3_stmt *s, int i, char *out, size_t outlen)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    snprintf(out, outlen, "%s", t ? (const char *)t : "");
+}
+
+/* Column order is CALL_COLS in catalog.c. */
+static void read_row(sqlite3_stmt *s, struct archive_call *k, struct archive_recording *r,
+                     bool *has_rec)
+{
+    memset(k, 0, sizeof *k);
+    col_text(s, 0, k->id, sizeof k->id);
+    k->started_at = sqlite3_column_int64(s, 1);
+    k->ended_at = sqlite3_column_int64(s, 2);
+    k->duration_ms = sqlite3_column_int64(s, 3);
+    col_text(s, 4, k->direction, sizeof k->direction);
+    col_text(s, 5, k->caller, sizeof k->caller);
+    col_text(s, 6, k->callee, sizeof k->callee);
+    col_text(s, 7, k->operator_, sizeof k->operator_);
+    col_text(s, 8, k->customer, sizeof k->customer);
+    col_text(s, 9, k->queue, sizeof k->queue);
+    col_text(s, 10, k->external_id, sizeof k->external_id);
+    col_text(s, 11, k->source, sizeof k->source);
+    col_text(s, 12, k->source_ref, sizeof k->source_ref);
+    col_text(s, 13, k->source_sha256, sizeof k->source_sha256);
+    col_text(s, 14, k->meta_sources, sizeof k->meta_sources);
+    col_text(s, 15, k->disposition, sizeof k->disposition);
+    col_text(s, 16, k->reason, sizeof k->reason);
+    col_text(s, 17, k->tags, sizeof k->tags);
+    k->legal_hold = sqlite3_column_int(s, 18) != 0;
+    k->purged_at = sqlite3_column_int64(s, 19);
+    memset(r, 0, sizeof *r);
+    *has_rec = sqlite3_column_type(s, 20) != SQLITE_NULL;
+    if (!*has_rec)
+        return;
+    col_text(s, 20, r->path, sizeof r->path);
+    col_text(s, 21, r->sha256, sizeof r->sha256);
+    r->bytes = sqlite3_column_int64(s, 22);
+    r->channels = sqlite3_column_int(s, 23);
+    r->sample_rate = sqlite3_column_int(s, 24);
+    r->source_rate = sqlite3_column_int(s, 25);
+    r->bitrate = sqlite3_column_int(s, 26);
+    r->duration_ms = sqlite3_column_int64(s, 27);
+}
+
+int catalog_list(struct catalog *c, const struct catalog_filter *f,
+                 int (*cb)(void *ud, const struct archive_call *, const struct archive_recording *),
+                 void *ud)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_LIST);
+    sqlite3_bind_int64(s, 1, f ? f->since : 0);
+    sqlite3_bind_int64(s, 2, f ? f->until : 0);
+    if (f && f->operator_)
+        sqlite3_bind_text(s, 3, f->operator_, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, f && f->limit > 0 ? f->limit : -1);
+    struct archive_call *k = malloc(sizeof *k);
+    struct archive_recording r;
+    if (!k)
+        return ES_ENOMEM;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        bool has;
+        read_row(s, k, &r, &has);
+        if (cb(ud, k, has ? &r : NULL))
+            break;
+    }
+    free(k);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : catalog_db_error(c, "list calls");
+}
+
+int catalog_get(struct catalog *c, const char *id, struct archive_call *call,
+                struct archive_recording *rec, bool *has_rec)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_GET);
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        read_row(s, call, rec, has_rec);
+        sqlite3_reset(s);
+        return 0;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? ES_ENOTFOUND : catalog_db_error(c, "get call");
+}
+
+/* Parses the silences JSON written by catalog.c: [[[s,e],...],[[s,e],...]].
+ * Our own output, but still read defensively. */
+static void parse_silences(const char *p, struct archive_analysis *an)
+{
+    int depth = 0, ch = -1;
+    while (p && *p) {
+        if (*p == '[') {
+            depth++;
+            if (depth == 2)
+                ch++;
+            if (depth == 3 && ch >= 0 && ch < 2) {
+                struct archive_channel_stats *cs = &an->ch[ch];
+                long long s0, s1;
+                if (cs->nsilences < ANALYSIS_MAX_SILENCES &&
+                    sscanf(p, "[%lld,%lld]", &s0, &s1) == 2) {
+                    cs->silences[cs->nsilences][0] = s0;
+                    cs->silences[cs->nsilences][1] = s1;
+                    cs->nsilences++;
+                }
+            }
+        } else if (*p == ']') {
+            depth--;
+        }
+        p++;
+    }
+}
+
+int catalog_get_analysis(struct catalog *c, const char *id, struct archive_analysis *an)
+{
+    memset(an, 0, sizeof *an);
+    sqlite3_stmt *s = catalog_stmt(c, ST_GET_ANALYSIS);
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(s);
+        return rc == SQLITE_DONE ? ES_ENOTFOUND : catalog_db_error(c, "get analysis");
+    }
+    an->bucket_ms = sqlite3_column_int(s, 0);
+    an->channels = sqlite3_column_type(s, 3) == SQLITE_NULL ? 1 : 2;
+    int n = sqlite3_column_bytes(s, 1);
+    an->nbuckets = n / (2 * an->channels);
+    if (n > 0) {
+        an->peaks = malloc((size_t)n);
+        if (!an->peaks) {
+            sqlite3_reset(s);
+            return ES_ENOMEM;
+        }
+        memcpy(an->peaks, sqlite3_column_blob(s, 1), (size_t)n);
+    }
+    an->ch[0].talk_ms = sqlite3_column_int64(s, 2);
+    an->ch[1].talk_ms = sqlite3_column_int64(s, 3);
+    an->ch[0].longest_silence_ms = sqlite3_column_int64(s, 4);
+    an->ch[1].longest_silence_ms = sqlite3_column_int64(s, 5);
+    an->overtalk_ms = sqlite3_column_int64(s, 6);
+    an->talk_ratio = sqlite3_column_type(s, 7) == SQLITE_NULL ? -1 : sqlite3_column_double(s, 7);
+    parse_silences((const char *)sqlite3_column_text(s, 8), an);
+    sqlite3_reset(s);
+    return 0;
+}
+
+void archive_analysis_release(struct archive_analysis *a)
+{
+    if (!a)
+        return;
+    free(a->peaks);
+    a->peaks = NULL;
+}
+
+static int update_one(struct catalog *c, enum catalog_stmt which, const char *id, int64_t v)
+{
+    sqlite3_stmt *s = catalog_stmt(c, which);
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, v);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return catalog_db_error(c, "update call");
+    return sqlite3_changes(c->db) == 1 ? 0 : ES_ENOTFOUND;
+}
+
+int catalog_set_hold(struct catalog *c, const char *id, bool hold)
+{
+    return update_one(c, ST_SET_HOLD, id, hold);
+}
+
+int catalog_mark_purged(struct catalog *c, const char *id, int64_t at)
+{
+    return update_one(c, ST_MARK_PURGED, id, at);
+}
+
+int catalog_list_expired(struct catalog *c, int64_t before,
+                         int (*cb)(void *ud, const char *id, const char *path), void *ud)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_EXPIRED);
+    sqlite3_bind_int64(s, 1, before);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (cb(ud, (const char *)sqlite3_column_text(s, 0),
+               (const char *)sqlite3_column_text(s, 1)))
+            break;
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : catalog_db_error(c, "list expired");
+}
+
+int catalog_list_recordings(struct catalog *c,
+                            int (*cb)(void *ud, const char *id, const char *path,
+                                      const char *sha256, int64_t bytes),
+                            void *ud)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_ALL_RECORDINGS);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (cb(ud, (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+               (const char *)sqlite3_column_text(s, 2), sqlite3_column_int64(s, 3)))
+            break;
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : catalog_db_error(c, "list recordings");
+}
+
+int catalog_has_path(struct catalog *c, const char *relpath)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_HAS_PATH);
+    sqlite3_bind_text(s, 1, relpath, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW;
+}

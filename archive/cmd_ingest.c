@@ -1,0 +1,252 @@
+/* earshot ingest: archive PBX recordings from files and directories. */
+#include "archive/archive.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: earshot ingest [-j N] [--meta FILE] [--keep | --move-to DIR | --delete]\n"
+    "                      [--pattern REGEX] [--legs IN,OUT] [--bitrate BPS]\n"
+    "                      [--stereo-bitrate BPS] [--json] PATH...\n";
+
+struct runner {
+    struct ingest_session *s;
+    const char *data_dir;
+    struct ingest_plan *plan;
+    atomic_size_t next;
+    pthread_mutex_t out_mu;
+    size_t done, archived, skipped, failed;
+    int json, progress;
+};
+
+static void report(struct runner *r, const struct ingest_job *j, const struct ingest_result *res)
+{
+    static const char *const names[] = {"archived", "skipped", "failed"};
+    pthread_mutex_lock(&r->out_mu);
+    r->done++;
+    r->archived += res->status == INGEST_ARCHIVED;
+    r->skipped += res->status == INGEST_SKIPPED;
+    r->failed += res->status == INGEST_FAILED;
+    if (r->progress)
+        fputs("\r\033[K", stderr);
+    char input[4200];
+    if (j->nlegs == 2)
+        snprintf(input, sizeof input, "%s + %s", j->path[0], j->path[1]);
+    else
+        snprintf(input, sizeof input, "%s", j->path[0]);
+    if (r->json) {
+        json_t *o = json_pack("{s:s, s:s}", "input", input, "status", names[res->status]);
+        if (res->id[0])
+            json_object_set_new(o, "id", json_string(res->id));
+        if (res->status == INGEST_ARCHIVED) {
+            json_object_set_new(o, "path", json_string(res->path));
+            json_object_set_new(o, "duration_ms", json_integer(res->duration_ms));
+        } else {
+            json_object_set_new(o, "reason", json_string(res->msg));
+        }
+        char *line = json_dumps(o, JSON_COMPACT);
+        if (line)
+            printf("%s\n", line);
+        free(line);
+        json_decref(o);
+    } else if (res->status == INGEST_ARCHIVED) {
+        printf("archived %s -> %s (%lld.%03lld s)\n", input, res->id,
+               (long long)(res->duration_ms / 1000), (long long)(res->duration_ms % 1000));
+    } else if (res->status == INGEST_SKIPPED) {
+        printf("skipped  %s: %s\n", input, res->msg);
+    }
+    if (res->status == INGEST_FAILED)
+        ES_ERROR("ingest", "%s: %s", input, res->msg);
+    if (r->progress)
+        fprintf(stderr, "ingest: %zu/%zu done, %zu failed", r->done, r->plan->njobs, r->failed);
+    fflush(stdout);
+    pthread_mutex_unlock(&r->out_mu);
+}
+
+static void *worker(void *arg)
+{
+    struct runner *r = arg;
+    struct catalog *c = NULL;
+    struct es_err err = {{0}};
+    if (catalog_open(r->data_dir, &c, &err)) {
+        ES_ERROR("ingest", "%s", err.msg);
+        return (void *)1;
+    }
+    struct ingest_result res;
+    for (;;) {
+        size_t i = atomic_fetch_add(&r->next, 1);
+        if (i >= r->plan->njobs)
+            break;
+        ingest_run(r->s, c, &r->plan->jobs[i], &res);
+        report(r, &r->plan->jobs[i], &res);
+    }
+    catalog_close(c);
+    return NULL;
+}
+
+static int parse_legs(char *arg, struct ingest_opts *o)
+{
+    char *comma = strchr(arg, ',');
+    if (!comma || comma == arg || !comma[1])
+        return ES_EINVAL;
+    *comma = '\0';
+    o->leg_suffix[0] = arg;
+    o->leg_suffix[1] = comma + 1;
+    return 0;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi)
+        return ES_EINVAL;
+    *out = (int)v;
+    return 0;
+}
+
+int cmd_ingest(struct es_cli *cli)
+{
+    static const struct option opts[] = {
+        {"jobs", required_argument, NULL, 'j'},
+        {"meta", required_argument, NULL, 'm'},
+        {"keep", no_argument, NULL, 'k'},
+        {"move-to", required_argument, NULL, 'M'},
+        {"delete", no_argument, NULL, 'D'},
+        {"pattern", required_argument, NULL, 'p'},
+        {"legs", required_argument, NULL, 'l'},
+        {"bitrate", required_argument, NULL, 'b'},
+        {"stereo-bitrate", required_argument, NULL, 'B'},
+        {"complexity", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'J'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct ingest_opts o = {.data_dir = cli->data_dir,
+                            .bitrate_mono = 16000,
+                            .bitrate_stereo = 24000,
+                            .complexity = -1,
+                            .leg_suffix = {"-in", "-out"},
+                            .source = "ingest"};
+    int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), json = 0, nchoices = 0, c;
+    const char *pattern = NULL;
+    optind = 1;
+    while ((c = getopt_long(cli->argc, cli->argv, "j:", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'j':
+            bad = parse_int(optarg, 1, 256, &jobs);
+            break;
+        case 'm':
+            o.meta_file = optarg;
+            break;
+        case 'k':
+            o.disposition = INGEST_KEEP;
+            nchoices++;
+            break;
+        case 'M':
+            o.disposition = INGEST_MOVE;
+            o.move_to = optarg;
+            nchoices++;
+            break;
+        case 'D':
+            o.disposition = INGEST_DELETE;
+            nchoices++;
+            break;
+        case 'p':
+            pattern = optarg;
+            break;
+        case 'l':
+            bad = parse_legs(optarg, &o);
+            break;
+        case 'b':
+            bad = parse_int(optarg, 6000, 256000, &o.bitrate_mono);
+            break;
+        case 'B':
+            bad = parse_int(optarg, 6000, 512000, &o.bitrate_stereo);
+            break;
+        case 'c':
+            bad = parse_int(optarg, 0, 10, &o.complexity);
+            break;
+        case 'J':
+            json = 1;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fputs(usage, stderr);
+            return 2;
+        }
+        if (bad) {
+            fprintf(stderr, "earshot ingest: bad value for --%s: %s\n%s",
+                    c == 'j'   ? "jobs"
+                    : c == 'l' ? "legs"
+                    : c == 'c' ? "complexity"
+                               : "bitrate",
+                    optarg, usage);
+            return 2;
+        }
+    }
+    if (nchoices > 1 || optind >= cli->argc) {
+        fprintf(stderr, "earshot ingest: %s\n%s",
+                nchoices > 1 ? "choose one of --keep, --move-to, --delete" : "no input given",
+                usage);
+        return 2;
+    }
+    struct stat st;
+    if (o.move_to && (stat(o.move_to, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        fprintf(stderr, "earshot ingest: --move-to %s: not a directory\n", o.move_to);
+        return 2;
+    }
+    struct es_err err = {{0}};
+    struct meta_pattern *pat = NULL;
+    if (pattern && meta_pattern_new(pattern, &pat, &err)) {
+        fprintf(stderr, "earshot ingest: --pattern: %s\n", err.msg);
+        return 2;
+    }
+    o.pattern = pat;
+    struct ingest_plan plan;
+    struct ingest_session *s = NULL;
+    int rc = 1;
+    if (ingest_plan_build(&o, cli->argv + optind, cli->argc - optind, &plan, &err)) {
+        ES_ERROR("ingest", "%s", err.msg);
+        meta_pattern_free(pat);
+        return 1;
+    }
+    if (ingest_session_open(&o, &s, &err)) {
+        ES_ERROR("ingest", "%s", err.msg);
+        goto out;
+    }
+    struct runner r = {.s = s, .data_dir = o.data_dir, .plan = &plan, .json = json};
+    r.progress = isatty(2) && plan.njobs > 1 && es_log_get_level() <= ES_LOG_INFO;
+    pthread_mutex_init(&r.out_mu, NULL);
+    if ((size_t)jobs > plan.njobs)
+        jobs = plan.njobs ? (int)plan.njobs : 1;
+    pthread_t th[256];
+    int started = 0, worker_failed = 0;
+    for (int i = 1; i < jobs; i++)
+        started += pthread_create(&th[started], NULL, worker, &r) == 0;
+    worker_failed = worker(&r) != NULL;
+    for (int i = 0; i < started; i++) {
+        void *ret;
+        pthread_join(th[i], &ret);
+        worker_failed |= ret != NULL;
+    }
+    if (r.progress)
+        fputs("\r\033[K", stderr);
+    pthread_mutex_destroy(&r.out_mu);
+    ES_INFO("ingest", "done: archived=%zu skipped=%zu failed=%zu", r.archived, r.skipped, r.failed);
+    rc = r.failed || worker_failed || r.done < plan.njobs ? 1 : 0;
+out:
+    ingest_session_close(s);
+    ingest_plan_free(&plan);
+    meta_pattern_free(pat);
+    return rc;
+}

@@ -1,0 +1,83 @@
+/* earshot: the subcommand table. Each command's code lives in its module. */
+#include "archive/archive.h"
+
+#include <locale.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct command {
+    const char *name;
+    int (*run)(struct es_cli *cli);
+    const char *help;
+} commands[] = {
+    {"ingest", cmd_ingest, "archive PBX recordings (files or directories)"},
+    {"ls", cmd_ls, "list calls"},
+    {"show", cmd_show, "show one call with its analysis"},
+    {"verify", cmd_verify, "re-hash every recording against the catalog"},
+    {"retention", cmd_retention, "delete audio older than a period (legal holds kept)"},
+    {"hold", cmd_hold, "put a call under legal hold"},
+    {"unhold", cmd_unhold, "lift a legal hold"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: earshot [--data DIR] [--config FILE] [-q|-v] COMMAND [ARGS]\n\n"
+               "The data directory defaults to $EARSHOT_DATA, then ./earshot-data.\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < ES_ARRAY_LEN(commands); i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n'earshot COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    setlocale(LC_ALL, "C");
+    if (sodium_init() < 0) {
+        fprintf(stderr, "earshot: libsodium failed to initialise\n");
+        return 1;
+    }
+    struct es_cli cli = {0};
+    cli.data_dir = getenv("EARSHOT_DATA");
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--data") && i + 1 < argc) {
+            cli.data_dir = argv[++i];
+        } else if (!strncmp(a, "--data=", 7)) {
+            cli.data_dir = a + 7;
+        } else if (!strcmp(a, "--config") && i + 1 < argc) {
+            cli.config = argv[++i];
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            es_log_set_level(ES_LOG_WARN);
+        } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            es_log_set_level(ES_LOG_DEBUG);
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--version")) {
+            printf("earshot %s\n", EARSHOT_VERSION);
+            return 0;
+        } else {
+            fprintf(stderr, "earshot: unknown option %s\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!cli.data_dir || !cli.data_dir[0])
+        cli.data_dir = "earshot-data";
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    for (size_t k = 0; k < ES_ARRAY_LEN(commands); k++) {
+        if (!strcmp(argv[i], commands[k].name)) {
+            cli.argc = argc - i;
+            cli.argv = argv + i;
+            return commands[k].run(&cli);
+        }
+    }
+    fprintf(stderr, "earshot: unknown command '%s'\n", argv[i]);
+    usage(stderr);
+    return 2;
+}
