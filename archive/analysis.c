@@ -94,8 +94,6 @@ static void halve_peaks(struct analyzer *a)
 
 static void close_bucket(struct analyzer *a)
 {
-    if (a->nbuckets == PEAK_BUCKETS_MAX)
-        halve_peaks(a);
     for (int c = 0; c < a->channels; c++) {
         int8_t *o = a->peaks + ((size_t)a->nbuckets * a->channels + c) * 2;
         o[0] = q8(a->ch[c].bmin);
@@ -105,6 +103,9 @@ static void close_bucket(struct analyzer *a)
     }
     a->nbuckets++;
     a->nbucket_frames = 0;
+    /* halve as soon as full, so the next bucket already has the new width */
+    if (a->nbuckets == PEAK_BUCKETS_MAX)
+        halve_peaks(a);
 }
 
 static void end_silence(struct analyzer *a, int c, int64_t frame)

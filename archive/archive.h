@@ -171,6 +171,21 @@ const struct audio_info *audio_info(const struct audio_src *s);
 long audio_read(struct audio_src *s, float *pcm, size_t frames, struct es_err *err);
 void audio_close(struct audio_src *s);
 
+/* Strict RIFF/WAVE header check over the first len bytes of a file of
+ * file_size bytes: ES_ENOTFOUND if not a WAV, ES_EFORMAT with the reason for a
+ * truncated file or a header whose fields contradict each other. */
+struct wav_facts {
+    unsigned format;
+    int channels, rate, bits;
+    unsigned block_align;
+    uint32_t byte_rate;
+    size_t data_offset;
+    uint32_t data_bytes;
+    int truncated;
+};
+int wav_check(const uint8_t *p, size_t len, uint64_t file_size, struct wav_facts *w,
+              struct es_err *err);
+
 /* Sample-rate converter (libswresample) for rates Opus cannot take. */
 struct resampler;
 int resampler_new(int in_rate, int out_rate, int channels, struct resampler **out);

@@ -131,6 +131,23 @@ static const char *extension(const char *path)
     return dot && dot != base ? dot + 1 : NULL;
 }
 
+/* WAV headers are checked strictly before any decoder sees the file. */
+static int check_header(const char *path, uint64_t size, struct es_err *err)
+{
+    uint8_t head[65536];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return es_seterr(err, -errno, "%s", strerror(errno));
+    size_t n = fread(head, 1, sizeof head, f);
+    int failed = ferror(f);
+    fclose(f);
+    if (failed)
+        return es_seterr(err, -EIO, "read error");
+    struct wav_facts w;
+    int rc = wav_check(head, n, size, &w, err);
+    return rc == ES_ENOTFOUND ? 0 : rc;
+}
+
 int audio_open(const char *path, struct audio_src **out, struct es_err *err)
 {
     *out = NULL;
@@ -142,10 +159,13 @@ int audio_open(const char *path, struct audio_src **out, struct es_err *err)
     if (st.st_size == 0)
         return es_seterr(err, ES_EEMPTY, "empty file (0 bytes)");
     const char *ext = extension(path);
+    int rc = check_header(path, (uint64_t)st.st_size, err);
+    if (rc)
+        return rc;
     if (ext && strcasecmp(ext, "g722") == 0)
         return audio_open_av(path, "g722", out, err);
     struct es_err sferr = {{0}};
-    int rc = audio_open_sndfile(path, ext, out, &sferr);
+    rc = audio_open_sndfile(path, ext, out, &sferr);
     if (rc == 0 || rc == ES_ENOMEM)
         return rc;
     struct es_err averr = {{0}};

@@ -14,6 +14,9 @@
 #include <unistd.h>
 
 #define BLOCK 4096 /* frames per read */
+/* Loudest sample of a recording that holds nothing: digital silence or
+ * dither. Any real line has noise well above it. */
+#define SILENT_PEAK 3.2e-4f
 
 /* A source read at the output rate, optionally folded to mono (for legs). */
 struct stage {
@@ -379,8 +382,8 @@ static int write_temp(struct work *w)
         rc = fail(w, ES_EEMPTY, "no audio (0 samples)");
         goto out;
     }
-    if (w->an.peak == 0.0f) {
-        rc = fail(w, ES_EEMPTY, "silent: every sample is zero");
+    if (w->an.peak < SILENT_PEAK) {
+        rc = fail(w, ES_EEMPTY, "silent: the loudest sample is below -70 dBFS");
         goto out;
     }
     if (fsync(fd) != 0) {

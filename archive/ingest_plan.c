@@ -56,8 +56,8 @@ static int walk(const char *dir, struct paths *out, int depth, struct es_err *er
         }
         struct stat st;
         if (stat(p, &st) != 0)
-            continue; /* vanished while walking */
-        if (S_ISDIR(st.st_mode))
+            rc = errno == ENOENT && lstat(p, &st) != 0 ? 0 : push(out, p); /* vanished: skip */
+        else if (S_ISDIR(st.st_mode))
             rc = walk(p, out, depth + 1, err);
         else if (S_ISREG(st.st_mode) && !skipped_name(e->d_name))
             rc = push(out, p);
@@ -103,9 +103,7 @@ int ingest_plan_build(const struct ingest_opts *o, char **inputs, int ninputs,
     int rc = 0;
     for (int i = 0; i < ninputs && !rc; i++) {
         struct stat st;
-        if (stat(inputs[i], &st) != 0)
-            rc = es_seterr(err, -errno, "%s: %s", inputs[i], strerror(errno));
-        else if (S_ISDIR(st.st_mode))
+        if (stat(inputs[i], &st) == 0 && S_ISDIR(st.st_mode))
             rc = walk(inputs[i], &all, 0, err);
         else
             rc = push(&all, inputs[i]);
