@@ -181,6 +181,7 @@ struct wav_facts {
     uint32_t byte_rate;
     size_t data_offset;
     uint32_t data_bytes;
+    uint32_t fact_frames; /* from a fact chunk, 0 if none */
     int truncated;
 };
 int wav_check(const uint8_t *p, size_t len, uint64_t file_size, struct wav_facts *w,

@@ -14,7 +14,8 @@ struct sf_src {
     struct audio_src base;
     SNDFILE *sf;
     int file_channels;
-    float *tmp; /* for downmixing more than two channels */
+    int64_t left; /* frames still to deliver, -1 = until the end */
+    float *tmp;   /* for downmixing more than two channels */
     size_t tmp_frames;
 };
 
@@ -40,9 +41,23 @@ static const struct {
     {"sln48", SF_FORMAT_RAW | SF_FORMAT_PCM_16 | SF_ENDIAN_LITTLE, 48000},
 };
 
+static long sf_read_some(struct sf_src *s, float *pcm, size_t frames, struct es_err *err);
+
 static long sf_src_read(struct audio_src *base, float *pcm, size_t frames, struct es_err *err)
 {
     struct sf_src *s = (struct sf_src *)base;
+    if (s->left >= 0 && (int64_t)frames > s->left)
+        frames = (size_t)s->left;
+    if (frames == 0)
+        return 0;
+    long got = sf_read_some(s, pcm, frames, err);
+    if (got > 0 && s->left >= 0)
+        s->left -= got;
+    return got;
+}
+
+static long sf_read_some(struct sf_src *s, float *pcm, size_t frames, struct es_err *err)
+{
     if (s->file_channels <= 2) {
         sf_count_t n = sf_readf_float(s->sf, pcm, (sf_count_t)frames);
         if (n == 0 && sf_error(s->sf))
@@ -86,7 +101,7 @@ static void describe(int format, char *out, size_t outlen)
     snprintf(out, outlen, "%s/%s", major.name ? major.name : "?", minor.name ? minor.name : "?");
 }
 
-int audio_open_sndfile(const char *path, const char *ext, struct audio_src **out,
+int audio_open_sndfile(const char *path, const char *ext, int64_t limit, struct audio_src **out,
                        struct es_err *err)
 {
     SF_INFO info = {0};
@@ -112,11 +127,12 @@ int audio_open_sndfile(const char *path, const char *ext, struct audio_src **out
     }
     s->sf = sf;
     s->file_channels = info.channels;
+    s->left = limit > 0 && limit < info.frames ? limit : -1;
     s->base.read = sf_src_read;
     s->base.close = sf_src_close;
     s->base.info.rate = info.samplerate;
     s->base.info.channels = info.channels >= 2 ? 2 : 1;
-    s->base.info.frames = info.frames > 0 ? info.frames : -1;
+    s->base.info.frames = info.frames > 0 ? (s->left >= 0 ? s->left : info.frames) : -1;
     describe(info.format, s->base.info.format, sizeof s->base.info.format);
     /* Clip float sources instead of letting out-of-range values wrap. */
     sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
@@ -132,7 +148,7 @@ static const char *extension(const char *path)
 }
 
 /* WAV headers are checked strictly before any decoder sees the file. */
-static int check_header(const char *path, uint64_t size, struct es_err *err)
+static int check_header(const char *path, uint64_t size, struct wav_facts *w, struct es_err *err)
 {
     uint8_t head[65536];
     FILE *f = fopen(path, "rb");
@@ -143,8 +159,7 @@ static int check_header(const char *path, uint64_t size, struct es_err *err)
     fclose(f);
     if (failed)
         return es_seterr(err, -EIO, "read error");
-    struct wav_facts w;
-    int rc = wav_check(head, n, size, &w, err);
+    int rc = wav_check(head, n, size, w, err);
     return rc == ES_ENOTFOUND ? 0 : rc;
 }
 
@@ -159,13 +174,16 @@ int audio_open(const char *path, struct audio_src **out, struct es_err *err)
     if (st.st_size == 0)
         return es_seterr(err, ES_EEMPTY, "empty file (0 bytes)");
     const char *ext = extension(path);
-    int rc = check_header(path, (uint64_t)st.st_size, err);
+    struct wav_facts w;
+    int rc = check_header(path, (uint64_t)st.st_size, &w, err);
+    /* the fact chunk is the true length only for block-coded formats */
+    int64_t limit = w.format != 0 && w.format != 1 && w.format != 3 ? w.fact_frames : 0;
     if (rc)
         return rc;
     if (ext && strcasecmp(ext, "g722") == 0)
         return audio_open_av(path, "g722", out, err);
     struct es_err sferr = {{0}};
-    rc = audio_open_sndfile(path, ext, out, &sferr);
+    rc = audio_open_sndfile(path, ext, limit, out, &sferr);
     if (rc == 0 || rc == ES_ENOMEM)
         return rc;
     struct es_err averr = {{0}};

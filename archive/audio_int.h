@@ -10,7 +10,8 @@ struct audio_src {
     void (*close)(struct audio_src *s);
 };
 
-int audio_open_sndfile(const char *path, const char *ext, struct audio_src **out,
+/* limit: frames to deliver at most (a WAV fact chunk's length), 0 = all. */
+int audio_open_sndfile(const char *path, const char *ext, int64_t limit, struct audio_src **out,
                        struct es_err *err);
 /* force_format: a libavformat demuxer name (e.g. "g722"), or NULL to probe. */
 int audio_open_av(const char *path, const char *force_format, struct audio_src **out,

@@ -72,6 +72,8 @@ int wav_check(const uint8_t *p, size_t len, uint64_t file_size, struct wav_facts
             if (rc)
                 return rc;
             have_fmt = 1;
+        } else if (!memcmp(p + off, "fact", 4) && n >= 4 && avail >= 4) {
+            w->fact_frames = rd32(body); /* true length of block-coded audio (GSM) */
         } else if (!memcmp(p + off, "data", 4)) {
             if (!have_fmt)
                 return es_seterr(err, ES_EFORMAT, "data chunk before fmt chunk");
