@@ -114,7 +114,7 @@ int es_time_parse(const char *s, size_t len, int64_t *out_ms)
 {
     size_t i = 0;
     struct es_tm tm = {0};
-    if (len >= 4 && len != 10 && isdigit((unsigned char)s[4]))
+    if (len > 4 && len != 10 && isdigit((unsigned char)s[4]))
         return parse_epoch(s, len, out_ms);
     if (!digits(s, len, &i, 4, &tm.year) || !expect(s, len, &i, '-') ||
         !digits(s, len, &i, 2, &tm.mon) || !expect(s, len, &i, '-') ||

@@ -1,6 +1,7 @@
 #include "common/common.h"
 
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int64_t parse(const char *s)
@@ -67,4 +68,19 @@ Test(time, parse_rejects)
         int64_t v;
         cr_assert_neq(es_time_parse(bad[i], strlen(bad[i]), &v), 0, "accepted: '%s'", bad[i]);
     }
+}
+
+Test(time, short_inputs_stay_in_bounds)
+{
+    /* regression: a 4-byte input was read at index 4 */
+    char *p = malloc(4);
+    memcpy(p,
+           "\xa9"
+           "20n",
+           4);
+    int64_t v;
+    cr_assert_neq(es_time_parse(p, 4, &v), 0);
+    memcpy(p, "2026", 4);
+    cr_assert_eq(es_time_parse(p, 4, &v), 0, "four digits are epoch seconds");
+    free(p);
 }
