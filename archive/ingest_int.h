@@ -15,4 +15,11 @@ struct ingest_session {
     unsigned long seq; /* temp file counter */
 };
 
+/* Runs one batch of paths (files; legs among them are paired). */
+typedef void (*ingest_batch_fn)(void *ud, struct ingest_session *s, char **paths, size_t n,
+                                int jobs, int json);
+/* Watches dir until SIGTERM/SIGINT, handing finished files to run_batch. */
+int ingest_watch(struct ingest_session *s, const char *dir, int jobs, int json,
+                 int64_t settle_ms, ingest_batch_fn run_batch, void *ud);
+
 #endif
