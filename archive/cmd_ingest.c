@@ -1,5 +1,5 @@
 /* earshot ingest: archive PBX recordings from files and directories. */
-#include "archive/archive.h"
+#include "archive/ingest_int.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -13,7 +13,8 @@
 static const char usage[] =
     "usage: earshot ingest [-j N] [--meta FILE] [--keep | --move-to DIR | --delete]\n"
     "                      [--pattern REGEX] [--legs IN,OUT] [--bitrate BPS]\n"
-    "                      [--stereo-bitrate BPS] [--json] PATH...\n";
+    "                      [--stereo-bitrate BPS] [--json] PATH...\n"
+    "       earshot ingest --watch DIR [--settle SECONDS] [same options]\n";
 
 struct runner {
     struct ingest_session *s;
@@ -90,6 +91,52 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* Runs every job of plan on `jobs` threads; 0 if all archived or skipped. */
+static int run_plan(struct ingest_session *s, const char *data_dir, struct ingest_plan *plan,
+                    int jobs, int json)
+{
+    struct runner r = {.s = s, .data_dir = data_dir, .plan = plan, .json = json};
+    r.progress = isatty(2) && plan->njobs > 1 && es_log_get_level() <= ES_LOG_INFO;
+    pthread_mutex_init(&r.out_mu, NULL);
+    if ((size_t)jobs > plan->njobs)
+        jobs = plan->njobs ? (int)plan->njobs : 1;
+    pthread_t th[256];
+    int started = 0, worker_failed = 0;
+    for (int i = 1; i < jobs; i++)
+        started += pthread_create(&th[started], NULL, worker, &r) == 0;
+    worker_failed = worker(&r) != NULL;
+    for (int i = 0; i < started; i++) {
+        void *ret;
+        pthread_join(th[i], &ret);
+        worker_failed |= ret != NULL;
+    }
+    if (r.progress)
+        fputs("\r\033[K", stderr);
+    pthread_mutex_destroy(&r.out_mu);
+    if (plan->njobs)
+        ES_INFO("ingest", "done: archived=%zu skipped=%zu failed=%zu", r.archived, r.skipped,
+                r.failed);
+    return r.failed || worker_failed || r.done < plan->njobs ? 1 : 0;
+}
+
+struct watch_ctx {
+    const struct ingest_opts *o;
+};
+
+static void watch_batch(void *ud, struct ingest_session *s, char **paths, size_t n, int jobs,
+                        int json)
+{
+    struct watch_ctx *x = ud;
+    struct ingest_plan plan;
+    struct es_err err = {{0}};
+    if (ingest_plan_build(x->o, paths, (int)n, &plan, &err)) {
+        ES_ERROR("watch", "%s", err.msg);
+        return;
+    }
+    run_plan(s, x->o->data_dir, &plan, jobs, json);
+    ingest_plan_free(&plan);
+}
+
 static int parse_legs(char *arg, struct ingest_opts *o)
 {
     char *comma = strchr(arg, ',');
@@ -98,6 +145,16 @@ static int parse_legs(char *arg, struct ingest_opts *o)
     *comma = '\0';
     o->leg_suffix[0] = arg;
     o->leg_suffix[1] = comma + 1;
+    return 0;
+}
+
+static int parse_tenths(const char *s, int *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (!*s || *end || !(v >= 0 && v <= 3600))
+        return ES_EINVAL;
+    *out = (int)(v * 10 + 0.5);
     return 0;
 }
 
@@ -126,6 +183,8 @@ int cmd_ingest(struct es_cli *cli)
         {"complexity", required_argument, NULL, 'c'},
         {"json", no_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},
+        {"watch", required_argument, NULL, 'w'},
+        {"settle", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     struct ingest_opts o = {.data_dir = cli->data_dir,
@@ -135,7 +194,9 @@ int cmd_ingest(struct es_cli *cli)
                             .leg_suffix = {"-in", "-out"},
                             .source = "ingest"};
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), json = 0, nchoices = 0, c;
-    const char *pattern = NULL;
+    struct stat st;
+    const char *pattern = NULL, *watch = NULL;
+    int settle_ds = 20; /* tenths of a second */
     optind = 1;
     while ((c = getopt_long(cli->argc, cli->argv, "j:", opts, NULL)) != -1) {
         int bad = 0;
@@ -177,6 +238,12 @@ int cmd_ingest(struct es_cli *cli)
         case 'J':
             json = 1;
             break;
+        case 'w':
+            watch = optarg;
+            break;
+        case 'S':
+            bad = parse_tenths(optarg, &settle_ds);
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -189,18 +256,24 @@ int cmd_ingest(struct es_cli *cli)
                     c == 'j'   ? "jobs"
                     : c == 'l' ? "legs"
                     : c == 'c' ? "complexity"
+                    : c == 'S' ? "settle"
                                : "bitrate",
                     optarg, usage);
             return 2;
         }
     }
-    if (nchoices > 1 || optind >= cli->argc) {
+    if (nchoices > 1 || (optind >= cli->argc) == !watch) {
         fprintf(stderr, "earshot ingest: %s\n%s",
-                nchoices > 1 ? "choose one of --keep, --move-to, --delete" : "no input given",
+                nchoices > 1 ? "choose one of --keep, --move-to, --delete"
+                : watch      ? "--watch takes one directory and no other paths"
+                             : "no input given",
                 usage);
         return 2;
     }
-    struct stat st;
+    if (watch && (stat(watch, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        fprintf(stderr, "earshot ingest: --watch %s: not a directory\n", watch);
+        return 2;
+    }
     if (o.move_to && (stat(o.move_to, &st) != 0 || !S_ISDIR(st.st_mode))) {
         fprintf(stderr, "earshot ingest: --move-to %s: not a directory\n", o.move_to);
         return 2;
@@ -212,9 +285,18 @@ int cmd_ingest(struct es_cli *cli)
         return 2;
     }
     o.pattern = pat;
-    struct ingest_plan plan;
+    struct ingest_plan plan = {0};
     struct ingest_session *s = NULL;
     int rc = 1;
+    if (watch) {
+        if (ingest_session_open(&o, &s, &err)) {
+            ES_ERROR("ingest", "%s", err.msg);
+        } else {
+            struct watch_ctx x = {.o = &o};
+            rc = ingest_watch(s, watch, jobs, json, settle_ds * 100, watch_batch, &x);
+        }
+        goto out;
+    }
     if (ingest_plan_build(&o, cli->argv + optind, cli->argc - optind, &plan, &err)) {
         ES_ERROR("ingest", "%s", err.msg);
         meta_pattern_free(pat);
@@ -224,26 +306,7 @@ int cmd_ingest(struct es_cli *cli)
         ES_ERROR("ingest", "%s", err.msg);
         goto out;
     }
-    struct runner r = {.s = s, .data_dir = o.data_dir, .plan = &plan, .json = json};
-    r.progress = isatty(2) && plan.njobs > 1 && es_log_get_level() <= ES_LOG_INFO;
-    pthread_mutex_init(&r.out_mu, NULL);
-    if ((size_t)jobs > plan.njobs)
-        jobs = plan.njobs ? (int)plan.njobs : 1;
-    pthread_t th[256];
-    int started = 0, worker_failed = 0;
-    for (int i = 1; i < jobs; i++)
-        started += pthread_create(&th[started], NULL, worker, &r) == 0;
-    worker_failed = worker(&r) != NULL;
-    for (int i = 0; i < started; i++) {
-        void *ret;
-        pthread_join(th[i], &ret);
-        worker_failed |= ret != NULL;
-    }
-    if (r.progress)
-        fputs("\r\033[K", stderr);
-    pthread_mutex_destroy(&r.out_mu);
-    ES_INFO("ingest", "done: archived=%zu skipped=%zu failed=%zu", r.archived, r.skipped, r.failed);
-    rc = r.failed || worker_failed || r.done < plan.njobs ? 1 : 0;
+    rc = run_plan(s, o.data_dir, &plan, jobs, json);
 out:
     ingest_session_close(s);
     ingest_plan_free(&plan);

@@ -19,7 +19,7 @@ struct ingest_session {
 typedef void (*ingest_batch_fn)(void *ud, struct ingest_session *s, char **paths, size_t n,
                                 int jobs, int json);
 /* Watches dir until SIGTERM/SIGINT, handing finished files to run_batch. */
-int ingest_watch(struct ingest_session *s, const char *dir, int jobs, int json,
-                 int64_t settle_ms, ingest_batch_fn run_batch, void *ud);
+int ingest_watch(struct ingest_session *s, const char *dir, int jobs, int json, int64_t settle_ms,
+                 ingest_batch_fn run_batch, void *ud);
 
 #endif

@@ -22,8 +22,8 @@
 
 struct pending {
     char *path;
-    int64_t due;    /* ms */
-    int64_t mtime;  /* ns, as last seen */
+    int64_t due;   /* ms */
+    int64_t mtime; /* ns, as last seen */
     off_t size;
 };
 
@@ -209,6 +209,7 @@ static size_t take_due(struct watcher *w, char ***out)
 {
     int64_t now = mono_ms();
     char **due = calloc(w->np + 1, sizeof *due);
+    *out = due;
     size_t n = 0;
     if (!due)
         return 0;
@@ -251,8 +252,8 @@ static int64_t next_due(struct watcher *w)
     return next;
 }
 
-int ingest_watch(struct ingest_session *s, const char *dir, int jobs, int json,
-                 int64_t settle_ms, ingest_batch_fn run_batch, void *ud)
+int ingest_watch(struct ingest_session *s, const char *dir, int jobs, int json, int64_t settle_ms,
+                 ingest_batch_fn run_batch, void *ud)
 {
     struct watcher w = {.settle_ms = settle_ms,
                         .leg_suffix = {s->o.leg_suffix[0], s->o.leg_suffix[1]}};
@@ -265,8 +266,8 @@ int ingest_watch(struct ingest_session *s, const char *dir, int jobs, int json,
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     scan(&w, dir, 0);
-    ES_INFO("watch", "watching %s (%d directories, %zu files to check, settle %lld ms)", dir,
-            w.nwd, w.np, (long long)settle_ms);
+    ES_INFO("watch", "watching %s (%d directories, %zu files to check, settle %lld ms)", dir, w.nwd,
+            w.np, (long long)settle_ms);
     int rc = 0;
     while (!stop_requested) {
         int64_t nd = next_due(&w), now = mono_ms();
@@ -280,7 +281,7 @@ int ingest_watch(struct ingest_session *s, const char *dir, int jobs, int json,
         }
         if (pr > 0)
             read_events(&w);
-        char **due;
+        char **due = NULL;
         size_t n = take_due(&w, &due);
         if (n)
             run_batch(ud, s, due, n, jobs, json);
