@@ -8,6 +8,7 @@
  * whatever arrived while earshot was down. */
 #include "archive/ingest_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -120,24 +121,28 @@ static void arm(struct watcher *w, const char *path)
     w->np++;
 }
 
-/* Walks dir: watches every directory, arms every file. */
+/* Walks dir: watches every directory (empty ones too: files may appear in
+ * them later), arms every file. */
 static void scan(struct watcher *w, const char *dir, int depth)
 {
     if (depth > 32 || add_watch(w, dir) == ES_ETOOBIG)
         return;
-    struct ingest_plan plan;
-    struct es_err err = {{0}};
-    char *one[1] = {(char *)dir};
-    struct ingest_opts o = {.leg_suffix = {"", ""}};
-    if (ingest_plan_build(&o, one, 1, &plan, &err) == 0) {
-        for (size_t i = 0; i < plan.npaths; i++) {
-            char sub[4200];
-            if (es_dirname(plan.paths[i], sub, sizeof sub) == 0 && strcmp(sub, dir))
-                add_watch(w, sub);
-            arm(w, plan.paths[i]);
-        }
-        ingest_plan_free(&plan);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char p[4200];
+        struct stat st;
+        if (e->d_name[0] == '.' || es_fmt(p, sizeof p, "%s/%s", dir, e->d_name) ||
+            stat(p, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode))
+            scan(w, p, depth + 1);
+        else if (S_ISREG(st.st_mode) && !ignored_name(e->d_name))
+            arm(w, p);
     }
+    closedir(d);
 }
 
 static void read_events(struct watcher *w)
