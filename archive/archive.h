@@ -154,6 +154,18 @@ void opus_writer_free(struct opus_writer *w);
 /* Smallest Opus rate >= rate (48000 above). */
 int opus_rate_for(int rate);
 
+/* What an Ogg Opus file says about itself (opus_probe). */
+struct opus_probe {
+    int channels, preskip, input_rate;
+    int64_t last_granule, duration_ms;
+    uint64_t pages, packets;
+    int eos;
+    char call_id[ES_ID_LEN], date[ES_ISO_LEN];
+    char operator_[ARCHIVE_FIELD_LEN], caller[ARCHIVE_FIELD_LEN], callee[ARCHIVE_FIELD_LEN];
+};
+/* Checks every page (CRC, sequence, end of stream) and reads the headers. */
+int opus_probe(const uint8_t *p, size_t len, struct opus_probe *o, struct es_err *err);
+
 /* ---- audio sources ---------------------------------------------------- */
 struct audio_src;
 struct audio_info {

@@ -3,6 +3,7 @@
 #include "archive/archive.h"
 
 #include <dirent.h>
+#include <sodium.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,8 @@
 
 struct verify_ctx {
     const char *data_dir;
-    int json;
-    size_t checked, missing, corrupt, orphans;
+    int json, repair;
+    size_t checked, missing, corrupt, orphans, repaired, quarantined;
 };
 
 static void problem(struct verify_ctx *x, const char *kind, const char *path, const char *id,
@@ -67,6 +68,107 @@ static int check_one(void *ud, const char *id, const char *path, const char *sha
     return 0;
 }
 
+static int move_back(struct verify_ctx *x, const char *from, const char *rel, char *detail,
+                     size_t detlen)
+{
+    char to[4700], dir[4700];
+    if (es_fmt(to, sizeof to, "%s/%s", x->data_dir, rel) || es_dirname(to, dir, sizeof dir) ||
+        es_mkdir_p(dir, 0750))
+        return ES_EINVAL;
+    if (rename(from, to) != 0)
+        return -errno;
+    es_fsync_dir(dir);
+    snprintf(detail, detlen, ": the catalogued file, moved back to %.300s", rel);
+    x->repaired++;
+    return 0;
+}
+
+/* Re-catalogues an orphan that is an intact Ogg Opus file, from what its
+ * OpusTags say; anything else goes to <data>/quarantine/ with a reason. */
+static int repair_orphan(struct verify_ctx *x, struct catalog *c, const char *rel, char *detail,
+                         size_t detlen)
+{
+    char full[4700];
+    struct es_buf b;
+    struct opus_probe o;
+    struct es_err err = {{0}};
+    if (es_fmt(full, sizeof full, "%s/%s", x->data_dir, rel))
+        return ES_ETOOBIG;
+    int rc = es_read_file(full, (size_t)1 << 30, &b);
+    if (rc == 0) {
+        rc = opus_probe((const uint8_t *)b.data, b.len, &o, &err);
+        if (rc == 0) {
+            struct archive_call *k = calloc(1, sizeof *k);
+            struct archive_recording r = {0};
+            uint8_t h[32];
+            if (!k) {
+                es_buf_free(&b);
+                return ES_ENOMEM;
+            }
+            crypto_hash_sha256(h, (const unsigned char *)b.data, b.len);
+            char hex[65];
+            es_hex(h, 32, hex);
+            bool has = false;
+            int known = es_id_valid(o.call_id) && catalog_get(c, o.call_id, k, &r, &has) == 0;
+            if (known && has && !strcmp(r.sha256, hex)) {
+                /* the catalogued file itself, misplaced: put it back */
+                rc = move_back(x, full, r.path, detail, detlen);
+                free(k);
+                es_buf_free(&b);
+                return rc;
+            }
+            memset(k, 0, sizeof *k);
+            memset(&r, 0, sizeof r);
+            if (es_time_parse(o.date, strlen(o.date), &k->started_at))
+                k->started_at = es_now_ms() - o.duration_ms;
+            if (!known && es_id_valid(o.call_id))
+                snprintf(k->id, sizeof k->id, "%s", o.call_id);
+            else
+                es_uuid7(k->started_at, k->id);
+            k->duration_ms = o.duration_ms;
+            k->ended_at = k->started_at + o.duration_ms;
+            snprintf(k->direction, sizeof k->direction, "unknown");
+            memcpy(k->operator_, o.operator_, sizeof k->operator_);
+            memcpy(k->caller, o.caller, sizeof k->caller);
+            memcpy(k->callee, o.callee, sizeof k->callee);
+            snprintf(k->source, sizeof k->source, "repair");
+            es_fmt(k->source_ref, sizeof k->source_ref, "%s", rel);
+            snprintf(k->meta_sources, sizeof k->meta_sources, "{\"started_at\":\"%s\"}",
+                     o.date[0] ? "opustags" : "repair");
+            es_fmt(r.path, sizeof r.path, "%s", rel); /* rel is bounded by the walk */
+            es_hex(h, 32, r.sha256);
+            r.bytes = (int64_t)b.len;
+            r.channels = o.channels;
+            r.sample_rate = opus_rate_for(o.input_rate);
+            r.source_rate = o.input_rate;
+            r.bitrate = o.duration_ms ? (int)((int64_t)b.len * 8000 / o.duration_ms) : 0;
+            r.duration_ms = o.duration_ms;
+            rc = catalog_insert_call(c, k, &r, NULL);
+            if (rc == 0) {
+                snprintf(detail, detlen, ": re-catalogued as call %s", k->id);
+                x->repaired++;
+            }
+            free(k);
+        }
+        es_buf_free(&b);
+    }
+    if (rc == 0)
+        return 0;
+    /* not trustworthy: move it out of the dated tree, keep it and say why */
+    char qdir[4300], q[4800], reason[4900], line[700];
+    es_fmt(line, sizeof line, "%.200s: %s\n", rel, err.msg[0] ? err.msg : es_strerror(rc));
+    es_fmt(qdir, sizeof qdir, "%s/quarantine", x->data_dir);
+    es_mkdir_p(qdir, 0750);
+    es_fmt(q, sizeof q, "%s/%s", qdir, es_basename(rel));
+    es_fmt(reason, sizeof reason, "%s.reason", q);
+    if (es_write_file_durable(reason, line, strlen(line)) || rename(full, q) != 0)
+        return -errno ? -errno : ES_EINVAL;
+    es_fsync_dir(qdir);
+    snprintf(detail, detlen, ": quarantined (%s)", err.msg[0] ? err.msg : es_strerror(rc));
+    x->quarantined++;
+    return 0;
+}
+
 /* Files in archive/YYYY/MM/DD that the catalog does not know. */
 static void find_orphans(struct verify_ctx *x, struct catalog *c, const char *rel, int depth)
 {
@@ -86,8 +188,11 @@ static void find_orphans(struct verify_ctx *x, struct catalog *c, const char *re
         if (depth < 3) {
             find_orphans(x, c, sub, depth + 1);
         } else if (!catalog_has_path(c, sub)) {
+            char detail[700] = "";
             x->orphans++;
-            problem(x, "orphan", sub, NULL, NULL);
+            if (x->repair && repair_orphan(x, c, sub, detail, sizeof detail))
+                snprintf(detail, sizeof detail, ": could not be repaired");
+            problem(x, "orphan", sub, NULL, detail[0] ? detail : NULL);
         }
     }
     closedir(d);
@@ -99,8 +204,10 @@ int cmd_verify(struct es_cli *cli)
     for (int i = 1; i < cli->argc; i++) {
         if (!strcmp(cli->argv[i], "--json")) {
             x.json = 1;
+        } else if (!strcmp(cli->argv[i], "--repair")) {
+            x.repair = 1;
         } else {
-            fprintf(stderr, "usage: earshot verify [--json]\n");
+            fprintf(stderr, "usage: earshot verify [--json] [--repair]\n");
             return 2;
         }
     }
@@ -113,9 +220,11 @@ int cmd_verify(struct es_cli *cli)
     int rc = catalog_list_recordings(c, check_one, &x);
     find_orphans(&x, c, "archive", 0);
     catalog_close(c);
-    size_t bad = x.missing + x.corrupt + x.orphans;
-    ES_INFO("verify", "checked=%zu missing=%zu corrupt=%zu orphans=%zu%s", x.checked, x.missing,
-            x.corrupt, x.orphans, bad || rc ? "" : " ok");
+    size_t bad = x.missing + x.corrupt + x.orphans - x.repaired - x.quarantined;
+    ES_INFO("verify",
+            "checked=%zu missing=%zu corrupt=%zu orphans=%zu repaired=%zu quarantined=%zu%s",
+            x.checked, x.missing, x.corrupt, x.orphans, x.repaired, x.quarantined,
+            bad || rc ? "" : " ok");
     return bad || rc ? 1 : 0;
 }
 

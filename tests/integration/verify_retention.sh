@@ -37,4 +37,23 @@ check "verify fails on problems (rc=$rc)" test "$rc" = 1
 check "corrupt found" grep -q '"problem":"corrupt"' v.jsonl
 check "missing found" grep -q '"problem":"missing"' v.jsonl
 check "orphan found" grep -q '"problem":"orphan","path":"archive/2020/01/01/stray.opus"' v.jsonl
+
+# --repair: the misplaced catalogued file goes back to its place; an intact
+# unknown file is catalogued from its own tags; a broken one is moved to
+# quarantine/ with a reason; corrupt files still fail
+head -c 3000 stray.opus > data/archive/2020/01/01/broken.opus
+mkdir -p unknown && sox "$SOUNDS/vm-options.wav" unknown/other.wav gain -9
+es --data unknown/d ingest unknown/other.wav > /dev/null
+cp unknown/d/archive/*/*/*/*.opus data/archive/2020/01/01/unknown.opus
+n_before=$(ncalls)
+set +e; es verify --repair --json > r.jsonl; rc=$?; set -e
+check "repair still fails on the corrupt file (rc=$rc)" test "$rc" = 1
+check "misplaced file moved back" test -f "data/$p100"
+check "intact unknown orphan re-catalogued" grep -q 're-catalogued as call' r.jsonl
+check "one more call" test "$(ncalls)" = $((n_before + 1))
+check "re-catalogued call has its length" sh -c "$EARSHOT ls --json | grep -F archive/2020/01/01/unknown.opus | grep -q '\"duration_ms\":1636'"
+check "broken orphan quarantined" test -f data/quarantine/broken.opus
+check "quarantine reason says why" grep -q "cut short\|damaged" data/quarantine/broken.opus.reason
+set +e; es verify --json > after.jsonl; set -e
+check "no orphans remain" test "$(grep -c orphan after.jsonl || true)" = 0
 finish
