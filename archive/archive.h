@@ -304,7 +304,7 @@ void ingest_plan_free(struct ingest_plan *plan);
 /* ---- commands (cli/earshot.c dispatches to these) --------------------- */
 struct es_cli {
     const char *data_dir;
-    const char *config;
+    const struct es_config *config; /* may be NULL */
     int argc;
     char **argv; /* argv[0] is the command name */
 };

@@ -197,6 +197,57 @@ int cmd_ingest(struct es_cli *cli)
     struct stat st;
     const char *pattern = NULL, *watch = NULL;
     int settle_ds = 20; /* tenths of a second */
+    /* configuration file defaults; options on the command line win */
+    static const struct {
+        const char *key;
+        int opt;
+    } from_config[] = {
+        {"ingest.jobs", 'j'},    {"ingest.pattern", 'p'},        {"ingest.legs", 'l'},
+        {"ingest.bitrate", 'b'}, {"ingest.stereo_bitrate", 'B'}, {"ingest.settle", 'S'},
+        {"ingest.move_to", 'M'},
+    };
+    char legs_buf[128];
+    for (size_t i = 0; i < ES_ARRAY_LEN(from_config); i++) {
+        const char *v = es_config_get(cli->config, from_config[i].key);
+        int bad = 0;
+        if (!v)
+            continue;
+        switch (from_config[i].opt) {
+        case 'j':
+            bad = parse_int(v, 1, 256, &jobs);
+            break;
+        case 'p':
+            pattern = v;
+            break;
+        case 'l':
+            bad = es_fmt(legs_buf, sizeof legs_buf, "%s", v) || parse_legs(legs_buf, &o);
+            break;
+        case 'b':
+            bad = parse_int(v, 6000, 256000, &o.bitrate_mono);
+            break;
+        case 'B':
+            bad = parse_int(v, 6000, 512000, &o.bitrate_stereo);
+            break;
+        case 'S':
+            bad = parse_tenths(v, &settle_ds);
+            break;
+        case 'M':
+            o.disposition = INGEST_MOVE;
+            o.move_to = v;
+            break;
+        }
+        if (bad) {
+            fprintf(stderr, "earshot ingest: config %s: bad value '%s'\n", from_config[i].key, v);
+            return 2;
+        }
+    }
+    const char *del = es_config_get(cli->config, "ingest.delete");
+    if (del && !strcmp(del, "yes"))
+        o.disposition = INGEST_DELETE;
+    else if (del && strcmp(del, "no")) {
+        fprintf(stderr, "earshot ingest: config ingest.delete: expected yes or no\n");
+        return 2;
+    }
     optind = 1;
     while ((c = getopt_long(cli->argc, cli->argv, "j:", opts, NULL)) != -1) {
         int bad = 0;

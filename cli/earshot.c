@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const struct command {
     const char *name;
@@ -20,10 +21,26 @@ static const struct command {
     {"unhold", cmd_unhold, "lift a legal hold"},
 };
 
+/* Every key the configuration file may hold (see packaging/earshot.conf). */
+static const char *const config_keys[] = {
+    "data",
+    "timezone",
+    "ingest.jobs",
+    "ingest.pattern",
+    "ingest.legs",
+    "ingest.bitrate",
+    "ingest.stereo_bitrate",
+    "ingest.settle",
+    "ingest.move_to",
+    "ingest.delete",
+    NULL,
+};
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: earshot [--data DIR] [--config FILE] [-q|-v] COMMAND [ARGS]\n\n"
-               "The data directory defaults to $EARSHOT_DATA, then ./earshot-data.\n\n"
+               "The data directory is --data, else $EARSHOT_DATA, else the config file's\n"
+               "'data', else ./earshot-data. The config file is --config or $EARSHOT_CONFIG.\n\n"
                "commands:\n");
     for (size_t i = 0; i < ES_ARRAY_LEN(commands); i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
@@ -38,7 +55,7 @@ int main(int argc, char **argv)
         return 1;
     }
     struct es_cli cli = {0};
-    cli.data_dir = getenv("EARSHOT_DATA");
+    const char *config_path = getenv("EARSHOT_CONFIG");
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
@@ -47,7 +64,7 @@ int main(int argc, char **argv)
         } else if (!strncmp(a, "--data=", 7)) {
             cli.data_dir = a + 7;
         } else if (!strcmp(a, "--config") && i + 1 < argc) {
-            cli.config = argv[++i];
+            config_path = argv[++i];
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             es_log_set_level(ES_LOG_WARN);
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
@@ -64,6 +81,26 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    struct es_config *cfg = NULL;
+    if (config_path && config_path[0]) {
+        struct es_err err = {{0}};
+        if (es_config_load(config_path, config_keys, &cfg, &err)) {
+            fprintf(stderr, "earshot: %s\n", err.msg);
+            return 2;
+        }
+        cli.config = cfg;
+        /* PBX file names carry local time: the PBX's zone decides */
+        const char *tz = es_config_get(cfg, "timezone");
+        if (tz && tz[0]) {
+            setenv("TZ", tz, 1);
+            tzset();
+        }
+    }
+    /* --data, then $EARSHOT_DATA, then the config file, then ./earshot-data */
+    if (!cli.data_dir || !cli.data_dir[0])
+        cli.data_dir = getenv("EARSHOT_DATA");
+    if ((!cli.data_dir || !cli.data_dir[0]) && es_config_get(cfg, "data"))
+        cli.data_dir = es_config_get(cfg, "data");
     if (!cli.data_dir || !cli.data_dir[0])
         cli.data_dir = "earshot-data";
     if (i >= argc) {
@@ -74,10 +111,13 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], commands[k].name)) {
             cli.argc = argc - i;
             cli.argv = argv + i;
-            return commands[k].run(&cli);
+            int rc = commands[k].run(&cli);
+            es_config_free(cfg);
+            return rc;
         }
     }
     fprintf(stderr, "earshot: unknown command '%s'\n", argv[i]);
     usage(stderr);
+    es_config_free(cfg);
     return 2;
 }

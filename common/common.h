@@ -114,6 +114,14 @@ void es_hex(const uint8_t *p, size_t n, char *out); /* out holds 2n+1 */
 /* Reads a whole file into a capped buffer. */
 int es_read_file(const char *path, size_t cap, struct es_buf *out);
 
+/* ---- configuration file ------------------------------------------------ */
+struct es_config;
+/* known: NULL-terminated list of accepted keys. */
+int es_config_load(const char *path, const char *const *known, struct es_config **out,
+                   struct es_err *err);
+const char *es_config_get(const struct es_config *c, const char *key); /* NULL if unset */
+void es_config_free(struct es_config *c);
+
 #define ES_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define ES_MIN(a, b)    ((a) < (b) ? (a) : (b))
 #define ES_MAX(a, b)    ((a) > (b) ? (a) : (b))
