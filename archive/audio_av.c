@@ -202,7 +202,8 @@ int audio_open_av(const char *path, const char *force_format, struct audio_src *
         rc = averr(err, ES_EFORMAT, "cannot read stream info", r);
         goto fail;
     }
-    if ((rc = open_decoder(s, err)))
+    rc = open_decoder(s, err);
+    if (rc)
         goto fail;
     *out = &s->base;
     return 0;

@@ -118,7 +118,8 @@ int catalog_open(const char *data_dir, struct catalog **out, struct es_err *err)
         free(c);
         return es_seterr(err, ES_EINVAL, "data directory path too long");
     }
-    if ((rc = es_mkdir_p(data_dir, 0750))) {
+    rc = es_mkdir_p(data_dir, 0750);
+    if (rc) {
         free(c);
         return es_seterr(err, rc, "%s: cannot create data directory: %s", data_dir,
                          es_strerror(rc));
@@ -139,7 +140,8 @@ int catalog_open(const char *data_dir, struct catalog **out, struct es_err *err)
         sqlite3_free(msg);
         goto fail;
     }
-    if ((rc = migrate(c, err)))
+    rc = migrate(c, err);
+    if (rc)
         goto fail;
     for (int i = 0; i < ST_COUNT; i++) {
         if (sqlite3_prepare_v3(c->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &c->st[i], NULL) !=
@@ -313,15 +315,19 @@ int catalog_insert_call(struct catalog *c, const struct archive_call *call,
     int rc = exec_st(c, ST_BEGIN);
     if (rc)
         return rc;
-    if ((rc = insert_call_row(c, call)))
+    rc = insert_call_row(c, call);
+    if (rc)
         goto fail;
-    if (rec && (rc = insert_rec_row(c, call->id, rec)))
+    if (rec)
+        rc = insert_rec_row(c, call->id, rec);
+    if (!rc && an && an->channels)
+        rc = insert_analysis_row(c, call->id, an);
+    if (!rc && rec)
+        rc = catalog_pending_remove(c, rec->path);
+    if (rc)
         goto fail;
-    if (an && an->channels && (rc = insert_analysis_row(c, call->id, an)))
-        goto fail;
-    if (rec && (rc = catalog_pending_remove(c, rec->path)))
-        goto fail;
-    if ((rc = exec_st(c, ST_COMMIT)))
+    rc = exec_st(c, ST_COMMIT);
+    if (rc)
         goto fail;
     return 0;
 fail:

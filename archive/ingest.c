@@ -367,13 +367,16 @@ static int write_temp(struct work *w)
         fail(w, rc, "%s", err.msg);
         goto out;
     }
-    if ((rc = analyzer_new(w->rate, w->channels, w->frames_hint, &an))) {
+    rc = analyzer_new(w->rate, w->channels, w->frames_hint, &an);
+    if (rc) {
         fail(w, rc, "analysis: %s", es_strerror(rc));
         goto out;
     }
-    if ((rc = encode_all(w, ow, an)))
+    rc = encode_all(w, ow, an);
+    if (rc)
         goto out;
-    if ((rc = opus_writer_finish(ow, &ws))) {
+    rc = opus_writer_finish(ow, &ws);
+    if (rc) {
         fail(w, rc, "cannot write archive: %s", es_strerror(rc));
         goto out;
     }
@@ -418,7 +421,8 @@ static int commit(struct work *w)
     int rc = es_mkdir_p(dir, 0750);
     if (rc)
         return fail(w, rc, "cannot create %s: %s", dir, es_strerror(rc));
-    if ((rc = catalog_pending_add(w->c, w->rec.path, w->s->owner)))
+    rc = catalog_pending_add(w->c, w->rec.path, w->s->owner);
+    if (rc)
         return fail(w, rc, "catalog: cannot record pending file");
     if (rename(w->tmp, w->final) != 0) {
         rc = fail(w, -errno, "cannot move into archive: %s", strerror(errno));
@@ -426,7 +430,10 @@ static int commit(struct work *w)
         return rc;
     }
     w->tmp[0] = '\0';
-    if ((rc = es_fsync_dir(dir)) || (rc = es_fsync_dir(w->s->tmp_dir)))
+    rc = es_fsync_dir(dir);
+    if (!rc)
+        rc = es_fsync_dir(w->s->tmp_dir);
+    if (rc)
         goto undo;
     w->call.duration_ms = w->rec.duration_ms;
     w->call.ended_at = w->call.started_at + w->call.duration_ms;

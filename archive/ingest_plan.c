@@ -25,7 +25,8 @@ static int push(struct paths *p, const char *s)
         p->v = v;
         p->alloc = a;
     }
-    if (!(p->v[p->n] = strdup(s)))
+    p->v[p->n] = strdup(s);
+    if (!p->v[p->n])
         return ES_ENOMEM;
     p->n++;
     return 0;

@@ -112,7 +112,10 @@ int ingest_session_open(const struct ingest_opts *o, struct ingest_session **out
         rc = es_seterr(err, ES_EINVAL, "data directory path too long");
         goto fail;
     }
-    if ((rc = es_mkdir_p(s->tmp_dir, 0750)) || (rc = es_mkdir_p(failed, 0750))) {
+    rc = es_mkdir_p(s->tmp_dir, 0750);
+    if (!rc)
+        rc = es_mkdir_p(failed, 0750);
+    if (rc) {
         es_seterr(err, rc, "%s: %s", o->data_dir, es_strerror(rc));
         goto fail;
     }
@@ -123,7 +126,8 @@ int ingest_session_open(const struct ingest_opts *o, struct ingest_session **out
         goto fail;
     }
     struct catalog *c;
-    if ((rc = catalog_open(o->data_dir, &c, err)))
+    rc = catalog_open(o->data_dir, &c, err);
+    if (rc)
         goto fail;
     remove_dead_pending(s, c);
     catalog_close(c);

@@ -113,7 +113,8 @@ static void arm(struct watcher *w, const char *path)
         w->cap = c;
     }
     struct pending *e = &w->p[w->np];
-    if (!(e->path = strdup(path)))
+    e->path = strdup(path);
+    if (!e->path)
         return;
     e->due = due;
     e->mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;

@@ -159,7 +159,8 @@ int meta_parse_sidecar(const uint8_t *p, size_t len, struct call_meta *m, struct
         int f = field_by_name(key, strlen(key));
         if (f < 0)
             continue; /* unknown keys are tolerated for forward compatibility */
-        if ((rc = sidecar_field(m, f, v, err)))
+        rc = sidecar_field(m, f, v, err);
+        if (rc)
             goto out;
     }
 out:

@@ -125,7 +125,9 @@ static int write_headers(struct opus_writer *w, const struct opus_writer_opts *o
     le16(head + 16, 0); /* output gain */
     head[18] = 0;       /* mapping family 0: mono or L/R stereo */
     int rc = put_packet(w, head, sizeof head, 0, 0);
-    if (rc || (rc = write_pages(w, 1)))
+    if (!rc)
+        rc = write_pages(w, 1);
+    if (rc)
         return rc;
 
     struct es_buf t;
@@ -189,7 +191,8 @@ int opus_writer_new(int fd, const struct opus_writer_opts *o, struct opus_writer
         rc = ES_ENOMEM;
         goto fail;
     }
-    if ((rc = write_headers(w, o))) {
+    rc = write_headers(w, o);
+    if (rc) {
         es_seterr(err, rc, "opus writer: headers: %s", es_strerror(rc));
         goto fail;
     }

@@ -65,10 +65,17 @@ int es_config_load(const char *path, const char *const *known, struct es_config 
             rc = es_seterr(err, ES_EINVAL, "config %s:%d: unknown key '%s'", path, line + 1, key);
         else if (c->n == ES_ARRAY_LEN(c->kv))
             rc = es_seterr(err, ES_ETOOBIG, "config %s: too many keys", path);
-        else if (!(c->kv[c->n].key = strdup(key)) || !(c->kv[c->n].value = strdup(value)))
+        if (rc)
+            break;
+        c->kv[c->n].key = strdup(key);
+        c->kv[c->n].value = strdup(value);
+        if (!c->kv[c->n].key || !c->kv[c->n].value) {
+            free(c->kv[c->n].key);
+            free(c->kv[c->n].value);
             rc = ES_ENOMEM;
-        else
+        } else {
             c->n++;
+        }
     }
     es_buf_free(&b);
     if (rc) {

@@ -130,7 +130,8 @@ int es_copy_file_durable(const char *src, const char *dst)
         }
         if (n == 0)
             break;
-        if ((rc = write_all(fd, buf, (size_t)n)))
+        rc = write_all(fd, buf, (size_t)n);
+        if (rc)
             break;
     }
     close(in);
@@ -202,7 +203,8 @@ int es_read_file(const char *path, size_t cap, struct es_buf *out)
         }
         if (n == 0)
             break;
-        if ((rc = es_buf_append(out, buf, (size_t)n)))
+        rc = es_buf_append(out, buf, (size_t)n);
+        if (rc)
             break;
     }
     close(fd);
