@@ -18,7 +18,8 @@ struct av_src {
     AVPacket *pkt;
     AVFrame *frame;
     int stream;
-    float *buf; /* converted samples not yet handed out */
+    int in_fmt, in_rate, in_channels; /* what swr was built for */
+    float *buf;                       /* converted samples not yet handed out */
     size_t buf_frames, buf_off, buf_alloc;
     int eof, drained;
 };
@@ -30,9 +31,42 @@ static int averr(struct es_err *err, int code, const char *what, int averror)
     return es_seterr(err, code, "%s: %s", what, msg);
 }
 
+/* (Re)builds the converter for frames shaped like this one. Damaged or
+ * odd streams change format, rate or channel count mid-way; the output stays
+ * the same (float, the stream's first rate, one or two channels). */
+static int setup_swr(struct av_src *s, int fmt, int rate, const AVChannelLayout *layout)
+{
+    AVChannelLayout in, out;
+    if (layout->order == AV_CHANNEL_ORDER_UNSPEC || !av_channel_layout_check(layout))
+        av_channel_layout_default(&in, layout->nb_channels > 0 ? layout->nb_channels : 1);
+    else if (av_channel_layout_copy(&in, layout) < 0)
+        return ES_ENOMEM;
+    av_channel_layout_default(&out, s->base.info.channels);
+    swr_free(&s->swr);
+    int r = swr_alloc_set_opts2(&s->swr, &out, AV_SAMPLE_FMT_FLT, s->base.info.rate, &in,
+                                (enum AVSampleFormat)fmt, rate, 0, NULL);
+    av_channel_layout_uninit(&in);
+    av_channel_layout_uninit(&out);
+    if (r < 0 || swr_init(s->swr) < 0)
+        return ES_ECODEC;
+    s->in_fmt = fmt;
+    s->in_rate = rate;
+    s->in_channels = layout->nb_channels;
+    return 0;
+}
+
 /* Converts one decoded frame (or drains swr when f is NULL) into s->buf. */
 static int convert(struct av_src *s, const AVFrame *f)
 {
+    if (f && (f->format != s->in_fmt || f->sample_rate != s->in_rate ||
+              f->ch_layout.nb_channels != s->in_channels)) {
+        if (f->sample_rate < 1000 || f->sample_rate > 384000 || f->ch_layout.nb_channels < 1 ||
+            f->format < 0)
+            return ES_EFORMAT;
+        int rc = setup_swr(s, f->format, f->sample_rate, &f->ch_layout);
+        if (rc)
+            return rc;
+    }
     int in = f ? f->nb_samples : 0;
     int cap = swr_get_out_samples(s->swr, in);
     if (cap < 0)
@@ -64,7 +98,7 @@ static int refill(struct av_src *s, struct es_err *err)
             int rc = convert(s, s->frame);
             av_frame_unref(s->frame);
             if (rc)
-                return es_seterr(err, rc, "resampling failed");
+                return es_seterr(err, rc, "undecodable audio frame");
             if (s->buf_frames)
                 return 0;
             continue;
@@ -158,18 +192,7 @@ static int open_decoder(struct av_src *s, struct es_err *err)
         s->base.info.frames = av_rescale_q(st->duration, st->time_base, (AVRational){1, rate});
     snprintf(s->base.info.format, sizeof s->base.info.format, "%s/%s", s->fmt->iformat->name,
              codec->name);
-    AVChannelLayout out_layout;
-    av_channel_layout_default(&out_layout, s->base.info.channels);
-    AVChannelLayout in_layout;
-    if (s->dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
-        av_channel_layout_default(&in_layout, nch);
-    else
-        av_channel_layout_copy(&in_layout, &s->dec->ch_layout);
-    r = swr_alloc_set_opts2(&s->swr, &out_layout, AV_SAMPLE_FMT_FLT, rate, &in_layout,
-                            s->dec->sample_fmt, rate, 0, NULL);
-    av_channel_layout_uninit(&in_layout);
-    av_channel_layout_uninit(&out_layout);
-    if (r < 0 || swr_init(s->swr) < 0)
+    if (setup_swr(s, s->dec->sample_fmt, rate, &s->dec->ch_layout))
         return es_seterr(err, ES_ECODEC, "cannot convert %s samples", codec->name);
     return 0;
 }
