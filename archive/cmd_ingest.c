@@ -168,151 +168,144 @@ static int parse_int(const char *s, int lo, int hi, int *out)
     return 0;
 }
 
+static const struct option opts[] = {
+    {"jobs", required_argument, NULL, 'j'},
+    {"meta", required_argument, NULL, 'm'},
+    {"keep", no_argument, NULL, 'k'},
+    {"move-to", required_argument, NULL, 'M'},
+    {"delete", no_argument, NULL, 'D'},
+    {"pattern", required_argument, NULL, 'p'},
+    {"legs", required_argument, NULL, 'l'},
+    {"bitrate", required_argument, NULL, 'b'},
+    {"stereo-bitrate", required_argument, NULL, 'B'},
+    {"complexity", required_argument, NULL, 'c'},
+    {"json", no_argument, NULL, 'J'},
+    {"help", no_argument, NULL, 'h'},
+    {"watch", required_argument, NULL, 'w'},
+    {"settle", required_argument, NULL, 'S'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Configuration keys and the option each one stands for. */
+static const struct {
+    const char *key;
+    int opt;
+} config_opts[] = {
+    {"ingest.jobs", 'j'},    {"ingest.pattern", 'p'},        {"ingest.legs", 'l'},
+    {"ingest.bitrate", 'b'}, {"ingest.stereo_bitrate", 'B'}, {"ingest.settle", 'S'},
+    {"ingest.move_to", 'M'}, {"ingest.delete", 'D'},
+};
+
+struct ingest_args {
+    struct ingest_opts o;
+    int jobs, json, nchoices, settle_ds; /* settle in tenths of a second */
+    const char *pattern, *watch;
+    char legs[128];
+};
+
+/* One option, from the command line or the configuration file. */
+static int apply_opt(struct ingest_args *a, int c, const char *v)
+{
+    switch (c) {
+    case 'j':
+        return parse_int(v, 1, 256, &a->jobs);
+    case 'm':
+        a->o.meta_file = v;
+        return 0;
+    case 'k':
+        a->o.disposition = INGEST_KEEP;
+        a->nchoices++;
+        return 0;
+    case 'M':
+        a->o.disposition = INGEST_MOVE;
+        a->o.move_to = v;
+        a->nchoices++;
+        return 0;
+    case 'D':
+        a->o.disposition = INGEST_DELETE;
+        a->nchoices++;
+        return 0;
+    case 'p':
+        a->pattern = v;
+        return 0;
+    case 'l':
+        return es_fmt(a->legs, sizeof a->legs, "%s", v) ? ES_EINVAL : parse_legs(a->legs, &a->o);
+    case 'b':
+        return parse_int(v, 6000, 256000, &a->o.bitrate_mono);
+    case 'B':
+        return parse_int(v, 6000, 512000, &a->o.bitrate_stereo);
+    case 'c':
+        return parse_int(v, 0, 10, &a->o.complexity);
+    case 'J':
+        a->json = 1;
+        return 0;
+    case 'w':
+        a->watch = v;
+        return 0;
+    case 'S':
+        return parse_tenths(v, &a->settle_ds);
+    }
+    return ES_EINVAL;
+}
+
+static const char *opt_name(int c)
+{
+    for (const struct option *o = opts; o->name; o++)
+        if (o->val == c)
+            return o->name;
+    return "?";
+}
+
+/* Configuration file defaults; options on the command line win. */
+static int apply_config(struct ingest_args *a, const struct es_config *cfg)
+{
+    for (size_t i = 0; i < ES_ARRAY_LEN(config_opts); i++) {
+        const char *v = es_config_get(cfg, config_opts[i].key);
+        int c = config_opts[i].opt;
+        if (!v || (c == 'D' && !strcmp(v, "no")))
+            continue;
+        if ((c == 'D' && strcmp(v, "yes")) || apply_opt(a, c, v)) {
+            fprintf(stderr, "earshot ingest: config %s: bad value '%s'\n", config_opts[i].key, v);
+            return ES_EINVAL;
+        }
+    }
+    a->nchoices = 0; /* one disposition on the command line overrides the file's */
+    return 0;
+}
+
 int cmd_ingest(struct es_cli *cli)
 {
-    static const struct option opts[] = {
-        {"jobs", required_argument, NULL, 'j'},
-        {"meta", required_argument, NULL, 'm'},
-        {"keep", no_argument, NULL, 'k'},
-        {"move-to", required_argument, NULL, 'M'},
-        {"delete", no_argument, NULL, 'D'},
-        {"pattern", required_argument, NULL, 'p'},
-        {"legs", required_argument, NULL, 'l'},
-        {"bitrate", required_argument, NULL, 'b'},
-        {"stereo-bitrate", required_argument, NULL, 'B'},
-        {"complexity", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'J'},
-        {"help", no_argument, NULL, 'h'},
-        {"watch", required_argument, NULL, 'w'},
-        {"settle", required_argument, NULL, 'S'},
-        {NULL, 0, NULL, 0},
-    };
-    struct ingest_opts o = {.data_dir = cli->data_dir,
-                            .bitrate_mono = 16000,
-                            .bitrate_stereo = 24000,
-                            .complexity = -1,
-                            .leg_suffix = {"-in", "-out"},
-                            .source = "ingest"};
-    int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), json = 0, nchoices = 0, c;
+    struct ingest_args a = {.o = {.data_dir = cli->data_dir,
+                                  .bitrate_mono = 16000,
+                                  .bitrate_stereo = 24000,
+                                  .complexity = -1,
+                                  .leg_suffix = {"-in", "-out"},
+                                  .source = "ingest"},
+                            .jobs = (int)sysconf(_SC_NPROCESSORS_ONLN),
+                            .settle_ds = 20};
     struct stat st;
-    const char *pattern = NULL, *watch = NULL;
-    int settle_ds = 20; /* tenths of a second */
-    /* configuration file defaults; options on the command line win */
-    static const struct {
-        const char *key;
-        int opt;
-    } from_config[] = {
-        {"ingest.jobs", 'j'},    {"ingest.pattern", 'p'},        {"ingest.legs", 'l'},
-        {"ingest.bitrate", 'b'}, {"ingest.stereo_bitrate", 'B'}, {"ingest.settle", 'S'},
-        {"ingest.move_to", 'M'},
-    };
-    char legs_buf[128];
-    for (size_t i = 0; i < ES_ARRAY_LEN(from_config); i++) {
-        const char *v = es_config_get(cli->config, from_config[i].key);
-        int bad = 0;
-        if (!v)
-            continue;
-        switch (from_config[i].opt) {
-        case 'j':
-            bad = parse_int(v, 1, 256, &jobs);
-            break;
-        case 'p':
-            pattern = v;
-            break;
-        case 'l':
-            bad = es_fmt(legs_buf, sizeof legs_buf, "%s", v) || parse_legs(legs_buf, &o);
-            break;
-        case 'b':
-            bad = parse_int(v, 6000, 256000, &o.bitrate_mono);
-            break;
-        case 'B':
-            bad = parse_int(v, 6000, 512000, &o.bitrate_stereo);
-            break;
-        case 'S':
-            bad = parse_tenths(v, &settle_ds);
-            break;
-        case 'M':
-            o.disposition = INGEST_MOVE;
-            o.move_to = v;
-            break;
-        }
-        if (bad) {
-            fprintf(stderr, "earshot ingest: config %s: bad value '%s'\n", from_config[i].key, v);
-            return 2;
-        }
-    }
-    const char *del = es_config_get(cli->config, "ingest.delete");
-    if (del && !strcmp(del, "yes"))
-        o.disposition = INGEST_DELETE;
-    else if (del && strcmp(del, "no")) {
-        fprintf(stderr, "earshot ingest: config ingest.delete: expected yes or no\n");
+    int c;
+    if (apply_config(&a, cli->config))
         return 2;
-    }
     optind = 1;
     while ((c = getopt_long(cli->argc, cli->argv, "j:", opts, NULL)) != -1) {
-        int bad = 0;
-        switch (c) {
-        case 'j':
-            bad = parse_int(optarg, 1, 256, &jobs);
-            break;
-        case 'm':
-            o.meta_file = optarg;
-            break;
-        case 'k':
-            o.disposition = INGEST_KEEP;
-            nchoices++;
-            break;
-        case 'M':
-            o.disposition = INGEST_MOVE;
-            o.move_to = optarg;
-            nchoices++;
-            break;
-        case 'D':
-            o.disposition = INGEST_DELETE;
-            nchoices++;
-            break;
-        case 'p':
-            pattern = optarg;
-            break;
-        case 'l':
-            bad = parse_legs(optarg, &o);
-            break;
-        case 'b':
-            bad = parse_int(optarg, 6000, 256000, &o.bitrate_mono);
-            break;
-        case 'B':
-            bad = parse_int(optarg, 6000, 512000, &o.bitrate_stereo);
-            break;
-        case 'c':
-            bad = parse_int(optarg, 0, 10, &o.complexity);
-            break;
-        case 'J':
-            json = 1;
-            break;
-        case 'w':
-            watch = optarg;
-            break;
-        case 'S':
-            bad = parse_tenths(optarg, &settle_ds);
-            break;
-        case 'h':
+        if (c == 'h') {
             fputs(usage, stdout);
             return 0;
-        default:
+        }
+        if (c == '?' || c == ':') {
             fputs(usage, stderr);
             return 2;
         }
-        if (bad) {
-            fprintf(stderr, "earshot ingest: bad value for --%s: %s\n%s",
-                    c == 'j'   ? "jobs"
-                    : c == 'l' ? "legs"
-                    : c == 'c' ? "complexity"
-                    : c == 'S' ? "settle"
-                               : "bitrate",
-                    optarg, usage);
+        if (apply_opt(&a, c, optarg)) {
+            fprintf(stderr, "earshot ingest: bad value for --%s: %s\n%s", opt_name(c), optarg,
+                    usage);
             return 2;
         }
     }
+    struct ingest_opts o = a.o;
+    int nchoices = a.nchoices, jobs = a.jobs, json = a.json, settle_ds = a.settle_ds;
+    const char *pattern = a.pattern, *watch = a.watch;
     if (nchoices > 1 || (optind >= cli->argc) == !watch) {
         fprintf(stderr, "earshot ingest: %s\n%s",
                 nchoices > 1 ? "choose one of --keep, --move-to, --delete"

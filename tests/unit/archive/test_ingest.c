@@ -36,31 +36,45 @@ static void setup(void)
     snprintf(input, sizeof input, "%s/out-5551234-101-20261120-143015-1.2.wav", dir);
 }
 
-TestSuite(ingest, .init = setup);
 
-static struct ingest_opts opts(void)
+static struct ingest_session *sess;
+static struct catalog *cat;
+
+/* Archives `input` once with the given disposition. */
+static void run_once(enum ingest_disposition d, struct ingest_result *r)
 {
     struct ingest_opts o = {.data_dir = data,
                             .bitrate_mono = 16000,
                             .bitrate_stereo = 24000,
                             .complexity = -1,
                             .leg_suffix = {"-in", "-out"},
-                            .source = "ingest"};
-    return o;
+                            .source = "ingest",
+                            .disposition = d};
+    struct es_err e;
+    if (!sess) {
+        cr_assert_eq(ingest_session_open(&o, &sess, &e), 0, "%s", e.msg);
+        cr_assert_eq(catalog_open(data, &cat, &e), 0, "%s", e.msg);
+    }
+    struct ingest_job job = {.path = {input}, .nlegs = 1};
+    ingest_run(sess, cat, &job, r);
 }
+
+static void teardown(void)
+{
+    catalog_close(cat);
+    ingest_session_close(sess);
+    cat = NULL;
+    sess = NULL;
+}
+
+TestSuite(ingest, .init = setup, .fini = teardown);
 
 Test(ingest, archives_then_skips_the_same_content)
 {
     write_wav(input, 3.0, 0.3);
-    struct ingest_opts o = opts();
-    struct ingest_session *s;
-    struct catalog *c;
-    struct es_err e;
-    cr_assert_eq(ingest_session_open(&o, &s, &e), 0, "%s", e.msg);
-    cr_assert_eq(catalog_open(data, &c, &e), 0, "%s", e.msg);
-    struct ingest_job job = {.path = {input}, .nlegs = 1};
     struct ingest_result r;
-    ingest_run(s, c, &job, &r);
+    run_once(INGEST_KEEP, &r);
+    struct catalog *c = cat;
     cr_assert_eq(r.status, INGEST_ARCHIVED, "%s", r.msg);
     cr_assert_eq(r.duration_ms, 3000);
     cr_assert_str_eq(strstr(r.path, "archive/2026/11/20/") ? "ok" : r.path, "ok");
@@ -80,27 +94,17 @@ Test(ingest, archives_then_skips_the_same_content)
               (long long)an.ch[0].talk_ms);
     archive_analysis_release(&an);
     struct ingest_result again;
-    ingest_run(s, c, &job, &again);
+    run_once(INGEST_KEEP, &again);
     cr_assert_eq(again.status, INGEST_SKIPPED);
     cr_assert_str_eq(again.id, r.id);
     cr_assert(access(input, F_OK) == 0, "kept by default");
-    catalog_close(c);
-    ingest_session_close(s);
 }
 
 Test(ingest, failure_goes_to_failed_dir_and_input_stays)
 {
     write_wav(input, 2.0, 0.0); /* digital silence */
-    struct ingest_opts o = opts();
-    o.disposition = INGEST_DELETE;
-    struct ingest_session *s;
-    struct catalog *c;
-    struct es_err e;
-    cr_assert_eq(ingest_session_open(&o, &s, &e), 0);
-    cr_assert_eq(catalog_open(data, &c, &e), 0);
-    struct ingest_job job = {.path = {input}, .nlegs = 1};
     struct ingest_result r;
-    ingest_run(s, c, &job, &r);
+    run_once(INGEST_DELETE, &r);
     cr_assert_eq(r.status, INGEST_FAILED);
     cr_assert(strstr(r.msg, "silent") != NULL, "%s", r.msg);
     char failed[256];
@@ -109,23 +113,13 @@ Test(ingest, failure_goes_to_failed_dir_and_input_stays)
     /* with --delete the input may go only because its copy is safe in failed/ */
     failed[strlen(failed) - 7] = '\0';
     cr_assert(access(failed, F_OK) == 0, "copy in failed/");
-    catalog_close(c);
-    ingest_session_close(s);
 }
 
 Test(ingest, delete_only_after_commit)
 {
     write_wav(input, 1.0, 0.3);
-    struct ingest_opts o = opts();
-    o.disposition = INGEST_DELETE;
-    struct ingest_session *s;
-    struct catalog *c;
-    struct es_err e;
-    cr_assert_eq(ingest_session_open(&o, &s, &e), 0);
-    cr_assert_eq(catalog_open(data, &c, &e), 0);
-    struct ingest_job job = {.path = {input}, .nlegs = 1};
     struct ingest_result r;
-    ingest_run(s, c, &job, &r);
+    run_once(INGEST_DELETE, &r);
     cr_assert_eq(r.status, INGEST_ARCHIVED, "%s", r.msg);
     cr_assert(access(input, F_OK) != 0, "input deleted after archiving");
     char full[1024];
@@ -133,6 +127,4 @@ Test(ingest, delete_only_after_commit)
     struct stat st;
     cr_assert_eq(stat(full, &st), 0);
     cr_assert_gt(st.st_size, 1000);
-    catalog_close(c);
-    ingest_session_close(s);
 }
