@@ -1,0 +1,179 @@
+/* Link, IP and transport headers. Every length comes from the packet and is
+ * checked against what is really there before it is used. */
+#include "recorder/recorder.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+
+static uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int transport(const uint8_t *p, size_t len, struct pkt *out)
+{
+    if (out->fragment && out->frag_offset > 0) { /* no transport header here */
+        out->payload = p;
+        out->payload_len = len;
+        return 0;
+    }
+    if (out->proto == PKT_UDP) {
+        if (len < 8)
+            return ES_EFORMAT;
+        out->sport = be16(p);
+        out->dport = be16(p + 2);
+        size_t ulen = be16(p + 4);
+        if (out->fragment) /* first fragment: the rest comes later */
+            ulen = len;
+        if (ulen < 8 || ulen > len)
+            return ES_EFORMAT;
+        out->payload = p + 8;
+        out->payload_len = ulen - 8;
+        return 0;
+    }
+    if (out->proto == PKT_TCP) {
+        if (len < 20)
+            return ES_EFORMAT;
+        size_t hl = (size_t)(p[12] >> 4) * 4;
+        if (hl < 20 || hl > len)
+            return ES_EFORMAT;
+        out->sport = be16(p);
+        out->dport = be16(p + 2);
+        out->tcp_seq = be32(p + 4);
+        out->tcp_flags = p[13];
+        out->payload = p + hl;
+        out->payload_len = len - hl;
+        return 0;
+    }
+    out->payload = p;
+    out->payload_len = len;
+    return 0;
+}
+
+static int ipv4(const uint8_t *p, size_t len, struct pkt *out)
+{
+    if (len < 20 || p[0] >> 4 != 4)
+        return ES_EFORMAT;
+    size_t hl = (size_t)(p[0] & 15) * 4, total = be16(p + 2);
+    if (hl < 20 || total < hl || total > len)
+        return ES_EFORMAT;
+    out->src.family = out->dst.family = 4;
+    memcpy(out->src.a, p + 12, 4);
+    memcpy(out->dst.a, p + 16, 4);
+    out->proto = p[9];
+    uint16_t frag = be16(p + 6);
+    out->frag_more = (frag & 0x2000) != 0;
+    out->frag_offset = (uint32_t)(frag & 0x1fff) * 8;
+    out->fragment = out->frag_more || out->frag_offset;
+    out->frag_id = be16(p + 4);
+    return transport(p + hl, total - hl, out);
+}
+
+static int ipv6(const uint8_t *p, size_t len, struct pkt *out)
+{
+    if (len < 40 || p[0] >> 4 != 6)
+        return ES_EFORMAT;
+    size_t plen = be16(p + 4);
+    if (plen > len - 40)
+        return ES_EFORMAT;
+    out->src.family = out->dst.family = 6;
+    memcpy(out->src.a, p + 8, 16);
+    memcpy(out->dst.a, p + 24, 16);
+    uint8_t next = p[6];
+    const uint8_t *q = p + 40;
+    size_t left = plen;
+    /* walk extension headers: hop-by-hop, routing, destination options, fragment */
+    for (int hops = 0; hops < 8; hops++) {
+        if (next == 0 || next == 43 || next == 60) {
+            if (left < 8 || (size_t)(q[1] + 1) * 8 > left)
+                return ES_EFORMAT;
+            size_t n = (size_t)(q[1] + 1) * 8;
+            next = q[0];
+            q += n;
+            left -= n;
+        } else if (next == 44) {
+            if (left < 8)
+                return ES_EFORMAT;
+            uint16_t f = be16(q + 2);
+            out->frag_offset = (uint32_t)(f >> 3) * 8;
+            out->frag_more = (f & 1) != 0;
+            out->fragment = out->frag_more || out->frag_offset;
+            out->frag_id = (uint16_t)be32(q + 4);
+            next = q[0];
+            q += 8;
+            left -= 8;
+        } else {
+            break;
+        }
+    }
+    out->proto = next;
+    return transport(q, left, out);
+}
+
+static int ip(const uint8_t *p, size_t len, struct pkt *out)
+{
+    if (len < 1)
+        return ES_EFORMAT;
+    if (p[0] >> 4 == 4)
+        return ipv4(p, len, out);
+    if (p[0] >> 4 == 6)
+        return ipv6(p, len, out);
+    return ES_EUNSUPP;
+}
+
+static int by_ethertype(uint16_t type, const uint8_t *p, size_t len, struct pkt *out)
+{
+    /* 802.1Q, 802.1ad and the old QinQ tag: skip up to two tags */
+    for (int tags = 0; (type == 0x8100 || type == 0x88a8 || type == 0x9100) && tags < 2; tags++) {
+        if (len < 4)
+            return ES_EFORMAT;
+        if (!out->vlan)
+            out->vlan = be16(p) & 0x0fff;
+        type = be16(p + 2);
+        p += 4;
+        len -= 4;
+    }
+    if (type == 0x0800 || type == 0x86dd)
+        return ip(p, len, out);
+    return ES_EUNSUPP;
+}
+
+int pkt_decode(int linktype, const uint8_t *p, size_t len, struct pkt *out)
+{
+    memset(out, 0, sizeof *out);
+    switch (linktype) {
+    case LINK_ETHERNET:
+        if (len < 14)
+            return ES_EFORMAT;
+        return by_ethertype(be16(p + 12), p + 14, len - 14, out);
+    case LINK_SLL: /* Linux cooked v1: 16-byte header, protocol at 14 */
+        if (len < 16)
+            return ES_EFORMAT;
+        return by_ethertype(be16(p + 14), p + 16, len - 16, out);
+    case LINK_SLL2: /* Linux cooked v2: 20-byte header, protocol first */
+        if (len < 20)
+            return ES_EFORMAT;
+        return by_ethertype(be16(p), p + 20, len - 20, out);
+    case LINK_NULL:
+    case LINK_LOOP: /* 4-byte address family, either byte order */
+        if (len < 4)
+            return ES_EFORMAT;
+        return ip(p + 4, len - 4, out);
+    case LINK_RAW:
+    case LINK_IPV4:
+    case LINK_IPV6:
+        return ip(p, len, out);
+    }
+    return ES_EUNSUPP;
+}
+
+void pkt_addr_str(const struct pkt_addr *a, char *out, size_t outlen)
+{
+    if (!inet_ntop(a->family == 6 ? AF_INET6 : AF_INET, a->a, out, (socklen_t)outlen))
+        snprintf(out, outlen, "?");
+}

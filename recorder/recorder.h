@@ -1,0 +1,115 @@
+/*
+ * recorder — turns SIP/RTP traffic (a network interface or a pcap file) into
+ * calls for the archive. Layers, bottom up: link and IP (packet.c), RTP
+ * parsing and RFC 3550 stream statistics (rtp.c), pcap input (pcapin.c).
+ * SIP dialogs, codecs and the leg mixer build on these.
+ *
+ * Parsers take (const uint8_t *p, size_t len), never read past len and hand
+ * back slices into the packet: they live as long as the packet buffer.
+ */
+#ifndef EARSHOT_RECORDER_H
+#define EARSHOT_RECORDER_H
+
+#include "common/common.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* ---- link, IP and transport --------------------------------------------- */
+enum { PKT_UDP = 17, PKT_TCP = 6 };
+
+struct pkt_addr {
+    uint8_t family; /* 4 or 6 */
+    uint8_t a[16];  /* IPv4 in the first 4 bytes */
+};
+
+struct pkt {
+    struct pkt_addr src, dst;
+    uint8_t proto; /* PKT_UDP, PKT_TCP, or another IP protocol number */
+    uint16_t sport, dport;
+    uint16_t vlan; /* outer 802.1Q id, 0 if none */
+    /* IPv4 fragments: the payload is a fragment of the IP payload */
+    bool fragment;
+    uint16_t frag_id;
+    uint32_t frag_offset; /* bytes */
+    bool frag_more;
+    uint32_t tcp_seq;
+    uint8_t tcp_flags;
+    const uint8_t *payload; /* borrowed: valid while the packet buffer is */
+    size_t payload_len;
+};
+
+/* Link types we take (libpcap DLT values). */
+enum {
+    LINK_NULL = 0,
+    LINK_ETHERNET = 1,
+    LINK_RAW = 101,
+    LINK_LOOP = 108,
+    LINK_SLL = 113,
+    LINK_SLL2 = 276,
+    LINK_IPV4 = 228,
+    LINK_IPV6 = 229
+};
+
+/* Decodes link, IP and UDP/TCP headers. ES_EUNSUPP for traffic that is not
+ * IP (ARP, ...), ES_EFORMAT for a malformed packet. */
+int pkt_decode(int linktype, const uint8_t *p, size_t len, struct pkt *out);
+/* "192.0.2.1" or "2001:db8::1" */
+void pkt_addr_str(const struct pkt_addr *a, char *out, size_t outlen);
+
+/* ---- packet input (libpcap) --------------------------------------------- */
+struct pcapin;
+struct pcapin_packet {
+    int64_t ts_us;       /* capture time, microseconds since the epoch */
+    const uint8_t *data; /* borrowed: valid until the next pcapin_next() */
+    size_t len;          /* captured bytes */
+    size_t wire_len;     /* bytes on the wire */
+    int linktype;
+};
+int pcapin_open_file(const char *path, struct pcapin **out, struct es_err *err);
+/* 1 with a packet (len 0 on a live timeout), 0 at the end, < 0 on error. */
+int pcapin_next(struct pcapin *in, struct pcapin_packet *pkt, struct es_err *err);
+void pcapin_close(struct pcapin *in);
+
+/* ---- RTP ------------------------------------------------------------------ */
+struct rtp_hdr {
+    uint8_t pt;
+    bool marker;
+    uint16_t seq;
+    uint32_t ts;
+    uint32_t ssrc;
+    const uint8_t *payload; /* borrowed, padding removed */
+    size_t payload_len;
+};
+/* A plausible RTP packet (version 2, consistent lengths, not RTCP). */
+int rtp_parse(const uint8_t *p, size_t len, struct rtp_hdr *h);
+/* RTP clock of a static payload type, 0 if dynamic or unknown. */
+int rtp_static_clock(uint8_t pt);
+const char *rtp_static_name(uint8_t pt);
+
+/* RFC 3550 receiver statistics of one stream, in arrival order, with the
+ * same definitions tshark's "rtp,streams" uses, so the two can be compared. */
+struct rtp_stats {
+    uint64_t packets;
+    int64_t expected; /* highest extended seq - first seq + 1 */
+    int64_t lost;     /* expected - packets (negative with duplicates) */
+    uint64_t duplicates, out_of_order;
+    int clock; /* 0: unknown, no jitter */
+    double jitter_ms, max_jitter_ms, mean_jitter_ms;
+    double min_delta_ms, mean_delta_ms, max_delta_ms;
+    /* state */
+    bool started;
+    uint16_t first_seq, max_seq;
+    uint32_t cycles;
+    uint32_t first_ts, last_ts;
+    double first_arrival_ms, last_arrival_ms, last_nominal_ms;
+    double delta_sum;
+    uint64_t delta_n, jitter_n;
+    double jitter_sum;
+    uint8_t seen[8192]; /* bitmap of the last 65536 sequence numbers */
+};
+void rtp_stats_init(struct rtp_stats *s, int clock);
+/* arrival_ms: capture time in milliseconds (any fixed origin). */
+void rtp_stats_add(struct rtp_stats *s, const struct rtp_hdr *h, double arrival_ms);
+
+#endif

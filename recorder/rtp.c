@@ -1,0 +1,131 @@
+/* RTP headers and RFC 3550 receiver statistics. The definitions follow
+ * tshark's "rtp,streams" so the two can be checked against each other:
+ * lost = expected - received (negative when duplicates arrive), jitter is
+ * the running RFC 3550 estimate in ms, deltas are arrival gaps. */
+#include "recorder/recorder.h"
+
+#include <math.h>
+#include <string.h>
+
+int rtp_parse(const uint8_t *p, size_t len, struct rtp_hdr *h)
+{
+    if (len < 12 || p[0] >> 6 != 2)
+        return ES_EFORMAT;
+    uint8_t pt = p[1] & 0x7f;
+    if (pt >= 72 && pt <= 76) /* RTCP sender/receiver reports share the port pair rules */
+        return ES_EFORMAT;
+    size_t off = 12 + (size_t)(p[0] & 15) * 4;
+    if (off > len)
+        return ES_EFORMAT;
+    if (p[0] & 0x10) { /* header extension */
+        if (off + 4 > len)
+            return ES_EFORMAT;
+        size_t ext = 4 + (size_t)(p[off + 2] << 8 | p[off + 3]) * 4;
+        if (off + ext > len)
+            return ES_EFORMAT;
+        off += ext;
+    }
+    size_t end = len;
+    if (p[0] & 0x20) { /* padding: the last byte says how much */
+        size_t pad = p[len - 1];
+        if (pad == 0 || pad > len - off)
+            return ES_EFORMAT;
+        end -= pad;
+    }
+    h->pt = pt;
+    h->marker = (p[1] & 0x80) != 0;
+    h->seq = (uint16_t)(p[2] << 8 | p[3]);
+    h->ts = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
+    h->ssrc = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
+    h->payload = p + off;
+    h->payload_len = end - off;
+    return 0;
+}
+
+static const struct {
+    uint8_t pt;
+    int clock;
+    const char *name;
+} static_pts[] = {
+    {0, 8000, "g711U"}, {3, 8000, "GSM"}, {4, 8000, "g723"},  {8, 8000, "g711A"},
+    {9, 8000, "g722"},  {13, 8000, "CN"}, {15, 8000, "g728"}, {18, 8000, "g729"},
+};
+
+int rtp_static_clock(uint8_t pt)
+{
+    for (size_t i = 0; i < ES_ARRAY_LEN(static_pts); i++)
+        if (static_pts[i].pt == pt)
+            return static_pts[i].clock;
+    return 0;
+}
+
+const char *rtp_static_name(uint8_t pt)
+{
+    for (size_t i = 0; i < ES_ARRAY_LEN(static_pts); i++)
+        if (static_pts[i].pt == pt)
+            return static_pts[i].name;
+    return NULL;
+}
+
+void rtp_stats_init(struct rtp_stats *s, int clock)
+{
+    memset(s, 0, sizeof *s);
+    s->clock = clock;
+}
+
+void rtp_stats_add(struct rtp_stats *s, const struct rtp_hdr *h, double arrival_ms)
+{
+    s->packets++;
+    size_t bit = h->seq;
+    int dup = s->started && (s->seen[bit >> 3] >> (bit & 7) & 1);
+    if (!s->started) {
+        s->started = true;
+        s->first_seq = s->max_seq = h->seq;
+        s->first_ts = s->last_ts = h->ts;
+        s->first_arrival_ms = s->last_arrival_ms = arrival_ms;
+        s->seen[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+        s->expected = 1;
+        s->lost = 0;
+        s->min_delta_ms = 0;
+        return;
+    }
+    s->seen[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+    uint16_t ahead = (uint16_t)(h->seq - s->max_seq);
+    if (dup) {
+        s->duplicates++;
+    } else if (ahead != 0 && ahead < 0x8000) { /* in order, maybe after a gap */
+        if (h->seq < s->max_seq)
+            s->cycles++;
+        /* forget the numbers skipped over, so the next lap finds them unseen */
+        for (uint16_t q = (uint16_t)(s->max_seq + 1); q != h->seq; q++)
+            if (ahead < 0x8000)
+                s->seen[q >> 3] &= (uint8_t) ~(1u << (q & 7));
+        s->max_seq = h->seq;
+    } else {
+        s->out_of_order++;
+    }
+    s->expected = (int64_t)s->cycles * 65536 + s->max_seq - s->first_seq + 1;
+    s->lost = s->expected - (int64_t)s->packets;
+
+    double delta = arrival_ms - s->last_arrival_ms;
+    if (s->delta_n == 0 || delta < s->min_delta_ms)
+        s->min_delta_ms = delta;
+    if (delta > s->max_delta_ms)
+        s->max_delta_ms = delta;
+    s->delta_sum += delta;
+    s->delta_n++;
+    s->mean_delta_ms = s->delta_sum / (double)s->delta_n;
+    if (s->clock > 0) {
+        /* D(i-1, i) = (Rj - Ri) - (Sj - Si), timestamps as signed 32-bit steps */
+        double ts_ms = (double)(int32_t)(h->ts - s->last_ts) * 1000.0 / s->clock;
+        double d = fabs(delta - ts_ms);
+        s->jitter_ms += (d - s->jitter_ms) / 16.0;
+        if (s->jitter_ms > s->max_jitter_ms)
+            s->max_jitter_ms = s->jitter_ms;
+        s->jitter_sum += s->jitter_ms;
+        s->jitter_n++;
+        s->mean_jitter_ms = s->jitter_sum / (double)s->jitter_n;
+    }
+    s->last_ts = h->ts;
+    s->last_arrival_ms = arrival_ms;
+}
