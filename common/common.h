@@ -28,6 +28,7 @@ enum {
     ES_ECODEC = -1009,   /* codec library failure */
     ES_EUNSUPP = -1010,  /* understood but not supported */
     ES_ECORRUPT = -1011, /* stored data failed a check */
+    ES_EAGAIN = -1012,   /* incomplete: more bytes needed */
 };
 
 const char *es_strerror(int code);

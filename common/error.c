@@ -31,6 +31,8 @@ const char *es_strerror(int code)
         return "not supported";
     case ES_ECORRUPT:
         return "corrupt";
+    case ES_EAGAIN:
+        return "incomplete";
     }
     if (code < 0 && code > -4096)
         return strerror(-code);

@@ -71,6 +71,58 @@ int pcapin_open_file(const char *path, struct pcapin **out, struct es_err *err);
 int pcapin_next(struct pcapin *in, struct pcapin_packet *pkt, struct es_err *err);
 void pcapin_close(struct pcapin *in);
 
+/* ---- SIP ------------------------------------------------------------------ */
+#define SIP_MAX_HEADERS 65536 /* bytes of start line and headers */
+#define SIP_MAX_BODY    65536
+struct sip_msg {
+    bool is_request;
+    struct es_str method, uri; /* requests */
+    int status;                /* responses */
+    struct es_str reason;
+    struct es_str call_id, from, to, from_tag, to_tag, from_user, to_user;
+    uint32_t cseq;
+    struct es_str cseq_method, via_branch, contact, user_agent, content_type;
+    int session_expires; /* seconds, 0 if absent */
+    int64_t content_length;
+    struct es_str body;
+    size_t skipped; /* leading CRLF keep-alives */
+    size_t msg_len; /* bytes this message takes, for stream framing */
+};
+/* Parses one message at p. stream: bytes from a TCP stream, where a message
+ * may be incomplete (ES_EAGAIN: wait for more) and Content-Length is
+ * required; otherwise one UDP datagram. Slices point into p. */
+int sip_parse(const uint8_t *p, size_t len, bool stream, struct sip_msg *m);
+bool sip_str_eq(struct es_str s, const char *lit); /* case-insensitive */
+
+/* ---- SDP ------------------------------------------------------------------ */
+enum sdp_dir { SDP_SENDRECV, SDP_SENDONLY, SDP_RECVONLY, SDP_INACTIVE };
+#define SDP_MAX_FMT   32
+#define SDP_MAX_MEDIA 8
+struct sdp_rtpmap {
+    uint8_t pt;
+    char name[24]; /* encoding name as written, e.g. "PCMA", "telephone-event" */
+    int clock, channels;
+};
+struct sdp_media {
+    bool audio;
+    uint16_t port;        /* 0: stream rejected */
+    struct pkt_addr addr; /* media c= or the session's */
+    bool has_addr;
+    enum sdp_dir dir;
+    int nfmt;
+    uint8_t fmt[SDP_MAX_FMT];
+    int nmap;
+    struct sdp_rtpmap map[SDP_MAX_FMT];
+};
+struct sdp {
+    int nmedia;
+    struct sdp_media media[SDP_MAX_MEDIA];
+};
+int sdp_parse(const uint8_t *p, size_t len, struct sdp *out);
+/* The rtpmap of pt in m, with static payload types filled in; NULL if unknown. */
+const struct sdp_rtpmap *sdp_rtpmap_of(const struct sdp_media *m, uint8_t pt,
+                                       struct sdp_rtpmap *scratch);
+
 /* ---- RTP ------------------------------------------------------------------ */
 struct rtp_hdr {
     uint8_t pt;
