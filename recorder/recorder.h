@@ -139,6 +139,10 @@ int rtp_parse(const uint8_t *p, size_t len, struct rtp_hdr *h);
 int rtp_static_clock(uint8_t pt);
 const char *rtp_static_name(uint8_t pt);
 
+/* ---- codecs ---------------------------------------------------------------- */
+/* G.711 to 16-bit linear, bit-exact with ITU-T G.711. */
+void g711_decode(bool alaw, const uint8_t *in, size_t n, int16_t *out);
+
 /* RFC 3550 receiver statistics of one stream, in arrival order, with the
  * same definitions tshark's "rtp,streams" uses, so the two can be compared. */
 struct rtp_stats {
