@@ -123,6 +123,52 @@ int sdp_parse(const uint8_t *p, size_t len, struct sdp *out);
 const struct sdp_rtpmap *sdp_rtpmap_of(const struct sdp_media *m, uint8_t pt,
                                        struct sdp_rtpmap *scratch);
 
+/* ---- SIP dialogs -> calls ------------------------------------------------- */
+enum call_state { CALL_INVITED, CALL_RINGING, CALL_ANSWERED, CALL_ENDED };
+enum { CALL_FROM_CALLER = 0, CALL_FROM_CALLEE = 1 };
+/* Where one side receives audio, from its latest SDP. */
+struct call_media {
+    bool valid;
+    struct pkt_addr addr;
+    uint16_t port;
+    enum sdp_dir dir;
+    struct sdp_media media;
+    int changes; /* SDPs seen: > 1 after a re-INVITE */
+};
+struct sip_call {
+    struct sip_call *next; /* private to dialog.c */
+    char call_id[256], from_tag[128], to_tag[128];
+    char caller[128], callee[128]; /* URI user parts of From and To */
+    char caller_ua[128], callee_ua[128];
+    struct pkt_addr caller_sig;
+    enum call_state state;
+    bool cancelled;
+    uint32_t invite_cseq;
+    int session_expires, final_status;
+    int64_t invite_us, ring_us, answer_us, end_us, last_us;
+    char disposition[16]; /* answered | missed */
+    char reason[32];      /* abandoned, busy, no-answer, declined, unavailable, failed:<code> */
+    struct call_media caller_media, callee_media;
+};
+struct dialogs;
+int dialogs_new(size_t max_calls, struct dialogs **out);
+void dialogs_free(struct dialogs *d);
+size_t dialogs_count(const struct dialogs *d);
+/* Feeds one SIP message; returns its call (borrowed; valid until taken). */
+struct sip_call *dialogs_on_sip(struct dialogs *d, const struct sip_msg *m, const struct pkt *p,
+                                int64_t ts_us);
+/* The call whose side receives media at dst:port; side tells who sent it. */
+struct sip_call *dialogs_match_media(struct dialogs *d, const struct pkt_addr *dst, uint16_t port,
+                                     int *side);
+/* Removes ended calls (and ends those idle for idle_us or past their session
+ * expiry); the caller takes ownership and frees each with free(). */
+size_t dialogs_take_ended(struct dialogs *d, int64_t now_us, int64_t idle_us, struct sip_call **out,
+                          size_t max);
+/* Ends every call still open (end of a capture file). */
+void dialogs_end_all(struct dialogs *d);
+/* The missed-call reason for a final status (0: none came). */
+const char *sip_missed_reason(int status, bool cancelled, char *buf, size_t buflen);
+
 /* ---- RTP ------------------------------------------------------------------ */
 struct rtp_hdr {
     uint8_t pt;

@@ -1,0 +1,289 @@
+/* SIP dialogs become calls: who called whom, when it rang, when it was
+ * answered and how it ended, and where each side receives its media (from the
+ * SDP offer and answer, updated by re-INVITEs). Missed calls get the reason a
+ * store cares about: abandoned (the caller gave up), busy, no-answer,
+ * declined, unavailable, or failed:<code>. */
+#include "recorder/recorder.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define BUCKETS 4096
+
+struct dialogs {
+    struct sip_call *bucket[BUCKETS];
+    size_t count, max;
+    uint64_t dropped; /* new calls refused at the limit */
+};
+
+static uint32_t hash(const char *p, size_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)p[i]) * 16777619u;
+    return h;
+}
+
+int dialogs_new(size_t max_calls, struct dialogs **out)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return ES_ENOMEM;
+    (*out)->max = max_calls;
+    return 0;
+}
+
+void dialogs_free(struct dialogs *d)
+{
+    if (!d)
+        return;
+    for (size_t b = 0; b < BUCKETS; b++) {
+        struct sip_call *c = d->bucket[b];
+        while (c) {
+            struct sip_call *next = c->next;
+            free(c);
+            c = next;
+        }
+    }
+    free(d);
+}
+
+size_t dialogs_count(const struct dialogs *d)
+{
+    return d->count;
+}
+
+static void copy(char *dst, size_t cap, struct es_str s)
+{
+    size_t n = s.p ? ES_MIN(s.len, cap - 1) : 0;
+    if (n)
+        memcpy(dst, s.p, n);
+    dst[n] = '\0';
+}
+
+static struct sip_call *find(struct dialogs *d, struct es_str id, uint32_t *bucket)
+{
+    *bucket = hash(id.p, id.len) % BUCKETS;
+    for (struct sip_call *c = d->bucket[*bucket]; c; c = c->next)
+        if (strlen(c->call_id) == id.len && !memcmp(c->call_id, id.p, id.len))
+            return c;
+    return NULL;
+}
+
+const char *sip_missed_reason(int status, bool cancelled, char *buf, size_t buflen)
+{
+    if (cancelled)
+        return "abandoned";
+    switch (status) {
+    case 486:
+    case 600:
+        return "busy";
+    case 480:
+    case 408:
+    case 0: /* no final answer at all */
+        return "no-answer";
+    case 603:
+        return "declined";
+    case 404:
+    case 410:
+    case 484:
+    case 502:
+    case 503:
+    case 504:
+        return "unavailable";
+    }
+    snprintf(buf, buflen, "failed:%d", status);
+    return buf;
+}
+
+/* Media from an SDP body: the first audio stream's address, port, formats. */
+static void take_sdp(struct call_media *cm, const struct sip_msg *m)
+{
+    struct sdp s;
+    if (!m->body.len || sdp_parse((const uint8_t *)m->body.p, m->body.len, &s))
+        return;
+    for (int i = 0; i < s.nmedia; i++) {
+        const struct sdp_media *sm = &s.media[i];
+        if (!sm->audio || !sm->has_addr)
+            continue;
+        cm->addr = sm->addr;
+        cm->port = sm->port;
+        cm->dir = sm->dir;
+        cm->media = *sm;
+        cm->valid = sm->port != 0;
+        cm->changes++;
+        return;
+    }
+}
+
+static void end_call(struct sip_call *c, int64_t ts_us, int status)
+{
+    if (c->state == CALL_ENDED)
+        return;
+    c->end_us = ts_us;
+    if (c->state == CALL_ANSWERED) {
+        snprintf(c->disposition, sizeof c->disposition, "answered");
+        c->reason[0] = '\0';
+    } else {
+        snprintf(c->disposition, sizeof c->disposition, "missed");
+        char buf[32];
+        snprintf(c->reason, sizeof c->reason, "%s",
+                 sip_missed_reason(status, c->cancelled, buf, sizeof buf));
+    }
+    c->final_status = status;
+    c->state = CALL_ENDED;
+}
+
+static struct sip_call *new_call(struct dialogs *d, const struct sip_msg *m, const struct pkt *p,
+                                 int64_t ts_us, uint32_t b)
+{
+    if (d->count >= d->max) {
+        d->dropped++;
+        return NULL;
+    }
+    struct sip_call *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    copy(c->call_id, sizeof c->call_id, m->call_id);
+    copy(c->from_tag, sizeof c->from_tag, m->from_tag);
+    copy(c->caller, sizeof c->caller, m->from_user);
+    copy(c->callee, sizeof c->callee, m->to_user);
+    copy(c->caller_ua, sizeof c->caller_ua, m->user_agent);
+    c->caller_sig = p->src;
+    c->invite_us = c->last_us = ts_us;
+    c->invite_cseq = m->cseq;
+    c->state = CALL_INVITED;
+    c->next = d->bucket[b];
+    d->bucket[b] = c;
+    d->count++;
+    return c;
+}
+
+static bool from_caller(const struct sip_call *c, const struct sip_msg *m)
+{
+    return strlen(c->from_tag) == m->from_tag.len &&
+           !memcmp(c->from_tag, m->from_tag.p ? m->from_tag.p : "", m->from_tag.len);
+}
+
+static void on_request(struct sip_call *c, const struct sip_msg *m, int64_t ts_us)
+{
+    if (sip_str_eq(m->method, "INVITE") || sip_str_eq(m->method, "ACK") ||
+        sip_str_eq(m->method, "UPDATE")) {
+        /* an offer (or a late answer in ACK) from whichever side sent it */
+        if (c->state != CALL_ENDED)
+            take_sdp(from_caller(c, m) ? &c->caller_media : &c->callee_media, m);
+        if (sip_str_eq(m->method, "INVITE") && m->session_expires)
+            c->session_expires = m->session_expires;
+    } else if (sip_str_eq(m->method, "CANCEL")) {
+        if (c->state == CALL_INVITED || c->state == CALL_RINGING)
+            c->cancelled = true;
+    } else if (sip_str_eq(m->method, "BYE")) {
+        end_call(c, ts_us, 0);
+    }
+}
+
+static void on_response(struct sip_call *c, const struct sip_msg *m, int64_t ts_us)
+{
+    if (!sip_str_eq(m->cseq_method, "INVITE"))
+        return;
+    int s = m->status;
+    if (!c->callee_ua[0])
+        copy(c->callee_ua, sizeof c->callee_ua, m->user_agent);
+    if (s >= 180 && s < 200) {
+        if (c->state == CALL_INVITED) {
+            c->state = CALL_RINGING;
+            c->ring_us = ts_us;
+        }
+        take_sdp(from_caller(c, m) ? &c->callee_media : &c->caller_media, m); /* early media */
+    } else if (s >= 200 && s < 300) {
+        if (c->state == CALL_INVITED || c->state == CALL_RINGING) {
+            if (!c->ring_us)
+                c->ring_us = ts_us;
+            c->state = CALL_ANSWERED;
+            c->answer_us = ts_us;
+            copy(c->to_tag, sizeof c->to_tag, m->to_tag);
+        }
+        /* a response carries the request's From: its SDP is the other side's */
+        take_sdp(from_caller(c, m) ? &c->callee_media : &c->caller_media, m);
+    } else if (s >= 300 && s != 401 && s != 407) {
+        /* 401/407 are challenges: the INVITE is sent again with credentials */
+        if (c->state == CALL_INVITED || c->state == CALL_RINGING)
+            end_call(c, ts_us, s);
+    }
+}
+
+struct sip_call *dialogs_on_sip(struct dialogs *d, const struct sip_msg *m, const struct pkt *p,
+                                int64_t ts_us)
+{
+    uint32_t b;
+    struct sip_call *c = find(d, m->call_id, &b);
+    if (!c) {
+        /* only an initial INVITE starts a call; REGISTER, OPTIONS ... do not */
+        if (!m->is_request || !sip_str_eq(m->method, "INVITE") || m->to_tag.p)
+            return NULL;
+        c = new_call(d, m, p, ts_us, b);
+        if (!c)
+            return NULL;
+    }
+    c->last_us = ts_us;
+    if (m->is_request)
+        on_request(c, m, ts_us);
+    else
+        on_response(c, m, ts_us);
+    return c;
+}
+
+struct sip_call *dialogs_match_media(struct dialogs *d, const struct pkt_addr *dst, uint16_t port,
+                                     int *side)
+{
+    for (size_t b = 0; b < BUCKETS; b++) {
+        for (struct sip_call *c = d->bucket[b]; c; c = c->next) {
+            if (c->state == CALL_ENDED)
+                continue;
+            /* audio sent to the caller's address comes from the callee, and back */
+            if (c->caller_media.valid && c->caller_media.port == port &&
+                !memcmp(&c->caller_media.addr, dst, sizeof *dst)) {
+                *side = CALL_FROM_CALLEE;
+                return c;
+            }
+            if (c->callee_media.valid && c->callee_media.port == port &&
+                !memcmp(&c->callee_media.addr, dst, sizeof *dst)) {
+                *side = CALL_FROM_CALLER;
+                return c;
+            }
+        }
+    }
+    return NULL;
+}
+
+size_t dialogs_take_ended(struct dialogs *d, int64_t now_us, int64_t idle_us, struct sip_call **out,
+                          size_t max)
+{
+    size_t n = 0;
+    for (size_t b = 0; b < BUCKETS && n < max; b++) {
+        struct sip_call **pp = &d->bucket[b];
+        while (*pp && n < max) {
+            struct sip_call *c = *pp;
+            int64_t limit = c->session_expires ? (int64_t)c->session_expires * 1000000 : idle_us;
+            if (c->state != CALL_ENDED && now_us - c->last_us > ES_MAX(limit, idle_us))
+                end_call(c, c->last_us, 0); /* silence on the wire: over */
+            if (c->state == CALL_ENDED) {
+                *pp = c->next;
+                c->next = NULL;
+                out[n++] = c; /* the caller frees it */
+                d->count--;
+            } else {
+                pp = &c->next;
+            }
+        }
+    }
+    return n;
+}
+
+void dialogs_end_all(struct dialogs *d)
+{
+    for (size_t b = 0; b < BUCKETS; b++)
+        for (struct sip_call *c = d->bucket[b]; c; c = c->next)
+            if (c->state != CALL_ENDED)
+                end_call(c, c->last_us, 0); /* ended when last heard */
+}

@@ -1,0 +1,204 @@
+/* Calls from SIP dialogs: every disposition and reason from hand-made
+ * message sequences, media matching across a re-INVITE, timeouts and the
+ * call limit, and the outcomes of the real calls in shared/data. */
+#include "recorder/recorder.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct dialogs *d;
+static int64_t now;
+
+static void setup(void)
+{
+    cr_assert_eq(dialogs_new(100, &d), 0);
+    now = 1000000;
+}
+
+static void teardown(void)
+{
+    dialogs_free(d);
+}
+
+TestSuite(dialog, .init = setup, .fini = teardown);
+
+static char sdp_body[256];
+
+static const char *sdp(const char *ip, int port, const char *dir)
+{
+    snprintf(sdp_body, sizeof sdp_body,
+             "v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+             "m=audio %d RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=%s\r\n",
+             ip, ip, port, dir);
+    return sdp_body;
+}
+
+/* Sends one message of call `id`; first line decides request or response. */
+static struct sip_call *feed(const char *id, const char *first, const char *cseq,
+                             const char *to_tag, const char *body)
+{
+    static char buf[2048];
+    int n = snprintf(buf, sizeof buf,
+                     "%s\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKx\r\n"
+                     "From: <sip:+4930111@pbx>;tag=caller\r\nTo: <sip:600@pbx>%s%s\r\n"
+                     "Call-ID: %s\r\nCSeq: %s\r\nContent-Length: %zu\r\n\r\n%s",
+                     first, to_tag ? ";tag=" : "", to_tag ? to_tag : "", id, cseq,
+                     body ? strlen(body) : 0, body ? body : "");
+    struct sip_msg m;
+    cr_assert_eq(sip_parse((const uint8_t *)buf, (size_t)n, false, &m), 0, "%s", buf);
+    struct pkt p = {.src = {.family = 4, .a = {10, 0, 0, 1}}};
+    now += 100000;
+    return dialogs_on_sip(d, &m, &p, now);
+}
+
+static struct sip_call *take_one(void)
+{
+    struct sip_call *out[4];
+    size_t n = dialogs_take_ended(d, now, 30000000, out, 4);
+    cr_assert_eq(n, 1, "one ended call, got %zu", n);
+    return out[0];
+}
+
+Test(dialog, answered_call_and_media_sides)
+{
+    feed("a", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, sdp("10.0.0.1", 4000, "sendrecv"));
+    struct sip_call *c = feed("a", "SIP/2.0 180 Ringing", "1 INVITE", "t1", NULL);
+    cr_assert_eq(c->state, CALL_RINGING);
+    feed("a", "SIP/2.0 200 OK", "1 INVITE", "t1", sdp("10.0.0.2", 5000, "sendrecv"));
+    feed("a", "ACK sip:600@pbx SIP/2.0", "1 ACK", "t1", NULL);
+    struct pkt_addr callee = {.family = 4, .a = {10, 0, 0, 2}};
+    struct pkt_addr caller = {.family = 4, .a = {10, 0, 0, 1}};
+    int side = -1;
+    cr_assert_eq(dialogs_match_media(d, &callee, 5000, &side), c);
+    cr_assert_eq(side, CALL_FROM_CALLER, "audio to the callee comes from the caller");
+    cr_assert_eq(dialogs_match_media(d, &caller, 4000, &side), c);
+    cr_assert_eq(side, CALL_FROM_CALLEE);
+    cr_assert_null(dialogs_match_media(d, &caller, 4002, &side));
+    feed("a", "BYE sip:600@pbx SIP/2.0", "2 BYE", "t1", NULL);
+    c = take_one();
+    cr_assert_str_eq(c->disposition, "answered");
+    cr_assert_str_eq(c->caller, "+4930111");
+    cr_assert_str_eq(c->callee, "600");
+    cr_assert(c->invite_us < c->ring_us && c->ring_us < c->answer_us && c->answer_us < c->end_us);
+    free(c);
+}
+
+static void missed(const char *id, const char *final, const char *want)
+{
+    feed(id, "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, sdp("10.0.0.1", 4000, "sendrecv"));
+    feed(id, "SIP/2.0 180 Ringing", "1 INVITE", "t", NULL);
+    if (!strcmp(final, "CANCEL")) {
+        feed(id, "CANCEL sip:600@pbx SIP/2.0", "1 CANCEL", NULL, NULL);
+        feed(id, "SIP/2.0 487 Request Terminated", "1 INVITE", "t", NULL);
+    } else {
+        feed(id, final, "1 INVITE", "t", NULL);
+    }
+    struct sip_call *c = take_one();
+    cr_assert_str_eq(c->disposition, "missed", "%s", id);
+    cr_assert_str_eq(c->reason, want, "%s: %s", id, final);
+    free(c);
+}
+
+Test(dialog, every_missed_reason)
+{
+    missed("c1", "CANCEL", "abandoned");
+    missed("c2", "SIP/2.0 486 Busy Here", "busy");
+    missed("c3", "SIP/2.0 600 Busy Everywhere", "busy");
+    missed("c4", "SIP/2.0 480 Temporarily Unavailable", "no-answer");
+    missed("c5", "SIP/2.0 408 Request Timeout", "no-answer");
+    missed("c6", "SIP/2.0 603 Decline", "declined");
+    missed("c7", "SIP/2.0 404 Not Found", "unavailable");
+    missed("c8", "SIP/2.0 503 Service Unavailable", "unavailable");
+    missed("c9", "SIP/2.0 500 Server Internal Error", "failed:500");
+    missed("c10", "SIP/2.0 302 Moved Temporarily", "failed:302");
+}
+
+Test(dialog, auth_challenge_is_not_an_outcome)
+{
+    feed("x", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL);
+    feed("x", "SIP/2.0 407 Proxy Authentication Required", "1 INVITE", "t", NULL);
+    struct sip_call *out[2];
+    cr_assert_eq(dialogs_take_ended(d, now, 30000000, out, 2), 0);
+    feed("x", "INVITE sip:600@pbx SIP/2.0", "2 INVITE", NULL, NULL);
+    feed("x", "SIP/2.0 200 OK", "2 INVITE", "t", NULL);
+    feed("x", "BYE sip:600@pbx SIP/2.0", "3 BYE", "t", NULL);
+    struct sip_call *c = take_one();
+    cr_assert_str_eq(c->disposition, "answered");
+    free(c);
+}
+
+Test(dialog, reinvite_moves_media_and_hold)
+{
+    feed("r", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, sdp("10.0.0.1", 4000, "sendrecv"));
+    feed("r", "SIP/2.0 200 OK", "1 INVITE", "t", sdp("10.0.0.2", 5000, "sendrecv"));
+    struct sip_call *c =
+        feed("r", "INVITE sip:600@pbx SIP/2.0", "2 INVITE", "t", sdp("10.0.0.1", 4100, "sendonly"));
+    cr_assert_eq(c->caller_media.port, 4100);
+    cr_assert_eq(c->caller_media.dir, SDP_SENDONLY, "caller put the call on hold");
+    cr_assert_eq(c->caller_media.changes, 2);
+    struct pkt_addr caller = {.family = 4, .a = {10, 0, 0, 1}};
+    int side;
+    cr_assert_not_null(dialogs_match_media(d, &caller, 4100, &side));
+    cr_assert_null(dialogs_match_media(d, &caller, 4000, &side), "the old port is gone");
+    cr_assert_str_eq(c->disposition, "");
+}
+
+Test(dialog, silence_ends_a_call_and_the_limit_holds)
+{
+    feed("t", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL);
+    struct sip_call *out[2];
+    cr_assert_eq(dialogs_take_ended(d, now + 1000000, 30000000, out, 2), 0);
+    cr_assert_eq(dialogs_take_ended(d, now + 31000000, 30000000, out, 2), 1);
+    cr_assert_str_eq(out[0]->reason, "no-answer");
+    free(out[0]);
+    dialogs_free(d);
+    cr_assert_eq(dialogs_new(1, &d), 0);
+    cr_assert_not_null(feed("l1", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL));
+    cr_assert_null(feed("l2", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL));
+    cr_assert_eq(dialogs_count(d), 1);
+}
+
+/* The real captures: every INVITE dialog and its outcome. */
+static int outcomes(const char *file, char out[][320], int max)
+{
+    char path[512];
+    snprintf(path, sizeof path, EARSHOT_SHARED_DATA "/pcap/%s", file);
+    struct pcapin *in;
+    struct es_err e;
+    cr_assert_eq(pcapin_open_file(path, &in, &e), 0);
+    struct pcapin_packet pk;
+    while (pcapin_next(in, &pk, &e) == 1) {
+        struct pkt p;
+        struct sip_msg m;
+        if (!pkt_decode(pk.linktype, pk.data, pk.len, &p) && p.proto == PKT_UDP &&
+            (p.sport == 5060 || p.dport == 5060) && !sip_parse(p.payload, p.payload_len, false, &m))
+            dialogs_on_sip(d, &m, &p, pk.ts_us);
+    }
+    pcapin_close(in);
+    dialogs_end_all(d);
+    struct sip_call *calls[32];
+    int n = (int)dialogs_take_ended(d, 0, 30000000, calls, 32);
+    for (int i = 0; i < n && i < max; i++) {
+        snprintf(out[i], 320, "%s %s %s", calls[i]->call_id, calls[i]->disposition,
+                 calls[i]->reason);
+        free(calls[i]);
+    }
+    qsort(out, (size_t)n, sizeof out[0], (int (*)(const void *, const void *))strcmp);
+    return n;
+}
+
+Test(dialog, real_captures)
+{
+    char got[32][320];
+    int n = outcomes("aaa.pcap", got, 32);
+    cr_assert_eq(n, 4);
+    cr_assert_str_eq(got[0], "105090259-446faf7a@192.168.1.2 missed abandoned");
+    cr_assert_str_eq(got[1], "11894297-4432a9f8@192.168.1.2 missed no-answer");
+    cr_assert_str_eq(got[2], "24487391-449bf2a0@192.168.1.2 missed failed:403");
+    cr_assert_str_eq(got[3], "85216695-42dcdb1d@192.168.1.2 missed failed:403");
+    n = outcomes("sip-rtp-g722.pcap", got, 32);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(got[0], "1-2161@10.0.2.20 answered ");
+}
