@@ -301,6 +301,31 @@ int ingest_plan_build(const struct ingest_opts *o, char **inputs, int ninputs,
                       struct ingest_plan *plan, struct es_err *err);
 void ingest_plan_free(struct ingest_plan *plan);
 
+/* ---- the archive writer: samples in, a catalogued recording out -------- */
+struct archive_writer;
+struct archive_format {
+    int rate;            /* an Opus rate: 8000, 12000, 16000, 24000, 48000 */
+    int channels;        /* 1, or 2 = customer left, operator right */
+    int source_rate;     /* for OpusHead */
+    int64_t frames_hint; /* -1 if unknown */
+};
+/* call->id and call->started_at must be set (they go into the file's tags). */
+int archive_writer_open(struct ingest_session *s, const struct archive_call *call,
+                        const struct archive_format *f, struct archive_writer **out,
+                        struct es_err *err);
+/* Interleaved float samples at f->rate; analysed and encoded together. */
+int archive_writer_write(struct archive_writer *w, const float *pcm, size_t frames,
+                         struct es_err *err);
+/* Ends and fsyncs the file; rec and an stay owned by w. */
+int archive_writer_finish(struct archive_writer *w, const struct archive_recording **rec,
+                          const struct archive_analysis **an, struct es_err *err);
+/* Renames into the dated tree and inserts the rows (sets duration and end).
+ * ES_EEXIST if call->source_sha256 is already archived (the file is removed). */
+int archive_writer_commit(struct archive_writer *w, struct catalog *c, struct archive_call *call,
+                          char *path_out, size_t pathlen, struct es_err *err);
+/* Frees; a file not committed is removed. */
+void archive_writer_free(struct archive_writer *w);
+
 /* ---- commands (cli/earshot.c dispatches to these) --------------------- */
 struct es_cli {
     const char *data_dir;

@@ -99,15 +99,14 @@ struct work {
     struct ingest_result *res;
     struct call_meta meta;
     struct archive_call call;
-    struct archive_recording rec;
-    struct archive_analysis an;
+    struct archive_writer *aw;
+    int64_t duration_ms;
+    char path[512];
     struct stage st[2];
     int nst;
     int swap_legs; /* first leg is the operator's (outbound calls) */
     int rate, channels, source_rate;
     int64_t frames_hint;
-    char tmp[4400];
-    char final[4700];
 };
 
 static int fail(struct work *w, int code, const char *fmt, ...)
@@ -260,27 +259,6 @@ static void settle_time(struct work *w)
     w->meta.from[META_STARTED_AT] = "mtime";
 }
 
-static int build_tags(struct work *w, char tagbuf[6][ARCHIVE_FIELD_LEN + 32], const char **tags)
-{
-    char iso[ES_ISO_LEN];
-    es_time_iso(w->call.started_at, iso);
-    int n = 0;
-    snprintf(tagbuf[n++], sizeof tagbuf[0], "EARSHOT_CALL_ID=%s", w->call.id);
-    snprintf(tagbuf[n++], sizeof tagbuf[0], "DATE=%s", iso);
-    if (w->call.operator_[0])
-        snprintf(tagbuf[n++], sizeof tagbuf[0], "EARSHOT_OPERATOR=%s", w->call.operator_);
-    if (w->call.caller[0])
-        snprintf(tagbuf[n++], sizeof tagbuf[0], "EARSHOT_CALLER=%s", w->call.caller);
-    if (w->call.callee[0])
-        snprintf(tagbuf[n++], sizeof tagbuf[0], "EARSHOT_CALLEE=%s", w->call.callee);
-    if (w->channels == 2)
-        snprintf(tagbuf[n++], sizeof tagbuf[0], "EARSHOT_CHANNELS=customer,operator");
-    for (int i = 0; i < n; i++)
-        tags[i] = tagbuf[i];
-    tags[n] = NULL;
-    return 0;
-}
-
 static void fill_call(struct work *w)
 {
     struct archive_call *k = &w->call;
@@ -306,7 +284,7 @@ static void fill_call(struct work *w)
 }
 
 /* Pulls, analyses and encodes every sample. Legs are padded, never stretched. */
-static int encode_all(struct work *w, struct opus_writer *ow, struct analyzer *an)
+static int encode_all(struct work *w, struct archive_writer *aw)
 {
     struct es_err err = {{0}};
     static __thread float a[BLOCK], b[BLOCK], inter[BLOCK * 2];
@@ -332,118 +310,45 @@ static int encode_all(struct work *w, struct opus_writer *ow, struct analyzer *a
         }
         if (n == 0)
             return 0;
-        analyzer_feed(an, pcm, (size_t)n);
-        int rc = opus_writer_write(ow, pcm, (size_t)n);
+        int rc = archive_writer_write(aw, pcm, (size_t)n, &err);
         if (rc)
-            return fail(w, rc, "cannot write archive: %s", es_strerror(rc));
+            return fail(w, rc, "%s", err.msg);
     }
 }
 
-static int write_temp(struct work *w)
+/* Decodes, analyses and encodes into a finished (not yet committed) file. */
+static int write_audio(struct work *w)
 {
-    const struct ingest_opts *o = &w->s->o;
-    pthread_mutex_lock(&w->s->mu);
-    unsigned long seq = ++w->s->seq;
-    pthread_mutex_unlock(&w->s->mu);
-    es_fmt(w->tmp, sizeof w->tmp, "%s/%s-%lu.tmp", w->s->tmp_dir, w->s->owner, seq);
-    int fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return fail(w, -errno, "cannot create %s: %s", w->tmp, strerror(errno));
-    char tagbuf[6][ARCHIVE_FIELD_LEN + 32];
-    const char *tags[7];
-    build_tags(w, tagbuf, tags);
-    struct opus_writer_opts wo = {.rate = w->rate,
-                                  .channels = w->channels,
-                                  .source_rate = w->source_rate,
-                                  .bitrate = w->channels == 2 ? o->bitrate_stereo : o->bitrate_mono,
-                                  .complexity = o->complexity,
-                                  .tags = tags};
-    struct opus_writer *ow = NULL;
-    struct analyzer *an = NULL;
-    struct opus_writer_stats ws;
+    struct archive_format f = {.rate = w->rate,
+                               .channels = w->channels,
+                               .source_rate = w->source_rate,
+                               .frames_hint = w->frames_hint};
     struct es_err err = {{0}};
-    int rc = opus_writer_new(fd, &wo, &ow, &err);
-    if (rc) {
-        fail(w, rc, "%s", err.msg);
-        goto out;
-    }
-    rc = analyzer_new(w->rate, w->channels, w->frames_hint, &an);
-    if (rc) {
-        fail(w, rc, "analysis: %s", es_strerror(rc));
-        goto out;
-    }
-    rc = encode_all(w, ow, an);
+    const struct archive_recording *rec;
+    const struct archive_analysis *an;
+    int rc = archive_writer_open(w->s, &w->call, &f, &w->aw, &err);
     if (rc)
-        goto out;
-    rc = opus_writer_finish(ow, &ws);
-    if (rc) {
-        fail(w, rc, "cannot write archive: %s", es_strerror(rc));
-        goto out;
-    }
-    analyzer_finish(an, &w->an);
-    if (ws.samples == 0) {
-        rc = fail(w, ES_EEMPTY, "no audio (0 samples)");
-        goto out;
-    }
-    if (w->an.peak < SILENT_PEAK) {
-        rc = fail(w, ES_EEMPTY, "silent: the loudest sample is below -70 dBFS");
-        goto out;
-    }
-    if (fsync(fd) != 0) {
-        rc = fail(w, -errno, "cannot write archive: %s", strerror(errno));
-        goto out;
-    }
-    w->rec.bytes = (int64_t)ws.file_bytes;
-    es_hex(ws.sha256, 32, w->rec.sha256);
-    w->rec.channels = w->channels;
-    w->rec.sample_rate = w->rate;
-    w->rec.source_rate = w->source_rate;
-    w->rec.bitrate = wo.bitrate;
-    w->rec.duration_ms = (int64_t)(ws.samples * 1000 / (uint64_t)w->rate);
-out:
-    opus_writer_free(ow);
-    analyzer_free(an);
-    if (close(fd) != 0 && !rc)
-        rc = fail(w, -errno, "cannot write archive: %s", strerror(errno));
-    return rc;
+        return fail(w, rc, "%s", err.msg);
+    rc = encode_all(w, w->aw);
+    if (rc)
+        return rc;
+    rc = archive_writer_finish(w->aw, &rec, &an, &err);
+    if (rc)
+        return fail(w, rc, "%s", err.msg);
+    if (an->nbuckets == 0) /* not a single sample */
+        return fail(w, ES_EEMPTY, "no audio (0 samples)");
+    if (an->peak < SILENT_PEAK)
+        return fail(w, ES_EEMPTY, "silent: the loudest sample is below -70 dBFS");
+    w->duration_ms = rec->duration_ms;
+    return 0;
 }
 
-/* Moves the temp file to its dated place and commits the row. */
+/* Moves the file to its dated place and commits the rows. */
 static int commit(struct work *w)
 {
-    struct es_tm tm;
-    es_tm_from_ms(w->call.started_at, &tm);
-    char reldir[64], dir[4400];
-    snprintf(reldir, sizeof reldir, "archive/%04d/%02d/%02d", tm.year, tm.mon, tm.day);
-    snprintf(w->rec.path, sizeof w->rec.path, "%s/%s.opus", reldir, w->call.id);
-    es_fmt(dir, sizeof dir, "%s/%s", w->s->o.data_dir, reldir);
-    es_fmt(w->final, sizeof w->final, "%s/%s", w->s->o.data_dir, w->rec.path);
-    int rc = es_mkdir_p(dir, 0750);
-    if (rc)
-        return fail(w, rc, "cannot create %s: %s", dir, es_strerror(rc));
-    rc = catalog_pending_add(w->c, w->rec.path, w->s->owner);
-    if (rc)
-        return fail(w, rc, "catalog: cannot record pending file");
-    if (rename(w->tmp, w->final) != 0) {
-        rc = fail(w, -errno, "cannot move into archive: %s", strerror(errno));
-        catalog_pending_remove(w->c, w->rec.path);
-        return rc;
-    }
-    w->tmp[0] = '\0';
-    rc = es_fsync_dir(dir);
-    if (!rc)
-        rc = es_fsync_dir(w->s->tmp_dir);
-    if (rc)
-        goto undo;
-    w->call.duration_ms = w->rec.duration_ms;
-    w->call.ended_at = w->call.started_at + w->call.duration_ms;
+    struct es_err err = {{0}};
     meta_sources_json(&w->meta, w->call.meta_sources, sizeof w->call.meta_sources);
-    rc = catalog_insert_call(w->c, &w->call, &w->rec, &w->an);
-    if (rc == 0)
-        return 0;
-undo:
-    unlink(w->final);
-    catalog_pending_remove(w->c, w->rec.path);
+    int rc = archive_writer_commit(w->aw, w->c, &w->call, w->path, sizeof w->path, &err);
     if (rc == ES_EEXIST) {
         char id[ES_ID_LEN] = "";
         catalog_find_source(w->c, w->call.source_sha256, id);
@@ -451,7 +356,7 @@ undo:
         snprintf(w->res->msg, sizeof w->res->msg, "already archived as %s", id);
         return rc;
     }
-    return fail(w, rc, "cannot catalog: %s", es_strerror(rc));
+    return rc ? fail(w, rc, "%s", err.msg) : 0;
 }
 
 static int move_or_delete(const struct ingest_opts *o, const char *path)
@@ -543,7 +448,7 @@ void ingest_run(struct ingest_session *s, struct catalog *c, const struct ingest
         goto failed;
     settle_time(w);
     fill_call(w);
-    if (write_temp(w))
+    if (write_audio(w))
         goto failed;
     if (commit(w)) {
         if (res->status == INGEST_SKIPPED)
@@ -552,17 +457,15 @@ void ingest_run(struct ingest_session *s, struct catalog *c, const struct ingest
     }
     res->status = INGEST_ARCHIVED;
     snprintf(res->id, sizeof res->id, "%s", w->call.id);
-    snprintf(res->path, sizeof res->path, "%s", w->rec.path);
-    res->duration_ms = w->rec.duration_ms;
+    snprintf(res->path, sizeof res->path, "%s", w->path);
+    res->duration_ms = w->duration_ms;
     release_inputs(w, sidecars);
     goto out;
 failed:
     quarantine(w);
 out:
-    if (w->tmp[0])
-        unlink(w->tmp);
+    archive_writer_free(w->aw);
     for (int i = 0; i < 2; i++)
         stage_close(&w->st[i]);
-    archive_analysis_release(&w->an);
     free(w);
 }
