@@ -189,6 +189,17 @@ const char *rtp_static_name(uint8_t pt);
 /* G.711 to 16-bit linear, bit-exact with ITU-T G.711. */
 void g711_decode(bool alaw, const uint8_t *in, size_t n, int16_t *out);
 
+/* A decoder for one RTP payload format, by its rtpmap name (PCMU, PCMA, G722,
+ * G729, GSM, iLBC, opus; the static names g711U/g711A too). */
+struct rtp_decoder;
+int rtp_decoder_new(const char *name, int clock, struct rtp_decoder **out, struct es_err *err);
+int rtp_decoder_rate(const struct rtp_decoder *d); /* samples per second it outputs */
+const char *rtp_decoder_name(const struct rtp_decoder *d);
+/* Decodes one payload into out (mono int16); returns samples, 0 for a payload
+ * it could not use, < 0 on an internal error. */
+long rtp_decoder_run(struct rtp_decoder *d, const uint8_t *p, size_t len, int16_t *out, size_t cap);
+void rtp_decoder_free(struct rtp_decoder *d);
+
 /* RFC 3550 receiver statistics of one stream, in arrival order, with the
  * same definitions tshark's "rtp,streams" uses, so the two can be compared. */
 struct rtp_stats {
