@@ -10,6 +10,7 @@
 #ifndef EARSHOT_RECORDER_H
 #define EARSHOT_RECORDER_H
 
+#include "archive/archive.h"
 #include "common/common.h"
 
 #include <stdbool.h>
@@ -199,6 +200,26 @@ const char *rtp_decoder_name(const struct rtp_decoder *d);
  * it could not use, < 0 on an internal error. */
 long rtp_decoder_run(struct rtp_decoder *d, const uint8_t *p, size_t len, int16_t *out, size_t cap);
 void rtp_decoder_free(struct rtp_decoder *d);
+
+/* The leg mixer: both sides of a call on one stereo timeline at `rate`. */
+struct mixer;
+struct mixer_stats {
+    uint64_t late;       /* packets that came after their audio was handed out */
+    uint64_t resyncs;    /* re-anchorings (SSRC change, timestamp jump) */
+    uint64_t samples[2]; /* placed per side */
+};
+/* Receives interleaved stereo float frames; non-zero stops the mixer. */
+typedef int (*mixer_emit_fn)(void *ud, const float *pcm, size_t frames);
+int mixer_new(int rate, int latency_ms, struct mixer **out);
+void mixer_free(struct mixer *m);
+/* Places one decoded payload of side (0 customer, 1 operator). */
+int mixer_put(struct mixer *m, int side, int64_t arrival_us, uint32_t ssrc, uint16_t seq,
+              uint32_t rtp_ts, int rtp_clock, const int16_t *pcm, size_t n, int pcm_rate,
+              mixer_emit_fn emit, void *ud);
+/* Hands out what is older than the latency at now_us; final: everything. */
+int mixer_drain(struct mixer *m, int64_t now_us, bool final, mixer_emit_fn emit, void *ud);
+const struct mixer_stats *mixer_stats(const struct mixer *m);
+int64_t mixer_position(const struct mixer *m); /* samples handed out */
 
 /* RFC 3550 receiver statistics of one stream, in arrival order, with the
  * same definitions tshark's "rtp,streams" uses, so the two can be compared. */
