@@ -47,6 +47,10 @@ struct archive_call {
     char tags[1024];         /* JSON array of strings */
     bool legal_hold;
     int64_t purged_at; /* 0 = audio present */
+    /* from the network recorder */
+    char sip_call_id[256];
+    int64_t ring_ms, talk_ms; /* -1 = unknown */
+    char details[16384];      /* JSON object: user_agents, codecs, rtp, dtmf */
 };
 
 struct archive_recording {

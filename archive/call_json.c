@@ -46,6 +46,15 @@ json_t *archive_call_json(const struct archive_call *k, const struct archive_rec
     json_object_set_new(o, "tags", parsed_or_string(k->tags, "[]"));
     json_object_set_new(o, "legal_hold", json_boolean(k->legal_hold));
     json_object_set_new(o, "purged_at", k->purged_at ? iso(k->purged_at) : json_null());
+    json_object_set_new(o, "sip_call_id",
+                        k->sip_call_id[0] ? json_string(k->sip_call_id) : json_null());
+    json_object_set_new(o, "ring_ms", k->ring_ms >= 0 ? json_integer(k->ring_ms) : json_null());
+    json_object_set_new(o, "talk_ms", k->talk_ms >= 0 ? json_integer(k->talk_ms) : json_null());
+    /* the recorder's details (user_agents, codecs, rtp, dtmf) sit at the top level */
+    json_t *d = json_loads(k->details[0] ? k->details : "{}", 0, NULL);
+    if (json_is_object(d))
+        json_object_update_missing(o, d);
+    json_decref(d);
     return o;
 }
 

@@ -10,7 +10,8 @@
     " c.operator, c.customer, c.queue, c.external_id, c.source, c.source_ref,"                     \
     " coalesce(c.source_sha256, ''), c.meta_sources, c.disposition, c.reason, c.tags,"             \
     " c.legal_hold, coalesce(c.purged_at, 0), r.path, r.sha256, r.bytes, r.channels,"              \
-    " r.sample_rate, r.source_rate, r.bitrate, r.duration_ms"
+    " r.sample_rate, r.source_rate, r.bitrate, r.duration_ms, c.sip_call_id,"                      \
+    " coalesce(c.ring_ms, -1), coalesce(c.talk_ms, -1), c.details"
 
 static const char *const sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -24,9 +25,10 @@ static const char *const sql[ST_COUNT] = {
     [ST_INSERT_CALL] =
         "INSERT INTO calls(id, started_at, ended_at, duration_ms, direction, caller, callee,"
         " operator, customer, queue, external_id, source, source_ref, source_sha256,"
-        " meta_sources, disposition, reason, tags, created_at)"
+        " meta_sources, disposition, reason, tags, created_at, sip_call_id, ring_ms, talk_ms,"
+        " details)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, nullif(?14, ''),"
-        " ?15, ?16, ?17, ?18, ?19)",
+        " ?15, ?16, ?17, ?18, ?19, ?20, nullif(?21, -1), nullif(?22, -1), ?23)",
     [ST_INSERT_REC] = "INSERT INTO recordings(call_id, path, sha256, bytes, channels,"
                       " sample_rate, source_rate, bitrate, duration_ms)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -248,6 +250,10 @@ static int insert_call_row(struct catalog *c, const struct archive_call *k)
     bind_text(s, 17, k->reason);
     bind_text(s, 18, k->tags[0] ? k->tags : "[]");
     sqlite3_bind_int64(s, 19, es_now_ms());
+    bind_text(s, 20, k->sip_call_id);
+    sqlite3_bind_int64(s, 21, k->ring_ms);
+    sqlite3_bind_int64(s, 22, k->talk_ms);
+    bind_text(s, 23, k->details[0] ? k->details : "{}");
     return step_done(c, s, "insert call");
 }
 

@@ -35,6 +35,10 @@ static void read_row(sqlite3_stmt *s, struct archive_call *k, struct archive_rec
     col_text(s, 17, k->tags, sizeof k->tags);
     k->legal_hold = sqlite3_column_int(s, 18) != 0;
     k->purged_at = sqlite3_column_int64(s, 19);
+    col_text(s, 28, k->sip_call_id, sizeof k->sip_call_id);
+    k->ring_ms = sqlite3_column_int64(s, 29);
+    k->talk_ms = sqlite3_column_int64(s, 30);
+    col_text(s, 31, k->details, sizeof k->details);
     memset(r, 0, sizeof *r);
     *has_rec = sqlite3_column_type(s, 20) != SQLITE_NULL;
     if (!*has_rec)

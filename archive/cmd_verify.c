@@ -128,6 +128,7 @@ static int repair_orphan(struct verify_ctx *x, struct catalog *c, const char *re
             k->duration_ms = o.duration_ms;
             k->ended_at = k->started_at + o.duration_ms;
             snprintf(k->direction, sizeof k->direction, "unknown");
+            k->ring_ms = k->talk_ms = -1;
             memcpy(k->operator_, o.operator_, sizeof k->operator_);
             memcpy(k->caller, o.caller, sizeof k->caller);
             memcpy(k->callee, o.callee, sizeof k->callee);

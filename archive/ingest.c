@@ -276,6 +276,7 @@ static void fill_call(struct work *w)
     snprintf(k->tags, sizeof k->tags, "%s", m->has[META_TAGS] ? m->tags : "[]");
     snprintf(k->source, sizeof k->source, "%s", w->s->o.source ? w->s->o.source : "ingest");
     snprintf(k->disposition, sizeof k->disposition, "answered");
+    k->ring_ms = k->talk_ms = -1; /* a PBX file does not say */
     if (w->job->nlegs == 2)
         snprintf(k->source_ref, sizeof k->source_ref, "%s + %s", w->job->path[0], w->job->path[1]);
     else

@@ -67,6 +67,14 @@ const char *const catalog_migrations[] = {
     "  owner TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL"
     ") STRICT;",
+
+    /* 2: what the network recorder knows about a call */
+    "ALTER TABLE calls ADD COLUMN sip_call_id TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE calls ADD COLUMN ring_ms INTEGER;"
+    "ALTER TABLE calls ADD COLUMN talk_ms INTEGER;"
+    /* user_agents, codecs, rtp streams with statistics, dtmf markers */
+    "ALTER TABLE calls ADD COLUMN details TEXT NOT NULL DEFAULT '{}';"
+    "CREATE INDEX calls_sip ON calls(sip_call_id) WHERE sip_call_id != '';",
 };
 
 const int catalog_nmigrations = (int)(sizeof catalog_migrations / sizeof catalog_migrations[0]);
