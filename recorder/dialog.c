@@ -12,6 +12,7 @@
 
 struct dialogs {
     struct sip_call *bucket[BUCKETS];
+    struct call_media *media[BUCKETS]; /* index: receiving addr:port -> side */
     size_t count, max;
     uint64_t dropped; /* new calls refused at the limit */
 };
@@ -96,8 +97,40 @@ const char *sip_missed_reason(int status, bool cancelled, char *buf, size_t bufl
     return buf;
 }
 
+static uint32_t media_hash(const struct pkt_addr *a, uint16_t port)
+{
+    uint32_t h = hash((const char *)a->a, a->family == 6 ? 16 : 4);
+    return (h ^ port * 2654435761u) % BUCKETS;
+}
+
+static void unindex(struct dialogs *d, struct call_media *cm)
+{
+    if (!cm->indexed)
+        return;
+    struct call_media **pp = &d->media[media_hash(&cm->addr, cm->port)];
+    while (*pp && *pp != cm)
+        pp = &(*pp)->next_in_index;
+    if (*pp)
+        *pp = cm->next_in_index;
+    cm->indexed = false;
+    cm->next_in_index = NULL;
+}
+
+static void reindex(struct dialogs *d, struct sip_call *c, struct call_media *cm)
+{
+    unindex(d, cm);
+    if (!cm->valid)
+        return;
+    uint32_t b = media_hash(&cm->addr, cm->port);
+    cm->call = c;
+    cm->next_in_index = d->media[b];
+    d->media[b] = cm;
+    cm->indexed = true;
+}
+
 /* Media from an SDP body: the first audio stream's address, port, formats. */
-static void take_sdp(struct call_media *cm, const struct sip_msg *m)
+static void take_sdp(struct dialogs *d, struct sip_call *c, struct call_media *cm,
+                     const struct sip_msg *m)
 {
     struct sdp s;
     if (!m->body.len || sdp_parse((const uint8_t *)m->body.p, m->body.len, &s))
@@ -106,12 +139,14 @@ static void take_sdp(struct call_media *cm, const struct sip_msg *m)
         const struct sdp_media *sm = &s.media[i];
         if (!sm->audio || !sm->has_addr)
             continue;
-        cm->addr = sm->addr;
-        cm->port = sm->port;
         cm->dir = sm->dir;
         cm->media = *sm;
+        unindex(d, cm);
+        cm->addr = sm->addr;
+        cm->port = sm->port;
         cm->valid = sm->port != 0;
         cm->changes++;
+        reindex(d, c, cm);
         return;
     }
 }
@@ -165,13 +200,14 @@ static bool from_caller(const struct sip_call *c, const struct sip_msg *m)
            !memcmp(c->from_tag, m->from_tag.p ? m->from_tag.p : "", m->from_tag.len);
 }
 
-static void on_request(struct sip_call *c, const struct sip_msg *m, int64_t ts_us)
+static void on_request(struct dialogs *d, struct sip_call *c, const struct sip_msg *m,
+                       int64_t ts_us)
 {
     if (sip_str_eq(m->method, "INVITE") || sip_str_eq(m->method, "ACK") ||
         sip_str_eq(m->method, "UPDATE")) {
         /* an offer (or a late answer in ACK) from whichever side sent it */
         if (c->state != CALL_ENDED)
-            take_sdp(from_caller(c, m) ? &c->caller_media : &c->callee_media, m);
+            take_sdp(d, c, from_caller(c, m) ? &c->caller_media : &c->callee_media, m);
         if (sip_str_eq(m->method, "INVITE") && m->session_expires)
             c->session_expires = m->session_expires;
     } else if (sip_str_eq(m->method, "CANCEL")) {
@@ -182,7 +218,8 @@ static void on_request(struct sip_call *c, const struct sip_msg *m, int64_t ts_u
     }
 }
 
-static void on_response(struct sip_call *c, const struct sip_msg *m, int64_t ts_us)
+static void on_response(struct dialogs *d, struct sip_call *c, const struct sip_msg *m,
+                        int64_t ts_us)
 {
     if (!sip_str_eq(m->cseq_method, "INVITE"))
         return;
@@ -194,7 +231,7 @@ static void on_response(struct sip_call *c, const struct sip_msg *m, int64_t ts_
             c->state = CALL_RINGING;
             c->ring_us = ts_us;
         }
-        take_sdp(from_caller(c, m) ? &c->callee_media : &c->caller_media, m); /* early media */
+        take_sdp(d, c, from_caller(c, m) ? &c->callee_media : &c->caller_media, m); /* early */
     } else if (s >= 200 && s < 300) {
         if (c->state == CALL_INVITED || c->state == CALL_RINGING) {
             if (!c->ring_us)
@@ -204,7 +241,7 @@ static void on_response(struct sip_call *c, const struct sip_msg *m, int64_t ts_
             copy(c->to_tag, sizeof c->to_tag, m->to_tag);
         }
         /* a response carries the request's From: its SDP is the other side's */
-        take_sdp(from_caller(c, m) ? &c->callee_media : &c->caller_media, m);
+        take_sdp(d, c, from_caller(c, m) ? &c->callee_media : &c->caller_media, m);
     } else if (s >= 300 && s != 401 && s != 407) {
         /* 401/407 are challenges: the INVITE is sent again with credentials */
         if (c->state == CALL_INVITED || c->state == CALL_RINGING)
@@ -227,31 +264,22 @@ struct sip_call *dialogs_on_sip(struct dialogs *d, const struct sip_msg *m, cons
     }
     c->last_us = ts_us;
     if (m->is_request)
-        on_request(c, m, ts_us);
+        on_request(d, c, m, ts_us);
     else
-        on_response(c, m, ts_us);
+        on_response(d, c, m, ts_us);
     return c;
 }
 
 struct sip_call *dialogs_match_media(struct dialogs *d, const struct pkt_addr *dst, uint16_t port,
                                      int *side)
 {
-    for (size_t b = 0; b < BUCKETS; b++) {
-        for (struct sip_call *c = d->bucket[b]; c; c = c->next) {
-            if (c->state == CALL_ENDED)
-                continue;
-            /* audio sent to the caller's address comes from the callee, and back */
-            if (c->caller_media.valid && c->caller_media.port == port &&
-                !memcmp(&c->caller_media.addr, dst, sizeof *dst)) {
-                *side = CALL_FROM_CALLEE;
-                return c;
-            }
-            if (c->callee_media.valid && c->callee_media.port == port &&
-                !memcmp(&c->callee_media.addr, dst, sizeof *dst)) {
-                *side = CALL_FROM_CALLER;
-                return c;
-            }
-        }
+    for (struct call_media *cm = d->media[media_hash(dst, port)]; cm; cm = cm->next_in_index) {
+        if (cm->port != port || cm->addr.family != dst->family ||
+            memcmp(cm->addr.a, dst->a, dst->family == 6 ? 16 : 4) || cm->call->state == CALL_ENDED)
+            continue;
+        /* audio sent to the caller's address comes from the callee, and back */
+        *side = cm == &cm->call->caller_media ? CALL_FROM_CALLEE : CALL_FROM_CALLER;
+        return cm->call;
     }
     return NULL;
 }
@@ -268,6 +296,8 @@ size_t dialogs_take_ended(struct dialogs *d, int64_t now_us, int64_t idle_us, st
             if (c->state != CALL_ENDED && now_us - c->last_us > ES_MAX(limit, idle_us))
                 end_call(c, c->last_us, 0); /* silence on the wire: over */
             if (c->state == CALL_ENDED) {
+                unindex(d, &c->caller_media);
+                unindex(d, &c->callee_media);
                 *pp = c->next;
                 c->next = NULL;
                 out[n++] = c; /* the caller frees it */

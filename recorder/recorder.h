@@ -129,6 +129,9 @@ enum call_state { CALL_INVITED, CALL_RINGING, CALL_ANSWERED, CALL_ENDED };
 enum { CALL_FROM_CALLER = 0, CALL_FROM_CALLEE = 1 };
 /* Where one side receives audio, from its latest SDP. */
 struct call_media {
+    struct call_media *next_in_index; /* private to dialog.c */
+    struct sip_call *call;            /* private to dialog.c */
+    bool indexed;
     bool valid;
     struct pkt_addr addr;
     uint16_t port;
@@ -138,6 +141,7 @@ struct call_media {
 };
 struct sip_call {
     struct sip_call *next; /* private to dialog.c */
+    void *ud;              /* the user's per-call state; dialogs never touch it */
     char call_id[256], from_tag[128], to_tag[128];
     char caller[128], callee[128]; /* URI user parts of From and To */
     char caller_ua[128], callee_ua[128];
