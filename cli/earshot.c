@@ -1,5 +1,6 @@
 /* earshot: the subcommand table. Each command's code lives in its module. */
 #include "archive/archive.h"
+#include "recorder/recorder.h"
 
 #include <locale.h>
 #include <sodium.h>
@@ -13,6 +14,7 @@ static const struct command {
     const char *help;
 } commands[] = {
     {"ingest", cmd_ingest, "archive PBX recordings (files or directories)"},
+    {"record", cmd_record, "record calls from a pcap/pcapng capture"},
     {"ls", cmd_ls, "list calls"},
     {"show", cmd_show, "show one call with its analysis"},
     {"verify", cmd_verify, "re-hash every recording against the catalog"},

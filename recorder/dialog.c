@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BUCKETS 4096
+#define BUCKETS          4096
+#define SETUP_TIMEOUT_US (180LL * 1000000) /* RFC 3261 Timer C */
 
 struct dialogs {
     struct sip_call *bucket[BUCKETS];
@@ -292,8 +293,13 @@ size_t dialogs_take_ended(struct dialogs *d, int64_t now_us, int64_t idle_us, st
         struct sip_call **pp = &d->bucket[b];
         while (*pp && n < max) {
             struct sip_call *c = *pp;
-            int64_t limit = c->session_expires ? (int64_t)c->session_expires * 1000000 : idle_us;
-            if (c->state != CALL_ENDED && now_us - c->last_us > ES_MAX(limit, idle_us))
+            /* an answered call ends after idle_us without SIP or media (or its
+             * session expiry); a call being set up may ring, or wait for a
+             * user to re-enter credentials, for up to SETUP_TIMEOUT_US */
+            int64_t limit = c->state == CALL_ANSWERED ? idle_us : SETUP_TIMEOUT_US;
+            if (c->state == CALL_ANSWERED && c->session_expires)
+                limit = ES_MAX(limit, (int64_t)c->session_expires * 1000000);
+            if (c->state != CALL_ENDED && now_us - c->last_us > limit)
                 end_call(c, c->last_us, 0); /* silence on the wire: over */
             if (c->state == CALL_ENDED) {
                 unindex(d, &c->caller_media);

@@ -184,7 +184,11 @@ int mixer_drain(struct mixer *m, int64_t now_us, bool final, mixer_emit_fn emit,
 {
     if (!m->started)
         return 0;
-    int64_t upto = final ? ES_MAX(m->s[0].end, m->s[1].end)
-                         : arrival_pos(m, now_us) - (int64_t)m->latency_ms * m->rate / 1000;
+    /* never past the last audio written: a call that goes quiet does not grow
+     * a tail of silence while it waits for its timeout; a gap between packets
+     * is handed out as silence once later audio arrives */
+    int64_t end = ES_MAX(m->s[0].end, m->s[1].end);
+    int64_t upto =
+        final ? end : ES_MIN(end, arrival_pos(m, now_us) - (int64_t)m->latency_ms * m->rate / 1000);
     return flush_to(m, upto, emit, ud);
 }

@@ -165,8 +165,10 @@ struct sip_call *dialogs_on_sip(struct dialogs *d, const struct sip_msg *m, cons
 /* The call whose side receives media at dst:port; side tells who sent it. */
 struct sip_call *dialogs_match_media(struct dialogs *d, const struct pkt_addr *dst, uint16_t port,
                                      int *side);
-/* Removes ended calls (and ends those idle for idle_us or past their session
- * expiry); the caller takes ownership and frees each with free(). */
+/* Removes ended calls (and ends answered calls idle for idle_us or past their
+ * session expiry, and calls still being set up after three minutes); the
+ * caller takes ownership and frees each with free(). Media counts as
+ * activity: the user sets last_us when RTP arrives. */
 size_t dialogs_take_ended(struct dialogs *d, int64_t now_us, int64_t idle_us, struct sip_call **out,
                           size_t max);
 /* Ends every call still open (end of a capture file). */
@@ -224,6 +226,35 @@ int mixer_put(struct mixer *m, int side, int64_t arrival_us, uint32_t ssrc, uint
 int mixer_drain(struct mixer *m, int64_t now_us, bool final, mixer_emit_fn emit, void *ud);
 const struct mixer_stats *mixer_stats(const struct mixer *m);
 int64_t mixer_position(const struct mixer *m); /* samples handed out */
+
+/* ---- the recorder pipeline ------------------------------------------------ */
+struct recorder_opts {
+    const char *source_ref; /* capture file or interface, for the catalog */
+    const char *operators;  /* "101,102,200-299,10.0.0.0/24" */
+    int sip_ports[8];
+    int nsip_ports;
+    int rtp_timeout_s; /* RTP silence that ends a call */
+    int latency_ms;    /* reorder window of the leg mixer */
+    size_t max_calls;
+    bool mask_dtmf, no_audio;
+};
+struct recorder_counters {
+    uint64_t packets, bytes, not_ip, bad_packets, sip_messages, bad_sip, rtp_packets;
+    uint64_t calls_archived, calls_missed, calls_failed, calls_skipped, dropped_calls;
+    uint64_t fragments, tcp_segments;
+};
+struct recorder;
+/* Takes an open ingest session (the archive writer's) for the whole run. */
+int recorder_new(const struct recorder_opts *o, struct ingest_session *s, struct catalog *c,
+                 struct recorder **out, struct es_err *err);
+/* One captured packet; ts_us is its capture time. */
+void recorder_packet(struct recorder *r, int linktype, const uint8_t *p, size_t len, int64_t ts_us);
+/* Ends every call (end of input, SIGTERM) and commits them. */
+void recorder_finish(struct recorder *r, int64_t now_us);
+const struct recorder_counters *recorder_counters(const struct recorder *r);
+size_t recorder_active_calls(const struct recorder *r);
+void recorder_free(struct recorder *r);
+int cmd_record(struct es_cli *cli);
 
 /* RFC 3550 receiver statistics of one stream, in arrival order, with the
  * same definitions tshark's "rtp,streams" uses, so the two can be compared. */

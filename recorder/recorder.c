@@ -1,0 +1,80 @@
+/* The recorder object: options, the dialog tracker, the archive session and
+ * the counters; packets come in through recorder_packet(). */
+#include "recorder/record_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int recorder_new(const struct recorder_opts *o, struct ingest_session *s, struct catalog *c,
+                 struct recorder **out, struct es_err *err)
+{
+    *out = NULL;
+    struct recorder *r = calloc(1, sizeof *r);
+    if (!r)
+        return ES_ENOMEM;
+    r->o = *o;
+    if (!r->o.nsip_ports) {
+        r->o.sip_ports[0] = 5060;
+        r->o.nsip_ports = 1;
+    }
+    if (r->o.rtp_timeout_s <= 0)
+        r->o.rtp_timeout_s = 30;
+    if (r->o.latency_ms <= 0)
+        r->o.latency_ms = 200;
+    if (!r->o.max_calls)
+        r->o.max_calls = 10000;
+    r->sess = s;
+    r->cat = c;
+    if (dialogs_new(r->o.max_calls, &r->dlg)) {
+        free(r);
+        return es_seterr(err, ES_ENOMEM, "out of memory");
+    }
+    *out = r;
+    return 0;
+}
+
+void recorder_packet(struct recorder *r, int linktype, const uint8_t *p, size_t len, int64_t ts_us)
+{
+    r->counters.packets++;
+    r->counters.bytes += len;
+    struct pkt pk;
+    int rc = pkt_decode(linktype, p, len, &pk);
+    if (rc == ES_EUNSUPP) {
+        r->counters.not_ip++;
+    } else if (rc) {
+        r->counters.bad_packets++;
+    } else if (pk.fragment) {
+        r->counters.fragments++; /* reassembly comes with the next step */
+    } else if (pk.proto == PKT_UDP) {
+        recorder_udp(r, &pk, ts_us);
+    } else if (pk.proto == PKT_TCP) {
+        r->counters.tcp_segments++;
+    }
+    recorder_tick(r, ts_us, false);
+}
+
+void recorder_finish(struct recorder *r, int64_t now_us)
+{
+    recorder_tick(r, now_us, true);
+}
+
+const struct recorder_counters *recorder_counters(const struct recorder *r)
+{
+    return &r->counters;
+}
+
+size_t recorder_active_calls(const struct recorder *r)
+{
+    return r->active;
+}
+
+void recorder_free(struct recorder *r)
+{
+    if (!r)
+        return;
+    while (r->all)
+        recorder_release_call(r->all);
+    r->unknown = NULL;
+    dialogs_free(r->dlg);
+    free(r);
+}
