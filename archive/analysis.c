@@ -35,7 +35,7 @@ struct analyzer {
     int64_t nframes;
     int frames_per_bucket, nbucket_frames;
     int8_t *peaks;
-    int nbuckets;
+    int nbuckets, cap_buckets; /* grows by doubling up to PEAK_BUCKETS_MAX */
     struct chan ch[2];
     struct archive_analysis res;
 };
@@ -49,7 +49,8 @@ int analyzer_new(int rate, int channels, int64_t frames_hint, struct analyzer **
     struct analyzer *a = calloc(1, sizeof *a);
     if (!a)
         return ES_ENOMEM;
-    a->peaks = malloc((size_t)PEAK_BUCKETS_MAX * (size_t)channels * 2);
+    a->cap_buckets = 1024; /* ~10 s; a call's memory grows with its length */
+    a->peaks = malloc((size_t)a->cap_buckets * (size_t)channels * 2);
     if (!a->peaks) {
         free(a);
         return ES_ENOMEM;
@@ -94,6 +95,16 @@ static void halve_peaks(struct analyzer *a)
 
 static void close_bucket(struct analyzer *a)
 {
+    if (a->nbuckets == a->cap_buckets) {
+        int cap = ES_MIN(a->cap_buckets * 2, PEAK_BUCKETS_MAX);
+        int8_t *p = realloc(a->peaks, (size_t)cap * (size_t)a->channels * 2);
+        if (!p) { /* keep going at half the resolution rather than fail a call */
+            halve_peaks(a);
+        } else {
+            a->peaks = p;
+            a->cap_buckets = cap;
+        }
+    }
     for (int c = 0; c < a->channels; c++) {
         int8_t *o = a->peaks + ((size_t)a->nbuckets * a->channels + c) * 2;
         o[0] = q8(a->ch[c].bmin);
