@@ -25,7 +25,7 @@ static void summary(const struct recorder_counters *c, int json)
         printf("{\"packets\":%llu,\"sip_messages\":%llu,\"rtp_packets\":%llu,"
                "\"calls_archived\":%llu,\"calls_missed\":%llu,\"calls_failed\":%llu,"
                "\"calls_skipped\":%llu,\"calls_dropped\":%llu,\"bad_packets\":%llu,"
-               "\"fragments_ignored\":%llu,\"tcp_segments_ignored\":%llu}\n",
+               "\"fragments\":%llu,\"sip_tcp_segments\":%llu}\n",
                (unsigned long long)c->packets, (unsigned long long)c->sip_messages,
                (unsigned long long)c->rtp_packets, (unsigned long long)c->calls_archived,
                (unsigned long long)c->calls_missed, (unsigned long long)c->calls_failed,

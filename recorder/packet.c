@@ -17,7 +17,7 @@ static uint32_t be32(const uint8_t *p)
 
 static int transport(const uint8_t *p, size_t len, struct pkt *out)
 {
-    if (out->fragment && out->frag_offset > 0) { /* no transport header here */
+    if (out->fragment) { /* raw IP payload: reassembly parses the transport header */
         out->payload = p;
         out->payload_len = len;
         return 0;
@@ -28,8 +28,6 @@ static int transport(const uint8_t *p, size_t len, struct pkt *out)
         out->sport = be16(p);
         out->dport = be16(p + 2);
         size_t ulen = be16(p + 4);
-        if (out->fragment) /* first fragment: the rest comes later */
-            ulen = len;
         if (ulen < 8 || ulen > len)
             return ES_EFORMAT;
         out->payload = p + 8;
@@ -141,6 +139,12 @@ static int by_ethertype(uint16_t type, const uint8_t *p, size_t len, struct pkt 
     if (type == 0x0800 || type == 0x86dd)
         return ip(p, len, out);
     return ES_EUNSUPP;
+}
+
+int pkt_transport(const uint8_t *p, size_t len, struct pkt *out)
+{
+    out->fragment = false;
+    return transport(p, len, out);
 }
 
 int pkt_decode(int linktype, const uint8_t *p, size_t len, struct pkt *out)

@@ -238,8 +238,7 @@ static bool sip_port(const struct recorder *r, uint16_t port)
     return false;
 }
 
-static void sip_message(struct recorder *r, const struct sip_msg *m, const struct pkt *p,
-                        int64_t ts_us)
+void recorder_sip(struct recorder *r, const struct sip_msg *m, const struct pkt *p, int64_t ts_us)
 {
     r->counters.sip_messages++;
     struct sip_call *c = dialogs_on_sip(r->dlg, m, p, ts_us);
@@ -255,7 +254,7 @@ void recorder_udp(struct recorder *r, const struct pkt *p, int64_t ts_us)
     if (sip_port(r, p->sport) || sip_port(r, p->dport)) {
         struct sip_msg m;
         if (sip_parse(p->payload, p->payload_len, false, &m) == 0)
-            sip_message(r, &m, p, ts_us);
+            recorder_sip(r, &m, p, ts_us);
         else
             r->counters.bad_sip++;
         return;

@@ -55,6 +55,8 @@ struct rec_call {
 struct recorder {
     struct recorder_opts o;
     struct dialogs *dlg;
+    struct reasm *frags;
+    struct tcp_reasm *tcp;
     struct ingest_session *sess;
     struct catalog *cat;
     struct rec_call *all, *unknown;
@@ -70,6 +72,7 @@ void recorder_drain_all(struct recorder *r, int64_t now_us);
 /* Hands the rest of a call's audio to its writer (the call is over). */
 void recorder_flush_call(struct rec_call *rc);
 void recorder_udp(struct recorder *r, const struct pkt *p, int64_t ts_us);
+void recorder_sip(struct recorder *r, const struct sip_msg *m, const struct pkt *p, int64_t ts_us);
 void recorder_tick(struct recorder *r, int64_t now_us, bool final);
 void recorder_release_call(struct rec_call *rc);
 

@@ -25,12 +25,31 @@ int recorder_new(const struct recorder_opts *o, struct ingest_session *s, struct
         r->o.max_calls = 10000;
     r->sess = s;
     r->cat = c;
-    if (dialogs_new(r->o.max_calls, &r->dlg)) {
-        free(r);
+    if (dialogs_new(r->o.max_calls, &r->dlg) || reasm_new(&r->frags) || tcp_reasm_new(&r->tcp)) {
+        recorder_free(r);
         return es_seterr(err, ES_ENOMEM, "out of memory");
     }
     *out = r;
     return 0;
+}
+
+struct tcp_ctx {
+    struct recorder *r;
+    int64_t ts_us;
+};
+
+static void on_tcp_sip(void *ud, const struct sip_msg *m, const struct pkt *p)
+{
+    struct tcp_ctx *x = ud;
+    recorder_sip(x->r, m, p, x->ts_us);
+}
+
+static bool is_sip_port(const struct recorder *r, uint16_t port)
+{
+    for (int i = 0; i < r->o.nsip_ports; i++)
+        if (r->o.sip_ports[i] == port)
+            return true;
+    return false;
 }
 
 void recorder_packet(struct recorder *r, int linktype, const uint8_t *p, size_t len, int64_t ts_us)
@@ -44,11 +63,17 @@ void recorder_packet(struct recorder *r, int linktype, const uint8_t *p, size_t 
     } else if (rc) {
         r->counters.bad_packets++;
     } else if (pk.fragment) {
-        r->counters.fragments++; /* reassembly comes with the next step */
+        r->counters.fragments++;
+        struct pkt whole;
+        uint8_t *buf;
+        if (reasm_add(r->frags, &pk, ts_us, &whole, &buf) == 0 && whole.proto == PKT_UDP)
+            recorder_udp(r, &whole, ts_us);
     } else if (pk.proto == PKT_UDP) {
         recorder_udp(r, &pk, ts_us);
-    } else if (pk.proto == PKT_TCP) {
+    } else if (pk.proto == PKT_TCP && (is_sip_port(r, pk.sport) || is_sip_port(r, pk.dport))) {
         r->counters.tcp_segments++;
+        struct tcp_ctx x = {r, ts_us};
+        tcp_reasm_add(r->tcp, &pk, ts_us, on_tcp_sip, &x);
     }
     recorder_tick(r, ts_us, false);
 }
@@ -76,5 +101,7 @@ void recorder_free(struct recorder *r)
         recorder_release_call(r->all);
     r->unknown = NULL;
     dialogs_free(r->dlg);
+    reasm_free(r->frags);
+    tcp_reasm_free(r->tcp);
     free(r);
 }

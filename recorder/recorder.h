@@ -29,7 +29,7 @@ struct pkt {
     uint8_t proto; /* PKT_UDP, PKT_TCP, or another IP protocol number */
     uint16_t sport, dport;
     uint16_t vlan; /* outer 802.1Q id, 0 if none */
-    /* IPv4 fragments: the payload is a fragment of the IP payload */
+    /* fragments: the payload is a piece of the IP payload; no ports yet */
     bool fragment;
     uint16_t frag_id;
     uint32_t frag_offset; /* bytes */
@@ -55,6 +55,9 @@ enum {
 /* Decodes link, IP and UDP/TCP headers. ES_EUNSUPP for traffic that is not
  * IP (ARP, ...), ES_EFORMAT for a malformed packet. */
 int pkt_decode(int linktype, const uint8_t *p, size_t len, struct pkt *out);
+/* Parses the UDP/TCP header of a reassembled IP payload into out (whose
+ * addresses and proto are already set). */
+int pkt_transport(const uint8_t *p, size_t len, struct pkt *out);
 /* "192.0.2.1" or "2001:db8::1" */
 void pkt_addr_str(const struct pkt_addr *a, char *out, size_t outlen);
 
@@ -175,6 +178,25 @@ size_t dialogs_take_ended(struct dialogs *d, int64_t now_us, int64_t idle_us, st
 void dialogs_end_all(struct dialogs *d);
 /* The missed-call reason for a final status (0: none came). */
 const char *sip_missed_reason(int status, bool cancelled, char *buf, size_t buflen);
+
+/* ---- reassembly ------------------------------------------------------------ */
+struct reasm;
+int reasm_new(struct reasm **out);
+void reasm_free(struct reasm *r);
+/* Adds a fragment (p->fragment set). ES_EAGAIN until the datagram is whole;
+ * then 0 with out describing it (transport parsed) and its bytes in *buf,
+ * valid until the next call. */
+int reasm_add(struct reasm *r, const struct pkt *p, int64_t ts_us, struct pkt *out, uint8_t **buf);
+
+/* SIP over TCP: messages rebuilt from the segments of each direction. */
+struct tcp_reasm;
+typedef void (*tcp_msg_fn)(void *ud, const struct sip_msg *m, const struct pkt *p);
+int tcp_reasm_new(struct tcp_reasm **out);
+void tcp_reasm_free(struct tcp_reasm *t);
+/* Feeds one TCP segment; on_msg gets every complete SIP message (borrowed,
+ * valid during the call). */
+void tcp_reasm_add(struct tcp_reasm *t, const struct pkt *p, int64_t ts_us, tcp_msg_fn on_msg,
+                   void *ud);
 
 /* ---- RTP ------------------------------------------------------------------ */
 struct rtp_hdr {

@@ -84,6 +84,7 @@ Test(packet, fragments_are_marked)
     cr_assert_eq(pkt_decode(LINK_RAW, b, n, &p), 0);
     cr_assert(p.fragment && p.frag_more && p.frag_offset == 0);
     cr_assert_eq(p.frag_id, 0x1234);
+    cr_assert_eq(p.payload_len, n - 20, "the raw IP payload, UDP header included");
     n = ipv4_udp(b, 0x0003, "tail"); /* last fragment at offset 24 */
     cr_assert_eq(pkt_decode(LINK_RAW, b, n, &p), 0);
     cr_assert(p.fragment && !p.frag_more && p.frag_offset == 24);
