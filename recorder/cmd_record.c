@@ -2,21 +2,61 @@
  * into the archive. */
 #include "recorder/record_int.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
-    "usage: earshot record -r FILE [--operators SPEC] [--sip-port N]... [--rtp-timeout S]\n"
-    "                      [--mask-dtmf] [--no-audio] [--json]\n";
+    "usage: earshot record (-r FILE | -i IFACE) [--filter BPF] [--user NAME] [--buffer MB]\n"
+    "                      [--operators SPEC] [--sip-port N]... [--rtp-timeout S]\n"
+    "                      [--mask-dtmf] [--no-audio] [--stats] [--json]\n";
 
 static volatile sig_atomic_t stop;
+static struct pcapin *capture;
 
 static void on_signal(int sig)
 {
     (void)sig;
     stop = 1;
+    if (capture)
+        pcapin_break(capture);
+}
+
+/* Gives up root right after the capture is open: the rest runs as `user`. */
+static int drop_privileges(const char *user, struct es_err *err)
+{
+    struct passwd *pw = getpwnam(user);
+    if (!pw)
+        return es_seterr(err, ES_EINVAL, "--user %s: no such user", user);
+    if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+        return es_seterr(err, -errno, "--user %s: %s", user, strerror(errno));
+    if (setuid(0) == 0)
+        return es_seterr(err, ES_EINVAL, "--user %s: root could be regained", user);
+    return 0;
+}
+
+static void live_report(struct pcapin *in, struct recorder *r, bool tty_line)
+{
+    uint64_t recv = 0, drop = 0, ifdrop = 0;
+    pcapin_drops(in, &recv, &drop, &ifdrop);
+    const struct recorder_counters *c = recorder_counters(r);
+    if (tty_line) {
+        fprintf(stderr,
+                "\r\033[Kpackets %llu  calls active %zu  archived %llu  missed %llu  "
+                "kernel drops %llu",
+                (unsigned long long)c->packets, recorder_active_calls(r),
+                (unsigned long long)c->calls_archived, (unsigned long long)c->calls_missed,
+                (unsigned long long)(drop + ifdrop));
+        return;
+    }
+    ES_INFO("record", "capture received=%llu dropped=%llu if_dropped=%llu calls_active=%zu",
+            (unsigned long long)recv, (unsigned long long)drop, (unsigned long long)ifdrop,
+            recorder_active_calls(r));
 }
 
 static void summary(const struct recorder_counters *c, int json)
@@ -54,13 +94,18 @@ int cmd_record(struct es_cli *cli)
         {"no-audio", no_argument, NULL, 'n'},
         {"json", no_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},
+        {"interface", required_argument, NULL, 'i'},
+        {"filter", required_argument, NULL, 'f'},
+        {"user", required_argument, NULL, 'u'},
+        {"buffer", required_argument, NULL, 'b'},
+        {"stats", no_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
     struct recorder_opts ro = {0};
-    const char *file = NULL;
-    int json = 0, c;
+    const char *file = NULL, *iface = NULL, *filter = NULL, *user = NULL;
+    int json = 0, c, buffer_mb = 64, stats = 0;
     optind = 1;
-    while ((c = getopt_long(cli->argc, cli->argv, "r:", opts, NULL)) != -1) {
+    while ((c = getopt_long(cli->argc, cli->argv, "r:i:", opts, NULL)) != -1) {
         char *end;
         long v;
         switch (c) {
@@ -86,6 +131,26 @@ int cmd_record(struct es_cli *cli)
             }
             ro.rtp_timeout_s = (int)v;
             break;
+        case 'i':
+            iface = optarg;
+            break;
+        case 'f':
+            filter = optarg;
+            break;
+        case 'u':
+            user = optarg;
+            break;
+        case 's':
+            stats = 1;
+            break;
+        case 'b':
+            v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 4096) {
+                fprintf(stderr, "earshot record: bad --buffer %s\n", optarg);
+                return 2;
+            }
+            buffer_mb = (int)v;
+            break;
         case 'm':
             ro.mask_dtmf = true;
             break;
@@ -103,12 +168,13 @@ int cmd_record(struct es_cli *cli)
             return 2;
         }
     }
-    if (!file || optind != cli->argc) {
+    if (!file == !iface || optind != cli->argc) {
         fprintf(stderr, "earshot record: %s\n%s",
-                file ? "unexpected argument" : "-r FILE is required", usage);
+                optind != cli->argc ? "unexpected argument" : "give one of -r FILE or -i IFACE",
+                usage);
         return 2;
     }
-    ro.source_ref = file;
+    ro.source_ref = file ? file : iface;
     struct es_err err = {{0}};
     struct pcapin *in = NULL;
     struct ingest_session *s = NULL;
@@ -121,30 +187,60 @@ int cmd_record(struct es_cli *cli)
                              .complexity = -1,
                              .leg_suffix = {"-in", "-out"},
                              .source = "recorder"};
-    if (pcapin_open_file(file, &in, &err) || ingest_session_open(&io, &s, &err) ||
-        catalog_open(cli->data_dir, &cat, &err) || recorder_new(&ro, s, cat, &r, &err)) {
+    int orc = file ? pcapin_open_file(file, &in, &err)
+                   : pcapin_open_live(iface, filter, buffer_mb, &in, &err);
+    if (!orc && user)
+        orc = drop_privileges(user, &err);
+    if (orc || ingest_session_open(&io, &s, &err) || catalog_open(cli->data_dir, &cat, &err) ||
+        recorder_new(&ro, s, cat, &r, &err)) {
         ES_ERROR("record", "%s", err.msg);
         goto out;
     }
+    capture = in;
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    if (iface)
+        ES_INFO("record", "capturing on %s%s%s", iface, filter ? " filter=" : "",
+                filter ? filter : "");
     struct pcapin_packet pk;
-    int64_t last = 0;
-    int got;
+    int64_t last = 0, next_report = es_now_ms() + 60000, next_line = 0;
+    bool tty = stats && isatty(2);
+    int got = 0;
     while (!stop && (got = pcapin_next(in, &pk, &err)) == 1) {
-        if (!pk.len)
-            continue;
-        recorder_packet(r, pk.linktype, pk.data, pk.len, pk.ts_us);
-        last = pk.ts_us;
+        if (pk.len) {
+            recorder_packet(r, pk.linktype, pk.data, pk.len, pk.ts_us);
+            last = pk.ts_us;
+        } else if (iface) { /* a quiet moment: calls still end on time */
+            last = es_now_ms() * 1000;
+            recorder_idle(r, last);
+        }
+        if (iface) {
+            int64_t now = es_now_ms();
+            if (now >= next_report) { /* drops are never silent */
+                live_report(in, r, false);
+                next_report = now + 60000;
+            }
+            if (stats && now >= next_line) {
+                live_report(in, r, tty);
+                next_line = now + 1000;
+            }
+        }
     }
     if (got < 0 && !stop)
-        ES_ERROR("record", "%s: %s (calls so far are kept)", file, err.msg);
-    recorder_finish(r, last);
+        ES_ERROR("record", "%s: %s (calls so far are kept)", ro.source_ref, err.msg);
+    if (tty)
+        fputs("\n", stderr);
+    if (iface) {
+        live_report(in, r, false);
+        last = es_now_ms() * 1000;
+    }
+    recorder_finish(r, last); /* SIGTERM or end of input: calls in progress are archived */
     const struct recorder_counters *cnt = recorder_counters(r);
     summary(cnt, json);
     rc = got < 0 || cnt->calls_failed ? 1 : 0;
 out:
+    capture = NULL;
     recorder_free(r);
     catalog_close(cat);
     ingest_session_close(s);

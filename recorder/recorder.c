@@ -78,6 +78,11 @@ void recorder_packet(struct recorder *r, int linktype, const uint8_t *p, size_t 
     recorder_tick(r, ts_us, false);
 }
 
+void recorder_idle(struct recorder *r, int64_t now_us)
+{
+    recorder_tick(r, now_us, false);
+}
+
 void recorder_finish(struct recorder *r, int64_t now_us)
 {
     recorder_tick(r, now_us, true);

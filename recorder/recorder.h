@@ -71,6 +71,12 @@ struct pcapin_packet {
     int linktype;
 };
 int pcapin_open_file(const char *path, struct pcapin **out, struct es_err *err);
+/* A live interface, with an optional BPF filter and kernel buffer size. */
+int pcapin_open_live(const char *iface, const char *filter, int buffer_mb, struct pcapin **out,
+                     struct es_err *err);
+/* Kernel counters of a live capture (ES_EUNSUPP for files). */
+int pcapin_drops(struct pcapin *in, uint64_t *received, uint64_t *dropped, uint64_t *if_dropped);
+void pcapin_break(struct pcapin *in); /* from a signal handler: pcapin_next returns 0 */
 /* 1 with a packet (len 0 on a live timeout), 0 at the end, < 0 on error. */
 int pcapin_next(struct pcapin *in, struct pcapin_packet *pkt, struct es_err *err);
 void pcapin_close(struct pcapin *in);
@@ -271,6 +277,8 @@ int recorder_new(const struct recorder_opts *o, struct ingest_session *s, struct
                  struct recorder **out, struct es_err *err);
 /* One captured packet; ts_us is its capture time. */
 void recorder_packet(struct recorder *r, int linktype, const uint8_t *p, size_t len, int64_t ts_us);
+/* Time passes without packets (live capture): drains and ends calls. */
+void recorder_idle(struct recorder *r, int64_t now_us);
 /* Ends every call (end of input, SIGTERM) and commits them. */
 void recorder_finish(struct recorder *r, int64_t now_us);
 const struct recorder_counters *recorder_counters(const struct recorder *r);
