@@ -21,6 +21,7 @@ struct side {
     uint16_t max_seq;
     int64_t base_pos; /* timeline sample of base_ts */
     int64_t end;      /* furthest sample written */
+    int64_t low;      /* lowest sample written since the side was anchored */
     struct resampler *rs;
     int rs_rate;
     float *ring;
@@ -78,6 +79,24 @@ int64_t mixer_position(const struct mixer *m)
     return m->emitted;
 }
 
+/* The anchor packet was itself delayed: move what this side has written
+ * `delta` samples earlier, which is possible while none of it was handed out. */
+static bool shift_earlier(struct mixer *m, struct side *s, int side, int64_t delta)
+{
+    if (s->low - delta < m->emitted || s->end <= s->low)
+        return false;
+    float *ring = m->s[side].ring;
+    int64_t cap = (int64_t)m->cap;
+    for (int64_t p = s->low; p < s->end; p++)
+        ring[(p - delta) % cap] = ring[p % cap];
+    for (int64_t p = ES_MAX(s->end - delta, s->low); p < s->end; p++)
+        ring[p % cap] = 0.0f;
+    s->low -= delta;
+    s->end -= delta;
+    s->base_pos -= delta;
+    return true;
+}
+
 /* Hands out [emitted, upto) as interleaved stereo, clearing the rings. */
 static int flush_to(struct mixer *m, int64_t upto, mixer_emit_fn emit, void *ud)
 {
@@ -128,6 +147,10 @@ int mixer_put(struct mixer *m, int side, int64_t arrival_us, uint32_t ssrc, uint
             s->max_seq = seq;
             if (pos > apos + m->rate || pos < apos - m->rate)
                 s->anchored = false;
+            /* arrived earlier than the anchor predicts: the anchor packet was
+             * late, so the least-delayed packet sets the side's position */
+            else if (pos - apos > m->rate / 1000 && shift_earlier(m, s, side, pos - apos))
+                pos = apos;
         }
     }
     if (!s->anchored || s->ssrc != ssrc) {
@@ -138,6 +161,7 @@ int mixer_put(struct mixer *m, int side, int64_t arrival_us, uint32_t ssrc, uint
         s->base_ts = rtp_ts;
         s->max_seq = seq;
         s->base_pos = pos = apos;
+        s->low = INT64_MAX;
     }
     /* bring the samples to the timeline rate */
     static __thread float buf[8192];
@@ -176,6 +200,8 @@ int mixer_put(struct mixer *m, int side, int64_t arrival_us, uint32_t ssrc, uint
     }
     if (pos + len > s->end)
         s->end = pos + len;
+    if (pos < s->low)
+        s->low = ES_MAX(pos, m->emitted);
     m->st.samples[side] += (uint64_t)len;
     return 0;
 }

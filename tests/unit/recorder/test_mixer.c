@@ -122,3 +122,20 @@ Test(mixer, other_rates_are_resampled)
     cr_assert(fabs(20 * log10(rms / (10000 / 32768.0 / sqrt(2)))) < 1.0, "level %f", rms);
     mixer_free(m);
 }
+
+Test(mixer, a_late_first_packet_does_not_shift_the_side)
+{
+    struct mixer *m;
+    cr_assert_eq(mixer_new(8000, 200, &m), 0);
+    /* the other side starts the clock at t = 0 */
+    packet(m, 1, 0, 2, 0, 0, -1000);
+    /* the first customer packet is 15 ms late; the next ones are on time */
+    packet(m, 0, 100000 + 15000, 1, 0, 0, 4000);
+    for (int i = 1; i < 20; i++)
+        packet(m, 0, 100000 + (int64_t)i * 20000, 1, (uint16_t)i, (uint32_t)i * 160, 4000);
+    cr_assert_eq(mixer_drain(m, 0, true, collect, NULL), 0);
+    cr_assert_float_eq(outbuf[2 * 799], 0.0f, 1e-6, "nothing before 100 ms");
+    cr_assert_float_eq(outbuf[2 * 800], 4000.0f / 32768.0f, 1e-6,
+                       "the side starts at 100 ms, where its on-time packets put it");
+    mixer_free(m);
+}

@@ -98,7 +98,7 @@ static void seg(struct tcp_reasm *t, uint32_t seq, const char *data, size_t n, u
 
 #define MSG(id)                                                                                    \
     "OPTIONS sip:a SIP/2.0\r\nCall-ID: " id "\r\nCSeq: 1 OPTIONS\r\nContent-Length: "              \
-                                            "5\r\n\r\nhello"
+    "5\r\n\r\nhello"
 
 Test(tcp_reasm, split_coalesced_retransmitted_and_gaps)
 {

@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""Writes pcap captures of SIP calls made from WAV files, for the recorder's
+tests and benchmark. Every scenario is reproducible from --seed.
+
+usage: mkpcap.py OUT.pcap [--calls N] [--seconds S] [--codec pcmu|pcma]
+                 [--customer WAV] [--operator WAV] [--loss P] [--reorder P]
+                 [--duplicate P] [--jitter MS] [--ssrc-change S] [--reinvite S]
+                 [--hold S] [--dtmf DIGITS] [--vlan ID] [--ipv6] [--fragment]
+                 [--tcp] [--missed REASON] [--stagger MS]
+
+The caller (customer, sip:+4930...) calls the operator (sip:10x); the
+customer's WAV is sent caller->callee, the operator's callee->caller, 20 ms
+G.711 packets. --missed makes every call fail: cancel, busy, noanswer,
+declined, unavailable, or a SIP status code. A JSON line per call goes to
+stdout: what the capture holds, for tests to compare with.
+"""
+import argparse
+import json
+import random
+import struct
+import sys
+import wave
+
+import warnings
+
+with warnings.catch_warnings():
+    warnings.simplefilter('ignore', DeprecationWarning)
+    import audioop  # G.711 encoders; in the standard library up to Python 3.12
+
+
+def read_wav(path, seconds):
+    w = wave.open(path, 'rb')
+    assert w.getsampwidth() == 2 and w.getnchannels() == 1 and w.getframerate() == 8000, \
+        f'{path}: need 8 kHz 16-bit mono'
+    data = w.readframes(w.getnframes())
+    need = int(seconds * 8000) * 2
+    while len(data) < need:
+        data += data
+    return data[:need]
+
+
+def encode(pcm, codec):
+    return audioop.lin2ulaw(pcm, 2) if codec == 'pcmu' else audioop.lin2alaw(pcm, 2)
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+class Writer:
+    def __init__(self, path, vlan, ipv6):
+        self.f = open(path, 'wb')
+        self.f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        self.vlan, self.ipv6 = vlan, ipv6
+        self.ipid = 1
+        self.tcp_seq = {}
+        self.records = []
+
+    def ip(self, n):
+        return (f'2001:db8::{n}' if self.ipv6 else f'10.0.0.{n}')
+
+    def frame(self, t, ip_packet):
+        eth = b'\x02\0\0\0\0\x02' + b'\x02\0\0\0\0\x01'
+        etype = 0x86dd if self.ipv6 else 0x0800
+        if self.vlan:
+            eth += struct.pack('!HHH', 0x8100, self.vlan, etype)
+        else:
+            eth += struct.pack('!H', etype)
+        self.records.append((t, eth + ip_packet))
+
+    def ip_packets(self, src, dst, proto, payload, fragment_mtu=None):
+        if self.ipv6:
+            s = bytes.fromhex('20010db8' + '0' * 22 + '%02x' % src)
+            d = bytes.fromhex('20010db8' + '0' * 22 + '%02x' % dst)
+            return [struct.pack('!IHBB', 0x60000000, len(payload), proto, 64) + s + d + payload]
+        s, d = bytes([10, 0, 0, src]), bytes([10, 0, 0, dst])
+        self.ipid = (self.ipid + 1) & 0xffff
+        if not fragment_mtu or len(payload) + 20 <= fragment_mtu:
+            h = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(payload), self.ipid, 0, 64, proto, 0, s, d)
+            h = h[:10] + struct.pack('!H', csum(h)) + h[12:]
+            return [h + payload]
+        out, off, step = [], 0, (fragment_mtu - 20) // 8 * 8
+        while off < len(payload):
+            chunk = payload[off:off + step]
+            more = off + step < len(payload)
+            h = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(chunk), self.ipid,
+                            (0x2000 if more else 0) | off // 8, 64, proto, 0, s, d)
+            h = h[:10] + struct.pack('!H', csum(h)) + h[12:]
+            out.append(h + chunk)
+            off += step
+        return out
+
+    def udp(self, t, src, sport, dst, dport, payload, fragment=False):
+        seg = struct.pack('!HHHH', sport, dport, 8 + len(payload), 0) + payload
+        for p in self.ip_packets(src, dst, 17, seg, 576 if fragment else None):
+            self.frame(t, p)
+
+    def tcp(self, t, src, sport, dst, dport, payload):
+        key = (src, sport, dst, dport)
+        if key not in self.tcp_seq:
+            self.tcp_seq[key] = 1000
+            self.frame(t, self.ip_packets(src, dst, 6, struct.pack('!HHIIBBHHH', sport, dport, 999, 0, 0x50, 0x02, 65535, 0, 0))[0])
+        # split each message in two segments to exercise reassembly
+        half = len(payload) // 2
+        for part in (payload[:half], payload[half:]):
+            seq = self.tcp_seq[key]
+            seg = struct.pack('!HHIIBBHHH', sport, dport, seq, 1, 0x50, 0x18, 65535, 0, 0) + part
+            self.frame(t, self.ip_packets(src, dst, 6, seg)[0])
+            self.tcp_seq[key] = seq + len(part)
+
+    def close(self):
+        self.records.sort(key=lambda r: r[0])
+        for t, data in self.records:
+            sec = int(t)
+            self.f.write(struct.pack('<IIII', sec, int(round((t - sec) * 1e6)), len(data), len(data)))
+            self.f.write(data)
+        self.f.close()
+
+
+MISSED = {'cancel': None, 'busy': 486, 'noanswer': 480, 'declined': 603, 'unavailable': 503}
+REASON = {'cancel': 'abandoned', 'busy': 'busy', 'noanswer': 'no-answer', 'declined': 'declined',
+          'unavailable': 'unavailable'}
+
+
+def sdp(w, host, port, codec, direction='sendrecv', pad=0):
+    pt, name = (0, 'PCMU') if codec == 'pcmu' else (8, 'PCMA')
+    fam = 'IP6' if w.ipv6 else 'IP4'
+    extra = ''.join(f'a=x-padding-{i}:{"x" * 60}\r\n' for i in range(pad))
+    return (f'v=0\r\no=- 1 1 IN {fam} {w.ip(host)}\r\ns=-\r\nc=IN {fam} {w.ip(host)}\r\nt=0 0\r\n'
+            f'm=audio {port} RTP/AVP {pt} 101\r\na=rtpmap:{pt} {name}/8000\r\n'
+            f'a=rtpmap:101 telephone-event/8000\r\na={direction}\r\n{extra}')
+
+
+def sip(first, call_id, cseq, caller, callee, to_tag=None, body='', transport='UDP'):
+    to = f'<sip:{callee}@pbx>' + (f';tag={to_tag}' if to_tag else '')
+    return (f'{first}\r\nVia: SIP/2.0/{transport} 10.0.0.1;branch=z9hG4bK{call_id}{cseq.split()[0]}\r\n'
+            f'From: <sip:{caller}@pbx>;tag=c{call_id}\r\nTo: {to}\r\nCall-ID: {call_id}\r\n'
+            f'CSeq: {cseq}\r\nUser-Agent: mkpcap\r\n'
+            + ('Content-Type: application/sdp\r\n' if body else '')
+            + f'Content-Length: {len(body.encode())}\r\n\r\n{body}').encode()
+
+
+def make_call(w, a, rng, n, t0, cust_pcm, oper_pcm):
+    caller, callee = f'+49301{n:06d}', str(100 + n % 100)
+    cid = f'call{n}-{a.seed}'
+    hc, ho = 1, 2  # caller host .1, callee host .2
+    cport, oport = 20000 + 4 * n % 40000, 40000 + 4 * n % 20000
+    send = (lambda t, s, d, p: w.tcp(t, s, 5060, d, 5060, p)) if a.tcp else \
+           (lambda t, s, d, p: w.udp(t, s, 5060, d, 5060, p, fragment=a.fragment))
+    tr = 'TCP' if a.tcp else 'UDP'
+    pad = 30 if a.fragment else 0
+    t = t0
+    send(t, hc, ho, sip('INVITE sip:%s@pbx SIP/2.0' % callee, cid, '1 INVITE', caller, callee,
+                        body=sdp(w, hc, cport, a.codec, pad=pad), transport=tr))
+    send(t + 0.05, ho, hc, sip('SIP/2.0 180 Ringing', cid, '1 INVITE', caller, callee, 't', transport=tr))
+    info = {'call_id': cid, 'caller': caller, 'callee': callee}
+    if a.missed:
+        end = t + 2
+        if a.missed == 'cancel':
+            send(end, hc, ho, sip('CANCEL sip:%s@pbx SIP/2.0' % callee, cid, '1 CANCEL', caller, callee, transport=tr))
+            send(end + 0.01, ho, hc, sip('SIP/2.0 487 Request Terminated', cid, '1 INVITE', caller, callee, 't', transport=tr))
+        else:
+            code = MISSED.get(a.missed) or int(a.missed)
+            send(end, ho, hc, sip(f'SIP/2.0 {code} Nope', cid, '1 INVITE', caller, callee, 't', transport=tr))
+        info.update(disposition='missed', reason=REASON.get(a.missed, f'failed:{a.missed}'))
+        return info
+    ans = t + 0.5
+    send(ans, ho, hc, sip('SIP/2.0 200 OK', cid, '1 INVITE', caller, callee, 't',
+                          body=sdp(w, ho, oport, a.codec), transport=tr))
+    send(ans + 0.01, hc, ho, sip('ACK sip:%s@pbx SIP/2.0' % callee, cid, '1 ACK', caller, callee, 't', transport=tr))
+    start = ans + 0.05
+    npk = int(a.seconds * 50)
+    lost = {0: set(), 1: set()}
+    sent = {0: 0, 1: 0}
+    for side, (src, dst, dport, pcm) in enumerate(((hc, ho, oport, cust_pcm), (ho, hc, cport, oper_pcm))):
+        ssrc, seq0, ts0 = 0x1000 + n * 2 + side, rng.randrange(65536), rng.randrange(1 << 31)
+        sport = cport if side == 0 else oport
+        pt = 0 if a.codec == 'pcmu' else 8
+        for i in range(npk):
+            t_send = start + i * 0.02
+            seq, ts = (seq0 + i) & 0xffff, (ts0 + i * 160) & 0xffffffff
+            if a.ssrc_change and side == 0 and i * 0.02 >= a.ssrc_change:
+                ssrc, ts = 0x9000 + n, (ts0 + 777777 + i * 160) & 0xffffffff
+            if a.reinvite and side == 0 and i * 0.02 >= a.reinvite:
+                dport = oport + 2
+            if rng.random() < a.loss:
+                lost[side].add(i)
+                continue
+            arrive = t_send + (rng.uniform(0, a.jitter / 1000) if a.jitter else 0)
+            if rng.random() < a.reorder:
+                arrive += 0.045  # lands after the next two packets
+            payload = encode(pcm[i * 320:(i + 1) * 320], a.codec)
+            pkt = struct.pack('!BBHII', 0x80, pt, seq, ts, ssrc) + payload
+            w.udp(arrive, src, sport, dst, dport, pkt)
+            sent[side] += 1
+            if rng.random() < a.duplicate:
+                w.udp(arrive + 0.001, src, sport, dst, dport, pkt)
+        if a.dtmf and side == 0:
+            for k, digit in enumerate(a.dtmf):
+                ev = '0123456789*#'.index(digit)
+                t_ev = start + 1.0 + k * 0.5
+                for j, dur in enumerate((400, 800, 1120, 1120, 1120)):
+                    end = j >= 2
+                    body = struct.pack('!BBH', ev, (0x80 if end else 0) | 10, dur)
+                    pk = struct.pack('!BBHII', 0x80, 101, (seq0 + 60000 + k * 5 + j) & 0xffff,
+                                     (ts0 + 50 + k * 4000) & 0xffffffff, ssrc + 0x100) + body
+                    w.udp(t_ev + j * 0.02, src, sport, dst, dport, pk)
+    if a.reinvite:
+        tre = start + a.reinvite - 0.01
+        send(tre, hc, ho, sip('INVITE sip:%s@pbx SIP/2.0' % callee, cid, '2 INVITE', caller, callee, 't',
+                              body=sdp(w, hc, cport, a.codec), transport=tr))
+        send(tre + 0.005, ho, hc, sip('SIP/2.0 200 OK', cid, '2 INVITE', caller, callee, 't',
+                                      body=sdp(w, ho, oport + 2, a.codec), transport=tr))
+    if a.hold:
+        th = start + a.hold
+        send(th, hc, ho, sip('INVITE sip:%s@pbx SIP/2.0' % callee, cid, '3 INVITE', caller, callee, 't',
+                             body=sdp(w, hc, cport, a.codec, 'sendonly'), transport=tr))
+    bye = start + npk * 0.02 + 0.1
+    send(bye, hc, ho, sip('BYE sip:%s@pbx SIP/2.0' % callee, cid, '4 BYE', caller, callee, 't', transport=tr))
+    send(bye + 0.01, ho, hc, sip('SIP/2.0 200 OK', cid, '4 BYE', caller, callee, 't', transport=tr))
+    info.update(disposition='answered', seconds=npk * 0.02, lost=[sorted(lost[0]), sorted(lost[1])],
+                packets=[sent[0], sent[1]], start=start)
+    return info
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('out')
+    ap.add_argument('--calls', type=int, default=1)
+    ap.add_argument('--seconds', type=float, default=5)
+    ap.add_argument('--codec', default='pcmu', choices=['pcmu', 'pcma'])
+    ap.add_argument('--customer', default='/usr/share/asterisk/sounds/en/vm-options.wav')
+    ap.add_argument('--operator', default='/usr/share/asterisk/sounds/en/agent-loginok.wav')
+    ap.add_argument('--loss', type=float, default=0)
+    ap.add_argument('--reorder', type=float, default=0)
+    ap.add_argument('--duplicate', type=float, default=0)
+    ap.add_argument('--jitter', type=float, default=0)
+    ap.add_argument('--ssrc-change', type=float, default=0)
+    ap.add_argument('--reinvite', type=float, default=0)
+    ap.add_argument('--hold', type=float, default=0)
+    ap.add_argument('--dtmf', default='')
+    ap.add_argument('--vlan', type=int, default=0)
+    ap.add_argument('--ipv6', action='store_true')
+    ap.add_argument('--fragment', action='store_true')
+    ap.add_argument('--tcp', action='store_true')
+    ap.add_argument('--missed', default='')
+    ap.add_argument('--stagger', type=float, default=3000, help='ms between call starts')
+    ap.add_argument('--seed', type=int, default=1)
+    a = ap.parse_args()
+    rng = random.Random(a.seed)
+    cust = read_wav(a.customer, a.seconds)
+    oper = read_wav(a.operator, a.seconds)
+    w = Writer(a.out, a.vlan, a.ipv6)
+    for n in range(a.calls):
+        info = make_call(w, a, rng, n, 1700000000 + n * a.stagger / 1000, cust, oper)
+        print(json.dumps(info))
+    w.close()
+
+
+main()
