@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #define MAX_PACKET 1500
-#define OUTBUF     65536
+#define OUTBUF     8192 /* small: a recorder holds one writer per active call */
 
 struct opus_writer {
     int fd;

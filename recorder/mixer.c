@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RING_SECONDS 1
+#define RING_MS 500 /* the latency plus generous room for reordering */
 
 struct side {
     bool anchored;
@@ -46,7 +46,7 @@ int mixer_new(int rate, int latency_ms, struct mixer **out)
         return ES_ENOMEM;
     m->rate = rate;
     m->latency_ms = latency_ms;
-    m->cap = (size_t)rate * RING_SECONDS;
+    m->cap = (size_t)rate * RING_MS / 1000;
     for (int i = 0; i < 2; i++) {
         m->s[i].ring = calloc(m->cap, sizeof(float));
         if (!m->s[i].ring) {

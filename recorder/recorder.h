@@ -286,6 +286,9 @@ size_t recorder_active_calls(const struct recorder *r);
 void recorder_free(struct recorder *r);
 int cmd_record(struct es_cli *cli);
 
+/* Duplicates are recognised within this many sequence numbers of the newest. */
+#define RTP_SEEN_WINDOW 1024
+
 /* RFC 3550 receiver statistics of one stream, in arrival order, with the
  * same definitions tshark's "rtp,streams" uses, so the two can be compared. */
 struct rtp_stats {
@@ -305,7 +308,7 @@ struct rtp_stats {
     double delta_sum;
     uint64_t delta_n, jitter_n;
     double jitter_sum;
-    uint8_t seen[8192]; /* bitmap of the last 65536 sequence numbers */
+    uint8_t seen[RTP_SEEN_WINDOW / 8]; /* sequence numbers seen, within the window */
 };
 void rtp_stats_init(struct rtp_stats *s, int clock);
 /* arrival_ms: capture time in milliseconds (any fixed origin). */

@@ -76,8 +76,10 @@ void rtp_stats_init(struct rtp_stats *s, int clock)
 void rtp_stats_add(struct rtp_stats *s, const struct rtp_hdr *h, double arrival_ms)
 {
     s->packets++;
-    size_t bit = h->seq;
-    int dup = s->started && (s->seen[bit >> 3] >> (bit & 7) & 1);
+    size_t bit = h->seq % RTP_SEEN_WINDOW;
+    uint16_t behind = (uint16_t)(s->max_seq - h->seq);
+    /* a number far behind the newest has left the window: not a known duplicate */
+    int dup = s->started && behind < RTP_SEEN_WINDOW && (s->seen[bit >> 3] >> (bit & 7) & 1);
     if (!s->started) {
         s->started = true;
         s->first_seq = s->max_seq = h->seq;
@@ -96,10 +98,12 @@ void rtp_stats_add(struct rtp_stats *s, const struct rtp_hdr *h, double arrival_
     } else if (ahead != 0 && ahead < 0x8000) { /* in order, maybe after a gap */
         if (h->seq < s->max_seq)
             s->cycles++;
-        /* forget the numbers skipped over, so the next lap finds them unseen */
-        for (uint16_t q = (uint16_t)(s->max_seq + 1); q != h->seq; q++)
-            if (ahead < 0x8000)
-                s->seen[q >> 3] &= (uint8_t) ~(1u << (q & 7));
+        /* forget the numbers skipped over: their bits may hold an older lap */
+        uint16_t span = ES_MIN(ahead, (uint16_t)RTP_SEEN_WINDOW);
+        for (uint16_t k = 1; k < span; k++) {
+            size_t q = (uint16_t)(h->seq - k) % RTP_SEEN_WINDOW;
+            s->seen[q >> 3] &= (uint8_t) ~(1u << (q & 7));
+        }
         s->max_seq = h->seq;
     } else {
         s->out_of_order++;
