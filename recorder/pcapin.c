@@ -11,13 +11,9 @@ struct pcapin {
     bool live;
 };
 
-int pcapin_open_file(const char *path, struct pcapin **out, struct es_err *err)
+/* Takes ownership of p. */
+static int wrap(pcap_t *p, bool live, struct pcapin **out)
 {
-    *out = NULL;
-    char eb[PCAP_ERRBUF_SIZE] = "";
-    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, eb);
-    if (!p)
-        return es_seterr(err, ES_EFORMAT, "%s: %s", path, eb);
     struct pcapin *in = calloc(1, sizeof *in);
     if (!in) {
         pcap_close(p);
@@ -25,8 +21,19 @@ int pcapin_open_file(const char *path, struct pcapin **out, struct es_err *err)
     }
     in->p = p;
     in->linktype = pcap_datalink(p);
+    in->live = live;
     *out = in;
     return 0;
+}
+
+int pcapin_open_file(const char *path, struct pcapin **out, struct es_err *err)
+{
+    *out = NULL;
+    char eb[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, eb);
+    if (!p)
+        return es_seterr(err, ES_EFORMAT, "%s: %s", path, eb);
+    return wrap(p, false, out);
 }
 
 int pcapin_open_live(const char *iface, const char *filter, int buffer_mb, struct pcapin **out,
@@ -59,16 +66,7 @@ int pcapin_open_live(const char *iface, const char *filter, int buffer_mb, struc
         }
         pcap_freecode(&prog);
     }
-    struct pcapin *in = calloc(1, sizeof *in);
-    if (!in) {
-        pcap_close(p);
-        return ES_ENOMEM;
-    }
-    in->p = p;
-    in->linktype = pcap_datalink(p);
-    in->live = true;
-    *out = in;
-    return 0;
+    return wrap(p, true, out);
 }
 
 int pcapin_drops(struct pcapin *in, uint64_t *received, uint64_t *dropped, uint64_t *if_dropped)

@@ -23,6 +23,7 @@ static struct rec_call *rec_call_new(struct recorder *r)
     struct rec_call *rc = calloc(1, sizeof *rc);
     if (rc) {
         rc->r = r;
+        rc->caller_is_customer = -1;
         rc->next_all = r->all;
         if (r->all)
             r->all->prev_all = rc;
@@ -230,7 +231,7 @@ static struct rec_call *unknown_call(struct recorder *r, const struct pkt *p, in
     return rc;
 }
 
-static bool sip_port(const struct recorder *r, uint16_t port)
+bool recorder_is_sip_port(const struct recorder *r, uint16_t port)
 {
     for (int i = 0; i < r->o.nsip_ports; i++)
         if (r->o.sip_ports[i] == port)
@@ -251,7 +252,7 @@ void recorder_sip(struct recorder *r, const struct sip_msg *m, const struct pkt 
 
 void recorder_udp(struct recorder *r, const struct pkt *p, int64_t ts_us)
 {
-    if (sip_port(r, p->sport) || sip_port(r, p->dport)) {
+    if (recorder_is_sip_port(r, p->sport) || recorder_is_sip_port(r, p->dport)) {
         struct sip_msg m;
         if (sip_parse(p->payload, p->payload_len, false, &m) == 0)
             recorder_sip(r, &m, p, ts_us);

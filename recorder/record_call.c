@@ -75,12 +75,16 @@ static void direction(const struct rec_call *rc, const char **dir, int *operator
     }
 }
 
-bool recorder_caller_is_customer(const struct rec_call *rc)
+bool recorder_caller_is_customer(struct rec_call *rc)
 {
-    const char *dir;
-    int op;
-    direction(rc, &dir, &op);
-    return op != 0; /* the caller is on the customer channel unless the caller is the operator */
+    /* asked for every RTP packet; the parties never change, so decide once */
+    if (rc->caller_is_customer < 0) {
+        const char *dir;
+        int op;
+        direction(rc, &dir, &op);
+        rc->caller_is_customer = op != 0; /* unless the caller is the operator */
+    }
+    return rc->caller_is_customer;
 }
 
 void recorder_fill_call(struct rec_call *rc, struct archive_call *k)

@@ -34,6 +34,7 @@ struct rec_call {
     struct recorder *r;
     struct rec_call *prev_all, *next_all; /* every active call */
     struct sip_call *sip;                 /* borrowed from the dialogs; NULL if unknown */
+    int8_t caller_is_customer;            /* -1 until decided from the operators spec */
     struct rec_call *next_unknown;
     struct pkt_addr a, b; /* unknown calls: the address pair */
     uint16_t pa, pb;
@@ -66,12 +67,13 @@ struct recorder {
 };
 
 void recorder_fill_call(struct rec_call *rc, struct archive_call *k);
-bool recorder_caller_is_customer(const struct rec_call *rc);
+bool recorder_caller_is_customer(struct rec_call *rc);
 void recorder_finish_call(struct recorder *r, struct rec_call *rc);
 void recorder_drain_all(struct recorder *r, int64_t now_us);
 /* Hands the rest of a call's audio to its writer (the call is over). */
 void recorder_flush_call(struct rec_call *rc);
 void recorder_udp(struct recorder *r, const struct pkt *p, int64_t ts_us);
+bool recorder_is_sip_port(const struct recorder *r, uint16_t port);
 void recorder_sip(struct recorder *r, const struct sip_msg *m, const struct pkt *p, int64_t ts_us);
 void recorder_tick(struct recorder *r, int64_t now_us, bool final);
 void recorder_release_call(struct rec_call *rc);

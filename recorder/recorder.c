@@ -44,14 +44,6 @@ static void on_tcp_sip(void *ud, const struct sip_msg *m, const struct pkt *p)
     recorder_sip(x->r, m, p, x->ts_us);
 }
 
-static bool is_sip_port(const struct recorder *r, uint16_t port)
-{
-    for (int i = 0; i < r->o.nsip_ports; i++)
-        if (r->o.sip_ports[i] == port)
-            return true;
-    return false;
-}
-
 void recorder_packet(struct recorder *r, int linktype, const uint8_t *p, size_t len, int64_t ts_us)
 {
     r->counters.packets++;
@@ -70,7 +62,8 @@ void recorder_packet(struct recorder *r, int linktype, const uint8_t *p, size_t 
             recorder_udp(r, &whole, ts_us);
     } else if (pk.proto == PKT_UDP) {
         recorder_udp(r, &pk, ts_us);
-    } else if (pk.proto == PKT_TCP && (is_sip_port(r, pk.sport) || is_sip_port(r, pk.dport))) {
+    } else if (pk.proto == PKT_TCP &&
+               (recorder_is_sip_port(r, pk.sport) || recorder_is_sip_port(r, pk.dport))) {
         r->counters.tcp_segments++;
         struct tcp_ctx x = {r, ts_us};
         tcp_reasm_add(r->tcp, &pk, ts_us, on_tcp_sip, &x);
