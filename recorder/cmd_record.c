@@ -1,11 +1,12 @@
-/* earshot record: calls from a pcap/pcapng file (live interfaces come next)
- * into the archive. */
+/* earshot record: calls from a pcap/pcapng file or a live interface into
+ * the archive, through one code path. */
 #include "recorder/record_int.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
+#include <time.h>
 #include <unistd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 static const char usage[] =
     "usage: earshot record (-r FILE | -i IFACE) [--filter BPF] [--user NAME] [--buffer MB]\n"
     "                      [--operators SPEC] [--sip-port N]... [--rtp-timeout S]\n"
-    "                      [--mask-dtmf] [--no-audio] [--stats] [--json]\n";
+    "                      [--mask-dtmf] [--no-audio] [--workers N] [--stats] [--json]\n";
 
 static volatile sig_atomic_t stop;
 static struct pcapin *capture;
@@ -44,43 +45,58 @@ static void live_report(struct pcapin *in, struct recorder *r, bool tty_line)
 {
     uint64_t recv = 0, drop = 0, ifdrop = 0;
     pcapin_drops(in, &recv, &drop, &ifdrop);
-    const struct recorder_counters *c = recorder_counters(r);
+    struct recorder_counters c;
+    recorder_counters(r, &c);
     if (tty_line) {
         fprintf(stderr,
                 "\r\033[Kpackets %llu  calls active %zu  archived %llu  missed %llu  "
-                "kernel drops %llu",
-                (unsigned long long)c->packets, recorder_active_calls(r),
-                (unsigned long long)c->calls_archived, (unsigned long long)c->calls_missed,
-                (unsigned long long)(drop + ifdrop));
+                "kernel drops %llu  audio dropped %llu",
+                (unsigned long long)c.packets, recorder_active_calls(r),
+                (unsigned long long)c.calls_archived, (unsigned long long)c.calls_missed,
+                (unsigned long long)(drop + ifdrop), (unsigned long long)c.audio_dropped);
         return;
     }
-    ES_INFO("record", "capture received=%llu dropped=%llu if_dropped=%llu calls_active=%zu",
+    ES_INFO("record",
+            "capture received=%llu dropped=%llu if_dropped=%llu calls_active=%zu "
+            "audio_dropped=%llu",
             (unsigned long long)recv, (unsigned long long)drop, (unsigned long long)ifdrop,
-            recorder_active_calls(r));
+            recorder_active_calls(r), (unsigned long long)c.audio_dropped);
 }
 
-static void summary(const struct recorder_counters *c, int json)
+static double mono_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* input_s: time spent reading and tracking packets (input to its end);
+ * finish_s: committing the calls still open at the end. */
+static void summary(const struct recorder_counters *c, int json, double input_s, double finish_s)
 {
     if (json) {
         printf("{\"packets\":%llu,\"sip_messages\":%llu,\"rtp_packets\":%llu,"
                "\"calls_archived\":%llu,\"calls_missed\":%llu,\"calls_failed\":%llu,"
                "\"calls_skipped\":%llu,\"calls_dropped\":%llu,\"bad_packets\":%llu,"
-               "\"fragments\":%llu,\"sip_tcp_segments\":%llu}\n",
+               "\"fragments\":%llu,\"sip_tcp_segments\":%llu,\"audio_dropped\":%llu,"
+               "\"queue_waits\":%llu,\"input_seconds\":%.3f,\"finish_seconds\":%.3f}\n",
                (unsigned long long)c->packets, (unsigned long long)c->sip_messages,
                (unsigned long long)c->rtp_packets, (unsigned long long)c->calls_archived,
                (unsigned long long)c->calls_missed, (unsigned long long)c->calls_failed,
                (unsigned long long)c->calls_skipped, (unsigned long long)c->dropped_calls,
                (unsigned long long)c->bad_packets, (unsigned long long)c->fragments,
-               (unsigned long long)c->tcp_segments);
+               (unsigned long long)c->tcp_segments, (unsigned long long)c->audio_dropped,
+               (unsigned long long)c->queue_waits, input_s, finish_s);
         return;
     }
     ES_INFO("record",
             "done: packets=%llu sip=%llu rtp=%llu archived=%llu missed=%llu failed=%llu "
-            "skipped=%llu dropped=%llu",
+            "skipped=%llu dropped=%llu audio_dropped=%llu",
             (unsigned long long)c->packets, (unsigned long long)c->sip_messages,
             (unsigned long long)c->rtp_packets, (unsigned long long)c->calls_archived,
             (unsigned long long)c->calls_missed, (unsigned long long)c->calls_failed,
-            (unsigned long long)c->calls_skipped, (unsigned long long)c->dropped_calls);
+            (unsigned long long)c->calls_skipped, (unsigned long long)c->dropped_calls,
+            (unsigned long long)c->audio_dropped);
 }
 
 int cmd_record(struct es_cli *cli)
@@ -99,6 +115,7 @@ int cmd_record(struct es_cli *cli)
         {"user", required_argument, NULL, 'u'},
         {"buffer", required_argument, NULL, 'b'},
         {"stats", no_argument, NULL, 's'},
+        {"workers", required_argument, NULL, 'w'},
         {NULL, 0, NULL, 0},
     };
     struct recorder_opts ro = {0};
@@ -151,6 +168,14 @@ int cmd_record(struct es_cli *cli)
             }
             buffer_mb = (int)v;
             break;
+        case 'w':
+            v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 64) {
+                fprintf(stderr, "earshot record: bad --workers %s (1 to 64)\n", optarg);
+                return 2;
+            }
+            ro.workers = (int)v;
+            break;
         case 'm':
             ro.mask_dtmf = true;
             break;
@@ -175,6 +200,7 @@ int cmd_record(struct es_cli *cli)
         return 2;
     }
     ro.source_ref = file ? file : iface;
+    ro.wait_when_full = file != NULL; /* a file loses nothing by being read more slowly */
     struct es_err err = {{0}};
     struct pcapin *in = NULL;
     struct ingest_session *s = NULL;
@@ -204,6 +230,7 @@ int cmd_record(struct es_cli *cli)
         ES_INFO("record", "capturing on %s%s%s", iface, filter ? " filter=" : "",
                 filter ? filter : "");
     struct pcapin_packet pk;
+    double t_start = mono_s();
     int64_t last = 0, next_report = es_now_ms() + 60000, next_line = 0;
     bool tty = stats && isatty(2);
     int got = 0;
@@ -235,10 +262,12 @@ int cmd_record(struct es_cli *cli)
         live_report(in, r, false);
         last = es_now_ms() * 1000;
     }
+    double t_input = mono_s();
     recorder_finish(r, last); /* SIGTERM or end of input: calls in progress are archived */
-    const struct recorder_counters *cnt = recorder_counters(r);
-    summary(cnt, json);
-    rc = got < 0 || cnt->calls_failed ? 1 : 0;
+    struct recorder_counters cnt;
+    recorder_counters(r, &cnt);
+    summary(&cnt, json, t_input - t_start, mono_s() - t_input);
+    rc = got < 0 || cnt.calls_failed ? 1 : 0;
 out:
     capture = NULL;
     recorder_free(r);

@@ -218,3 +218,14 @@ int mixer_drain(struct mixer *m, int64_t now_us, bool final, mixer_emit_fn emit,
         final ? end : ES_MIN(end, arrival_pos(m, now_us) - (int64_t)m->latency_ms * m->rate / 1000);
     return flush_to(m, upto, emit, ud);
 }
+
+int mixer_pad_until(struct mixer *m, int64_t until_us, mixer_emit_fn emit, void *ud)
+{
+    if (!m->started)
+        return 0;
+    int64_t end = ES_MAX(m->s[0].end, m->s[1].end), upto = arrival_pos(m, until_us);
+    if (upto <= end)
+        return 0;
+    /* past `end` the ring holds only silence: it is cleared as it is handed out */
+    return flush_to(m, upto, emit, ud);
+}

@@ -10,11 +10,12 @@
  * Capture time drives everything, so files and live capture behave alike. */
 #include "recorder/record_int.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define SWEEP_US 200000 /* how often calls are drained and checked for their end */
+#define SWEEP_US 200000 /* how often ended calls are looked for */
 
 static const char dtmf_chars[] = "0123456789*#ABCD";
 
@@ -23,7 +24,9 @@ static struct rec_call *rec_call_new(struct recorder *r)
     struct rec_call *rc = calloc(1, sizeof *rc);
     if (rc) {
         rc->r = r;
+        rc->w = rec_pool_pick(r->pool);
         rc->caller_is_customer = -1;
+        rc->sent_pt[0] = rc->sent_pt[1] = -1;
         rc->next_all = r->all;
         if (r->all)
             r->all->prev_all = rc;
@@ -33,36 +36,29 @@ static struct rec_call *rec_call_new(struct recorder *r)
     return rc;
 }
 
-static void rec_call_free(struct rec_call *rc)
+/* The capture thread lets go of a call: it leaves the active list. */
+static void rec_call_detach(struct rec_call *rc)
 {
-    if (!rc)
-        return;
-    mixer_free(rc->mix);
-    archive_writer_free(rc->aw);
-    for (int i = 0; i < 2; i++)
-        rtp_decoder_free(rc->dec[i]);
+    struct recorder *r = rc->r;
     if (rc->prev_all)
         rc->prev_all->next_all = rc->next_all;
     else
-        rc->r->all = rc->next_all;
+        r->all = rc->next_all;
     if (rc->next_all)
         rc->next_all->prev_all = rc->prev_all;
-    rc->r->active--;
-    free(rc);
+    rc->prev_all = rc->next_all = NULL;
+    r->active--;
 }
 
-static int emit_to_writer(void *ud, const float *pcm, size_t frames)
+/* The call is over: its worker commits it. */
+static void end_call(struct rec_call *rc)
 {
-    struct rec_call *rc = ud;
-    struct es_err err = {{0}};
-    int rc2 = archive_writer_write(rc->aw, pcm, frames, &err);
-    if (rc2 && !rc->error[0])
-        snprintf(rc->error, sizeof rc->error, "%.250s", err.msg);
-    return rc2;
+    rec_flows_drop(rc->r->flows, rc);
+    rec_call_detach(rc);
+    rec_send_finish(rc);
 }
 
-static struct rec_stream *stream_of(struct rec_call *rc, const struct pkt *p, uint32_t ssrc,
-                                    uint8_t pt, int clock, const char *codec, int channel)
+static struct rec_stream *stream_of(struct rec_call *rc, const struct pkt *p, uint32_t ssrc)
 {
     for (int i = 0; i < rc->nstreams; i++) {
         struct rec_stream *s = &rc->streams[i];
@@ -70,6 +66,12 @@ static struct rec_stream *stream_of(struct rec_call *rc, const struct pkt *p, ui
             !memcmp(&s->src, &p->src, sizeof p->src))
             return s;
     }
+    return NULL;
+}
+
+static struct rec_stream *stream_new(struct rec_call *rc, const struct pkt *p, uint32_t ssrc,
+                                     uint8_t pt, int clock, const char *codec, int channel)
+{
     if (rc->nstreams == REC_MAX_STREAMS)
         return NULL;
     struct rec_stream *s = &rc->streams[rc->nstreams++];
@@ -80,6 +82,7 @@ static struct rec_stream *stream_of(struct rec_call *rc, const struct pkt *p, ui
     s->dport = p->dport;
     s->pt = pt;
     s->channel = channel;
+    s->cache_pt = -1;
     snprintf(s->codec, sizeof s->codec, "%s", codec);
     rtp_stats_init(&s->st, clock);
     return s;
@@ -123,85 +126,117 @@ static void dtmf(struct rec_call *rc, const struct rtp_hdr *h, int channel, int 
     d->at_us = ts_us;
 }
 
-/* Decodes one audio payload onto the call's timeline, opening the writer on
- * the first one. */
-static void audio(struct recorder *r, struct rec_call *rc, const struct rtp_hdr *h,
-                  const struct sdp_rtpmap *map, int channel, int64_t ts_us)
+/* What payload type pt means in this call's SDP (NULL media: none seen). */
+static enum rec_kind resolve(const struct sdp_media *media, const struct rtp_hdr *h,
+                             struct sdp_rtpmap *out)
 {
-    if (r->o.no_audio || rc->error[0])
-        return;
-    struct es_err err = {{0}};
-    if (!rc->dec[channel] || rc->dec_pt[channel] != h->pt) {
-        rtp_decoder_free(rc->dec[channel]);
-        rc->dec[channel] = NULL;
-        if (rtp_decoder_new(map->name, map->clock, &rc->dec[channel], &err)) {
-            snprintf(rc->undecodable, sizeof rc->undecodable, "%.150s", err.msg);
-            return;
-        }
-        rc->dec_pt[channel] = h->pt;
-    }
-    if (!rc->mix) {
-        int rate = ES_MIN(rtp_decoder_rate(rc->dec[channel]), 16000);
-        if (mixer_new(rate, r->o.latency_ms, &rc->mix))
-            return;
-        rc->first_audio_us = ts_us;
-        rc->rate = rate;
-    }
-    if (!rc->aw) {
-        struct archive_format f = {
-            .rate = rc->rate, .channels = 2, .source_rate = rc->rate, .frames_hint = -1};
-        recorder_fill_call(rc, &rc->call);
-        if (archive_writer_open(r->sess, &rc->call, &f, &rc->aw, &err)) {
-            snprintf(rc->error, sizeof rc->error, "%.250s", err.msg);
-            return;
-        }
-    }
-    static __thread int16_t pcm[16384];
-    long n = rtp_decoder_run(rc->dec[channel], h->payload, h->payload_len, pcm, ES_ARRAY_LEN(pcm));
-    if (n <= 0)
-        return;
-    mixer_put(rc->mix, channel, ts_us, h->ssrc, h->seq, h->ts, map->clock, pcm, (size_t)n,
-              rtp_decoder_rate(rc->dec[channel]), emit_to_writer, rc);
-}
-
-static void rtp_packet(struct recorder *r, struct rec_call *rc, const struct pkt *p,
-                       const struct rtp_hdr *h, const struct sdp_media *media, int channel,
-                       int64_t ts_us)
-{
-    struct sdp_rtpmap scratch;
-    const struct sdp_rtpmap *map = media ? sdp_rtpmap_of(media, h->pt, &scratch) : NULL;
+    const struct sdp_rtpmap *map = media ? sdp_rtpmap_of(media, h->pt, out) : NULL;
     if (!map && rtp_static_name(h->pt)) {
         struct sdp_media none = {0};
-        map = sdp_rtpmap_of(&none, h->pt, &scratch);
+        map = sdp_rtpmap_of(&none, h->pt, out);
     }
     /* no SDP seen: a dynamic type carrying 4-byte RFC 4733 events is DTMF */
     if (!map && !media && h->pt >= 96 && h->payload_len == 4 && h->payload[0] <= 15) {
-        memset(&scratch, 0, sizeof scratch);
-        scratch.pt = h->pt;
-        snprintf(scratch.name, sizeof scratch.name, "telephone-event");
-        scratch.clock = 8000;
-        map = &scratch;
+        memset(out, 0, sizeof *out);
+        out->pt = h->pt;
+        snprintf(out->name, sizeof out->name, "telephone-event");
+        out->clock = 8000;
+        return KIND_DTMF;
     }
-    const char *codec = map ? map->name : "unknown";
-    struct rec_stream *s = stream_of(rc, p, h->ssrc, h->pt, map ? map->clock : 0, codec, channel);
-    if (s)
-        rtp_stats_add(&s->st, h, (double)ts_us / 1000.0);
+    if (!map) {
+        memset(out, 0, sizeof *out);
+        out->pt = h->pt;
+        snprintf(out->name, sizeof out->name, "unknown");
+        return KIND_NONE;
+    }
+    if (map != out)
+        *out = *map;
+    if (!strcasecmp(out->name, "telephone-event"))
+        return KIND_DTMF;
+    if (!strcasecmp(out->name, "CN") || h->pt == 13)
+        return KIND_CN;
+    return KIND_AUDIO;
+}
+
+/* Hands one audio payload to the call's worker, telling it the codec first
+ * when the side's payload type or SDP changed. */
+static void audio(struct recorder *r, struct rec_call *rc, const struct rtp_hdr *h,
+                  const struct rec_stream *s, int channel, int gen, int64_t ts_us)
+{
+    if (r->o.no_audio)
+        return;
+    if (!rc->audio_sent) {
+        rc->call = calloc(1, sizeof *rc->call);
+        if (!rc->call) {
+            r->counters.audio_dropped++;
+            rc->overload_dropped++;
+            return;
+        }
+        recorder_fill_call(rc, rc->call); /* the worker opens the writer from it */
+        rc->audio_sent = true;
+    }
+    if (rc->sent_pt[channel] != h->pt || rc->sent_gen[channel] != gen) {
+        if (!rec_send_codec(rc, channel, &s->cache_map)) {
+            r->counters.audio_dropped++;
+            rc->overload_dropped++;
+            return;
+        }
+        rc->sent_pt[channel] = h->pt;
+        rc->sent_gen[channel] = gen;
+    }
+    if (!rec_send_audio(rc, channel, h, ts_us)) {
+        r->counters.audio_dropped++;
+        rc->overload_dropped++;
+    }
+}
+
+static void rtp_packet(struct recorder *r, struct rec_call *rc, const struct pkt *p,
+                       const struct rtp_hdr *h, const struct sdp_media *media, int gen, int channel,
+                       int64_t ts_us, struct rec_flow *flow)
+{
+    /* the flow already matched addresses and ports: the SSRC decides */
+    int hint = flow ? rec_flow_stream(flow) : -1;
+    struct rec_stream *s = hint >= 0 && rc->streams[hint].ssrc == h->ssrc
+                               ? &rc->streams[hint]
+                               : stream_of(rc, p, h->ssrc);
+    struct sdp_rtpmap map;
+    enum rec_kind kind;
+    if (s && s->cache_pt == h->pt && s->cache_gen == gen) {
+        kind = s->cache_kind;
+    } else {
+        kind = resolve(media, h, &map);
+        if (!s)
+            s = stream_new(rc, p, h->ssrc, h->pt, kind == KIND_NONE ? 0 : map.clock, map.name,
+                           channel);
+        if (s) {
+            s->cache_pt = h->pt;
+            s->cache_gen = gen;
+            s->cache_kind = kind;
+            s->cache_map = map;
+        }
+        if (kind == KIND_NONE)
+            snprintf(rc->undecodable, sizeof rc->undecodable, "payload type %u has no codec",
+                     h->pt);
+        else if (kind == KIND_AUDIO)
+            note_codec(rc, map.name);
+    }
+    if (flow && s)
+        rec_flow_set_stream(flow, (int)(s - rc->streams));
     if (!rc->first_rtp_us)
         rc->first_rtp_us = ts_us;
     rc->last_rtp_us = ts_us;
     r->counters.rtp_packets++;
-    if (!map) {
-        snprintf(rc->undecodable, sizeof rc->undecodable, "payload type %u has no codec", h->pt);
+    if (!s) { /* more streams than a call keeps: counted in the totals only */
+        if (kind == KIND_AUDIO)
+            r->counters.audio_dropped++;
         return;
     }
-    if (!strcasecmp(map->name, "telephone-event")) {
-        dtmf(rc, h, channel, map->clock, ts_us);
-        return;
-    }
-    if (!strcasecmp(map->name, "CN") || h->pt == 13)
-        return; /* comfort noise: the gap stays silent */
-    note_codec(rc, map->name);
-    audio(r, rc, h, map, channel, ts_us);
+    rtp_stats_add(&s->st, h, (double)ts_us / 1000.0);
+    if (kind == KIND_DTMF)
+        dtmf(rc, h, channel, s->cache_map.clock, ts_us);
+    else if (kind == KIND_AUDIO)
+        audio(r, rc, h, s, channel, gen, ts_us);
+    /* comfort noise: the gap stays silent; no codec: noted above */
 }
 
 /* RTP that no SIP dialog announced: grouped by address pair into an unknown call. */
@@ -248,6 +283,14 @@ void recorder_sip(struct recorder *r, const struct sip_msg *m, const struct pkt 
         if (c->ud)
             ((struct rec_call *)c->ud)->sip = c;
     }
+    struct rec_call *rc = c ? c->ud : NULL;
+    /* media moved, or the dialog ended: its cached flows no longer hold */
+    if (rc && (c->state == CALL_ENDED || rc->seen_changes[0] != c->caller_media.changes ||
+               rc->seen_changes[1] != c->callee_media.changes)) {
+        rec_flows_drop(r->flows, rc);
+        rc->seen_changes[0] = c->caller_media.changes;
+        rc->seen_changes[1] = c->callee_media.changes;
+    }
 }
 
 void recorder_udp(struct recorder *r, const struct pkt *p, int64_t ts_us)
@@ -263,30 +306,51 @@ void recorder_udp(struct recorder *r, const struct pkt *p, int64_t ts_us)
     struct rtp_hdr h;
     if (p->sport < 1024 || p->dport < 1024 || rtp_parse(p->payload, p->payload_len, &h))
         return;
-    int side;
+    int side, channel, gen;
+    const struct sdp_media *media;
+    struct rec_flow *f = rec_flow_find(r->flows, p);
+    if (f) {
+        struct rec_call *rc = rec_flow_call(f, &channel, &media, &gen);
+        /* the flow names every line this packet will touch: ask for them
+         * together rather than one miss after another */
+        int hint = rec_flow_stream(f);
+        if (hint >= 0) {
+            const char *st = (const char *)&rc->streams[hint];
+            for (size_t off = 0; off < offsetof(struct rec_stream, src); off += 64)
+                __builtin_prefetch(st + off, 1);
+        }
+        __builtin_prefetch(&rc->last_rtp_us, 1);
+        rtp_packet(r, rc, p, &h, media, gen, channel, ts_us, f);
+        return;
+    }
     struct sip_call *c = dialogs_match_media(r->dlg, &p->dst, p->dport, &side);
     if (c && c->ud) {
         struct rec_call *rc = c->ud;
-        c->last_us = ts_us; /* media keeps the call alive */
+        c->last_us = ts_us; /* media keeps the call alive (the tick does it for flows) */
         bool caller_is_customer = recorder_caller_is_customer(rc);
-        int channel = (side == CALL_FROM_CALLER) == caller_is_customer ? 0 : 1;
+        channel = (side == CALL_FROM_CALLER) == caller_is_customer ? 0 : 1;
         const struct call_media *rx =
             side == CALL_FROM_CALLER ? &c->callee_media : &c->caller_media;
-        rtp_packet(r, rc, p, &h, &rx->media, channel, ts_us);
+        f = rec_flow_add(r->flows, p, rc, channel, &rx->media, rx->changes);
+        rtp_packet(r, rc, p, &h, &rx->media, rx->changes, channel, ts_us, f);
         return;
     }
-    int channel;
     struct rec_call *rc = unknown_call(r, p, &channel);
     if (rc)
-        rtp_packet(r, rc, p, &h, NULL, channel, ts_us);
+        rtp_packet(r, rc, p, &h, NULL, 0, channel, ts_us, NULL);
 }
 
-/* Drains every call's mixer up to the latency and ends the calls that are over. */
+/* Hands ended calls to their workers and moves the workers' clock. */
 void recorder_tick(struct recorder *r, int64_t now_us, bool final)
 {
+    rec_pool_clock(r->pool, now_us);
     if (!final && now_us - r->last_sweep_us < SWEEP_US)
         return;
     r->last_sweep_us = now_us;
+    /* media keeps a call alive: the fast path leaves that to here */
+    for (struct rec_call *rc = r->all; rc; rc = rc->next_all)
+        if (rc->sip && rc->last_rtp_us > rc->sip->last_us)
+            rc->sip->last_us = rc->last_rtp_us;
     if (final)
         dialogs_end_all(r->dlg);
     struct sip_call *ended[256];
@@ -296,11 +360,11 @@ void recorder_tick(struct recorder *r, int64_t now_us, bool final)
         for (size_t i = 0; i < n; i++) {
             struct rec_call *rc = ended[i]->ud;
             if (rc) {
-                recorder_finish_call(r, rc);
-                rec_call_free(rc);
-            } else if (ended[i]->state == CALL_ENDED) {
-                r->counters.dropped_calls++;
+                end_call(rc); /* the worker frees the sip_call with the call */
+                continue;
             }
+            if (ended[i]->state == CALL_ENDED)
+                r->counters.dropped_calls++;
             free(ended[i]);
         }
     }
@@ -309,30 +373,9 @@ void recorder_tick(struct recorder *r, int64_t now_us, bool final)
         struct rec_call *rc = *pp;
         if (final || now_us - rc->last_rtp_us > (int64_t)r->o.rtp_timeout_s * 1000000) {
             *pp = rc->next_unknown;
-            recorder_finish_call(r, rc);
-            rec_call_free(rc);
+            end_call(rc);
         } else {
             pp = &rc->next_unknown;
         }
     }
-    /* SIP calls that carry audio keep their mixers moving too */
-    recorder_drain_all(r, now_us);
-}
-
-void recorder_drain_all(struct recorder *r, int64_t now_us)
-{
-    for (struct rec_call *rc = r->all; rc; rc = rc->next_all)
-        if (rc->mix && rc->aw && !rc->error[0])
-            mixer_drain(rc->mix, now_us, false, emit_to_writer, rc);
-}
-
-void recorder_flush_call(struct rec_call *rc)
-{
-    if (rc->mix && rc->aw && !rc->error[0])
-        mixer_drain(rc->mix, 0, true, emit_to_writer, rc);
-}
-
-void recorder_release_call(struct rec_call *rc)
-{
-    rec_call_free(rc);
 }

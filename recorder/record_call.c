@@ -147,7 +147,8 @@ static void details(struct rec_call *rc, struct archive_call *k)
     for (int i = 0; i < rc->ncodecs; i++)
         json_array_append_new(codecs, json_string(rc->codecs[i]));
     for (int i = 0; i < rc->nstreams; i++) {
-        const struct rec_stream *s = &rc->streams[i];
+        struct rec_stream *s = &rc->streams[i];
+        rtp_stats_end(&s->st);
         json_t *j = json_pack(
             "{s:I, s:i, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:s}", "ssrc",
             (json_int_t)s->ssrc, "payload_type", s->pt, "codec", s->codec, "src",
@@ -172,8 +173,11 @@ static void details(struct rec_call *rc, struct archive_call *k)
     json_object_set_new(o, "codecs", codecs);
     json_object_set_new(o, "rtp", rtp);
     json_object_set_new(o, "dtmf", dt);
-    if (rc->undecodable[0])
-        json_object_set_new(o, "audio_problem", json_string(rc->undecodable));
+    const char *problem = rc->decode_error[0] ? rc->decode_error : rc->undecodable;
+    if (problem[0])
+        json_object_set_new(o, "audio_problem", json_string(problem));
+    if (rc->overload_dropped) /* the gaps this left are silence in the recording */
+        json_object_set_new(o, "overload_dropped", json_integer((json_int_t)rc->overload_dropped));
     char *s = json_dumps(o, JSON_COMPACT);
     if (s && strlen(s) < sizeof k->details)
         memcpy(k->details, s, strlen(s) + 1);
@@ -183,9 +187,15 @@ static void details(struct rec_call *rc, struct archive_call *k)
     json_decref(o);
 }
 
-void recorder_finish_call(struct recorder *r, struct rec_call *rc)
+enum rec_outcome recorder_commit_call(struct rec_call *rc, struct catalog *cat)
 {
-    struct archive_call *k = &rc->call;
+    if (!rc->call)
+        rc->call = calloc(1, sizeof *rc->call);
+    if (!rc->call) {
+        ES_ERROR("record", "call %s: out of memory", rc->sip ? rc->sip->call_id : "(unknown)");
+        return OUT_FAILED;
+    }
+    struct archive_call *k = rc->call;
     const struct sip_call *c = rc->sip;
     recorder_fill_call(rc, k);
     snprintf(k->disposition, sizeof k->disposition, "%s", c ? c->disposition : "answered");
@@ -202,33 +212,33 @@ void recorder_finish_call(struct recorder *r, struct rec_call *rc)
     if (rc->aw && answered && !rc->error[0]) {
         const struct archive_recording *rec;
         const struct archive_analysis *an;
-        recorder_flush_call(rc);
         rc2 = archive_writer_finish(rc->aw, &rec, &an, &err);
         if (!rc2)
-            rc2 = archive_writer_commit(rc->aw, r->cat, k, path, sizeof path, &err);
+            rc2 = archive_writer_commit(rc->aw, cat, k, path, sizeof path, &err);
     } else {
         if (answered && !rc->aw && !k->reason[0])
             snprintf(k->reason, sizeof k->reason, "%s",
-                     rc->error[0]         ? "recording failed"
-                     : rc->undecodable[0] ? "audio not decodable"
-                                          : "no audio captured");
+                     rc->error[0]                                ? "recording failed"
+                     : rc->decode_error[0] || rc->undecodable[0] ? "audio not decodable"
+                                                                 : "no audio captured");
         int64_t end_us = c ? c->end_us : rc->last_rtp_us;
         k->duration_ms = (end_us - (c ? c->invite_us : rc->first_rtp_us)) / 1000;
         k->ended_at = k->started_at + k->duration_ms;
-        rc2 = catalog_insert_call(r->cat, k, NULL, NULL);
+        rc2 = catalog_insert_call(cat, k, NULL, NULL);
     }
     if (rc2 == ES_EEXIST) {
-        r->counters.calls_skipped++;
         ES_INFO("record", "call %s already archived", k->sip_call_id[0] ? k->sip_call_id : k->id);
-    } else if (rc2) {
-        r->counters.calls_failed++;
+        return OUT_SKIPPED;
+    }
+    if (rc2) {
         ES_ERROR("record", "call %s: %s", k->id, err.msg[0] ? err.msg : es_strerror(rc2));
-    } else if (answered) {
-        r->counters.calls_archived++;
+        return OUT_FAILED;
+    }
+    if (answered) {
         ES_INFO("record", "archived call=%s duration_ms=%lld file=%s", k->id,
                 (long long)k->duration_ms, path[0] ? path : "-");
-    } else {
-        r->counters.calls_missed++;
-        ES_INFO("record", "missed call=%s reason=%s", k->id, k->reason);
+        return OUT_ARCHIVED;
     }
+    ES_INFO("record", "missed call=%s reason=%s", k->id, k->reason);
+    return OUT_MISSED;
 }

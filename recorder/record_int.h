@@ -8,14 +8,22 @@
 #define REC_MAX_STREAMS 8
 #define REC_MAX_DTMF    64
 
+/* What a stream's payload type means, resolved once per type and SDP. */
+enum rec_kind { KIND_NONE, KIND_AUDIO, KIND_DTMF, KIND_CN };
+
 struct rec_stream {
+    /* what every packet looks at first, together */
     uint32_t ssrc;
+    int16_t cache_pt; /* the last payload type seen and what it resolved to */
+    enum rec_kind cache_kind;
+    int cache_gen;
+    struct rtp_stats st;
     struct pkt_addr src, dst;
     uint16_t sport, dport;
     uint8_t pt;
     int channel;
     char codec[24];
-    struct rtp_stats st;
+    struct sdp_rtpmap cache_map;
 };
 
 struct rec_dtmf {
@@ -28,30 +36,99 @@ struct rec_dtmf {
 };
 
 struct recorder;
+struct rec_worker;
 
-/* One call being recorded: a SIP dialog's, or an unknown one made of RTP. */
+/* A flow: the packets from one address and port to another. */
+struct rec_flow_key {
+    uint8_t family;
+    uint16_t sport, dport;
+    uint8_t src[16], dst[16];
+};
+
+/* One call being recorded: a SIP dialog's, or an unknown one made of RTP.
+ *
+ * The capture thread owns the call until it ends; then the whole struct (and
+ * its sip_call) goes to its worker with the FINISH message, and the worker
+ * commits and frees it. The fields under "worker" are only ever touched by
+ * the worker (decoding, mixing, encoding); the capture thread makes `call`
+ * before the first audio message and never touches it afterwards. */
 struct rec_call {
     struct recorder *r;
-    struct rec_call *prev_all, *next_all; /* every active call */
-    struct sip_call *sip;                 /* borrowed from the dialogs; NULL if unknown */
+    struct rec_worker *w;                 /* the worker the call is sharded to */
+    struct rec_call *prev_all, *next_all; /* capture: every active call */
+    struct sip_call *sip;                 /* capture: borrowed from the dialogs; NULL if unknown */
     int8_t caller_is_customer;            /* -1 until decided from the operators spec */
     struct rec_call *next_unknown;
     struct pkt_addr a, b; /* unknown calls: the address pair */
     uint16_t pa, pb;
-    int64_t first_rtp_us, last_rtp_us, first_audio_us;
-    int rate;
-    struct mixer *mix;
-    struct archive_writer *aw;
-    struct rtp_decoder *dec[2];
-    uint8_t dec_pt[2];
+    int64_t first_rtp_us, last_rtp_us;
+    int16_t sent_pt[2];        /* payload type whose codec the worker was last told, -1 none */
+    int sent_gen[2];           /* ... and the SDP it came from */
+    bool audio_sent;           /* the worker has had audio (call filled) */
+    uint64_t overload_dropped; /* audio packets the queue had no room for */
+    int nflows;                /* this call's entries in the flow cache */
+    struct rec_flow_key flows[REC_MAX_STREAMS];
+    int seen_changes[2]; /* SDPs of each side when its flows were cached */
     int nstreams, ndtmf, ncodecs;
     struct rec_stream streams[REC_MAX_STREAMS];
     struct rec_dtmf dtmf[REC_MAX_DTMF];
     char codecs[4][24];
-    char undecodable[160]; /* why some audio could not be decoded */
-    char error[256];       /* why the recording failed */
-    struct archive_call call;
+    char undecodable[160]; /* capture: why some audio had no codec */
+    /* the catalog row: made with the first audio (the writer's tags need it)
+     * or when the call is committed; kept out of line, it is large and cold */
+    struct archive_call *call;
+    /* worker */
+    struct rec_call *prev_w, *next_w; /* calls with an open mixer, per worker */
+    int64_t first_audio_us;
+    int rate;
+    struct mixer *mix;
+    struct archive_writer *aw;
+    struct rtp_decoder *dec[2];
+    struct sdp_rtpmap dec_map[2]; /* codec the capture thread announced per side */
+    char decode_error[160];       /* why some audio could not be decoded */
+    char error[256];              /* why the recording failed */
 };
+
+/* The flow cache (flows.c): a flow's call, side and stream, found in one
+ * cache line instead of through the dialogs. */
+struct rec_flow;
+struct rec_flows;
+int rec_flows_new(struct rec_flows **out);
+void rec_flows_free(struct rec_flows *fl);
+struct rec_flow *rec_flow_find(struct rec_flows *fl, const struct pkt *p);
+/* Remembers p's flow for rc (NULL if the cache could not take it). */
+struct rec_flow *rec_flow_add(struct rec_flows *fl, const struct pkt *p, struct rec_call *rc,
+                              int channel, const struct sdp_media *media, int gen);
+struct rec_call *rec_flow_call(const struct rec_flow *f, int *channel,
+                               const struct sdp_media **media, int *gen);
+int rec_flow_stream(const struct rec_flow *f);
+void rec_flow_set_stream(struct rec_flow *f, int stream);
+/* Forgets every flow of rc (its SDP changed, it ended, or it goes away). */
+void rec_flows_drop(struct rec_flows *fl, struct rec_call *rc);
+
+/* Calls are handed to workers through one bounded single-producer queue per
+ * worker; with no workers (recorder_opts.workers < 0) they run inline. */
+struct rec_pool;
+int rec_pool_new(struct recorder *r, int nworkers, size_t queue_bytes, struct rec_pool **out,
+                 struct es_err *err);
+/* The worker a new call goes to (round robin). */
+struct rec_worker *rec_pool_pick(struct rec_pool *p);
+/* The decoder for a side changes (first audio, new payload type or SDP).
+ * False if the queue had no room (live capture never waits). */
+bool rec_send_codec(struct rec_call *rc, int channel, const struct sdp_rtpmap *map);
+/* One audio payload for a side; false if dropped for lack of room. */
+bool rec_send_audio(struct rec_call *rc, int channel, const struct rtp_hdr *h, int64_t ts_us);
+/* The call is over: the worker takes it (and rc->sip), commits and frees it. */
+void rec_send_finish(struct rec_call *rc);
+/* Capture time advances: workers hand out mixed audio older than the latency. */
+void rec_pool_clock(struct rec_pool *p, int64_t now_us);
+/* Waits until every message sent is handled, then stops the workers. */
+void rec_pool_stop(struct rec_pool *p);
+/* Adds the workers' counters (calls committed) into c. */
+void rec_pool_counters(const struct rec_pool *p, struct recorder_counters *c);
+void rec_pool_free(struct rec_pool *p);
+/* Frees a call and everything it holds (a writer not committed removes its file). */
+void rec_call_destroy(struct rec_call *rc);
 
 struct recorder {
     struct recorder_opts o;
@@ -60,22 +137,22 @@ struct recorder {
     struct tcp_reasm *tcp;
     struct ingest_session *sess;
     struct catalog *cat;
+    struct rec_pool *pool;
+    struct rec_flows *flows;
     struct rec_call *all, *unknown;
     size_t active;
     int64_t last_sweep_us;
-    struct recorder_counters counters;
+    struct recorder_counters counters; /* the capture thread's */
 };
 
 void recorder_fill_call(struct rec_call *rc, struct archive_call *k);
 bool recorder_caller_is_customer(struct rec_call *rc);
-void recorder_finish_call(struct recorder *r, struct rec_call *rc);
-void recorder_drain_all(struct recorder *r, int64_t now_us);
-/* Hands the rest of a call's audio to its writer (the call is over). */
-void recorder_flush_call(struct rec_call *rc);
+/* Worker side: commits a finished call (recording or missed-call row). */
+enum rec_outcome { OUT_ARCHIVED, OUT_MISSED, OUT_FAILED, OUT_SKIPPED };
+enum rec_outcome recorder_commit_call(struct rec_call *rc, struct catalog *cat);
 void recorder_udp(struct recorder *r, const struct pkt *p, int64_t ts_us);
 bool recorder_is_sip_port(const struct recorder *r, uint16_t port);
 void recorder_sip(struct recorder *r, const struct sip_msg *m, const struct pkt *p, int64_t ts_us);
 void recorder_tick(struct recorder *r, int64_t now_us, bool final);
-void recorder_release_call(struct rec_call *rc);
 
 #endif

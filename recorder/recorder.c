@@ -25,9 +25,15 @@ int recorder_new(const struct recorder_opts *o, struct ingest_session *s, struct
         r->o.max_calls = 10000;
     r->sess = s;
     r->cat = c;
-    if (dialogs_new(r->o.max_calls, &r->dlg) || reasm_new(&r->frags) || tcp_reasm_new(&r->tcp)) {
+    if (dialogs_new(r->o.max_calls, &r->dlg) || reasm_new(&r->frags) || tcp_reasm_new(&r->tcp) ||
+        rec_flows_new(&r->flows)) {
         recorder_free(r);
         return es_seterr(err, ES_ENOMEM, "out of memory");
+    }
+    int rc = rec_pool_new(r, r->o.workers, r->o.queue_bytes, &r->pool, err);
+    if (rc) {
+        recorder_free(r);
+        return rc;
     }
     *out = r;
     return 0;
@@ -79,11 +85,13 @@ void recorder_idle(struct recorder *r, int64_t now_us)
 void recorder_finish(struct recorder *r, int64_t now_us)
 {
     recorder_tick(r, now_us, true);
+    rec_pool_stop(r->pool);
 }
 
-const struct recorder_counters *recorder_counters(const struct recorder *r)
+void recorder_counters(const struct recorder *r, struct recorder_counters *out)
 {
-    return &r->counters;
+    *out = r->counters;
+    rec_pool_counters(r->pool, out);
 }
 
 size_t recorder_active_calls(const struct recorder *r)
@@ -95,9 +103,17 @@ void recorder_free(struct recorder *r)
 {
     if (!r)
         return;
-    while (r->all)
-        recorder_release_call(r->all);
+    /* the workers stop before the calls they may still be mixing are freed;
+     * calls never finished are dropped (their temp files removed) */
+    rec_pool_free(r->pool);
+    while (r->all) {
+        struct rec_call *rc = r->all;
+        r->all = rc->next_all;
+        rc->sip = NULL; /* still the dialogs' */
+        rec_call_destroy(rc);
+    }
     r->unknown = NULL;
+    rec_flows_free(r->flows);
     dialogs_free(r->dlg);
     reasm_free(r->frags);
     tcp_reasm_free(r->tcp);

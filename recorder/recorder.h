@@ -252,6 +252,9 @@ int mixer_put(struct mixer *m, int side, int64_t arrival_us, uint32_t ssrc, uint
               mixer_emit_fn emit, void *ud);
 /* Hands out what is older than the latency at now_us; final: everything. */
 int mixer_drain(struct mixer *m, int64_t now_us, bool final, mixer_emit_fn emit, void *ud);
+/* Hands out everything, then silence up to arrival time until_us: audio
+ * dropped before it reached the mixer still took up its time. */
+int mixer_pad_until(struct mixer *m, int64_t until_us, mixer_emit_fn emit, void *ud);
 const struct mixer_stats *mixer_stats(const struct mixer *m);
 int64_t mixer_position(const struct mixer *m); /* samples handed out */
 
@@ -265,11 +268,20 @@ struct recorder_opts {
     int latency_ms;    /* reorder window of the leg mixer */
     size_t max_calls;
     bool mask_dtmf, no_audio;
+    /* decoding, encoding and committing run on this many worker threads,
+     * calls sharded among them (0: one per CPU; < 0: inline, no threads) */
+    int workers;
+    size_t queue_bytes; /* per worker (0: 16 MiB) */
+    /* a full queue makes the capture wait instead of dropping audio: right
+     * for files, where nothing is lost by waiting; live capture never waits */
+    bool wait_when_full;
 };
 struct recorder_counters {
     uint64_t packets, bytes, not_ip, bad_packets, sip_messages, bad_sip, rtp_packets;
     uint64_t calls_archived, calls_missed, calls_failed, calls_skipped, dropped_calls;
     uint64_t fragments, tcp_segments;
+    uint64_t audio_dropped; /* audio packets the workers' queues had no room for */
+    uint64_t queue_waits;   /* times the capture waited for room (files; or a stalled disk) */
 };
 struct recorder;
 /* Takes an open ingest session (the archive writer's) for the whole run. */
@@ -279,9 +291,11 @@ int recorder_new(const struct recorder_opts *o, struct ingest_session *s, struct
 void recorder_packet(struct recorder *r, int linktype, const uint8_t *p, size_t len, int64_t ts_us);
 /* Time passes without packets (live capture): drains and ends calls. */
 void recorder_idle(struct recorder *r, int64_t now_us);
-/* Ends every call (end of input, SIGTERM) and commits them. */
+/* Ends every call (end of input, SIGTERM), waits until the workers have
+ * committed them, and stops the workers: no packets after this. */
 void recorder_finish(struct recorder *r, int64_t now_us);
-const struct recorder_counters *recorder_counters(const struct recorder *r);
+/* A snapshot of the counters (safe while the workers run). */
+void recorder_counters(const struct recorder *r, struct recorder_counters *out);
 size_t recorder_active_calls(const struct recorder *r);
 void recorder_free(struct recorder *r);
 int cmd_record(struct es_cli *cli);
@@ -290,28 +304,34 @@ int cmd_record(struct es_cli *cli);
 #define RTP_SEEN_WINDOW 1024
 
 /* RFC 3550 receiver statistics of one stream, in arrival order, with the
- * same definitions tshark's "rtp,streams" uses, so the two can be compared. */
+ * same definitions tshark's "rtp,streams" uses, so the two can be compared.
+ * The per-packet state comes first and fits in two cache lines; the totals
+ * below it are made by rtp_stats_end(). */
 struct rtp_stats {
-    uint64_t packets;
-    int64_t expected; /* highest extended seq - first seq + 1 */
-    int64_t lost;     /* expected - packets (negative with duplicates) */
-    uint64_t duplicates, out_of_order;
-    int clock; /* 0: unknown, no jitter */
-    double jitter_ms, max_jitter_ms, mean_jitter_ms;
-    double min_delta_ms, mean_delta_ms, max_delta_ms;
-    /* state */
+    /* state, touched by every packet */
+    uint64_t packets, duplicates, out_of_order;
     bool started;
     uint16_t first_seq, max_seq;
     uint32_t cycles;
-    uint32_t first_ts, last_ts;
-    double first_arrival_ms, last_arrival_ms, last_nominal_ms;
-    double delta_sum;
+    uint32_t last_ts;
+    int clock; /* 0: unknown, no jitter */
+    double last_arrival_ms;
+    double jitter_ms, max_jitter_ms, jitter_sum;
+    double min_delta_ms, max_delta_ms, delta_sum;
     uint64_t delta_n, jitter_n;
-    double jitter_sum;
     uint8_t seen[RTP_SEEN_WINDOW / 8]; /* sequence numbers seen, within the window */
+    /* totals (rtp_stats_end) */
+    int64_t expected; /* highest extended seq - first seq + 1 */
+    int64_t lost;     /* expected - packets (negative with duplicates) */
+    double mean_jitter_ms, mean_delta_ms;
+    /* rarely used */
+    uint32_t first_ts;
+    double first_arrival_ms;
 };
 void rtp_stats_init(struct rtp_stats *s, int clock);
 /* arrival_ms: capture time in milliseconds (any fixed origin). */
 void rtp_stats_add(struct rtp_stats *s, const struct rtp_hdr *h, double arrival_ms);
+/* Makes the totals (expected, lost, means) from the state; callable any time. */
+void rtp_stats_end(struct rtp_stats *s);
 
 #endif

@@ -86,8 +86,6 @@ void rtp_stats_add(struct rtp_stats *s, const struct rtp_hdr *h, double arrival_
         s->first_ts = s->last_ts = h->ts;
         s->first_arrival_ms = s->last_arrival_ms = arrival_ms;
         s->seen[bit >> 3] |= (uint8_t)(1u << (bit & 7));
-        s->expected = 1;
-        s->lost = 0;
         s->min_delta_ms = 0;
         return;
     }
@@ -108,8 +106,6 @@ void rtp_stats_add(struct rtp_stats *s, const struct rtp_hdr *h, double arrival_
     } else {
         s->out_of_order++;
     }
-    s->expected = (int64_t)s->cycles * 65536 + s->max_seq - s->first_seq + 1;
-    s->lost = s->expected - (int64_t)s->packets;
 
     double delta = arrival_ms - s->last_arrival_ms;
     if (s->delta_n == 0 || delta < s->min_delta_ms)
@@ -118,7 +114,6 @@ void rtp_stats_add(struct rtp_stats *s, const struct rtp_hdr *h, double arrival_
         s->max_delta_ms = delta;
     s->delta_sum += delta;
     s->delta_n++;
-    s->mean_delta_ms = s->delta_sum / (double)s->delta_n;
     if (s->clock > 0) {
         /* D(i-1, i) = (Rj - Ri) - (Sj - Si), timestamps as signed 32-bit steps */
         double ts_ms = (double)(int32_t)(h->ts - s->last_ts) * 1000.0 / s->clock;
@@ -128,8 +123,17 @@ void rtp_stats_add(struct rtp_stats *s, const struct rtp_hdr *h, double arrival_
             s->max_jitter_ms = s->jitter_ms;
         s->jitter_sum += s->jitter_ms;
         s->jitter_n++;
-        s->mean_jitter_ms = s->jitter_sum / (double)s->jitter_n;
     }
     s->last_ts = h->ts;
     s->last_arrival_ms = arrival_ms;
+}
+
+void rtp_stats_end(struct rtp_stats *s)
+{
+    if (!s->started)
+        return;
+    s->expected = (int64_t)s->cycles * 65536 + s->max_seq - s->first_seq + 1;
+    s->lost = s->expected - (int64_t)s->packets;
+    s->mean_delta_ms = s->delta_n ? s->delta_sum / (double)s->delta_n : 0;
+    s->mean_jitter_ms = s->jitter_n ? s->jitter_sum / (double)s->jitter_n : 0;
 }

@@ -143,6 +143,7 @@ Test(rtp, loss_duplicates_reorder_and_wrap)
         h.ts = (uint32_t)(seqs[i] - 65530) * 160u;
         rtp_stats_add(&s, &h, 20.0 * (double)i);
     }
+    rtp_stats_end(&s);
     cr_assert_eq(s.packets, 11);
     cr_assert_eq(s.expected, 12, "65530..5 across the wrap");
     cr_assert_eq(s.duplicates, 1);

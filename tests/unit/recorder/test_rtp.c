@@ -99,7 +99,8 @@ static void compare(const char *file)
         while (k < n && v[k].ssrc != r[i].ssrc)
             k++;
         cr_assert_lt(k, n, "%s: stream 0x%08X not found", file, r[i].ssrc);
-        const struct rtp_stats *s = &v[k].st;
+        struct rtp_stats *s = &v[k].st;
+        rtp_stats_end(s);
         char src[64];
         pkt_addr_str(&v[k].src, src, sizeof src);
         cr_assert_str_eq(src, r[i].src);
