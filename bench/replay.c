@@ -2,7 +2,7 @@
  * interface (the loopback) at the pace it was recorded, with pcap_inject.
  * It reports how far behind the recorded pace it ever fell, so a run where
  * the sender itself could not keep up is known as such.
- * usage: replay IFACE FILE   ->  "packets=N seconds=S max_late_ms=L" */
+ * usage: replay IFACE FILE   ->  "packets=N seconds=S max_late_ms=L retried=R failed=F" */
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <time.h>
@@ -33,7 +33,7 @@ int main(int argc, char **argv)
     }
     struct pcap_pkthdr *h;
     const u_char *d;
-    unsigned long n = 0, failed = 0;
+    unsigned long n = 0, failed = 0, retried = 0;
     double t0 = 0, start = now_s(), max_late = 0;
     while (pcap_next_ex(in, &h, &d) == 1) {
         double at = (double)h->ts.tv_sec + (double)h->ts.tv_usec / 1e6;
@@ -49,12 +49,18 @@ int main(int argc, char **argv)
         }
         if (t - due > max_late)
             max_late = t - due;
-        if (pcap_inject(out, d, h->caplen) < 0)
-            failed++;
+        /* the socket's send buffer can be full for a moment: retry, counted */
+        int tries = 0;
+        while (pcap_inject(out, d, h->caplen) < 0 && ++tries < 1000) {
+            struct timespec ts = {0, 20000};
+            nanosleep(&ts, NULL);
+        }
+        retried += tries > 0;
+        failed += tries == 1000;
         n++;
     }
-    printf("packets=%lu seconds=%.3f max_late_ms=%.1f failed=%lu\n", n, now_s() - start,
-           max_late * 1000, failed);
+    printf("packets=%lu seconds=%.3f max_late_ms=%.1f retried=%lu failed=%lu\n", n,
+           now_s() - start, max_late * 1000, retried, failed);
     pcap_close(in);
     pcap_close(out);
     return failed ? 1 : 0;

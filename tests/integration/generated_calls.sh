@@ -1,7 +1,8 @@
 # The recorder on generated captures (tests/tools/mkpcap.py, from Asterisk
 # prompts): voices on the right channels and aligned, the right length under
 # loss/reordering/duplicates/jitter with statistics equal to tshark's, lost
-# packets as gaps, re-INVITE to another port, SSRC change, DTMF, every missed
+# packets as gaps, re-INVITE to another port and codec, G.722, GSM and Opus,
+# SSRC change, DTMF, every missed
 # reason, VLAN, IPv6, fragmented INVITEs, SIP over TCP, many calls at once.
 source "$(dirname "$0")/lib.bash"
 command -v tshark > /dev/null || { echo "SKIP: tshark is not installed"; exit 77; }
@@ -96,6 +97,27 @@ sox ssrc.wav slate.wav remix 1 trim 3 2
 r=$(cmp clate.wav 0 slate.wav 0)
 check "audio aligned after an SSRC change: $r" level_ok "$r"
 check "two customer streams" test "$(field ssrc "len(c['rtp'])")" = 3
+
+# 5b. the other codecs (encoded by ffmpeg), and a re-INVITE that changes codec:
+# each voice on its channel at its level, the call at its length
+for codec in g722 gsm opus; do
+  gen "k-$codec.pcap" --codec "$codec" --seconds 4 > /dev/null
+  rec "k-$codec" "k-$codec.pcap"
+  ffmpeg -v error -y -i "k-$codec/$(path_of "k-$codec")" -ar 8000 "k-$codec.wav"
+  check "$codec: length $(soxi -D "k-$codec.wav")" near "$(soxi -D "k-$codec.wav")" 4.0 0.04
+  sox c.wav "c4.wav" trim 0 4; sox o.wav "o4.wav" trim 0 4
+  r0=$(cmp c4.wav 0 "k-$codec.wav" 0); r1=$(cmp o4.wav 0 "k-$codec.wav" 1)
+  check "$codec: customer voice on the left: $r0" level_ok "$r0"
+  check "$codec: operator voice on the right: $r1" level_ok "$r1"
+  check "$codec: named in the call's codecs" test "$(field "k-$codec" "c['codecs'][0].lower()")" = "$codec"
+done
+gen recodec.pcap --seconds 6 --reinvite 2 --reinvite-codec g722 > /dev/null
+rec recodec recodec.pcap
+ffmpeg -v error -y -i "recodec/$(path_of recodec)" -ar 8000 recodec.wav
+sox recodec.wav rlate.wav remix 1 trim 3 2
+r=$(cmp clate.wav 0 rlate.wav 0)
+check "audio after a re-INVITE from PCMU to G.722: $r" level_ok "$r"
+check "both codecs listed" test "$(field recodec "','.join(c['codecs'])")" = "PCMU,G722"
 
 # 6. DTMF and many calls at once
 gen dtmf.pcap --seconds 4 --dtmf 12 > /dev/null

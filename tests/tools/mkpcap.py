@@ -2,15 +2,16 @@
 """Writes pcap captures of SIP calls made from WAV files, for the recorder's
 tests and benchmark. Every scenario is reproducible from --seed.
 
-usage: mkpcap.py OUT.pcap [--calls N] [--seconds S] [--codec pcmu|pcma]
+usage: mkpcap.py OUT.pcap [--calls N] [--seconds S] [--codec pcmu|pcma|g722|gsm|opus]
                  [--customer WAV] [--operator WAV] [--loss P] [--reorder P]
                  [--duplicate P] [--jitter MS] [--ssrc-change S] [--reinvite S]
+                 [--reinvite-codec CODEC]
                  [--hold S] [--dtmf DIGITS] [--vlan ID] [--ipv6] [--fragment]
                  [--tcp] [--missed REASON] [--stagger MS]
 
 The caller (customer, sip:+4930...) calls the operator (sip:10x); the
-customer's WAV is sent caller->callee, the operator's callee->caller, 20 ms
-G.711 packets. --missed makes every call fail: cancel, busy, noanswer,
+customer's WAV is sent caller->callee, the operator's callee->caller, in 20 ms
+packets (G.711 by Python's audioop; G.722, GSM and Opus encoded by ffmpeg). --missed makes every call fail: cancel, busy, noanswer,
 declined, unavailable, or a SIP status code. A JSON line per call goes to
 stdout: what the capture holds, for tests to compare with.
 """
@@ -18,6 +19,7 @@ import argparse
 import json
 import random
 import struct
+import subprocess
 import sys
 import wave
 
@@ -39,8 +41,44 @@ def read_wav(path, seconds):
     return data[:need]
 
 
-def encode(pcm, codec):
-    return audioop.lin2ulaw(pcm, 2) if codec == 'pcmu' else audioop.lin2alaw(pcm, 2)
+# name: (payload type, rtpmap, RTP clock per second)
+CODECS = {'pcmu': (0, 'PCMU/8000', 8000), 'pcma': (8, 'PCMA/8000', 8000),
+          'g722': (9, 'G722/8000', 8000), 'gsm': (3, 'GSM/8000', 8000),
+          'opus': (111, 'opus/48000/2', 48000)}
+
+
+def ogg_packets(data):
+    """The packets of an Ogg stream (one logical stream), in order."""
+    packets, cur, pos = [], b'', 0
+    while pos + 27 <= len(data) and data[pos:pos + 4] == b'OggS':
+        nseg = data[pos + 26]
+        lacing = data[pos + 27:pos + 27 + nseg]
+        body = pos + 27 + nseg
+        for l in lacing:
+            cur += data[body:body + l]
+            body += l
+            if l < 255:
+                packets.append(cur)
+                cur = b''
+        pos = body
+    return packets
+
+
+def frames(pcm, codec, n):
+    """n 20 ms RTP payloads of 8 kHz 16-bit mono pcm in codec."""
+    if codec in ('pcmu', 'pcma'):
+        f = audioop.lin2ulaw if codec == 'pcmu' else audioop.lin2alaw
+        return [f(pcm[i * 320:(i + 1) * 320], 2) for i in range(n)]
+    args = {'g722': ['-ar', '16000', '-c:a', 'g722', '-f', 'g722'],
+            'gsm': ['-c:a', 'libgsm', '-f', 'gsm'],
+            'opus': ['-ar', '48000', '-c:a', 'libopus', '-b:a', '24k', '-frame_duration', '20',
+                     '-application', 'voip', '-f', 'ogg']}[codec]
+    out = subprocess.run(['ffmpeg', '-v', 'error', '-f', 's16le', '-ar', '8000', '-ac', '1',
+                          '-i', '-'] + args + ['-'], input=pcm, capture_output=True, check=True).stdout
+    if codec == 'opus':
+        return ogg_packets(out)[2:2 + n]  # after OpusHead and OpusTags
+    size = 160 if codec == 'g722' else 33
+    return [out[i * size:(i + 1) * size] for i in range(n)]
 
 
 def csum(data):
@@ -128,11 +166,11 @@ REASON = {'cancel': 'abandoned', 'busy': 'busy', 'noanswer': 'no-answer', 'decli
 
 
 def sdp(w, host, port, codec, direction='sendrecv', pad=0):
-    pt, name = (0, 'PCMU') if codec == 'pcmu' else (8, 'PCMA')
+    pt, name, _ = CODECS[codec]
     fam = 'IP6' if w.ipv6 else 'IP4'
     extra = ''.join(f'a=x-padding-{i}:{"x" * 60}\r\n' for i in range(pad))
     return (f'v=0\r\no=- 1 1 IN {fam} {w.ip(host)}\r\ns=-\r\nc=IN {fam} {w.ip(host)}\r\nt=0 0\r\n'
-            f'm=audio {port} RTP/AVP {pt} 101\r\na=rtpmap:{pt} {name}/8000\r\n'
+            f'm=audio {port} RTP/AVP {pt} 101\r\na=rtpmap:{pt} {name}\r\n'
             f'a=rtpmap:101 telephone-event/8000\r\na={direction}\r\n{extra}')
 
 
@@ -145,7 +183,7 @@ def sip(first, call_id, cseq, caller, callee, to_tag=None, body='', transport='U
             + f'Content-Length: {len(body.encode())}\r\n\r\n{body}').encode()
 
 
-def make_call(w, a, rng, n, t0, cust_pcm, oper_pcm):
+def make_call(w, a, rng, n, t0, enc):
     caller, callee = f'+49301{n:06d}', str(100 + n % 100)
     cid = f'call{n}-{a.seed}'
     hc, ho = 1, 2  # caller host .1, callee host .2
@@ -177,24 +215,28 @@ def make_call(w, a, rng, n, t0, cust_pcm, oper_pcm):
     npk = int(a.seconds * 50)
     lost = {0: set(), 1: set()}
     sent = {0: 0, 1: 0}
-    for side, (src, dst, dport, pcm) in enumerate(((hc, ho, oport, cust_pcm), (ho, hc, cport, oper_pcm))):
+    for side, (src, dst, dport) in enumerate(((hc, ho, oport), (ho, hc, cport))):
         ssrc, seq0, ts0 = 0x1000 + n * 2 + side, rng.randrange(65536), rng.randrange(1 << 31)
         sport = cport if side == 0 else oport
-        pt = 0 if a.codec == 'pcmu' else 8
         for i in range(npk):
+            codec = a.codec
+            if a.reinvite and i * 0.02 >= a.reinvite:
+                codec = a.reinvite_codec or a.codec  # both sides move to the new codec
+                if side == 0:
+                    dport = oport + 2
+            pt, _, clock = CODECS[codec]
+            step = clock // 50
             t_send = start + i * 0.02
-            seq, ts = (seq0 + i) & 0xffff, (ts0 + i * 160) & 0xffffffff
+            seq, ts = (seq0 + i) & 0xffff, (ts0 + i * step) & 0xffffffff
             if a.ssrc_change and side == 0 and i * 0.02 >= a.ssrc_change:
-                ssrc, ts = 0x9000 + n, (ts0 + 777777 + i * 160) & 0xffffffff
-            if a.reinvite and side == 0 and i * 0.02 >= a.reinvite:
-                dport = oport + 2
+                ssrc, ts = 0x9000 + n, (ts0 + 777777 + i * step) & 0xffffffff
             if rng.random() < a.loss:
                 lost[side].add(i)
                 continue
             arrive = t_send + (rng.uniform(0, a.jitter / 1000) if a.jitter else 0)
             if rng.random() < a.reorder:
                 arrive += 0.045  # lands after the next two packets
-            payload = encode(pcm[i * 320:(i + 1) * 320], a.codec)
+            payload = enc[codec][side][i]
             pkt = struct.pack('!BBHII', 0x80, pt, seq, ts, ssrc) + payload
             w.udp(arrive, src, sport, dst, dport, pkt)
             sent[side] += 1
@@ -212,10 +254,11 @@ def make_call(w, a, rng, n, t0, cust_pcm, oper_pcm):
                     w.udp(t_ev + j * 0.02, src, sport, dst, dport, pk)
     if a.reinvite:
         tre = start + a.reinvite - 0.01
+        nc = a.reinvite_codec or a.codec
         send(tre, hc, ho, sip('INVITE sip:%s@pbx SIP/2.0' % callee, cid, '2 INVITE', caller, callee, 't',
-                              body=sdp(w, hc, cport, a.codec), transport=tr))
+                              body=sdp(w, hc, cport, nc), transport=tr))
         send(tre + 0.005, ho, hc, sip('SIP/2.0 200 OK', cid, '2 INVITE', caller, callee, 't',
-                                      body=sdp(w, ho, oport + 2, a.codec), transport=tr))
+                                      body=sdp(w, ho, oport + 2, nc), transport=tr))
     if a.hold:
         th = start + a.hold
         send(th, hc, ho, sip('INVITE sip:%s@pbx SIP/2.0' % callee, cid, '3 INVITE', caller, callee, 't',
@@ -233,7 +276,8 @@ def main():
     ap.add_argument('out')
     ap.add_argument('--calls', type=int, default=1)
     ap.add_argument('--seconds', type=float, default=5)
-    ap.add_argument('--codec', default='pcmu', choices=['pcmu', 'pcma'])
+    ap.add_argument('--codec', default='pcmu', choices=sorted(CODECS))
+    ap.add_argument('--reinvite-codec', choices=sorted(CODECS), help='codec after --reinvite')
     ap.add_argument('--customer', default='/usr/share/asterisk/sounds/en/vm-options.wav')
     ap.add_argument('--operator', default='/usr/share/asterisk/sounds/en/agent-loginok.wav')
     ap.add_argument('--loss', type=float, default=0)
@@ -256,8 +300,10 @@ def main():
     cust = read_wav(a.customer, a.seconds)
     oper = read_wav(a.operator, a.seconds)
     w = Writer(a.out, a.vlan, a.ipv6)
+    npk = int(a.seconds * 50)
+    enc = {c: (frames(cust, c, npk), frames(oper, c, npk)) for c in {a.codec, a.reinvite_codec} if c}
     for n in range(a.calls):
-        info = make_call(w, a, rng, n, 1700000000 + n * a.stagger / 1000, cust, oper)
+        info = make_call(w, a, rng, n, 1700000000 + n * a.stagger / 1000, enc)
         print(json.dumps(info))
     w.close()
 
