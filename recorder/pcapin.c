@@ -3,12 +3,14 @@
 #include "recorder/recorder.h"
 
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdlib.h>
 
 struct pcapin {
     pcap_t *p;
     int linktype;
     bool live;
+    int fd; /* live: what poll waits on, so a quiet line still lets time pass */
 };
 
 /* Takes ownership of p. */
@@ -22,6 +24,13 @@ static int wrap(pcap_t *p, bool live, struct pcapin **out)
     in->p = p;
     in->linktype = pcap_datalink(p);
     in->live = live;
+    in->fd = live ? pcap_get_selectable_fd(p) : -1;
+    /* with TPACKET_V3 a line with no packets at all never retires a block,
+     * and a blocking read would wait forever: calls could not end on their
+     * RTP timeout. Non-blocking reads and our own poll keep time moving. */
+    char eb[PCAP_ERRBUF_SIZE];
+    if (live && in->fd >= 0 && pcap_setnonblock(p, 1, eb) < 0)
+        in->fd = -1; /* stays blocking: the kernel's block timeout is all we have */
     *out = in;
     return 0;
 }
@@ -90,6 +99,10 @@ int pcapin_next(struct pcapin *in, struct pcapin_packet *pkt, struct es_err *err
     struct pcap_pkthdr *h;
     const u_char *data;
     int r = pcap_next_ex(in->p, &h, &data);
+    if (r == 0 && in->live && in->fd >= 0) {
+        struct pollfd pfd = {.fd = in->fd, .events = POLLIN};
+        poll(&pfd, 1, 100); /* a signal or 100 ms of quiet: back to the caller */
+    }
     if (r == PCAP_ERROR_BREAK)
         return 0;
     if (r < 0)

@@ -37,4 +37,16 @@ PY
 f0=$(sed -n 1p freq.txt); f1=$(sed -n 2p freq.txt)
 check "customer channel carries the caller's 400 Hz ($f0 Hz)" near "$f0" 400 20
 check "operator channel carries the callee's 1000 Hz ($f1 Hz)" near "$f1" 1000 40
+# a call whose media just stops, on an otherwise silent line, ends by its RTP
+# timeout while the capture goes on (time passes without packets)
+"$EARSHOT" --data quiet record -i lo --filter "udp and host 127.0.0.1" --rtp-timeout 1 \
+  > quiet.json 2> quiet.log &
+rec=$!
+sleep 1.5
+python3 "$SRC/tests/tools/sipcall.py" --seconds 1 --call-id "quiet$$" --no-bye
+sleep 3.5
+"$EARSHOT" --data quiet ls --json > quiet.jsonl
+kill -TERM "$rec"; wait "$rec" || true
+check "ended by RTP timeout during a quiet capture: $(grep -c '"id"' quiet.jsonl) calls" \
+  sh -c "grep 'answered@' quiet.jsonl | grep -q '\"disposition\":\"answered\"'"
 finish

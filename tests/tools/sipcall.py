@@ -45,6 +45,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--seconds', type=float, default=3.0)
     ap.add_argument('--call-id', default='live')
+    ap.add_argument('--no-bye', action='store_true',
+                    help='the answered call just stops sending (it must end by RTP timeout)')
     a = ap.parse_args()
     sip_caller = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sip_caller.bind((HOST, 5062))
@@ -74,8 +76,9 @@ def main():
         delay = start + (i + 1) * 0.02 - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-    sip_caller.sendto(msg('BYE sip:101@127.0.0.1 SIP/2.0', cid, '2 BYE', 'callee'), to_pbx)
-    sip_pbx.sendto(msg('SIP/2.0 200 OK', cid, '2 BYE', 'callee'), to_caller)
+    if not a.no_bye:
+        sip_caller.sendto(msg('BYE sip:101@127.0.0.1 SIP/2.0', cid, '2 BYE', 'callee'), to_pbx)
+        sip_pbx.sendto(msg('SIP/2.0 200 OK', cid, '2 BYE', 'callee'), to_caller)
 
     cid = f'{a.call_id}-busy@127.0.0.1'
     sip_caller.sendto(msg('INVITE sip:101@127.0.0.1 SIP/2.0', cid, '1 INVITE', body=sdp(20004)), to_pbx)
