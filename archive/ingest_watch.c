@@ -49,9 +49,7 @@ static void on_signal(int sig)
 
 static int64_t mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return es_mono_us() / 1000;
 }
 
 static int add_watch(struct watcher *w, const char *dir)

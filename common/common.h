@@ -80,6 +80,8 @@ int es_fmt(char *out, size_t outlen, const char *fmt, ...) __attribute__((format
 
 /* ---- time (UTC, integer milliseconds since the epoch) ------------------- */
 int64_t es_now_ms(void);
+/* A monotonic clock in microseconds (durations and deadlines, not dates). */
+int64_t es_mono_us(void);
 struct es_tm {
     int year, mon, day, hour, min, sec, msec; /* mon 1..12, day 1..31 */
 };

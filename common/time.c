@@ -11,6 +11,13 @@ int64_t es_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t es_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* Days since 1970-01-01 of a proleptic Gregorian date, computed in 400-year
  * eras so it needs no tables and no time-zone state. */
 int64_t es_days_from_civil(int y, int m, int d)

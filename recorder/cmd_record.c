@@ -6,7 +6,6 @@
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
-#include <time.h>
 #include <unistd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -65,9 +64,7 @@ static void live_report(struct pcapin *in, struct recorder *r, bool tty_line)
 
 static double mono_s(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+    return (double)es_mono_us() / 1e6;
 }
 
 /* input_s: time spent reading and tracking packets (input to its end);

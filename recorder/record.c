@@ -165,15 +165,14 @@ static void audio(struct recorder *r, struct rec_call *rc, const struct rtp_hdr 
 {
     if (r->o.no_audio)
         return;
-    if (!rc->audio_sent) {
+    if (!rc->call) { /* first audio: the worker will open the writer from the row */
         rc->call = calloc(1, sizeof *rc->call);
         if (!rc->call) {
             r->counters.audio_dropped++;
             rc->overload_dropped++;
             return;
         }
-        recorder_fill_call(rc, rc->call); /* the worker opens the writer from it */
-        rc->audio_sent = true;
+        recorder_fill_call(rc, rc->call);
     }
     if (rc->sent_pt[channel] != h->pt || rc->sent_gen[channel] != gen) {
         if (!rec_send_codec(rc, channel, &s->cache_map)) {

@@ -64,7 +64,6 @@ struct rec_call {
     int64_t first_rtp_us, last_rtp_us;
     int16_t sent_pt[2];        /* payload type whose codec the worker was last told, -1 none */
     int sent_gen[2];           /* ... and the SDP it came from */
-    bool audio_sent;           /* the worker has had audio (call filled) */
     uint64_t overload_dropped; /* audio packets the queue had no room for */
     int nflows;                /* this call's entries in the flow cache */
     struct rec_flow_key flows[REC_MAX_STREAMS];

@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -105,9 +106,11 @@ static void on_codec(struct rec_call *rc, int channel, const struct sdp_rtpmap *
 {
     if (channel < 0 || channel > 1)
         return;
+    /* the same codec under another payload type or SDP: keep the decoder's state */
+    bool same = rc->dec[channel] && !strcasecmp(rc->dec_map[channel].name, map->name) &&
+                rc->dec_map[channel].clock == map->clock;
     rc->dec_map[channel] = *map;
-    if (rc->dec[channel] && !strcmp(rtp_decoder_name(rc->dec[channel]), map->name) &&
-        rc->dec_map[channel].clock == map->clock)
+    if (same)
         return;
     rtp_decoder_free(rc->dec[channel]);
     rc->dec[channel] = NULL;
