@@ -126,6 +126,15 @@ int catalog_list_recordings(struct catalog *c,
 /* Is relpath catalogued (or pending)? */
 int catalog_has_path(struct catalog *c, const char *relpath);
 
+/* Other modules keep their own tables in the catalog database (evaluations,
+ * users, audit): they use the catalog's connection and apply their own numbered
+ * migrations, tracked per module in the module_versions table the same way
+ * PRAGMA user_version tracks archive's. Never touch the recording tables. */
+struct sqlite3;
+struct sqlite3 *catalog_sqlite(struct catalog *c); /* borrowed; lives as long as c */
+int catalog_migrate_module(struct catalog *c, const char *module, const char *const *steps,
+                           int nsteps, struct es_err *err);
+
 /* The JSON form used by `ls --json`, `show --json` and the API. New reference. */
 json_t *archive_call_json(const struct archive_call *k, const struct archive_recording *r);
 json_t *archive_analysis_json(const struct archive_analysis *a);

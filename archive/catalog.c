@@ -170,6 +170,67 @@ void catalog_close(struct catalog *c)
     free(c);
 }
 
+struct sqlite3 *catalog_sqlite(struct catalog *c)
+{
+    return c->db;
+}
+
+static int module_version(struct catalog *c, const char *module)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(c->db, "SELECT version FROM module_versions WHERE module = ?1", -1,
+                           &s, NULL) != SQLITE_OK)
+        return ES_EDB;
+    sqlite3_bind_text(s, 1, module, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    int v = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : rc == SQLITE_DONE ? 0 : ES_EDB;
+    sqlite3_finalize(s);
+    return v;
+}
+
+int catalog_migrate_module(struct catalog *c, const char *module, const char *const *steps,
+                           int nsteps, struct es_err *err)
+{
+    int version = module_version(c, module);
+    if (version < 0)
+        return es_seterr(err, ES_EDB, "catalog: %s tables: %s", module, sqlite3_errmsg(c->db));
+    if (version > nsteps)
+        return es_seterr(err, ES_ESCHEMA,
+                         "catalog: %s tables are at version %d, newer than this earshot (knows up"
+                         " to %d); upgrade earshot",
+                         module, version, nsteps);
+    for (int v = version; v < nsteps; v++) {
+        char *msg = NULL;
+        sqlite3_stmt *s = NULL;
+        int ok = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) == SQLITE_OK &&
+                 module_version(c, module) == v && /* another process may have done it */
+                 sqlite3_exec(c->db, steps[v], NULL, NULL, &msg) == SQLITE_OK &&
+                 sqlite3_prepare_v2(c->db,
+                                    "INSERT INTO module_versions(module, version) VALUES (?1, ?2)"
+                                    " ON CONFLICT (module) DO UPDATE SET version = excluded.version",
+                                    -1, &s, NULL) == SQLITE_OK;
+        if (ok) {
+            sqlite3_bind_text(s, 1, module, -1, SQLITE_STATIC);
+            sqlite3_bind_int(s, 2, v + 1);
+            ok = sqlite3_step(s) == SQLITE_DONE;
+        }
+        sqlite3_finalize(s);
+        if (ok)
+            ok = sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg) == SQLITE_OK;
+        if (!ok) {
+            es_seterr(err, ES_EDB, "catalog: %s migration %d failed: %s", module, v + 1,
+                      msg ? msg : sqlite3_errmsg(c->db));
+            sqlite3_free(msg);
+            sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+            /* someone else migrated meanwhile: start again from what is there */
+            if (module_version(c, module) > v)
+                return catalog_migrate_module(c, module, steps, nsteps, err);
+            return ES_EDB;
+        }
+    }
+    return 0;
+}
+
 int catalog_schema_version(struct catalog *c)
 {
     sqlite3_stmt *s;

@@ -75,6 +75,12 @@ const char *const catalog_migrations[] = {
     /* user_agents, codecs, rtp streams with statistics, dtmf markers */
     "ALTER TABLE calls ADD COLUMN details TEXT NOT NULL DEFAULT '{}';"
     "CREATE INDEX calls_sip ON calls(sip_call_id) WHERE sip_call_id != '';",
+
+    /* 3: schema versions of the other modules' tables (catalog_migrate_module) */
+    "CREATE TABLE module_versions ("
+    "  module TEXT PRIMARY KEY,"
+    "  version INTEGER NOT NULL"
+    ") STRICT;",
 };
 
 const int catalog_nmigrations = (int)(sizeof catalog_migrations / sizeof catalog_migrations[0]);

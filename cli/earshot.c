@@ -1,6 +1,7 @@
 /* earshot: the subcommand table. Each command's code lives in its module. */
 #include "archive/archive.h"
 #include "recorder/recorder.h"
+#include "scripts-rubric/rubric.h"
 
 #include <locale.h>
 #include <sodium.h>
@@ -21,6 +22,9 @@ static const struct command {
     {"retention", cmd_retention, "delete audio older than a period (legal holds kept)"},
     {"hold", cmd_hold, "put a call under legal hold"},
     {"unhold", cmd_unhold, "lift a legal hold"},
+    {"rubric", cmd_rubric, "check, score, import and show call-script rubrics"},
+    {"eval", cmd_eval, "add, edit, acknowledge, dispute and list evaluations"},
+    {"report", cmd_report, "recurring errors and scores per operator"},
 };
 
 /* Every key the configuration file may hold (see packaging/earshot.conf). */

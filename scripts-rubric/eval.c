@@ -1,0 +1,465 @@
+/* Evaluations: one reviewer's answers to one rubric version about one call,
+ * and the steps they go through (draft → submitted → acknowledged | disputed →
+ * resolved). Every change is one transaction and leaves a history row. */
+#include "scripts-rubric/rubric_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const status_names[EVAL_NSTATUS] = {"draft", "submitted", "acknowledged",
+                                                       "disputed", "resolved"};
+
+const char *eval_status_name(enum eval_status s)
+{
+    return (unsigned)s < EVAL_NSTATUS ? status_names[s] : "?";
+}
+
+int eval_status_parse(const char *name, enum eval_status *out)
+{
+    for (int i = 0; i < EVAL_NSTATUS; i++) {
+        if (!strcmp(name, status_names[i])) {
+            *out = (enum eval_status)i;
+            return 0;
+        }
+    }
+    return ES_EINVAL;
+}
+
+static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+int rstore_eval_row(struct rubric_store *s, const char *id, struct eval_row *row,
+                    struct es_err *err)
+{
+    sqlite3_stmt *st = rstore_stmt(s, RS_GET_EVAL);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return step == SQLITE_DONE ? es_seterr(err, ES_ENOTFOUND, "no evaluation %.40s", id)
+                                   : rstore_db_error(s, "get evaluation", err);
+    }
+    memset(row, 0, sizeof *row);
+    row->n = sqlite3_column_int64(st, 0);
+    snprintf(row->id, sizeof row->id, "%s", (const char *)sqlite3_column_text(st, 1));
+    snprintf(row->call_id, sizeof row->call_id, "%s", (const char *)sqlite3_column_text(st, 2));
+    snprintf(row->operator_, sizeof row->operator_, "%s",
+             (const char *)sqlite3_column_text(st, 3));
+    row->call_started_at = sqlite3_column_int64(st, 4);
+    snprintf(row->rubric_id, sizeof row->rubric_id, "%s",
+             (const char *)sqlite3_column_text(st, 7));
+    row->rubric_version = sqlite3_column_int(st, 8);
+    eval_status_parse((const char *)sqlite3_column_text(st, 14), &row->status);
+    sqlite3_reset(st);
+    return 0;
+}
+
+/* ---- scoring an evaluation ------------------------------------------------ */
+
+/* Call tags as a NULL-terminated list in tags[] (strings borrowed from arr);
+ * NULL when there are none, which makes applies_to items optional. */
+static const char *const *tag_list(const json_t *arr, const char **tags, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < json_array_size(arr) && n + 1 < cap; i++)
+        if (json_is_string(json_array_get(arr, i)))
+            tags[n++] = json_string_value(json_array_get(arr, i));
+    tags[n] = NULL;
+    return n ? tags : NULL;
+}
+
+struct scored {
+    struct rubric_answers ans;
+    struct rubric_result res;
+    uint8_t outcomes[RUBRIC_MAX_ITEMS];
+};
+
+static int score_answers(const struct rubric *r, const json_t *answers, const json_t *call_tags,
+                         struct scored *sc, struct es_err *err)
+{
+    const char *tags[65];
+    int rc = rubric_answers_from_json(r, answers, &sc->ans, err);
+    if (!rc)
+        rc = rubric_score(r, &sc->ans, tag_list(call_tags, tags, ES_ARRAY_LEN(tags)), &sc->res,
+                          err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < r->nitems; i++)
+        sc->outcomes[i] = sc->res.item_state[i] != RUBRIC_ITEM_SCORED ? 0
+                          : sc->res.item_failed[i]                   ? 2
+                                                                     : 1;
+    return 0;
+}
+
+/* Rewrites the error rows of an evaluation from its outcomes. */
+static int write_errors(struct rubric_store *s, int64_t n, const struct rubric *r,
+                        const uint8_t *outcomes, const char *operator_, int64_t at,
+                        int64_t ack_at, struct es_err *err)
+{
+    sqlite3_stmt *st = rstore_stmt(s, RS_DELETE_ERRORS);
+    sqlite3_bind_int64(st, 1, n);
+    int rc = rstore_step_done(s, st, "delete errors", err);
+    for (int i = 0; i < r->nitems && !rc; i++) {
+        if (outcomes[i] != 2)
+            continue;
+        st = rstore_stmt(s, RS_INSERT_ERROR);
+        sqlite3_bind_int64(st, 1, n);
+        sqlite3_bind_text(st, 2, r->items[i].error_tag, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, operator_, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, at);
+        if (ack_at)
+            sqlite3_bind_int64(st, 5, ack_at);
+        rc = rstore_step_done(s, st, "insert error", err);
+    }
+    return rc;
+}
+
+static int history(struct rubric_store *s, int64_t n, int64_t at, const char *who,
+                   const char *action, const char *note, struct es_err *err)
+{
+    sqlite3_stmt *st = rstore_stmt(s, RS_INSERT_HISTORY);
+    sqlite3_bind_int64(st, 1, n);
+    sqlite3_bind_int64(st, 2, at);
+    sqlite3_bind_text(st, 3, who, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
+    bind_opt_text(st, 5, note);
+    return rstore_step_done(s, st, "insert history", err);
+}
+
+static int begin(struct rubric_store *s, struct es_err *err)
+{
+    return rstore_step_done(s, rstore_stmt(s, RS_BEGIN), "begin", err);
+}
+
+static int finish(struct rubric_store *s, int rc, struct es_err *err)
+{
+    if (!rc)
+        rc = rstore_step_done(s, rstore_stmt(s, RS_COMMIT), "commit", err);
+    if (rc)
+        rstore_step_done(s, rstore_stmt(s, RS_ROLLBACK), "rollback", &(struct es_err){{0}});
+    return rc;
+}
+
+static int insert_comment(struct rubric_store *s, int64_t n, const struct rubric *r,
+                          const struct eval_comment *cm, int64_t duration_ms, const char *author,
+                          struct es_err *err)
+{
+    if (!cm->text || !cm->text[0])
+        return es_seterr(err, ES_EINVAL, "a comment needs text");
+    if (strlen(cm->text) > 10000)
+        return es_seterr(err, ES_EINVAL, "a comment is longer than 10000 bytes");
+    if (cm->item_id && rubric_find_item(r, cm->item_id) < 0)
+        return es_seterr(err, ES_EINVAL, "comment on unknown item '%.64s'", cm->item_id);
+    if (cm->at_ms < -1 || (duration_ms > 0 && cm->at_ms > duration_ms))
+        return es_seterr(err, ES_EINVAL, "comment pinned at %lld ms, outside the call (0-%lld ms)",
+                         (long long)cm->at_ms, (long long)duration_ms);
+    sqlite3_stmt *st = rstore_stmt(s, RS_INSERT_COMMENT);
+    sqlite3_bind_int64(st, 1, n);
+    bind_opt_text(st, 2, cm->item_id);
+    if (cm->at_ms >= 0)
+        sqlite3_bind_int64(st, 3, cm->at_ms);
+    sqlite3_bind_text(st, 4, author, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, cm->text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, es_now_ms());
+    return rstore_step_done(s, st, "insert comment", err);
+}
+
+/* ---- create --------------------------------------------------------------- */
+
+struct call_facts {
+    char operator_[ARCHIVE_FIELD_LEN];
+    int64_t started_at, duration_ms;
+    json_t *tags;
+};
+
+static int call_facts(struct rubric_store *s, const char *call_id, struct call_facts *f,
+                      struct es_err *err)
+{
+    sqlite3_stmt *st = rstore_stmt(s, RS_CALL);
+    sqlite3_bind_text(st, 1, call_id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return step == SQLITE_DONE ? es_seterr(err, ES_ENOTFOUND, "no call %.40s", call_id)
+                                   : rstore_db_error(s, "get call", err);
+    }
+    snprintf(f->operator_, sizeof f->operator_, "%s", (const char *)sqlite3_column_text(st, 0));
+    f->started_at = sqlite3_column_int64(st, 1);
+    f->tags = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+    f->duration_ms = sqlite3_column_int64(st, 3);
+    sqlite3_reset(st);
+    return 0;
+}
+
+static bool valid_name(const char *who)
+{
+    return who && who[0] && strlen(who) < ARCHIVE_FIELD_LEN;
+}
+
+int eval_create(struct rubric_store *s, const struct eval_new *e, char *id_out, struct es_err *err)
+{
+    if (!valid_name(e->reviewer))
+        return es_seterr(err, ES_EINVAL, "an evaluation needs a reviewer name");
+    const struct rubric *r;
+    int rc = rstore_rubric(s, e->rubric_id, e->rubric_version, &r, err);
+    if (rc)
+        return rc;
+    struct call_facts f = {.tags = NULL};
+    rc = call_facts(s, e->call_id, &f, err);
+    if (rc)
+        return rc;
+    json_t *tags = e->tags ? json_incref((json_t *)e->tags) : json_incref(f.tags);
+    struct scored *sc = malloc(sizeof *sc);
+    char *answers = NULL, *tags_text = NULL;
+    if (!sc) {
+        rc = ES_ENOMEM;
+        goto out;
+    }
+    rc = score_answers(r, e->answers, tags, sc, err);
+    if (rc)
+        goto out;
+    json_t *canon = rubric_answers_json(r, &sc->ans);
+    answers = json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(canon);
+    tags_text = e->tags ? json_dumps(e->tags, JSON_COMPACT) : NULL;
+    if (!answers) {
+        rc = ES_ENOMEM;
+        goto out;
+    }
+    int64_t now = es_now_ms();
+    es_uuid7(now, id_out);
+    rc = begin(s, err);
+    if (rc)
+        goto out;
+    sqlite3_stmt *st = rstore_stmt(s, RS_INSERT_EVAL);
+    sqlite3_bind_text(st, 1, id_out, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, e->call_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, f.operator_, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, f.started_at);
+    bind_opt_text(st, 5, tags_text);
+    sqlite3_bind_text(st, 6, e->reviewer, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, r->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 8, r->version);
+    sqlite3_bind_text(st, 9, answers, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, e->comment ? e->comment : "", -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 11, sc->outcomes, r->nitems, SQLITE_STATIC);
+    sqlite3_bind_double(st, 12, sc->res.score);
+    sqlite3_bind_int(st, 13, sc->res.passed);
+    sqlite3_bind_int(st, 14, sc->res.critical_failed);
+    sqlite3_bind_text(st, 15, e->submit ? "submitted" : "draft", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 16, now);
+    if (e->submit) {
+        sqlite3_bind_int64(st, 17, now);
+        sqlite3_bind_text(st, 18, e->reviewer, -1, SQLITE_STATIC);
+    }
+    rc = rstore_step_done(s, st, "insert evaluation", err);
+    int64_t n = sqlite3_last_insert_rowid(s->db);
+    if (!rc)
+        rc = history(s, n, now, e->reviewer, e->submit ? "submitted" : "created", NULL, err);
+    for (int i = 0; i < e->ncomments && !rc; i++)
+        rc = insert_comment(s, n, r, &e->comments[i], f.duration_ms, e->reviewer, err);
+    if (!rc && e->submit)
+        rc = write_errors(s, n, r, sc->outcomes, f.operator_, f.started_at, 0, err);
+    rc = finish(s, rc, err);
+out:
+    free(answers);
+    free(tags_text);
+    free(sc);
+    json_decref(tags);
+    json_decref(f.tags);
+    return rc;
+}
+
+/* ---- edit and steps ------------------------------------------------------- */
+
+/* What edits and steps need besides the row: the tags the evaluation is scored
+ * with (its own, else the call's), its comment and its outcomes. */
+struct eval_extra {
+    json_t *tags;
+    char *comment;
+    uint8_t outcomes[RUBRIC_MAX_ITEMS];
+    int noutcomes;
+};
+
+static int eval_extra(struct rubric_store *s, int64_t n, struct eval_extra *x, struct es_err *err)
+{
+    sqlite3_stmt *st = rstore_stmt(s, RS_EVAL_EXTRA);
+    sqlite3_bind_int64(st, 1, n);
+    memset(x, 0, sizeof *x);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rstore_db_error(s, "read evaluation", err);
+    }
+    x->tags = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+    x->comment = strdup((const char *)sqlite3_column_text(st, 1));
+    x->noutcomes = ES_MIN(sqlite3_column_bytes(st, 2), RUBRIC_MAX_ITEMS);
+    if (x->noutcomes > 0)
+        memcpy(x->outcomes, sqlite3_column_blob(st, 2), (size_t)x->noutcomes);
+    sqlite3_reset(st);
+    if (!x->comment) {
+        json_decref(x->tags);
+        return ES_ENOMEM;
+    }
+    return 0;
+}
+
+static void eval_extra_release(struct eval_extra *x)
+{
+    json_decref(x->tags);
+    free(x->comment);
+}
+
+int eval_edit(struct rubric_store *s, const char *id, const json_t *answers, const char *comment,
+              const char *who, struct es_err *err)
+{
+    if (!valid_name(who))
+        return es_seterr(err, ES_EINVAL, "an edit needs the editor's name");
+    struct eval_row row;
+    int rc = rstore_eval_row(s, id, &row, err);
+    if (rc)
+        return rc;
+    if (row.status == EVAL_ACKNOWLEDGED || row.status == EVAL_RESOLVED)
+        return es_seterr(err, ES_EINVAL, "evaluation %s is %s; it can no longer be edited", row.id,
+                         eval_status_name(row.status));
+    const struct rubric *r;
+    rc = rstore_rubric(s, row.rubric_id, row.rubric_version, &r, err);
+    if (rc)
+        return rc;
+    struct eval_extra x;
+    rc = eval_extra(s, row.n, &x, err);
+    if (rc)
+        return rc;
+    struct scored *sc = malloc(sizeof *sc);
+    char *text = NULL;
+    if (!sc) {
+        rc = ES_ENOMEM;
+        goto out;
+    }
+    rc = score_answers(r, answers, x.tags, sc, err);
+    if (rc)
+        goto out;
+    json_t *canon = rubric_answers_json(r, &sc->ans);
+    text = json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(canon);
+    if (!text) {
+        rc = ES_ENOMEM;
+        goto out;
+    }
+    int64_t now = es_now_ms();
+    rc = begin(s, err);
+    if (rc)
+        goto out;
+    sqlite3_stmt *st = rstore_stmt(s, RS_UPDATE_EVAL);
+    sqlite3_bind_int64(st, 1, row.n);
+    sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+    /* the comment stays as it was when none is given */
+    sqlite3_bind_text(st, 3, comment ? comment : x.comment, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 4, sc->outcomes, r->nitems, SQLITE_STATIC);
+    sqlite3_bind_double(st, 5, sc->res.score);
+    sqlite3_bind_int(st, 6, sc->res.passed);
+    sqlite3_bind_int(st, 7, sc->res.critical_failed);
+    sqlite3_bind_int64(st, 8, now);
+    rc = rstore_step_done(s, st, "update evaluation", err);
+    if (!rc)
+        rc = history(s, row.n, now, who, "edited", NULL, err);
+    if (!rc && row.status != EVAL_DRAFT)
+        rc = write_errors(s, row.n, r, sc->outcomes, row.operator_, row.call_started_at, 0, err);
+    rc = finish(s, rc, err);
+out:
+    free(text);
+    free(sc);
+    eval_extra_release(&x);
+    return rc;
+}
+
+static bool step_allowed(enum eval_status from, enum eval_status to)
+{
+    switch (to) {
+    case EVAL_SUBMITTED:
+        return from == EVAL_DRAFT;
+    case EVAL_ACKNOWLEDGED:
+    case EVAL_DISPUTED:
+        return from == EVAL_SUBMITTED;
+    case EVAL_RESOLVED:
+        return from == EVAL_DISPUTED;
+    default:
+        return false;
+    }
+}
+
+int eval_transition(struct rubric_store *s, const char *id, enum eval_status to, const char *who,
+                    const char *note, struct es_err *err)
+{
+    if (!valid_name(who))
+        return es_seterr(err, ES_EINVAL, "a status change needs the name of who makes it");
+    struct eval_row row;
+    int rc = rstore_eval_row(s, id, &row, err);
+    if (rc)
+        return rc;
+    if (!step_allowed(row.status, to))
+        return es_seterr(err, ES_EINVAL, "evaluation %s is %s; it cannot become %s", row.id,
+                         eval_status_name(row.status), eval_status_name(to));
+    if (to == EVAL_DISPUTED && (!note || !note[0]))
+        return es_seterr(err, ES_EINVAL, "a dispute needs a reason");
+    const struct rubric *r;
+    rc = rstore_rubric(s, row.rubric_id, row.rubric_version, &r, err);
+    if (rc)
+        return rc;
+    int64_t now = es_now_ms();
+    rc = begin(s, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = rstore_stmt(s, RS_SET_STATUS);
+    sqlite3_bind_int64(st, 1, row.n);
+    sqlite3_bind_text(st, 2, eval_status_name(to), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_text(st, 4, who, -1, SQLITE_STATIC);
+    bind_opt_text(st, 5, note);
+    rc = rstore_step_done(s, st, "set status", err);
+    if (!rc && to == EVAL_SUBMITTED) {
+        struct eval_extra x;
+        rc = eval_extra(s, row.n, &x, err);
+        if (!rc && x.noutcomes != r->nitems)
+            rc = es_seterr(err, ES_ECORRUPT, "evaluation %s: outcomes do not match its rubric",
+                           row.id);
+        if (!rc)
+            rc = write_errors(s, row.n, r, x.outcomes, row.operator_, row.call_started_at, 0, err);
+        eval_extra_release(&x);
+    }
+    if (!rc && (to == EVAL_ACKNOWLEDGED || to == EVAL_RESOLVED)) {
+        st = rstore_stmt(s, RS_ACK_ERRORS);
+        sqlite3_bind_int64(st, 1, row.n);
+        sqlite3_bind_int64(st, 2, now);
+        rc = rstore_step_done(s, st, "acknowledge errors", err);
+    }
+    if (!rc)
+        rc = history(s, row.n, now, who, eval_status_name(to), note, err);
+    return finish(s, rc, err);
+}
+
+int eval_comment_add(struct rubric_store *s, const char *eval_id, const struct eval_comment *cm,
+                     const char *author, struct es_err *err)
+{
+    if (!valid_name(author))
+        return es_seterr(err, ES_EINVAL, "a comment needs its author's name");
+    struct eval_row row;
+    int rc = rstore_eval_row(s, eval_id, &row, err);
+    if (rc)
+        return rc;
+    const struct rubric *r;
+    rc = rstore_rubric(s, row.rubric_id, row.rubric_version, &r, err);
+    if (rc)
+        return rc;
+    struct call_facts f = {.tags = NULL};
+    rc = call_facts(s, row.call_id, &f, err);
+    json_decref(f.tags);
+    if (rc)
+        return rc;
+    rc = begin(s, err);
+    if (!rc)
+        rc = insert_comment(s, row.n, r, cm, f.duration_ms, author, err);
+    return rc ? finish(s, rc, err) : finish(s, 0, err);
+}

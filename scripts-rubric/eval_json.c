@@ -1,0 +1,201 @@
+/* Reading evaluations back: the full JSON of one (with comments, history and
+ * the per-section scores recomputed from its rubric) and filtered lists. */
+#include "scripts-rubric/rubric_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *iso_or_null(sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return json_null();
+    char buf[ES_ISO_LEN];
+    es_time_iso(sqlite3_column_int64(st, col), buf);
+    return json_string(buf);
+}
+
+static json_t *text_or_null(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? json_string((const char *)t) : json_null();
+}
+
+static json_t *parsed(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    json_t *v = t ? json_loads((const char *)t, 0, NULL) : NULL;
+    return v ? v : json_null();
+}
+
+static json_t *step_json(sqlite3_stmt *st, int at, int by, int note, const char *note_key)
+{
+    if (sqlite3_column_type(st, at) == SQLITE_NULL)
+        return json_null();
+    json_t *o = json_object();
+    json_object_set_new(o, "at", iso_or_null(st, at));
+    json_object_set_new(o, "by", text_or_null(st, by));
+    if (note >= 0)
+        json_object_set_new(o, note_key, text_or_null(st, note));
+    return o;
+}
+
+/* Column order is EVAL_COLS in store.c. */
+static json_t *summary_json(sqlite3_stmt *st)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", text_or_null(st, 1));
+    json_object_set_new(o, "call_id", text_or_null(st, 2));
+    json_object_set_new(o, "operator", text_or_null(st, 3));
+    json_object_set_new(o, "call_started_at", iso_or_null(st, 4));
+    json_object_set_new(o, "reviewer", text_or_null(st, 6));
+    json_object_set_new(o, "rubric_id", text_or_null(st, 7));
+    json_object_set_new(o, "rubric_version", json_integer(sqlite3_column_int(st, 8)));
+    json_object_set_new(o, "score", json_real(sqlite3_column_double(st, 11)));
+    json_object_set_new(o, "passed", json_boolean(sqlite3_column_int(st, 12)));
+    json_object_set_new(o, "critical_failed", json_boolean(sqlite3_column_int(st, 13)));
+    json_object_set_new(o, "status", text_or_null(st, 14));
+    json_object_set_new(o, "revision", json_integer(sqlite3_column_int(st, 15)));
+    json_object_set_new(o, "created_at", iso_or_null(st, 16));
+    json_object_set_new(o, "updated_at", iso_or_null(st, 17));
+    return o;
+}
+
+static void add_details(json_t *o, sqlite3_stmt *st)
+{
+    json_object_set_new(o, "call_tags", parsed(st, 5));
+    json_object_set_new(o, "answers", parsed(st, 9));
+    json_object_set_new(o, "comment", text_or_null(st, 10));
+    json_object_set_new(o, "submitted", step_json(st, 18, 19, -1, NULL));
+    json_object_set_new(o, "acknowledged", step_json(st, 20, 21, -1, NULL));
+    json_object_set_new(o, "disputed", step_json(st, 22, 23, 24, "reason"));
+    json_object_set_new(o, "resolved", step_json(st, 25, 26, 27, "resolution"));
+}
+
+static json_t *comments_json(struct rubric_store *s, int64_t n)
+{
+    sqlite3_stmt *st = rstore_stmt(s, RS_COMMENTS);
+    sqlite3_bind_int64(st, 1, n);
+    json_t *a = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *c = json_object();
+        json_object_set_new(c, "id", json_integer(sqlite3_column_int64(st, 0)));
+        json_object_set_new(c, "item_id", text_or_null(st, 1));
+        json_object_set_new(c, "at_ms", sqlite3_column_type(st, 2) == SQLITE_NULL
+                                            ? json_null()
+                                            : json_integer(sqlite3_column_int64(st, 2)));
+        json_object_set_new(c, "author", text_or_null(st, 3));
+        json_object_set_new(c, "text", text_or_null(st, 4));
+        json_object_set_new(c, "created_at", iso_or_null(st, 5));
+        json_array_append_new(a, c);
+    }
+    sqlite3_reset(st);
+    return a;
+}
+
+static json_t *history_json(struct rubric_store *s, int64_t n)
+{
+    sqlite3_stmt *st = rstore_stmt(s, RS_HISTORY);
+    sqlite3_bind_int64(st, 1, n);
+    json_t *a = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *h = json_object();
+        json_object_set_new(h, "revision", json_integer(sqlite3_column_int(st, 0)));
+        json_object_set_new(h, "at", iso_or_null(st, 1));
+        json_object_set_new(h, "by", text_or_null(st, 2));
+        json_object_set_new(h, "action", text_or_null(st, 3));
+        json_object_set_new(h, "status", text_or_null(st, 4));
+        json_object_set_new(h, "answers", parsed(st, 5));
+        json_object_set_new(h, "comment", text_or_null(st, 6));
+        json_object_set_new(h, "score", json_real(sqlite3_column_double(st, 7)));
+        json_object_set_new(h, "passed", json_boolean(sqlite3_column_int(st, 8)));
+        json_object_set_new(h, "critical_failed", json_boolean(sqlite3_column_int(st, 9)));
+        json_object_set_new(h, "note", text_or_null(st, 10));
+        json_array_append_new(a, h);
+    }
+    sqlite3_reset(st);
+    return a;
+}
+
+/* Section scores and error tags, recomputed from the stored answers. */
+static void add_result(struct rubric_store *s, json_t *o)
+{
+    const struct rubric *r;
+    struct es_err err = {{0}};
+    const char *rid = json_string_value(json_object_get(o, "rubric_id"));
+    int v = (int)json_integer_value(json_object_get(o, "rubric_version"));
+    if (!rid || rstore_rubric(s, rid, v, &r, &err))
+        return;
+    struct {
+        struct rubric_answers a;
+        struct rubric_result res;
+    } *w = malloc(sizeof *w);
+    if (!w)
+        return;
+    const char *tags[65];
+    size_t n = 0;
+    json_t *t = json_object_get(o, "call_tags");
+    for (size_t i = 0; i < json_array_size(t) && n + 1 < ES_ARRAY_LEN(tags); i++)
+        if (json_is_string(json_array_get(t, i)))
+            tags[n++] = json_string_value(json_array_get(t, i));
+    tags[n] = NULL;
+    if (!rubric_answers_from_json(r, json_object_get(o, "answers"), &w->a, &err) &&
+        !rubric_score(r, &w->a, n ? tags : NULL, &w->res, &err)) {
+        json_t *res = rubric_result_json(r, &w->res);
+        json_object_set(o, "sections", json_object_get(res, "sections"));
+        json_object_set(o, "errors", json_object_get(res, "errors"));
+        json_decref(res);
+    }
+    free(w);
+}
+
+int eval_get_json(struct rubric_store *s, const char *id, bool history, json_t **out,
+                  struct es_err *err)
+{
+    *out = NULL;
+    sqlite3_stmt *st = rstore_stmt(s, RS_GET_EVAL);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return step == SQLITE_DONE ? es_seterr(err, ES_ENOTFOUND, "no evaluation %.40s", id)
+                                   : rstore_db_error(s, "get evaluation", err);
+    }
+    int64_t n = sqlite3_column_int64(st, 0);
+    json_t *o = summary_json(st);
+    add_details(o, st);
+    sqlite3_reset(st);
+    if (json_is_null(json_object_get(o, "call_tags"))) /* scored with the call's own */
+        json_object_del(o, "call_tags");
+    add_result(s, o);
+    json_object_set_new(o, "comments", comments_json(s, n));
+    if (history)
+        json_object_set_new(o, "history", history_json(s, n));
+    *out = o;
+    return 0;
+}
+
+int eval_list(struct rubric_store *s, const struct eval_filter *f,
+              int (*cb)(void *ud, json_t *summary), void *ud)
+{
+    sqlite3_stmt *st = rstore_stmt(s, RS_LIST_EVALS);
+    const char *texts[4] = {f->call_id, f->operator_, f->reviewer, f->rubric_id};
+    for (int i = 0; i < 4; i++)
+        if (texts[i])
+            sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
+    if (f->status >= 0)
+        sqlite3_bind_text(st, 5, eval_status_name((enum eval_status)f->status), -1,
+                          SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, f->since);
+    sqlite3_bind_int64(st, 7, f->until);
+    sqlite3_bind_int(st, 8, f->limit > 0 ? f->limit : -1);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = summary_json(st);
+        int stop = cb(ud, o);
+        json_decref(o);
+        if (stop)
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ES_EDB;
+}

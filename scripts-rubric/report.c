@@ -1,0 +1,294 @@
+/* Recurring errors, score summaries and the review-queue sample.
+ *
+ * Windows are over call start times, [since, until). The previous window is
+ * the one of the same length just before it, so a trend compares like with
+ * like. Draft evaluations never count. */
+#include "scripts-rubric/rubric_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void bind_operator(sqlite3_stmt *st, int i, const char *op)
+{
+    if (op)
+        sqlite3_bind_text(st, i, op, -1, SQLITE_STATIC);
+}
+
+static int64_t query_int(struct rubric_store *s, sqlite3_stmt *st, int64_t dflt, int *rc)
+{
+    int step = sqlite3_step(st);
+    int64_t v = dflt;
+    if (step == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(st, 0);
+    else if (step != SQLITE_ROW && step != SQLITE_DONE)
+        *rc = ES_EDB;
+    sqlite3_reset(st);
+    (void)s;
+    return v;
+}
+
+/* first acknowledged flag of this operator's tag, and the errors after it in the window */
+static int repeats(struct rubric_store *s, const struct report_window *w,
+                   struct report_error_row *row)
+{
+    int rc = 0;
+    sqlite3_stmt *st = rstore_stmt(s, RS_REPORT_FIRST_ACK);
+    sqlite3_bind_text(st, 1, row->operator_, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, row->error_tag, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, w->until);
+    row->first_ack_at = query_int(s, st, 0, &rc);
+    if (rc || !row->first_ack_at)
+        return rc;
+    st = rstore_stmt(s, RS_REPORT_AFTER_ACK);
+    sqlite3_bind_text(st, 1, row->operator_, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, row->error_tag, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, row->first_ack_at);
+    sqlite3_bind_int64(st, 4, w->since);
+    sqlite3_bind_int64(st, 5, w->until);
+    row->repeats_after_ack = query_int(s, st, 0, &rc);
+    row->repeat = row->repeats_after_ack >= (w->repeat_threshold > 0 ? w->repeat_threshold : 3);
+    return rc;
+}
+
+static int error_rows(struct rubric_store *s, const struct report_window *w,
+                      struct report_errors *out)
+{
+    sqlite3_stmt *st = rstore_stmt(s, RS_REPORT_COUNTS);
+    sqlite3_bind_int64(st, 1, w->since);
+    sqlite3_bind_int64(st, 2, w->until);
+    sqlite3_bind_int64(st, 3, w->since - (w->until - w->since));
+    bind_operator(st, 4, w->operator_);
+    size_t alloc = 0;
+    int step, rc = 0;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->nrows == alloc) {
+            alloc = alloc ? alloc * 2 : 64;
+            struct report_error_row *n = realloc(out->rows, alloc * sizeof *n);
+            if (!n) {
+                rc = ES_ENOMEM;
+                break;
+            }
+            out->rows = n;
+        }
+        struct report_error_row *row = &out->rows[out->nrows];
+        memset(row, 0, sizeof *row);
+        row->operator_ = arena_strndup(out->arena, (const char *)sqlite3_column_text(st, 0),
+                                       (size_t)sqlite3_column_bytes(st, 0));
+        row->error_tag = arena_strndup(out->arena, (const char *)sqlite3_column_text(st, 1),
+                                       (size_t)sqlite3_column_bytes(st, 1));
+        if (!row->operator_ || !row->error_tag) {
+            rc = ES_ENOMEM;
+            break;
+        }
+        row->count = sqlite3_column_int64(st, 2);
+        row->previous_count = sqlite3_column_int64(st, 3);
+        out->errors += row->count;
+        out->previous_errors += row->previous_count;
+        out->nrows++;
+    }
+    sqlite3_reset(st);
+    if (!rc && step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = ES_EDB;
+    for (size_t i = 0; i < out->nrows && !rc; i++)
+        if (out->rows[i].count)
+            rc = repeats(s, w, &out->rows[i]);
+    return rc;
+}
+
+/* Fail rates per rubric item, from the outcome bytes of each evaluation. The
+ * rows come ordered by rubric version, so each version's item → slot map is
+ * built once. */
+static int item_slot(struct report_errors *out, size_t *alloc, const char *rubric_id,
+                     const char *item_id)
+{
+    for (size_t i = out->nitems; i-- > 0;)
+        if (!strcmp(out->items[i].item_id, item_id) && !strcmp(out->items[i].rubric_id, rubric_id))
+            return (int)i;
+    if (out->nitems == *alloc) {
+        *alloc = *alloc ? *alloc * 2 : 64;
+        struct report_item_row *n = realloc(out->items, *alloc * sizeof *n);
+        if (!n)
+            return ES_ENOMEM;
+        out->items = n;
+    }
+    struct report_item_row *row = &out->items[out->nitems];
+    memset(row, 0, sizeof *row);
+    row->rubric_id = arena_strndup(out->arena, rubric_id, strlen(rubric_id));
+    row->item_id = arena_strndup(out->arena, item_id, strlen(item_id));
+    if (!row->rubric_id || !row->item_id)
+        return ES_ENOMEM;
+    return (int)out->nitems++;
+}
+
+static int item_rates(struct rubric_store *s, const struct report_window *w,
+                      struct report_errors *out, struct es_err *err)
+{
+    sqlite3_stmt *st = rstore_stmt(s, RS_REPORT_OUTCOMES);
+    sqlite3_bind_int64(st, 1, w->since);
+    sqlite3_bind_int64(st, 2, w->until);
+    bind_operator(st, 3, w->operator_);
+    char cur_id[RUBRIC_ID_LEN] = "";
+    int cur_version = -1, nslots = 0, rc = 0, step;
+    int slots[RUBRIC_MAX_ITEMS];
+    size_t alloc = 0;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *rid = (const char *)sqlite3_column_text(st, 0);
+        int version = sqlite3_column_int(st, 1);
+        out->evaluations++;
+        if (version != cur_version || strcmp(rid, cur_id)) {
+            const struct rubric *r;
+            snprintf(cur_id, sizeof cur_id, "%s", rid);
+            cur_version = version;
+            nslots = 0;
+            rc = rstore_rubric(s, cur_id, version, &r, err);
+            if (rc)
+                break;
+            for (int i = 0; i < r->nitems && !rc; i++) {
+                slots[i] = item_slot(out, &alloc, r->id, r->items[i].id);
+                if (slots[i] < 0)
+                    rc = slots[i];
+                nslots++;
+            }
+            if (rc)
+                break;
+        }
+        const uint8_t *o = sqlite3_column_blob(st, 2);
+        int n = ES_MIN(sqlite3_column_bytes(st, 2), nslots);
+        for (int i = 0; i < n; i++) {
+            if (!o[i])
+                continue;
+            out->items[slots[i]].answered++;
+            out->items[slots[i]].failed += o[i] == 2;
+        }
+    }
+    sqlite3_reset(st);
+    if (!rc && step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = rstore_db_error(s, "item outcomes", err);
+    return rc;
+}
+
+int report_errors(struct rubric_store *s, const struct report_window *w, struct report_errors *out,
+                  struct es_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (w->until <= w->since)
+        return es_seterr(err, ES_EINVAL, "the window ends before it starts");
+    int rc = arena_new(&out->arena);
+    if (rc)
+        return rc;
+    rc = error_rows(s, w, out);
+    if (rc)
+        es_seterr(err, rc, "error counts: %s", rc == ES_EDB ? sqlite3_errmsg(s->db) : es_strerror(rc));
+    if (!rc)
+        rc = item_rates(s, w, out, err);
+    if (rc)
+        report_errors_release(out);
+    return rc;
+}
+
+void report_errors_release(struct report_errors *r)
+{
+    free(r->rows);
+    free(r->items);
+    arena_free(r->arena);
+    memset(r, 0, sizeof *r);
+}
+
+int report_scores(struct rubric_store *s, const struct report_window *w,
+                  int (*cb)(void *ud, const struct report_score_row *), void *ud,
+                  struct es_err *err)
+{
+    sqlite3_stmt *st = rstore_stmt(s, RS_REPORT_SCORES);
+    sqlite3_bind_int64(st, 1, w->since);
+    sqlite3_bind_int64(st, 2, w->until);
+    bind_operator(st, 3, w->operator_);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct report_score_row row;
+        snprintf(row.operator_, sizeof row.operator_, "%s",
+                 (const char *)sqlite3_column_text(st, 0));
+        row.evaluations = sqlite3_column_int64(st, 1);
+        row.passed = sqlite3_column_int64(st, 2);
+        row.average = rubric_round1(sqlite3_column_double(st, 3));
+        if (cb(ud, &row))
+            break;
+    }
+    sqlite3_reset(st);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0
+                                                     : rstore_db_error(s, "score report", err);
+}
+
+/* ---- sampling --------------------------------------------------------------- */
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+struct picked {
+    char id[ES_ID_LEN];
+    int64_t started_at;
+};
+
+static int cmp_picked(const void *a, const void *b)
+{
+    const struct picked *x = a, *y = b;
+    return strcmp(x->id, y->id); /* ids sort by call time */
+}
+
+static int flush_operator(const char *op, struct picked *pick, int npick,
+                          int (*cb)(void *, const char *, const char *, int64_t), void *ud)
+{
+    qsort(pick, (size_t)npick, sizeof *pick, cmp_picked);
+    for (int i = 0; i < npick; i++)
+        if (cb(ud, op, pick[i].id, pick[i].started_at))
+            return 1;
+    return 0;
+}
+
+int report_sample(struct rubric_store *s, const struct report_window *w, int n, uint64_t seed,
+                  int (*cb)(void *ud, const char *operator_, const char *call_id,
+                            int64_t started_at),
+                  void *ud, struct es_err *err)
+{
+    if (n <= 0 || n > 10000)
+        return es_seterr(err, ES_EINVAL, "sample size must be 1-10000");
+    struct picked *pick = calloc((size_t)n, sizeof *pick);
+    if (!pick)
+        return ES_ENOMEM;
+    sqlite3_stmt *st = rstore_stmt(s, RS_SAMPLE);
+    sqlite3_bind_int64(st, 1, w->since);
+    sqlite3_bind_int64(st, 2, w->until);
+    bind_operator(st, 3, w->operator_);
+    char op[ARCHIVE_FIELD_LEN] = "";
+    int64_t seen = 0;
+    uint64_t state = seed;
+    int step = SQLITE_DONE, stop = 0;
+    /* reservoir sampling per operator over calls in id order: reproducible for a seed */
+    while (!stop && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *o = (const char *)sqlite3_column_text(st, 0);
+        if (strcmp(o, op)) {
+            if (seen)
+                stop = flush_operator(op, pick, (int)ES_MIN(seen, n), cb, ud);
+            snprintf(op, sizeof op, "%s", o);
+            seen = 0;
+            state = seed;
+        }
+        int64_t slot = seen < n ? seen : (int64_t)(splitmix64(&state) % (uint64_t)(seen + 1));
+        seen++;
+        if (slot < n) {
+            snprintf(pick[slot].id, sizeof pick[slot].id, "%s",
+                     (const char *)sqlite3_column_text(st, 1));
+            pick[slot].started_at = sqlite3_column_int64(st, 2);
+        }
+    }
+    if (!stop && seen)
+        flush_operator(op, pick, (int)ES_MIN(seen, n), cb, ud);
+    sqlite3_reset(st);
+    free(pick);
+    return stop || step == SQLITE_DONE || step == SQLITE_ROW ? 0
+                                                             : rstore_db_error(s, "sample", err);
+}

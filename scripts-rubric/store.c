@@ -1,0 +1,396 @@
+/* The rubric and evaluation tables in the catalog database: their migrations,
+ * prepared statements, and the stored rubric versions. */
+#include "scripts-rubric/rubric_int.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* migrations[i] takes the scripts-rubric tables from version i to i + 1.
+ * Append only; never edit a released step. */
+static const char *const migrations[] = {
+    /* 1: rubric versions, evaluations, their history, comments and errors */
+    "CREATE TABLE rubric_versions ("
+    "  rubric_id TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  title TEXT NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  yaml TEXT NOT NULL,"
+    "  imported_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (rubric_id, version)"
+    ") STRICT;"
+    "CREATE TABLE evaluations ("
+    "  n INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  call_id TEXT NOT NULL REFERENCES calls(id),"
+    "  operator TEXT NOT NULL,"
+    "  call_started_at INTEGER NOT NULL,"
+    "  call_tags TEXT,"
+    "  reviewer TEXT NOT NULL,"
+    "  rubric_id TEXT NOT NULL,"
+    "  rubric_version INTEGER NOT NULL,"
+    "  answers TEXT NOT NULL,"
+    "  comment TEXT NOT NULL DEFAULT '',"
+    /* one byte per rubric item: 0 not scored, 1 passed, 2 failed (for fail rates) */
+    "  outcomes BLOB NOT NULL,"
+    "  score REAL NOT NULL,"
+    "  passed INTEGER NOT NULL,"
+    "  critical_failed INTEGER NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN"
+    "    ('draft','submitted','acknowledged','disputed','resolved')),"
+    "  revision INTEGER NOT NULL DEFAULT 1,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  submitted_at INTEGER, submitted_by TEXT,"
+    "  acknowledged_at INTEGER, acknowledged_by TEXT,"
+    "  disputed_at INTEGER, disputed_by TEXT, dispute_reason TEXT,"
+    "  resolved_at INTEGER, resolved_by TEXT, resolution TEXT,"
+    "  FOREIGN KEY (rubric_id, rubric_version) REFERENCES rubric_versions(rubric_id, version)"
+    ") STRICT;"
+    "CREATE INDEX evaluations_call ON evaluations(call_id);"
+    "CREATE INDEX evaluations_window ON evaluations(call_started_at, operator, status, score,"
+    "  passed);"
+    "CREATE INDEX evaluations_operator ON evaluations(operator, call_started_at);"
+    "CREATE TABLE evaluation_history ("
+    "  id INTEGER PRIMARY KEY,"
+    "  eval_n INTEGER NOT NULL REFERENCES evaluations(n),"
+    "  revision INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  who TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  answers TEXT NOT NULL,"
+    "  comment TEXT NOT NULL,"
+    "  score REAL NOT NULL,"
+    "  passed INTEGER NOT NULL,"
+    "  critical_failed INTEGER NOT NULL,"
+    "  note TEXT"
+    ") STRICT;"
+    "CREATE INDEX evaluation_history_eval ON evaluation_history(eval_n, id);"
+    "CREATE TABLE evaluation_comments ("
+    "  id INTEGER PRIMARY KEY,"
+    "  eval_n INTEGER NOT NULL REFERENCES evaluations(n),"
+    "  item_id TEXT,"
+    "  at_ms INTEGER,"
+    "  author TEXT NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX evaluation_comments_eval ON evaluation_comments(eval_n, id);"
+    /* one row per error tag of a submitted evaluation; ack_at is set when the
+     * operator acknowledges it (or a dispute is resolved keeping it) */
+    "CREATE TABLE evaluation_errors ("
+    "  eval_n INTEGER NOT NULL REFERENCES evaluations(n),"
+    "  error_tag TEXT NOT NULL,"
+    "  operator TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  ack_at INTEGER,"
+    "  PRIMARY KEY (eval_n, error_tag)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX evaluation_errors_window ON evaluation_errors(at, operator, error_tag);"
+    "CREATE INDEX evaluation_errors_operator ON evaluation_errors(operator, error_tag, at);"
+    "CREATE INDEX evaluation_errors_ack ON evaluation_errors(operator, error_tag, ack_at)"
+    "  WHERE ack_at IS NOT NULL;",
+};
+
+#define EVAL_COLS                                                                                  \
+    "e.n, e.id, e.call_id, e.operator, e.call_started_at, e.call_tags, e.reviewer, e.rubric_id,"   \
+    " e.rubric_version, e.answers, e.comment, e.score, e.passed, e.critical_failed, e.status,"     \
+    " e.revision, e.created_at, e.updated_at, e.submitted_at, e.submitted_by,"                     \
+    " e.acknowledged_at, e.acknowledged_by, e.disputed_at, e.disputed_by, e.dispute_reason,"       \
+    " e.resolved_at, e.resolved_by, e.resolution"
+
+static const char *const sql[RS_COUNT] = {
+    [RS_BEGIN] = "BEGIN IMMEDIATE",
+    [RS_COMMIT] = "COMMIT",
+    [RS_ROLLBACK] = "ROLLBACK",
+    [RS_LATEST_VERSION] = "SELECT version, sha256 FROM rubric_versions WHERE rubric_id = ?1"
+                          " ORDER BY version DESC LIMIT 1",
+    [RS_INSERT_VERSION] = "INSERT INTO rubric_versions(rubric_id, version, title, sha256, yaml,"
+                          " imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [RS_GET_VERSION] = "SELECT version, yaml FROM rubric_versions WHERE rubric_id = ?1"
+                       " AND (?2 = 0 OR version = ?2) ORDER BY version DESC LIMIT 1",
+    [RS_LIST] = "SELECT v.rubric_id, v.title, v.version, v.imported_at,"
+                " (SELECT count(*) FROM evaluations e WHERE e.rubric_id = v.rubric_id)"
+                " FROM rubric_versions v WHERE v.version ="
+                " (SELECT max(version) FROM rubric_versions w WHERE w.rubric_id = v.rubric_id)"
+                " ORDER BY v.rubric_id",
+    [RS_CALL] = "SELECT operator, started_at, tags, duration_ms FROM calls WHERE id = ?1",
+    [RS_INSERT_EVAL] =
+        "INSERT INTO evaluations(id, call_id, operator, call_started_at, call_tags, reviewer,"
+        " rubric_id, rubric_version, answers, comment, outcomes, score, passed, critical_failed,"
+        " status, created_at, updated_at, submitted_at, submitted_by)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16,"
+        " ?17, ?18)",
+    [RS_GET_EVAL] = "SELECT " EVAL_COLS " FROM evaluations e WHERE e.id = ?1",
+    [RS_UPDATE_EVAL] = "UPDATE evaluations SET answers = ?2, comment = ?3, outcomes = ?4,"
+                       " score = ?5, passed = ?6, critical_failed = ?7,"
+                       " revision = revision + 1, updated_at = ?8 WHERE n = ?1",
+    [RS_SET_STATUS] =
+        "UPDATE evaluations SET status = ?2, updated_at = ?3,"
+        " submitted_at = CASE WHEN ?2 = 'submitted' THEN ?3 ELSE submitted_at END,"
+        " submitted_by = CASE WHEN ?2 = 'submitted' THEN ?4 ELSE submitted_by END,"
+        " acknowledged_at = CASE WHEN ?2 = 'acknowledged' THEN ?3 ELSE acknowledged_at END,"
+        " acknowledged_by = CASE WHEN ?2 = 'acknowledged' THEN ?4 ELSE acknowledged_by END,"
+        " disputed_at = CASE WHEN ?2 = 'disputed' THEN ?3 ELSE disputed_at END,"
+        " disputed_by = CASE WHEN ?2 = 'disputed' THEN ?4 ELSE disputed_by END,"
+        " dispute_reason = CASE WHEN ?2 = 'disputed' THEN ?5 ELSE dispute_reason END,"
+        " resolved_at = CASE WHEN ?2 = 'resolved' THEN ?3 ELSE resolved_at END,"
+        " resolved_by = CASE WHEN ?2 = 'resolved' THEN ?4 ELSE resolved_by END,"
+        " resolution = CASE WHEN ?2 = 'resolved' THEN ?5 ELSE resolution END"
+        " WHERE n = ?1",
+    [RS_INSERT_HISTORY] =
+        "INSERT INTO evaluation_history(eval_n, revision, at, who, action, status, answers,"
+        " comment, score, passed, critical_failed, note)"
+        " SELECT n, revision, ?2, ?3, ?4, status, answers, comment, score, passed,"
+        " critical_failed, ?5 FROM evaluations WHERE n = ?1",
+    [RS_INSERT_COMMENT] = "INSERT INTO evaluation_comments(eval_n, item_id, at_ms, author, body,"
+                          " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [RS_DELETE_ERRORS] = "DELETE FROM evaluation_errors WHERE eval_n = ?1",
+    [RS_INSERT_ERROR] = "INSERT OR IGNORE INTO evaluation_errors(eval_n, error_tag, operator, at,"
+                        " ack_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [RS_ACK_ERRORS] = "UPDATE evaluation_errors SET ack_at = ?2 WHERE eval_n = ?1",
+    [RS_LIST_EVALS] =
+        "SELECT " EVAL_COLS " FROM evaluations e"
+        " WHERE (?1 IS NULL OR e.call_id = ?1) AND (?2 IS NULL OR e.operator = ?2)"
+        " AND (?3 IS NULL OR e.reviewer = ?3) AND (?4 IS NULL OR e.rubric_id = ?4)"
+        " AND (?5 IS NULL OR e.status = ?5) AND (?6 = 0 OR e.call_started_at >= ?6)"
+        " AND (?7 = 0 OR e.call_started_at < ?7)"
+        " ORDER BY e.call_started_at DESC, e.n DESC LIMIT ?8",
+    [RS_COMMENTS] = "SELECT id, item_id, at_ms, author, body, created_at"
+                    " FROM evaluation_comments WHERE eval_n = ?1 ORDER BY id",
+    [RS_REPORT_COUNTS] =
+        "SELECT operator, error_tag, sum(at >= ?1), sum(at < ?1) FROM evaluation_errors"
+        " WHERE at >= ?3 AND at < ?2 AND (?4 IS NULL OR operator = ?4)"
+        " GROUP BY operator, error_tag ORDER BY operator, error_tag",
+    [RS_REPORT_FIRST_ACK] = "SELECT min(ack_at) FROM evaluation_errors WHERE operator = ?1"
+                            " AND error_tag = ?2 AND ack_at IS NOT NULL AND ack_at < ?3",
+    [RS_REPORT_AFTER_ACK] = "SELECT count(*) FROM evaluation_errors WHERE operator = ?1"
+                            " AND error_tag = ?2 AND at > ?3 AND at >= ?4 AND at < ?5",
+    [RS_REPORT_OUTCOMES] =
+        "SELECT rubric_id, rubric_version, outcomes FROM evaluations"
+        " WHERE call_started_at >= ?1 AND call_started_at < ?2 AND status != 'draft'"
+        " AND (?3 IS NULL OR operator = ?3) ORDER BY rubric_id, rubric_version",
+    [RS_REPORT_SCORES] =
+        "SELECT operator, count(*), sum(passed), avg(score) FROM evaluations"
+        " WHERE call_started_at >= ?1 AND call_started_at < ?2 AND status != 'draft'"
+        " AND (?3 IS NULL OR operator = ?3) GROUP BY operator ORDER BY operator",
+    [RS_SAMPLE] = "SELECT c.operator, c.id, c.started_at FROM calls c"
+                  " WHERE c.started_at >= ?1 AND c.started_at < ?2 AND c.disposition = 'answered'"
+                  " AND c.operator != '' AND (?3 IS NULL OR c.operator = ?3)"
+                  " AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.call_id = c.id)"
+                  " ORDER BY c.operator, c.id",
+    [RS_EVAL_EXTRA] = "SELECT coalesce(e.call_tags, c.tags), e.comment, e.outcomes"
+                      " FROM evaluations e JOIN calls c ON c.id = e.call_id WHERE e.n = ?1",
+    [RS_HISTORY] = "SELECT revision, at, who, action, status, answers, comment, score, passed,"
+                   " critical_failed, note FROM evaluation_history WHERE eval_n = ?1 ORDER BY id",
+};
+
+sqlite3_stmt *rstore_stmt(struct rubric_store *s, enum rubric_stmt which)
+{
+    sqlite3_stmt *st = s->st[which];
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+int rstore_db_error(struct rubric_store *s, const char *what, struct es_err *err)
+{
+    return es_seterr(err, ES_EDB, "catalog: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+int rstore_step_done(struct rubric_store *s, sqlite3_stmt *st, const char *what,
+                     struct es_err *err)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return es_seterr(err, ES_EEXIST, "catalog: %s: %s", what, sqlite3_errmsg(s->db));
+    return rstore_db_error(s, what, err);
+}
+
+int rubric_store_open(struct catalog *c, struct rubric_store **out, struct es_err *err)
+{
+    *out = NULL;
+    int rc = catalog_migrate_module(c, "scripts-rubric", migrations,
+                                    (int)ES_ARRAY_LEN(migrations), err);
+    if (rc)
+        return rc;
+    struct rubric_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return ES_ENOMEM;
+    s->cat = c;
+    s->db = catalog_sqlite(c);
+    for (int i = 0; i < RS_COUNT; i++) {
+        if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
+            SQLITE_OK) {
+            rc = es_seterr(err, ES_EDB, "catalog: preparing rubric statement %d: %s", i,
+                           sqlite3_errmsg(s->db));
+            rubric_store_close(s);
+            return rc;
+        }
+    }
+    *out = s;
+    return 0;
+}
+
+void rubric_store_close(struct rubric_store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < RS_COUNT; i++)
+        sqlite3_finalize(s->st[i]);
+    for (int i = 0; i < RUBRIC_CACHE; i++)
+        rubric_free(s->cache[i]);
+    free(s);
+}
+
+/* ---- rubric versions ------------------------------------------------------ */
+
+int rubric_import(struct rubric_store *s, const uint8_t *yaml, size_t len, int *version,
+                  enum rubric_import_outcome *outcome, struct es_err *err)
+{
+    struct rubric_diags *d = malloc(sizeof *d);
+    struct rubric *r = NULL;
+    if (!d)
+        return ES_ENOMEM;
+    int rc = rubric_load(yaml, len, &r, d);
+    if (rc) {
+        if (d->n)
+            es_seterr(err, rc, "line %d column %d: %s%s", d->d[0].line, d->d[0].col, d->d[0].msg,
+                      d->n > 1 ? " (and more: run 'earshot rubric check')" : "");
+        else
+            es_seterr(err, rc, "cannot load the rubric: %s", es_strerror(rc));
+        free(d);
+        return rc;
+    }
+    free(d);
+    uint8_t h[32];
+    char hex[65];
+    crypto_hash_sha256(h, yaml, len);
+    es_hex(h, 32, hex);
+    sqlite3_stmt *st = rstore_stmt(s, RS_BEGIN);
+    rc = rstore_step_done(s, st, "begin", err);
+    if (rc)
+        goto out;
+    st = rstore_stmt(s, RS_LATEST_VERSION);
+    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    int latest = 0;
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        latest = sqlite3_column_int(st, 0);
+        if (!strcmp((const char *)sqlite3_column_text(st, 1), hex)) {
+            sqlite3_reset(st);
+            *version = latest;
+            *outcome = RUBRIC_UNCHANGED;
+            rc = rstore_step_done(s, rstore_stmt(s, RS_COMMIT), "commit", err);
+            goto out;
+        }
+    } else if (step != SQLITE_DONE) {
+        rc = rstore_db_error(s, "latest rubric version", err);
+    }
+    sqlite3_reset(st);
+    if (!rc) {
+        st = rstore_stmt(s, RS_INSERT_VERSION);
+        sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, latest + 1);
+        sqlite3_bind_text(st, 3, r->title, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, (const char *)yaml, (int)len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, es_now_ms());
+        rc = rstore_step_done(s, st, "insert rubric version", err);
+    }
+    if (!rc)
+        rc = rstore_step_done(s, rstore_stmt(s, RS_COMMIT), "commit", err);
+    if (rc) {
+        rstore_step_done(s, rstore_stmt(s, RS_ROLLBACK), "rollback", &(struct es_err){{0}});
+        goto out;
+    }
+    *version = latest + 1;
+    *outcome = latest ? RUBRIC_IMPORTED_VERSION : RUBRIC_IMPORTED_NEW;
+out:
+    rubric_free(r);
+    return rc;
+}
+
+int rubric_list(struct rubric_store *s, int (*cb)(void *ud, const struct rubric_info *), void *ud)
+{
+    sqlite3_stmt *st = rstore_stmt(s, RS_LIST);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct rubric_info in = {0};
+        snprintf(in.id, sizeof in.id, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(in.title, sizeof in.title, "%s", (const char *)sqlite3_column_text(st, 1));
+        in.version = sqlite3_column_int(st, 2);
+        in.imported_at = sqlite3_column_int64(st, 3);
+        in.evaluations = sqlite3_column_int64(st, 4);
+        if (cb(ud, &in))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ES_EDB;
+}
+
+int rubric_get(struct rubric_store *s, const char *id, int version, struct rubric **out,
+               char **yaml, struct es_err *err)
+{
+    sqlite3_stmt *st = rstore_stmt(s, RS_GET_VERSION);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, version);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_ROW) {
+        sqlite3_reset(st);
+        if (step != SQLITE_DONE)
+            return rstore_db_error(s, "get rubric", err);
+        if (version)
+            return es_seterr(err, ES_ENOTFOUND, "rubric '%s' has no version %d", id, version);
+        return es_seterr(err, ES_ENOTFOUND, "no rubric '%s' (import it first)", id);
+    }
+    int v = sqlite3_column_int(st, 0);
+    const uint8_t *text = sqlite3_column_text(st, 1);
+    size_t len = (size_t)sqlite3_column_bytes(st, 1);
+    int rc = 0;
+    if (yaml) {
+        *yaml = malloc(len + 1);
+        if (!*yaml) {
+            rc = ES_ENOMEM;
+            goto out;
+        }
+        memcpy(*yaml, text, len);
+        (*yaml)[len] = 0;
+    }
+    if (out) {
+        rc = rubric_load(text, len, out, NULL);
+        if (rc) {
+            es_seterr(err, ES_ECORRUPT, "stored rubric '%s' version %d no longer loads", id, v);
+            goto out;
+        }
+        (*out)->version = v;
+    }
+out:
+    sqlite3_reset(st);
+    return rc;
+}
+
+int rstore_rubric(struct rubric_store *s, const char *id, int version, const struct rubric **out,
+                  struct es_err *err)
+{
+    for (int i = 0; i < RUBRIC_CACHE; i++) {
+        struct rubric *r = s->cache[i];
+        if (r && version && r->version == version && !strcmp(r->id, id)) {
+            *out = r;
+            return 0;
+        }
+    }
+    struct rubric *r;
+    int rc = rubric_get(s, id, version, &r, NULL, err);
+    if (rc)
+        return rc;
+    unsigned slot = s->cache_next++ % RUBRIC_CACHE;
+    rubric_free(s->cache[slot]);
+    s->cache[slot] = r;
+    *out = r;
+    return 0;
+}
