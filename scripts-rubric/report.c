@@ -53,7 +53,7 @@ static int repeats(struct rubric_store *s, const struct report_window *w,
 static int error_rows(struct rubric_store *s, const struct report_window *w,
                       struct report_errors *out)
 {
-    sqlite3_stmt *st = rstore_stmt(s, RS_REPORT_COUNTS);
+    sqlite3_stmt *st = rstore_stmt(s, w->operator_ ? RS_REPORT_COUNTS_OP : RS_REPORT_COUNTS);
     sqlite3_bind_int64(st, 1, w->since);
     sqlite3_bind_int64(st, 2, w->until);
     sqlite3_bind_int64(st, 3, w->since - (w->until - w->since));
@@ -123,7 +123,7 @@ static int item_slot(struct report_errors *out, size_t *alloc, const char *rubri
 static int item_rates(struct rubric_store *s, const struct report_window *w,
                       struct report_errors *out, struct es_err *err)
 {
-    sqlite3_stmt *st = rstore_stmt(s, RS_REPORT_OUTCOMES);
+    sqlite3_stmt *st = rstore_stmt(s, w->operator_ ? RS_REPORT_OUTCOMES_OP : RS_REPORT_OUTCOMES);
     sqlite3_bind_int64(st, 1, w->since);
     sqlite3_bind_int64(st, 2, w->until);
     bind_operator(st, 3, w->operator_);
@@ -198,7 +198,7 @@ int report_scores(struct rubric_store *s, const struct report_window *w,
                   int (*cb)(void *ud, const struct report_score_row *), void *ud,
                   struct es_err *err)
 {
-    sqlite3_stmt *st = rstore_stmt(s, RS_REPORT_SCORES);
+    sqlite3_stmt *st = rstore_stmt(s, w->operator_ ? RS_REPORT_SCORES_OP : RS_REPORT_SCORES);
     sqlite3_bind_int64(st, 1, w->since);
     sqlite3_bind_int64(st, 2, w->until);
     bind_operator(st, 3, w->operator_);
@@ -259,7 +259,7 @@ int report_sample(struct rubric_store *s, const struct report_window *w, int n, 
     struct picked *pick = calloc((size_t)n, sizeof *pick);
     if (!pick)
         return ES_ENOMEM;
-    sqlite3_stmt *st = rstore_stmt(s, RS_SAMPLE);
+    sqlite3_stmt *st = rstore_stmt(s, w->operator_ ? RS_SAMPLE_OP : RS_SAMPLE);
     sqlite3_bind_int64(st, 1, w->since);
     sqlite3_bind_int64(st, 2, w->until);
     bind_operator(st, 3, w->operator_);

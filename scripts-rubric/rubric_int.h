@@ -59,11 +59,15 @@ enum rubric_stmt {
     RS_HISTORY,
     RS_EVAL_EXTRA,
     RS_REPORT_COUNTS,
+    RS_REPORT_COUNTS_OP,
     RS_REPORT_FIRST_ACK,
     RS_REPORT_AFTER_ACK,
     RS_REPORT_OUTCOMES,
+    RS_REPORT_OUTCOMES_OP,
     RS_REPORT_SCORES,
+    RS_REPORT_SCORES_OP,
     RS_SAMPLE,
+    RS_SAMPLE_OP,
     RS_COUNT
 };
 
@@ -93,7 +97,8 @@ sqlite3_stmt *rstore_stmt(struct rubric_store *s, enum rubric_stmt which);
 int rstore_db_error(struct rubric_store *s, const char *what, struct es_err *err);
 int rstore_step_done(struct rubric_store *s, sqlite3_stmt *st, const char *what,
                      struct es_err *err);
-/* A stored version, loaded and cached (borrowed; valid until the store closes). */
+/* A stored version (0 = latest), loaded once and cached. Borrowed: valid until
+ * the next rstore_rubric call, which may evict it. */
 int rstore_rubric(struct rubric_store *s, const char *id, int version, const struct rubric **out,
                   struct es_err *err);
 

@@ -48,9 +48,11 @@ static const char *const migrations[] = {
     "  FOREIGN KEY (rubric_id, rubric_version) REFERENCES rubric_versions(rubric_id, version)"
     ") STRICT;"
     "CREATE INDEX evaluations_call ON evaluations(call_id);"
+    /* both cover the reports (scores and item outcomes) without touching the rows */
     "CREATE INDEX evaluations_window ON evaluations(call_started_at, operator, status, score,"
-    "  passed);"
-    "CREATE INDEX evaluations_operator ON evaluations(operator, call_started_at);"
+    "  passed, rubric_id, rubric_version, outcomes);"
+    "CREATE INDEX evaluations_operator ON evaluations(operator, call_started_at, status, score,"
+    "  passed, rubric_id, rubric_version, outcomes);"
     "CREATE TABLE evaluation_history ("
     "  id INTEGER PRIMARY KEY,"
     "  eval_n INTEGER NOT NULL REFERENCES evaluations(n),"
@@ -159,10 +161,13 @@ static const char *const sql[RS_COUNT] = {
         " ORDER BY e.call_started_at DESC, e.n DESC LIMIT ?8",
     [RS_COMMENTS] = "SELECT id, item_id, at_ms, author, body, created_at"
                     " FROM evaluation_comments WHERE eval_n = ?1 ORDER BY id",
+    /* each report has a team form and a one-operator form, so that both use an index */
     [RS_REPORT_COUNTS] =
         "SELECT operator, error_tag, sum(at >= ?1), sum(at < ?1) FROM evaluation_errors"
-        " WHERE at >= ?3 AND at < ?2 AND (?4 IS NULL OR operator = ?4)"
-        " GROUP BY operator, error_tag ORDER BY operator, error_tag",
+        " WHERE at >= ?3 AND at < ?2 GROUP BY operator, error_tag ORDER BY operator, error_tag",
+    [RS_REPORT_COUNTS_OP] =
+        "SELECT operator, error_tag, sum(at >= ?1), sum(at < ?1) FROM evaluation_errors"
+        " WHERE operator = ?4 AND at >= ?3 AND at < ?2 GROUP BY error_tag ORDER BY error_tag",
     [RS_REPORT_FIRST_ACK] = "SELECT min(ack_at) FROM evaluation_errors WHERE operator = ?1"
                             " AND error_tag = ?2 AND ack_at IS NOT NULL AND ack_at < ?3",
     [RS_REPORT_AFTER_ACK] = "SELECT count(*) FROM evaluation_errors WHERE operator = ?1"
@@ -170,16 +175,30 @@ static const char *const sql[RS_COUNT] = {
     [RS_REPORT_OUTCOMES] =
         "SELECT rubric_id, rubric_version, outcomes FROM evaluations"
         " WHERE call_started_at >= ?1 AND call_started_at < ?2 AND status != 'draft'"
-        " AND (?3 IS NULL OR operator = ?3) ORDER BY rubric_id, rubric_version",
+        " ORDER BY rubric_id, rubric_version",
+    [RS_REPORT_OUTCOMES_OP] =
+        "SELECT rubric_id, rubric_version, outcomes FROM evaluations"
+        " WHERE operator = ?3 AND call_started_at >= ?1 AND call_started_at < ?2"
+        " AND status != 'draft' ORDER BY rubric_id, rubric_version",
     [RS_REPORT_SCORES] =
         "SELECT operator, count(*), sum(passed), avg(score) FROM evaluations"
+        " INDEXED BY evaluations_window"
         " WHERE call_started_at >= ?1 AND call_started_at < ?2 AND status != 'draft'"
-        " AND (?3 IS NULL OR operator = ?3) GROUP BY operator ORDER BY operator",
+        " GROUP BY operator ORDER BY operator",
+    [RS_REPORT_SCORES_OP] =
+        "SELECT operator, count(*), sum(passed), avg(score) FROM evaluations"
+        " WHERE operator = ?3 AND call_started_at >= ?1 AND call_started_at < ?2"
+        " AND status != 'draft' GROUP BY operator",
     [RS_SAMPLE] = "SELECT c.operator, c.id, c.started_at FROM calls c"
                   " WHERE c.started_at >= ?1 AND c.started_at < ?2 AND c.disposition = 'answered'"
-                  " AND c.operator != '' AND (?3 IS NULL OR c.operator = ?3)"
+                  " AND c.operator != ''"
                   " AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.call_id = c.id)"
                   " ORDER BY c.operator, c.id",
+    [RS_SAMPLE_OP] = "SELECT c.operator, c.id, c.started_at FROM calls c"
+                     " WHERE c.operator = ?3 AND c.started_at >= ?1 AND c.started_at < ?2"
+                     " AND c.disposition = 'answered'"
+                     " AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.call_id = c.id)"
+                     " ORDER BY c.id",
     [RS_EVAL_EXTRA] = "SELECT coalesce(e.call_tags, c.tags), e.comment, e.outcomes"
                       " FROM evaluations e JOIN calls c ON c.id = e.call_id WHERE e.n = ?1",
     [RS_HISTORY] = "SELECT revision, at, who, action, status, answers, comment, score, passed,"
@@ -377,6 +396,13 @@ out:
 int rstore_rubric(struct rubric_store *s, const char *id, int version, const struct rubric **out,
                   struct es_err *err)
 {
+    if (!version) { /* the latest: one indexed lookup, then the cache */
+        sqlite3_stmt *st = rstore_stmt(s, RS_LATEST_VERSION);
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            version = sqlite3_column_int(st, 0);
+        sqlite3_reset(st);
+    }
     for (int i = 0; i < RUBRIC_CACHE; i++) {
         struct rubric *r = s->cache[i];
         if (r && version && r->version == version && !strcmp(r->id, id)) {
