@@ -178,8 +178,8 @@ struct sqlite3 *catalog_sqlite(struct catalog *c)
 static int module_version(struct catalog *c, const char *module)
 {
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(c->db, "SELECT version FROM module_versions WHERE module = ?1", -1,
-                           &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(c->db, "SELECT version FROM module_versions WHERE module = ?1", -1, &s,
+                           NULL) != SQLITE_OK)
         return ES_EDB;
     sqlite3_bind_text(s, 1, module, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
@@ -202,13 +202,14 @@ int catalog_migrate_module(struct catalog *c, const char *module, const char *co
     for (int v = version; v < nsteps; v++) {
         char *msg = NULL;
         sqlite3_stmt *s = NULL;
-        int ok = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) == SQLITE_OK &&
-                 module_version(c, module) == v && /* another process may have done it */
-                 sqlite3_exec(c->db, steps[v], NULL, NULL, &msg) == SQLITE_OK &&
-                 sqlite3_prepare_v2(c->db,
-                                    "INSERT INTO module_versions(module, version) VALUES (?1, ?2)"
-                                    " ON CONFLICT (module) DO UPDATE SET version = excluded.version",
-                                    -1, &s, NULL) == SQLITE_OK;
+        int ok =
+            sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) == SQLITE_OK &&
+            module_version(c, module) == v && /* another process may have done it */
+            sqlite3_exec(c->db, steps[v], NULL, NULL, &msg) == SQLITE_OK &&
+            sqlite3_prepare_v2(c->db,
+                               "INSERT INTO module_versions(module, version) VALUES (?1, ?2)"
+                               " ON CONFLICT (module) DO UPDATE SET version = excluded.version",
+                               -1, &s, NULL) == SQLITE_OK;
         if (ok) {
             sqlite3_bind_text(s, 1, module, -1, SQLITE_STATIC);
             sqlite3_bind_int(s, 2, v + 1);

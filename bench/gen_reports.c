@@ -41,8 +41,8 @@ static json_t *answers(const struct rubric *r, int op, bool b2b)
         if (it->critical)
             fail = 0.01;
         if (it->type == RUBRIC_SCALE)
-            json_object_set_new(a, it->id,
-                                json_integer(unit() < fail ? it->min : it->max - (int)(next() % 2)));
+            json_object_set_new(
+                a, it->id, json_integer(unit() < fail ? it->min : it->max - (int)(next() % 2)));
         else if (it->na_allowed && unit() < 0.1)
             json_object_set_new(a, it->id, json_string("na"));
         else
@@ -80,7 +80,8 @@ static int score_bench(const char *path, long n)
         }
     }
     int64_t t2 = es_mono_us();
-    double anchor = (double)n / ((double)(t1 - t0) / 1e6), ours = (double)n / ((double)(t2 - t1) / 1e6);
+    double anchor = (double)n / ((double)(t1 - t0) / 1e6),
+           ours = (double)n / ((double)(t2 - t1) / 1e6);
     printf("score_per_s=%.0f parse_only_per_s=%.0f ratio=%.2f ok=%ld\n", ours, anchor,
            ours / anchor, ok);
     free(text);
@@ -100,8 +101,8 @@ static int time_report(const char *dir, int64_t since, int64_t until, const char
         fprintf(stderr, "gen_reports: %s\n", err.msg);
         return 1;
     }
-    struct report_window w = {.since = since, .until = until, .operator_ = op,
-                              .repeat_threshold = 3};
+    struct report_window w = {
+        .since = since, .until = until, .operator_ = op, .repeat_threshold = 3};
     int64_t t[6];
     size_t rows = 0;
     for (int i = 0; i < 6; i++) {
@@ -140,7 +141,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: gen_reports DATA_DIR RUBRIC.yaml OPERATORS CALLS EVALS DAYS\n");
         return 2;
     }
-    int nops = atoi(argv[3]);
+    int nops = (int)strtol(argv[3], NULL, 10);
     long ncalls = strtol(argv[4], NULL, 10), nevals = strtol(argv[5], NULL, 10);
     int64_t span = strtoll(argv[6], NULL, 10) * 86400000LL;
     struct es_err err = {{0}};
@@ -164,7 +165,7 @@ int main(int argc, char **argv)
     }
     int64_t now = es_now_ms(), start = now - span;
     struct archive_call *k = calloc(1, sizeof *k);
-    char (*ids)[ES_ID_LEN] = malloc((size_t)ncalls * ES_ID_LEN);
+    char(*ids)[ES_ID_LEN] = malloc((size_t)ncalls * ES_ID_LEN);
     unsigned char *b2b = calloc((size_t)ncalls, 1);
     for (long i = 0; i < ncalls; i++) {
         memset(k, 0, sizeof *k);
@@ -193,7 +194,7 @@ int main(int argc, char **argv)
         struct archive_recording rec;
         if (catalog_get(cat, ids[i], call, &rec, &has))
             continue;
-        int op = atoi(call->operator_ + 2);
+        int op = (int)strtol(call->operator_ + 2, NULL, 10);
         json_t *a = answers(r, op, b2b[i]);
         struct eval_new en = {.call_id = ids[i],
                               .reviewer = "bench",
@@ -206,8 +207,8 @@ int main(int argc, char **argv)
             uint64_t fate = next() % 10;
             if (fate < 7)
                 eval_transition(st, id, EVAL_ACKNOWLEDGED, call->operator_, NULL, &err);
-            else if (fate == 7 && !eval_transition(st, id, EVAL_DISPUTED, call->operator_,
-                                                   "disagree", &err))
+            else if (fate == 7 &&
+                     !eval_transition(st, id, EVAL_DISPUTED, call->operator_, "disagree", &err))
                 eval_transition(st, id, EVAL_RESOLVED, "lead", "upheld", &err);
         }
         json_decref(a);

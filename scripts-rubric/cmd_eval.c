@@ -47,16 +47,26 @@ static int number(const char *opt, const char *v, long long lo, long long hi, lo
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
     static const struct option lo[] = {
-        {"rubric", required_argument, NULL, 'r'},   {"version", required_argument, NULL, 'V'},
-        {"reviewer", required_argument, NULL, 'R'}, {"by", required_argument, NULL, 'b'},
-        {"comment", required_argument, NULL, 'c'},  {"tags", required_argument, NULL, 't'},
-        {"reason", required_argument, NULL, 'x'},   {"note", required_argument, NULL, 'N'},
-        {"item", required_argument, NULL, 'i'},     {"at", required_argument, NULL, 'a'},
-        {"call", required_argument, NULL, 'C'},     {"operator", required_argument, NULL, 'o'},
-        {"status", required_argument, NULL, 's'},   {"since", required_argument, NULL, 'S'},
-        {"until", required_argument, NULL, 'U'},    {"limit", required_argument, NULL, 'l'},
-        {"seed", required_argument, NULL, 'e'},     {"draft", no_argument, NULL, 'd'},
-        {"json", no_argument, NULL, 'J'},           {"history", no_argument, NULL, 'H'},
+        {"rubric", required_argument, NULL, 'r'},
+        {"version", required_argument, NULL, 'V'},
+        {"reviewer", required_argument, NULL, 'R'},
+        {"by", required_argument, NULL, 'b'},
+        {"comment", required_argument, NULL, 'c'},
+        {"tags", required_argument, NULL, 't'},
+        {"reason", required_argument, NULL, 'x'},
+        {"note", required_argument, NULL, 'N'},
+        {"item", required_argument, NULL, 'i'},
+        {"at", required_argument, NULL, 'a'},
+        {"call", required_argument, NULL, 'C'},
+        {"operator", required_argument, NULL, 'o'},
+        {"status", required_argument, NULL, 's'},
+        {"since", required_argument, NULL, 'S'},
+        {"until", required_argument, NULL, 'U'},
+        {"limit", required_argument, NULL, 'l'},
+        {"seed", required_argument, NULL, 'e'},
+        {"draft", no_argument, NULL, 'd'},
+        {"json", no_argument, NULL, 'J'},
+        {"history", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
     long long n;
@@ -65,22 +75,54 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     o->at_ms = -1;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
-        case 'r': o->rubric = optarg; break;
-        case 'R': o->reviewer = optarg; break;
-        case 'b': o->by = optarg; break;
-        case 'c': o->comment = optarg; break;
-        case 't': o->tags = optarg; break;
-        case 'x': o->reason = optarg; break;
-        case 'N': o->note = optarg; break;
-        case 'i': o->item = optarg; break;
-        case 'C': o->call = optarg; break;
-        case 'o': o->operator_ = optarg; break;
-        case 's': o->status = optarg; break;
-        case 'S': o->since = optarg; break;
-        case 'U': o->until = optarg; break;
-        case 'd': o->draft = 1; break;
-        case 'J': o->json = 1; break;
-        case 'H': o->history = 1; break;
+        case 'r':
+            o->rubric = optarg;
+            break;
+        case 'R':
+            o->reviewer = optarg;
+            break;
+        case 'b':
+            o->by = optarg;
+            break;
+        case 'c':
+            o->comment = optarg;
+            break;
+        case 't':
+            o->tags = optarg;
+            break;
+        case 'x':
+            o->reason = optarg;
+            break;
+        case 'N':
+            o->note = optarg;
+            break;
+        case 'i':
+            o->item = optarg;
+            break;
+        case 'C':
+            o->call = optarg;
+            break;
+        case 'o':
+            o->operator_ = optarg;
+            break;
+        case 's':
+            o->status = optarg;
+            break;
+        case 'S':
+            o->since = optarg;
+            break;
+        case 'U':
+            o->until = optarg;
+            break;
+        case 'd':
+            o->draft = 1;
+            break;
+        case 'J':
+            o->json = 1;
+            break;
+        case 'H':
+            o->history = 1;
+            break;
         case 'V':
             if (number("--version", optarg, 1, 1000000, &n))
                 return -1;
@@ -155,7 +197,7 @@ static int read_answers(const char *path, struct answers_file *f)
             !json_is_string(json_object_get(c, "text"))) {
             fprintf(stderr, "earshot eval: %s: comments[%zu]: %s\n", path, i,
                     f->ncomments == (int)ES_ARRAY_LEN(f->comments) ? "at most 64 comments"
-                                                                    : "needs \"text\"");
+                                                                   : "needs \"text\"");
             return 1;
         }
         const json_t *at = json_object_get(c, "at_ms");
@@ -376,8 +418,9 @@ static int list(struct rubric_store *st, int argc, const struct opts *o)
     enum eval_status s;
     if (o->status) {
         if (eval_status_parse(o->status, &s)) {
-            fprintf(stderr, "earshot eval list: --status %s: expected draft, submitted,"
-                            " acknowledged, disputed or resolved\n",
+            fprintf(stderr,
+                    "earshot eval list: --status %s: expected draft, submitted,"
+                    " acknowledged, disputed or resolved\n",
                     o->status);
             return 2;
         }
@@ -437,9 +480,9 @@ static int sample(struct rubric_store *st, int argc, char **argv, struct opts *o
 
 int cmd_eval(struct es_cli *cli)
 {
-    static const char *const subs[] = {"add",     "edit",    "submit",  "ack", "acknowledge",
-                                       "dispute", "resolve", "comment", "show", "list",
-                                       "sample",  NULL};
+    static const char *const subs[] = {"add",         "edit",    "submit",  "ack",
+                                       "acknowledge", "dispute", "resolve", "comment",
+                                       "show",        "list",    "sample",  NULL};
     if (cli->argc < 2 || !strcmp(cli->argv[1], "--help") || !strcmp(cli->argv[1], "-h")) {
         fputs(usage_text, cli->argc < 2 ? stderr : stdout);
         return cli->argc < 2 ? 2 : 0;

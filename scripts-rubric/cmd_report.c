@@ -23,8 +23,8 @@ static void errors_text(const struct report_window *w, const struct report_error
     es_time_iso(w->until, until);
     printf("Recurring errors %s .. %s%s%s\n\n", since, until, w->operator_ ? ", operator " : "",
            w->operator_ ? w->operator_ : "");
-    printf("%-16s  %-28s  %6s  %8s  %-5s  %s\n", "OPERATOR", "ERROR", "COUNT", "PREVIOUS",
-           "TREND", "REPEAT");
+    printf("%-16s  %-28s  %6s  %8s  %-5s  %s\n", "OPERATOR", "ERROR", "COUNT", "PREVIOUS", "TREND",
+           "REPEAT");
     for (size_t i = 0; i < r->nrows; i++) {
         const struct report_error_row *e = &r->rows[i];
         if (!e->count && !e->previous_count)
@@ -68,9 +68,9 @@ static void errors_json(const struct report_errors *r)
 static int score_row(void *ud, const struct report_score_row *row)
 {
     const int *json = ud;
-    double rate = row->evaluations ? rubric_round1(100.0 * (double)row->passed /
-                                                   (double)row->evaluations)
-                                   : 0;
+    double rate = row->evaluations
+                      ? rubric_round1(100.0 * (double)row->passed / (double)row->evaluations)
+                      : 0;
     if (*json) {
         json_t *j = json_object();
         json_object_set_new(j, "operator", json_string(row->operator_));

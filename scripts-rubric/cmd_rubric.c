@@ -22,8 +22,10 @@ struct opts {
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
     static const struct option lo[] = {
-        {"json", no_argument, NULL, 'J'},          {"verbose", no_argument, NULL, 'v'},
-        {"version", required_argument, NULL, 'n'}, {"tags", required_argument, NULL, 't'},
+        {"json", no_argument, NULL, 'J'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", required_argument, NULL, 'n'},
+        {"tags", required_argument, NULL, 't'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -90,8 +92,8 @@ static int check(int argc, char **argv, const struct opts *o)
                 critical += r->items[k].critical;
             printf("%s: ok: rubric %s \"%s\", %d section%s, %d item%s (%d critical), pass_score "
                    "%g\n",
-                   argv[i], r->id, r->title, r->nsections, r->nsections == 1 ? "" : "s",
-                   r->nitems, r->nitems == 1 ? "" : "s", critical, r->pass_score);
+                   argv[i], r->id, r->title, r->nsections, r->nsections == 1 ? "" : "s", r->nitems,
+                   r->nitems == 1 ? "" : "s", critical, r->pass_score);
         }
         rubric_free(r);
     }

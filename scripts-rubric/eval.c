@@ -46,11 +46,9 @@ int rstore_eval_row(struct rubric_store *s, const char *id, struct eval_row *row
     row->n = sqlite3_column_int64(st, 0);
     snprintf(row->id, sizeof row->id, "%s", (const char *)sqlite3_column_text(st, 1));
     snprintf(row->call_id, sizeof row->call_id, "%s", (const char *)sqlite3_column_text(st, 2));
-    snprintf(row->operator_, sizeof row->operator_, "%s",
-             (const char *)sqlite3_column_text(st, 3));
+    snprintf(row->operator_, sizeof row->operator_, "%s", (const char *)sqlite3_column_text(st, 3));
     row->call_started_at = sqlite3_column_int64(st, 4);
-    snprintf(row->rubric_id, sizeof row->rubric_id, "%s",
-             (const char *)sqlite3_column_text(st, 7));
+    snprintf(row->rubric_id, sizeof row->rubric_id, "%s", (const char *)sqlite3_column_text(st, 7));
     row->rubric_version = sqlite3_column_int(st, 8);
     eval_status_parse((const char *)sqlite3_column_text(st, 14), &row->status);
     sqlite3_reset(st);
@@ -83,21 +81,21 @@ static int score_answers(const struct rubric *r, const json_t *answers, const js
     const char *tags[65];
     int rc = rubric_answers_from_json(r, answers, &sc->ans, err);
     if (!rc)
-        rc = rubric_score(r, &sc->ans, tag_list(call_tags, tags, ES_ARRAY_LEN(tags)), &sc->res,
-                          err);
+        rc =
+            rubric_score(r, &sc->ans, tag_list(call_tags, tags, ES_ARRAY_LEN(tags)), &sc->res, err);
     if (rc)
         return rc;
     for (int i = 0; i < r->nitems; i++)
         sc->outcomes[i] = sc->res.item_state[i] != RUBRIC_ITEM_SCORED ? 0
-                          : sc->res.item_failed[i]                   ? 2
-                                                                     : 1;
+                          : sc->res.item_failed[i]                    ? 2
+                                                                      : 1;
     return 0;
 }
 
 /* Rewrites the error rows of an evaluation from its outcomes. */
 static int write_errors(struct rubric_store *s, int64_t n, const struct rubric *r,
-                        const uint8_t *outcomes, const char *operator_, int64_t at,
-                        int64_t ack_at, struct es_err *err)
+                        const uint8_t *outcomes, const char *operator_, int64_t at, int64_t ack_at,
+                        struct es_err *err)
 {
     sqlite3_stmt *st = rstore_stmt(s, RS_DELETE_ERRORS);
     sqlite3_bind_int64(st, 1, n);

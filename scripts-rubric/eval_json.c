@@ -80,9 +80,10 @@ static json_t *comments_json(struct rubric_store *s, int64_t n)
         json_t *c = json_object();
         json_object_set_new(c, "id", json_integer(sqlite3_column_int64(st, 0)));
         json_object_set_new(c, "item_id", text_or_null(st, 1));
-        json_object_set_new(c, "at_ms", sqlite3_column_type(st, 2) == SQLITE_NULL
-                                            ? json_null()
-                                            : json_integer(sqlite3_column_int64(st, 2)));
+        json_object_set_new(c, "at_ms",
+                            sqlite3_column_type(st, 2) == SQLITE_NULL
+                                ? json_null()
+                                : json_integer(sqlite3_column_int64(st, 2)));
         json_object_set_new(c, "author", text_or_null(st, 3));
         json_object_set_new(c, "text", text_or_null(st, 4));
         json_object_set_new(c, "created_at", iso_or_null(st, 5));
@@ -183,8 +184,7 @@ int eval_list(struct rubric_store *s, const struct eval_filter *f,
         if (texts[i])
             sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
     if (f->status >= 0)
-        sqlite3_bind_text(st, 5, eval_status_name((enum eval_status)f->status), -1,
-                          SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, eval_status_name((enum eval_status)f->status), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, f->since);
     sqlite3_bind_int64(st, 7, f->until);
     sqlite3_bind_int(st, 8, f->limit > 0 ? f->limit : -1);

@@ -57,8 +57,8 @@ bool rubric_is_slug(const char *s, size_t len)
         return false;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  (i > 0 && (c == '-' || c == '_'));
+        bool ok =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '-' || c == '_'));
         if (!ok)
             return false;
     }
@@ -114,8 +114,8 @@ static bool get_slug(struct loader *L, const char *key, const struct ynode *v, c
         return false;
     }
     if (!rubric_is_slug(v->str, v->len)) {
-        diag(L, v, "%s '%s' is not a slug (lowercase letters, digits, '-', '_'; at most 64)",
-             key, shown(v, b, sizeof b));
+        diag(L, v, "%s '%s' is not a slug (lowercase letters, digits, '-', '_'; at most 64)", key,
+             shown(v, b, sizeof b));
         return false;
     }
     memcpy(out, v->str, v->len + 1);
@@ -128,8 +128,7 @@ static bool numeric_chars(const struct ynode *v)
         return false;
     for (size_t i = 0; i < v->len; i++) {
         char c = v->str[i];
-        if (!((c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' ||
-              c == 'E'))
+        if (!((c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E'))
             return false;
     }
     return true;
@@ -247,8 +246,8 @@ static void fields(struct loader *L, const struct ynode *map, const char *where,
             }
         }
         if (best)
-            diag(L, k, "unknown key '%s' in %s (did you mean '%s'?)", shown(k, b, sizeof b),
-                 where, best);
+            diag(L, k, "unknown key '%s' in %s (did you mean '%s'?)", shown(k, b, sizeof b), where,
+                 best);
         else
             diag(L, k, "unknown key '%s' in %s", shown(k, b, sizeof b), where);
     }

@@ -178,7 +178,8 @@ int report_errors(struct rubric_store *s, const struct report_window *w, struct 
         return rc;
     rc = error_rows(s, w, out);
     if (rc)
-        es_seterr(err, rc, "error counts: %s", rc == ES_EDB ? sqlite3_errmsg(s->db) : es_strerror(rc));
+        es_seterr(err, rc, "error counts: %s",
+                  rc == ES_EDB ? sqlite3_errmsg(s->db) : es_strerror(rc));
     if (!rc)
         rc = item_rates(s, w, out, err);
     if (rc)
@@ -214,8 +215,7 @@ int report_scores(struct rubric_store *s, const struct report_window *w,
             break;
     }
     sqlite3_reset(st);
-    return step == SQLITE_ROW || step == SQLITE_DONE ? 0
-                                                     : rstore_db_error(s, "score report", err);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : rstore_db_error(s, "score report", err);
 }
 
 /* ---- sampling --------------------------------------------------------------- */

@@ -160,12 +160,11 @@ int rubric_import(struct rubric_store *s, const uint8_t *yaml, size_t len, int *
 struct rubric_info {
     char id[RUBRIC_ID_LEN];
     char title[256];
-    int version;       /* latest */
+    int version; /* latest */
     int64_t imported_at;
     int64_t evaluations; /* over all versions */
 };
-int rubric_list(struct rubric_store *s, int (*cb)(void *ud, const struct rubric_info *),
-                void *ud);
+int rubric_list(struct rubric_store *s, int (*cb)(void *ud, const struct rubric_info *), void *ud);
 /* version 0 = latest. The YAML exactly as imported goes to *yaml (caller frees)
  * when yaml is not NULL; the loaded rubric to *out when out is not NULL. */
 int rubric_get(struct rubric_store *s, const char *id, int version, struct rubric **out,
@@ -192,7 +191,7 @@ struct eval_new {
     const char *call_id;
     const char *reviewer;
     const char *rubric_id;
-    int rubric_version; /* 0 = latest */
+    int rubric_version;    /* 0 = latest */
     const json_t *answers; /* {"item-id": answer}; borrowed */
     const char *comment;   /* overall comment, may be NULL */
     const struct eval_comment *comments;
@@ -219,7 +218,7 @@ int eval_comment_add(struct rubric_store *s, const char *eval_id, const struct e
 
 struct eval_filter {
     const char *call_id, *operator_, *reviewer, *rubric_id;
-    int status; /* enum eval_status, -1 = any */
+    int status;           /* enum eval_status, -1 = any */
     int64_t since, until; /* call start, 0 = open */
     int limit;            /* 0 = all */
 };
@@ -233,7 +232,7 @@ int eval_list(struct rubric_store *s, const struct eval_filter *f,
 
 /* ---- reports ------------------------------------------------------------ */
 struct report_window {
-    int64_t since, until; /* [since, until) over call start times, UTC ms */
+    int64_t since, until;  /* [since, until) over call start times, UTC ms */
     const char *operator_; /* NULL = the whole team */
     int repeat_threshold;  /* default 3 */
 };

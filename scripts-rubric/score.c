@@ -30,8 +30,9 @@ static int answer_from_json(const struct rubric_item *it, const char *key, const
         return es_seterr(err, ES_EINVAL, "item '%s': answer must be \"yes\", \"no\" or \"na\"",
                          key);
     if (!json_is_number(v))
-        return es_seterr(err, ES_EINVAL, "item '%s': answer must be a number from %d to %d or \"na\"",
-                         key, it->min, it->max);
+        return es_seterr(err, ES_EINVAL,
+                         "item '%s': answer must be a number from %d to %d or \"na\"", key, it->min,
+                         it->max);
     double d = json_number_value(v);
     if (d != floor(d) || d < it->min || d > it->max)
         return es_seterr(err, ES_EINVAL, "item '%s': answer %g is not a whole number from %d to %d",
@@ -46,8 +47,9 @@ int rubric_answers_from_json(const struct rubric *r, const json_t *obj, struct r
 {
     memset(out->a, 0, (size_t)r->nitems * sizeof out->a[0]);
     if (!json_is_object(obj))
-        return es_seterr(err, ES_EINVAL,
-                         "answers must be a JSON object {\"item-id\": \"yes\" | \"no\" | \"na\" | number}");
+        return es_seterr(
+            err, ES_EINVAL,
+            "answers must be a JSON object {\"item-id\": \"yes\" | \"no\" | \"na\" | number}");
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)obj, key, v)
@@ -134,8 +136,8 @@ static int score_item(const struct rubric_item *it, const struct rubric_answer *
         return es_seterr(err, ES_EINVAL, "item '%s' is not answered", it->id);
     case RUBRIC_ANS_NA:
         if (!it->na_allowed && app > 0)
-            return es_seterr(err, ES_EINVAL, "item '%s' cannot be answered na (na_allowed is false)",
-                             it->id);
+            return es_seterr(err, ES_EINVAL,
+                             "item '%s' cannot be answered na (na_allowed is false)", it->id);
         return RUBRIC_ITEM_NA;
     case RUBRIC_ANS_YES:
     case RUBRIC_ANS_NO:
@@ -212,9 +214,9 @@ json_t *rubric_result_json(const struct rubric *r, const struct rubric_result *r
     for (int si = 0; si < r->nsections; si++) {
         json_t *s = json_object();
         json_object_set_new(s, "id", json_string(r->sections[si].id));
-        json_object_set_new(s, "score", res->section_score[si] < 0
-                                            ? json_null()
-                                            : json_real(res->section_score[si]));
+        json_object_set_new(s, "score",
+                            res->section_score[si] < 0 ? json_null()
+                                                       : json_real(res->section_score[si]));
         json_array_append_new(secs, s);
     }
     json_object_set_new(o, "sections", secs);

@@ -152,13 +152,12 @@ static const char *const sql[RS_COUNT] = {
     [RS_INSERT_ERROR] = "INSERT OR IGNORE INTO evaluation_errors(eval_n, error_tag, operator, at,"
                         " ack_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     [RS_ACK_ERRORS] = "UPDATE evaluation_errors SET ack_at = ?2 WHERE eval_n = ?1",
-    [RS_LIST_EVALS] =
-        "SELECT " EVAL_COLS " FROM evaluations e"
-        " WHERE (?1 IS NULL OR e.call_id = ?1) AND (?2 IS NULL OR e.operator = ?2)"
-        " AND (?3 IS NULL OR e.reviewer = ?3) AND (?4 IS NULL OR e.rubric_id = ?4)"
-        " AND (?5 IS NULL OR e.status = ?5) AND (?6 = 0 OR e.call_started_at >= ?6)"
-        " AND (?7 = 0 OR e.call_started_at < ?7)"
-        " ORDER BY e.call_started_at DESC, e.n DESC LIMIT ?8",
+    [RS_LIST_EVALS] = "SELECT " EVAL_COLS " FROM evaluations e"
+                      " WHERE (?1 IS NULL OR e.call_id = ?1) AND (?2 IS NULL OR e.operator = ?2)"
+                      " AND (?3 IS NULL OR e.reviewer = ?3) AND (?4 IS NULL OR e.rubric_id = ?4)"
+                      " AND (?5 IS NULL OR e.status = ?5) AND (?6 = 0 OR e.call_started_at >= ?6)"
+                      " AND (?7 = 0 OR e.call_started_at < ?7)"
+                      " ORDER BY e.call_started_at DESC, e.n DESC LIMIT ?8",
     [RS_COMMENTS] = "SELECT id, item_id, at_ms, author, body, created_at"
                     " FROM evaluation_comments WHERE eval_n = ?1 ORDER BY id",
     /* each report has a team form and a one-operator form, so that both use an index */
@@ -218,8 +217,7 @@ int rstore_db_error(struct rubric_store *s, const char *what, struct es_err *err
     return es_seterr(err, ES_EDB, "catalog: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
-int rstore_step_done(struct rubric_store *s, sqlite3_stmt *st, const char *what,
-                     struct es_err *err)
+int rstore_step_done(struct rubric_store *s, sqlite3_stmt *st, const char *what, struct es_err *err)
 {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
@@ -233,8 +231,8 @@ int rstore_step_done(struct rubric_store *s, sqlite3_stmt *st, const char *what,
 int rubric_store_open(struct catalog *c, struct rubric_store **out, struct es_err *err)
 {
     *out = NULL;
-    int rc = catalog_migrate_module(c, "scripts-rubric", migrations,
-                                    (int)ES_ARRAY_LEN(migrations), err);
+    int rc =
+        catalog_migrate_module(c, "scripts-rubric", migrations, (int)ES_ARRAY_LEN(migrations), err);
     if (rc)
         return rc;
     struct rubric_store *s = calloc(1, sizeof *s);

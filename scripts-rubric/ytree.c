@@ -112,8 +112,7 @@ static int open_container(struct builder *b, enum ynode_kind kind, const yaml_ma
         return fail_at(b, m, ES_ETOOBIG, "nested too deeply");
     struct ynode *n = new_node(b, kind, m);
     if (!n)
-        return b->nodes > YTREE_MAX_NODES ? fail_at(b, m, ES_ETOOBIG, "too many nodes")
-                                          : ES_ENOMEM;
+        return b->nodes > YTREE_MAX_NODES ? fail_at(b, m, ES_ETOOBIG, "too many nodes") : ES_ENOMEM;
     int rc = attach(b, n, m);
     if (rc)
         return rc;
@@ -196,8 +195,8 @@ int ytree_parse(const uint8_t *p, size_t len, struct rubric_arena *a, struct yno
             b.line = (int)parser.problem_mark.line + 1;
             b.col = (int)parser.problem_mark.column + 1;
             rc = es_seterr(err, ES_EFORMAT, "YAML syntax: %s%s%s",
-                           parser.problem ? parser.problem : "error",
-                           parser.context ? " " : "", parser.context ? parser.context : "");
+                           parser.problem ? parser.problem : "error", parser.context ? " " : "",
+                           parser.context ? parser.context : "");
             break;
         }
         done = ev.type == YAML_STREAM_END_EVENT;

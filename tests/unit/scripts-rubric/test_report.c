@@ -18,10 +18,10 @@ static void eval_at(int64_t t, const char *op, const char *answers, int ack, boo
         cr_assert_eq(eval_transition(fx_st, ev, EVAL_ACKNOWLEDGED, op, NULL, &fx_err), 0);
 }
 
-#define ALL_YES    "{\"greet\":\"yes\",\"price\":\"yes\",\"close\":\"yes\",\"q\":5}"
-#define PRICE_NO   "{\"greet\":\"yes\",\"price\":\"no\",\"close\":\"yes\",\"q\":5}"
-#define GREET_NO   "{\"greet\":\"no\",\"price\":\"yes\",\"close\":\"yes\",\"q\":4}"
-#define CLOSE_NO   "{\"greet\":\"yes\",\"price\":\"yes\",\"close\":\"no\",\"q\":5}"
+#define ALL_YES  "{\"greet\":\"yes\",\"price\":\"yes\",\"close\":\"yes\",\"q\":5}"
+#define PRICE_NO "{\"greet\":\"yes\",\"price\":\"no\",\"close\":\"yes\",\"q\":5}"
+#define GREET_NO "{\"greet\":\"no\",\"price\":\"yes\",\"close\":\"yes\",\"q\":4}"
+#define CLOSE_NO "{\"greet\":\"yes\",\"price\":\"yes\",\"close\":\"no\",\"q\":5}"
 
 static void build(void)
 {
@@ -35,8 +35,8 @@ static void build(void)
               "        scale: {min: 1, max: 5}\n",
               NULL);
     now = es_now_ms();
-    W = (struct report_window){.since = now - 10 * DAY, .until = now + 10 * DAY,
-                               .repeat_threshold = 3};
+    W = (struct report_window){
+        .since = now - 10 * DAY, .until = now + 10 * DAY, .repeat_threshold = 3};
     /* ann: twice in the previous window, once acknowledged, three times after */
     eval_at(now - 25 * DAY, "ann", PRICE_NO, 0, true);
     eval_at(now - 20 * DAY, "ann", PRICE_NO, 0, true);

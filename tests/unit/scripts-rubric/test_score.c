@@ -112,8 +112,8 @@ Test(score, all_na_section_drops_out)
     cr_assert(res.section_score[1] < 0);
     cr_assert_eq(res.nsections_scored, 1);
     json_t *j = rubric_result_json(R, &res);
-    cr_assert(json_is_null(json_object_get(json_array_get(json_object_get(j, "sections"), 1),
-                                           "score")));
+    cr_assert(
+        json_is_null(json_object_get(json_array_get(json_object_get(j, "sections"), 1), "score")));
     json_decref(j);
 }
 
@@ -145,8 +145,8 @@ Test(score, rounding_of_a_total_on_the_halfway_point)
               "        scale: {min: 0, max: 2000}\n");
     /* 1749/2000 = 0.8745 exactly in decimal, 0.87449999... in binary */
     cr_assert_float_eq(score("{\"q\":1749}"), 87.5, 1e-9);
-    cr_assert_float_eq(score("{\"q\":1748}"), 87.4, 1e-9); /* 87.40 */
-    cr_assert_float_eq(score("{\"q\":1}"), 0.1, 1e-9);     /* 0.05 */
+    cr_assert_float_eq(score("{\"q\":1748}"), 87.4, 1e-9);  /* 87.40 */
+    cr_assert_float_eq(score("{\"q\":1}"), 0.1, 1e-9);      /* 0.05 */
     cr_assert_float_eq(score("{\"q\":1999}"), 100.0, 1e-9); /* 99.95 */
 }
 

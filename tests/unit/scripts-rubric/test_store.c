@@ -115,9 +115,8 @@ Test(store, status_steps)
     cr_assert_eq(eval_get_json(fx_st, b, true, &j, &fx_err), 0);
     cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "disputed"), "by")),
                      "ann");
-    cr_assert_str_eq(
-        json_string_value(json_object_get(json_object_get(j, "disputed"), "reason")),
-        "I did greet");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "disputed"), "reason")),
+                     "I did greet");
     cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "resolved"), "by")),
                      "boss");
     cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "submitted"), "by")),
