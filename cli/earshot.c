@@ -1,6 +1,7 @@
 /* earshot: the subcommand table. Each command's code lives in its module. */
 #include "archive/archive.h"
 #include "recorder/recorder.h"
+#include "review-server/review.h"
 #include "scripts-rubric/rubric.h"
 
 #include <locale.h>
@@ -25,6 +26,8 @@ static const struct command {
     {"rubric", cmd_rubric, "check, score, import and show call-script rubrics"},
     {"eval", cmd_eval, "add, edit, acknowledge, dispute and list evaluations"},
     {"report", cmd_report, "recurring errors and scores per operator"},
+    {"user", cmd_user, "add, disable and list review-server users"},
+    {"audit", cmd_audit, "verify the audit log's hash chain"},
 };
 
 /* Every key the configuration file may hold (see packaging/earshot.conf). */

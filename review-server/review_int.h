@@ -1,0 +1,33 @@
+/* Private to review-server/: the store handle and its prepared statements. */
+#ifndef EARSHOT_REVIEW_INT_H
+#define EARSHOT_REVIEW_INT_H
+
+#include "review-server/review.h"
+
+#include <sqlite3.h>
+
+enum review_stmt {
+    RV_BEGIN,
+    RV_COMMIT,
+    RV_ROLLBACK,
+    RV_USER_ADD,
+    RV_USER_PASSWD,
+    RV_USER_DISABLE,
+    RV_USER_GET,
+    RV_USER_LIST,
+    RV_SESSIONS_DROP,
+    RV_AUDIT_LAST,
+    RV_AUDIT_ADD,
+    RV_AUDIT_ALL,
+    RV_COUNT
+};
+
+struct review_store {
+    sqlite3 *db; /* the catalog's connection */
+    sqlite3_stmt *st[RV_COUNT];
+};
+
+sqlite3_stmt *rv_stmt(struct review_store *s, enum review_stmt which);
+int rv_step_done(struct review_store *s, sqlite3_stmt *st, const char *what, struct es_err *err);
+
+#endif

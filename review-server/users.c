@@ -1,0 +1,334 @@
+/* Users, their roles and Argon2id password hashes, and the audit chain: the
+ * review server's tables in the catalog database. */
+#include "review-server/review_int.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* migrations[i] takes the review-server tables from version i to i + 1.
+ * Append only; never edit a released step. */
+static const char *const migrations[] = {
+    /* 1: users, sessions, API tokens, audit chain */
+    "CREATE TABLE users ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL CHECK (role IN ('admin','supervisor','operator','compliance')),"
+    "  operator TEXT NOT NULL DEFAULT '',"
+    "  pw_hash TEXT NOT NULL,"
+    "  disabled INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE sessions ("
+    "  token_hash TEXT PRIMARY KEY," /* SHA-256 of the cookie value */
+    "  user_id INTEGER NOT NULL REFERENCES users(id),"
+    "  csrf TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  seen_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX sessions_user ON sessions(user_id);"
+    "CREATE TABLE api_tokens ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  created_by TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER"
+    ") STRICT;"
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  target TEXT NOT NULL DEFAULT '',"
+    "  detail TEXT NOT NULL DEFAULT '{}',"
+    "  prev_hash TEXT NOT NULL,"
+    "  hash TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX audit_at ON audit(at);"
+    /* append-only: rows cannot be changed or removed through SQL either */
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+};
+
+static const char *const sql[RV_COUNT] = {
+    [RV_BEGIN] = "BEGIN IMMEDIATE",
+    [RV_COMMIT] = "COMMIT",
+    [RV_ROLLBACK] = "ROLLBACK",
+    [RV_USER_ADD] = "INSERT INTO users(name, role, operator, pw_hash, created_at, updated_at)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    [RV_USER_PASSWD] = "UPDATE users SET pw_hash = ?2, updated_at = ?3 WHERE name = ?1",
+    [RV_USER_DISABLE] = "UPDATE users SET disabled = ?2, updated_at = ?3 WHERE name = ?1",
+    [RV_USER_GET] = "SELECT id, name, role, operator, disabled, created_at, pw_hash FROM users"
+                    " WHERE name = ?1",
+    [RV_USER_LIST] = "SELECT id, name, role, operator, disabled, created_at, pw_hash FROM users"
+                     " ORDER BY name",
+    [RV_SESSIONS_DROP] = "DELETE FROM sessions WHERE user_id = ?1",
+    [RV_AUDIT_LAST] = "SELECT hash FROM audit ORDER BY id DESC LIMIT 1",
+    [RV_AUDIT_ADD] = "INSERT INTO audit(at, actor, action, target, detail, prev_hash, hash)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [RV_AUDIT_ALL] = "SELECT id, at, actor, action, target, detail, prev_hash, hash FROM audit"
+                     " ORDER BY id",
+};
+
+static const char *const role_names[ROLE_NROLES] = {"admin", "supervisor", "operator",
+                                                    "compliance"};
+
+const char *review_role_name(enum review_role r)
+{
+    return (unsigned)r < ROLE_NROLES ? role_names[r] : "?";
+}
+
+int review_role_parse(const char *name, enum review_role *out)
+{
+    for (int i = 0; i < ROLE_NROLES; i++) {
+        if (!strcmp(name, role_names[i])) {
+            *out = (enum review_role)i;
+            return 0;
+        }
+    }
+    return ES_EINVAL;
+}
+
+sqlite3_stmt *rv_stmt(struct review_store *s, enum review_stmt which)
+{
+    sqlite3_stmt *st = s->st[which];
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+int rv_step_done(struct review_store *s, sqlite3_stmt *st, const char *what, struct es_err *err)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return es_seterr(err, ES_EEXIST, "%s: %s", what, sqlite3_errmsg(s->db));
+    return es_seterr(err, ES_EDB, "catalog: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+int review_store_open(struct catalog *c, struct review_store **out, struct es_err *err)
+{
+    *out = NULL;
+    int rc =
+        catalog_migrate_module(c, "review-server", migrations, (int)ES_ARRAY_LEN(migrations), err);
+    if (rc)
+        return rc;
+    struct review_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return ES_ENOMEM;
+    s->db = catalog_sqlite(c);
+    for (int i = 0; i < RV_COUNT; i++) {
+        if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
+            SQLITE_OK) {
+            rc = es_seterr(err, ES_EDB, "catalog: preparing review statement %d: %s", i,
+                           sqlite3_errmsg(s->db));
+            review_store_close(s);
+            return rc;
+        }
+    }
+    *out = s;
+    return 0;
+}
+
+void review_store_close(struct review_store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < RV_COUNT; i++)
+        sqlite3_finalize(s->st[i]);
+    free(s);
+}
+
+/* ---- users ------------------------------------------------------------------ */
+
+bool review_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n >= REVIEW_NAME_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '@' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static int check_password(const char *pw, struct es_err *err)
+{
+    size_t n = strlen(pw);
+    if (n < 10)
+        return es_seterr(err, ES_EINVAL, "the password must be at least 10 characters");
+    if (n > 1024)
+        return es_seterr(err, ES_EINVAL, "the password is longer than 1024 characters");
+    return 0;
+}
+
+static int hash_password(const char *pw, char out[crypto_pwhash_STRBYTES], struct es_err *err)
+{
+    if (crypto_pwhash_str_alg(out, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13))
+        return es_seterr(err, ES_ENOMEM, "hashing the password ran out of memory");
+    return 0;
+}
+
+int review_user_add(struct review_store *s, const char *name, enum review_role role,
+                    const char *operator_, const char *password, struct es_err *err)
+{
+    if (!review_name_valid(name))
+        return es_seterr(
+            err, ES_EINVAL,
+            "user name must be 1-64 characters of letters, digits, '.', '_', '@', '-'");
+    if (role == ROLE_OPERATOR && (!operator_ || !operator_[0]))
+        return es_seterr(err, ES_EINVAL,
+                         "an operator needs --operator EXT (the extension on"
+                         " their calls)");
+    if (operator_ && strlen(operator_) >= ARCHIVE_FIELD_LEN)
+        return es_seterr(err, ES_EINVAL, "--operator is too long");
+    int rc = check_password(password, err);
+    char hash[crypto_pwhash_STRBYTES];
+    if (!rc)
+        rc = hash_password(password, hash, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = rv_stmt(s, RV_USER_ADD);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, review_role_name(role), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, operator_ ? operator_ : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, es_now_ms());
+    rc = rv_step_done(s, st, "add user", err);
+    sodium_memzero(hash, sizeof hash);
+    if (rc == ES_EEXIST)
+        es_seterr(err, rc, "user '%s' already exists", name);
+    return rc;
+}
+
+static int changed_one(struct review_store *s, const char *name, struct es_err *err)
+{
+    return sqlite3_changes(s->db) == 1 ? 0 : es_seterr(err, ES_ENOTFOUND, "no user '%.64s'", name);
+}
+
+int review_user_passwd(struct review_store *s, const char *name, const char *password,
+                       struct es_err *err)
+{
+    char hash[crypto_pwhash_STRBYTES];
+    int rc = check_password(password, err);
+    if (!rc)
+        rc = hash_password(password, hash, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = rv_stmt(s, RV_USER_PASSWD);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, es_now_ms());
+    rc = rv_step_done(s, st, "change password", err);
+    sodium_memzero(hash, sizeof hash);
+    if (!rc)
+        rc = changed_one(s, name, err);
+    return rc;
+}
+
+int review_user_disable(struct review_store *s, const char *name, bool disabled, struct es_err *err)
+{
+    sqlite3_stmt *st = rv_stmt(s, RV_USER_DISABLE);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, disabled);
+    sqlite3_bind_int64(st, 3, es_now_ms());
+    int rc = rv_step_done(s, st, "disable user", err);
+    if (!rc)
+        rc = changed_one(s, name, err);
+    if (!rc && disabled) { /* a disabled user's sessions end now */
+        struct review_user u;
+        if (!review_user_get(s, name, &u, err)) {
+            st = rv_stmt(s, RV_SESSIONS_DROP);
+            sqlite3_bind_int64(st, 1, u.id);
+            rc = rv_step_done(s, st, "end sessions", err);
+        }
+    }
+    return rc;
+}
+
+static void read_user(sqlite3_stmt *st, struct review_user *u)
+{
+    memset(u, 0, sizeof *u);
+    u->id = sqlite3_column_int64(st, 0);
+    snprintf(u->name, sizeof u->name, "%s", (const char *)sqlite3_column_text(st, 1));
+    review_role_parse((const char *)sqlite3_column_text(st, 2), &u->role);
+    snprintf(u->operator_, sizeof u->operator_, "%s", (const char *)sqlite3_column_text(st, 3));
+    u->disabled = sqlite3_column_int(st, 4) != 0;
+    u->created_at = sqlite3_column_int64(st, 5);
+}
+
+int review_user_get(struct review_store *s, const char *name, struct review_user *u,
+                    struct es_err *err)
+{
+    sqlite3_stmt *st = rv_stmt(s, RV_USER_GET);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        read_user(st, u);
+    sqlite3_reset(st);
+    if (step == SQLITE_ROW)
+        return 0;
+    return step == SQLITE_DONE ? es_seterr(err, ES_ENOTFOUND, "no user '%.64s'", name)
+                               : es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(s->db));
+}
+
+int review_user_list(struct review_store *s, int (*cb)(void *ud, const struct review_user *),
+                     void *ud)
+{
+    sqlite3_stmt *st = rv_stmt(s, RV_USER_LIST);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct review_user u;
+        read_user(st, &u);
+        if (cb(ud, &u))
+            break;
+    }
+    sqlite3_reset(st);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : ES_EDB;
+}
+
+int review_user_check(struct review_store *s, const char *name, const char *password,
+                      struct review_user *u, struct es_err *err)
+{
+    /* an Argon2id hash of a throw-away password, so that an unknown user costs the
+     * same verification work as a known one */
+    static char dummy[crypto_pwhash_STRBYTES];
+    if (!dummy[0] && hash_password("not a password of anyone", dummy, err))
+        return ES_ENOMEM;
+    char hash[crypto_pwhash_STRBYTES] = "";
+    bool found = false;
+    if (review_name_valid(name)) {
+        sqlite3_stmt *st = rv_stmt(s, RV_USER_GET);
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            read_user(st, u);
+            snprintf(hash, sizeof hash, "%s", (const char *)sqlite3_column_text(st, 6));
+            found = true;
+        }
+        sqlite3_reset(st);
+    }
+    size_t n = strlen(password);
+    int bad = crypto_pwhash_str_verify(found ? hash : dummy, password, n) != 0;
+    if (!found || bad || u->disabled)
+        return es_seterr(err, ES_EINVAL, "wrong user name or password");
+    return 0;
+}
+
+void review_password_generate(char out[21])
+{
+    /* no 0/O, 1/l/I: read aloud or copied by hand without mistakes */
+    static const char alphabet[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    for (int i = 0; i < 20; i++)
+        out[i] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
+    out[20] = 0;
+}
