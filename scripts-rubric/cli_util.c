@@ -108,3 +108,18 @@ void cli_print_diags(const char *file, const struct rubric_diags *d)
     if (d->dropped)
         fprintf(stderr, "%s: %d more problems not shown\n", file, d->dropped);
 }
+
+int cli_number(const char *cmd, const char *opt, const char *v, long long lo, long long hi,
+               long long *out)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (!v[0] || *end || errno || n < lo || n > hi) {
+        fprintf(stderr, "earshot %s: %s %s: expected a whole number from %lld to %lld\n", cmd, opt,
+                v, lo, hi);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}

@@ -15,6 +15,9 @@ void cli_close(struct catalog *cat, struct rubric_store *st);
 int cli_window(const char *since, const char *until, struct report_window *w);
 /* "a,b,c" → a JSON array of slugs; NULL with a message when one is not a slug. */
 json_t *cli_tags(const char *cmd, const char *list);
+/* A whole number option in [lo, hi]; prints why not and returns -1. */
+int cli_number(const char *cmd, const char *opt, const char *v, long long lo, long long hi,
+               long long *out);
 /* Prints a rubric_load failure as FILE:LINE:COL: message lines. */
 void cli_print_diags(const char *file, const struct rubric_diags *d);
 

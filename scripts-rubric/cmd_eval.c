@@ -33,15 +33,7 @@ struct opts {
 
 static int number(const char *opt, const char *v, long long lo, long long hi, long long *out)
 {
-    char *end;
-    long long n = strtoll(v, &end, 10);
-    if (!v[0] || *end || n < lo || n > hi) {
-        fprintf(stderr, "earshot eval: %s %s: expected a number from %lld to %lld\n", opt, v, lo,
-                hi);
-        return -1;
-    }
-    *out = n;
-    return 0;
+    return cli_number("eval", opt, v, lo, hi, out);
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)

@@ -118,12 +118,9 @@ int cmd_report(struct es_cli *cli)
             until = optarg;
             break;
         case 'r': {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (!optarg[0] || *end || n < 1 || n > 1000000) {
-                fprintf(stderr, "earshot report: --repeat %s: expected a number from 1\n", optarg);
+            long long n;
+            if (cli_number("report", "--repeat", optarg, 1, 1000000, &n))
                 return 2;
-            }
             w.repeat_threshold = (int)n;
             break;
         }

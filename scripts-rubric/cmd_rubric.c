@@ -39,12 +39,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->verbose = 1;
             break;
         case 'n': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 1000000) {
-                fprintf(stderr, "earshot rubric: --version %s: expected a number from 1\n", optarg);
+            long long v;
+            if (cli_number("rubric", "--version", optarg, 1, 1000000, &v))
                 return -1;
-            }
             o->version = (int)v;
             break;
         }
@@ -111,10 +108,7 @@ static int score(int argc, char **argv, const struct opts *o)
         return 1;
     json_t *tags = o->tags ? cli_tags("rubric score", o->tags) : NULL;
     const char *list[65];
-    size_t n = 0;
-    for (; n < json_array_size(tags) && n + 1 < ES_ARRAY_LEN(list); n++)
-        list[n] = json_string_value(json_array_get(tags, n));
-    list[n] = NULL;
+    const char *const *call_tags = rubric_tag_list(tags, list, ES_ARRAY_LEN(list));
     struct es_buf b;
     struct rubric_answers *a = malloc(sizeof *a);
     struct rubric_result *res = malloc(sizeof *res);
@@ -123,7 +117,7 @@ static int score(int argc, char **argv, const struct opts *o)
     if (!a || !res || (o->tags && !tags) || cli_read("rubric score", argv[1], 1 << 20, &b))
         goto out;
     if (rubric_answers_parse(r, (const uint8_t *)b.data, b.len, a, &err) ||
-        rubric_score(r, a, o->tags ? list : NULL, res, &err))
+        rubric_score(r, a, call_tags, res, &err))
         fprintf(stderr, "earshot rubric score: %s: %s\n", argv[1], err.msg);
     else {
         cli_print_json(rubric_result_json(r, res));

@@ -57,18 +57,6 @@ int rstore_eval_row(struct rubric_store *s, const char *id, struct eval_row *row
 
 /* ---- scoring an evaluation ------------------------------------------------ */
 
-/* Call tags as a NULL-terminated list in tags[] (strings borrowed from arr);
- * NULL when there are none, which makes applies_to items optional. */
-static const char *const *tag_list(const json_t *arr, const char **tags, size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < json_array_size(arr) && n + 1 < cap; i++)
-        if (json_is_string(json_array_get(arr, i)))
-            tags[n++] = json_string_value(json_array_get(arr, i));
-    tags[n] = NULL;
-    return n ? tags : NULL;
-}
-
 struct scored {
     struct rubric_answers ans;
     struct rubric_result res;
@@ -81,8 +69,8 @@ static int score_answers(const struct rubric *r, const json_t *answers, const js
     const char *tags[65];
     int rc = rubric_answers_from_json(r, answers, &sc->ans, err);
     if (!rc)
-        rc =
-            rubric_score(r, &sc->ans, tag_list(call_tags, tags, ES_ARRAY_LEN(tags)), &sc->res, err);
+        rc = rubric_score(r, &sc->ans, rubric_tag_list(call_tags, tags, ES_ARRAY_LEN(tags)),
+                          &sc->res, err);
     if (rc)
         return rc;
     for (int i = 0; i < r->nitems; i++)

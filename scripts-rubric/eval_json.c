@@ -118,7 +118,19 @@ static json_t *history_json(struct rubric_store *s, int64_t n)
 }
 
 /* Section scores and error tags, recomputed from the stored answers. */
-static void add_result(struct rubric_store *s, json_t *o)
+/* The tags the evaluation was scored with: its own, else the call's. New reference. */
+static json_t *scored_tags(struct rubric_store *s, int64_t n)
+{
+    sqlite3_stmt *st = rstore_stmt(s, RS_EVAL_EXTRA);
+    sqlite3_bind_int64(st, 1, n);
+    json_t *tags = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        tags = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+    sqlite3_reset(st);
+    return tags;
+}
+
+static void add_result(struct rubric_store *s, json_t *o, int64_t n)
 {
     const struct rubric *r;
     struct es_err err = {{0}};
@@ -133,19 +145,16 @@ static void add_result(struct rubric_store *s, json_t *o)
     if (!w)
         return;
     const char *tags[65];
-    size_t n = 0;
-    json_t *t = json_object_get(o, "call_tags");
-    for (size_t i = 0; i < json_array_size(t) && n + 1 < ES_ARRAY_LEN(tags); i++)
-        if (json_is_string(json_array_get(t, i)))
-            tags[n++] = json_string_value(json_array_get(t, i));
-    tags[n] = NULL;
+    json_t *call_tags = scored_tags(s, n);
+    const char *const *list = rubric_tag_list(call_tags, tags, ES_ARRAY_LEN(tags));
     if (!rubric_answers_from_json(r, json_object_get(o, "answers"), &w->a, &err) &&
-        !rubric_score(r, &w->a, n ? tags : NULL, &w->res, &err)) {
+        !rubric_score(r, &w->a, list, &w->res, &err)) {
         json_t *res = rubric_result_json(r, &w->res);
         json_object_set(o, "sections", json_object_get(res, "sections"));
         json_object_set(o, "errors", json_object_get(res, "errors"));
         json_decref(res);
     }
+    json_decref(call_tags);
     free(w);
 }
 
@@ -167,7 +176,7 @@ int eval_get_json(struct rubric_store *s, const char *id, bool history, json_t *
     sqlite3_reset(st);
     if (json_is_null(json_object_get(o, "call_tags"))) /* scored with the call's own */
         json_object_del(o, "call_tags");
-    add_result(s, o);
+    add_result(s, o, n);
     json_object_set_new(o, "comments", comments_json(s, n));
     if (history)
         json_object_set_new(o, "history", history_json(s, n));

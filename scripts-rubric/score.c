@@ -102,6 +102,16 @@ bool rubric_tags_contain(const char *const *tags, const char *tag)
     return false;
 }
 
+const char *const *rubric_tag_list(const json_t *arr, const char **tags, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < json_array_size(arr) && n + 1 < cap; i++)
+        if (json_is_string(json_array_get(arr, i)))
+            tags[n++] = json_string_value(json_array_get(arr, i));
+    tags[n] = NULL;
+    return n ? tags : NULL;
+}
+
 /* Does the item apply to a call with these tags? Unknown tags: maybe (-1). */
 static int applies(const struct rubric_item *it, const char *const *call_tags)
 {

@@ -257,6 +257,16 @@ Test(store, applies_to_uses_call_tags)
     cr_assert_eq(fx_eval(biz, "c", 0, "{\"a\":\"yes\"}", true, ev), ES_EINVAL);
     cr_assert_eq(fx_eval(biz, "c", 0, "{\"a\":\"yes\",\"vol\":\"no\"}", true, ev), 0);
     cr_assert_eq(fx_eval(priv, "c", 0, "{\"a\":\"yes\"}", true, ev), 0, "%s", fx_err.msg);
+    /* answered anyway on a private buyer's call: shown as scored, with the call's tags */
+    cr_assert_eq(fx_eval(priv, "c", 0, "{\"a\":\"yes\",\"vol\":\"no\"}", true, ev), 0);
+    json_t *j;
+    cr_assert_eq(eval_get_json(fx_st, ev, false, &j, &fx_err), 0);
+    cr_assert_float_eq(json_real_value(json_object_get(j, "score")), 100.0, 1e-9);
+    cr_assert_eq(json_array_size(json_object_get(j, "errors")), 0, "vol does not apply");
+    cr_assert_float_eq(json_real_value(json_object_get(
+                           json_array_get(json_object_get(j, "sections"), 0), "score")),
+                       100.0, 1e-9);
+    json_decref(j);
 }
 
 Test(store, newer_tables_are_refused)
