@@ -60,6 +60,69 @@ int review_audit(struct review_store *s, const char *actor, const char *action, 
  * gets the number of rows checked. */
 int review_audit_verify(struct review_store *s, int64_t *rows, struct es_err *err);
 
+/* ---- sessions ------------------------------------------------------------ */
+#define REVIEW_SESSION_IDLE_MS     (2LL * 3600 * 1000)  /* idle expiry */
+#define REVIEW_SESSION_ABSOLUTE_MS (12LL * 3600 * 1000) /* absolute expiry */
+#define REVIEW_TOKEN_HEX           65                   /* 256 bits as hex + NUL */
+/* Starts a session for a checked user: token (the cookie value) and csrf are
+ * random 256-bit values as hex; only the token's SHA-256 is stored. */
+int review_session_create(struct review_store *s, const struct review_user *u,
+                          char token[REVIEW_TOKEN_HEX], char csrf[REVIEW_TOKEN_HEX],
+                          struct es_err *err);
+/* The user and CSRF token of a live session; ES_ENOTFOUND for an unknown,
+ * expired or disabled one (an expired one is deleted). */
+int review_session_get(struct review_store *s, const char *token, int64_t now,
+                       struct review_user *u, char csrf[REVIEW_TOKEN_HEX]);
+int review_session_delete(struct review_store *s, const char *token);
+/* Constant-time comparison of two NUL-terminated tokens. */
+bool review_token_equal(const char *a, const char *b);
+
+/* ---- HTTP routing (the parsers of request lines and Range headers) -------- */
+enum route_id {
+    R_NONE,
+    R_SESSION_CREATE,
+    R_SESSION_DELETE,
+    R_SESSION_GET,
+    R_CALLS,
+    R_CALL,
+    R_CALL_AUDIO,
+    R_CALL_PEAKS,
+    R_CALL_EVALS,
+    R_EVAL_CREATE,
+    R_EVALS,
+    R_EVAL,
+    R_EVAL_ACK,
+    R_EVAL_DISPUTE,
+    R_EVAL_RESOLVE,
+    R_RUBRICS,
+    R_REPORT_ERRORS,
+    R_REPORT_SCORES,
+    R_EXPORT_CSV,
+    R_EXPORT_XLSX,
+    R_AUDIT,
+    R_RECORDINGS,
+    R_PAGE_ROOT,
+    R_PAGE_LOGIN,
+    R_PAGE_CALLS,
+    R_PAGE_CALL,
+    R_PAGE_FEEDBACK,
+    R_PAGE_ERRORS,
+    R_PAGE_QUEUE,
+    R_PAGE_ADMIN,
+    R_ASSET,
+};
+struct route {
+    enum route_id id;
+    char arg[ES_ID_LEN]; /* the {id} of the path, or an asset's file name */
+};
+/* ES_ENOTFOUND: no such path (404); ES_EUNSUPP: the path exists but not for
+ * this method (405). */
+int route_match(const char *method, const char *path, size_t len, struct route *r);
+/* One byte range of a file of size bytes: 0 with [start, end] inclusive;
+ * ES_ENOTFOUND for several ranges (serve the whole file); ES_EINVAL for a
+ * malformed or unsatisfiable one (416). */
+int http_range_parse(const char *h, size_t len, uint64_t size, uint64_t *start, uint64_t *end);
+
 /* ---- commands ------------------------------------------------------------ */
 int cmd_user(struct es_cli *cli);
 int cmd_audit(struct es_cli *cli);

@@ -19,6 +19,10 @@ enum review_stmt {
     RV_AUDIT_LAST,
     RV_AUDIT_ADD,
     RV_AUDIT_ALL,
+    RV_SESSION_ADD,
+    RV_SESSION_GET,
+    RV_SESSION_TOUCH,
+    RV_SESSION_DEL,
     RV_COUNT
 };
 

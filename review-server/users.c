@@ -70,6 +70,13 @@ static const char *const sql[RV_COUNT] = {
     [RV_AUDIT_LAST] = "SELECT hash FROM audit ORDER BY id DESC LIMIT 1",
     [RV_AUDIT_ADD] = "INSERT INTO audit(at, actor, action, target, detail, prev_hash, hash)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [RV_SESSION_ADD] = "INSERT INTO sessions(token_hash, user_id, csrf, created_at, seen_at)"
+                       " VALUES (?1, ?2, ?3, ?4, ?4)",
+    [RV_SESSION_GET] = "SELECT u.id, u.name, u.role, u.operator, u.disabled, u.created_at,"
+                       " s.csrf, s.created_at, s.seen_at FROM sessions s"
+                       " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
+    [RV_SESSION_TOUCH] = "UPDATE sessions SET seen_at = ?2 WHERE token_hash = ?1",
+    [RV_SESSION_DEL] = "DELETE FROM sessions WHERE token_hash = ?1",
     [RV_AUDIT_ALL] = "SELECT id, at, actor, action, target, detail, prev_hash, hash FROM audit"
                      " ORDER BY id",
 };

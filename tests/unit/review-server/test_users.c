@@ -147,3 +147,50 @@ Test(users, empty_audit_verifies)
 {
     cr_assert_eq(verify(), 0);
 }
+
+Test(users, sessions)
+{
+    struct review_user u, got;
+    char token[REVIEW_TOKEN_HEX], csrf[REVIEW_TOKEN_HEX], c2[REVIEW_TOKEN_HEX];
+    cr_assert_eq(review_user_add(st, "anna", ROLE_SUPERVISOR, NULL, "correct horse battery", &err),
+                 0);
+    cr_assert_eq(review_user_check(st, "anna", "correct horse battery", &u, &err), 0);
+    cr_assert_eq(review_session_create(st, &u, token, csrf, &err), 0);
+    cr_assert_eq(strlen(token), 64);
+    cr_assert_str_neq(token, csrf);
+    int64_t now = es_now_ms();
+    cr_assert_eq(review_session_get(st, token, now, &got, c2), 0);
+    cr_assert_str_eq(got.name, "anna");
+    cr_assert(review_token_equal(c2, csrf));
+    cr_assert_not(review_token_equal(c2, token));
+    cr_assert_not(review_token_equal("", ""));
+    /* only the hash is stored */
+    sqlite3_stmt *q;
+    sqlite3_prepare_v2(catalog_sqlite(cat), "SELECT count(*) FROM sessions WHERE token_hash = ?1",
+                       -1, &q, NULL);
+    sqlite3_bind_text(q, 1, token, -1, SQLITE_STATIC);
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(q, 0), 0);
+    sqlite3_finalize(q);
+    /* a wrong or malformed token */
+    char other[REVIEW_TOKEN_HEX];
+    memcpy(other, token, sizeof other);
+    other[0] = other[0] == 'a' ? 'b' : 'a';
+    cr_assert_eq(review_session_get(st, other, now, &got, c2), ES_ENOTFOUND);
+    cr_assert_eq(review_session_get(st, "short", now, &got, c2), ES_ENOTFOUND);
+    /* idle expiry ends it for good */
+    cr_assert_eq(review_session_get(st, token, now + REVIEW_SESSION_IDLE_MS + 1000, &got, c2),
+                 ES_ENOTFOUND);
+    cr_assert_eq(review_session_get(st, token, now, &got, c2), ES_ENOTFOUND);
+    /* absolute expiry even when active, disabling, logout */
+    cr_assert_eq(review_session_create(st, &u, token, csrf, &err), 0);
+    cr_assert_eq(review_session_get(st, token, now + REVIEW_SESSION_ABSOLUTE_MS + 1, &got, c2),
+                 ES_ENOTFOUND);
+    cr_assert_eq(review_session_create(st, &u, token, csrf, &err), 0);
+    cr_assert_eq(review_user_disable(st, "anna", true, &err), 0);
+    cr_assert_eq(review_session_get(st, token, now, &got, c2), ES_ENOTFOUND);
+    cr_assert_eq(review_user_disable(st, "anna", false, &err), 0);
+    cr_assert_eq(review_session_create(st, &u, token, csrf, &err), 0);
+    cr_assert_eq(review_session_delete(st, token), 0);
+    cr_assert_eq(review_session_get(st, token, now, &got, c2), ES_ENOTFOUND);
+}
