@@ -26,6 +26,7 @@ static const struct command {
     {"rubric", cmd_rubric, "check, score, import and show call-script rubrics"},
     {"eval", cmd_eval, "add, edit, acknowledge, dispute and list evaluations"},
     {"report", cmd_report, "recurring errors and scores per operator"},
+    {"serve", cmd_serve, "run the review server (web UI and JSON API)"},
     {"user", cmd_user, "add, disable and list review-server users"},
     {"audit", cmd_audit, "verify the audit log's hash chain"},
 };

@@ -1,0 +1,88 @@
+/* POST/GET/DELETE /api/v1/session: logging in and out. */
+#include "review-server/http_int.h"
+
+#include <sodium.h>
+#include <string.h>
+
+static json_t *user_json(const struct review_user *u, const char *csrf)
+{
+    return json_pack("{s:s, s:{s:s, s:s, s:s}}", "csrf", csrf, "user", "name", u->name, "role",
+                     review_role_name(u->role), "operator", u->operator_);
+}
+
+static enum MHD_Result login(struct req *r)
+{
+    enum MHD_Result res;
+    json_t *b = http_body_json(r, &res);
+    if (!b)
+        return res;
+    const char *name = json_string_value(json_object_get(b, "username"));
+    const char *pw = json_string_value(json_object_get(b, "password"));
+    if (!name || !pw) {
+        json_decref(b);
+        return http_error(r, 400, "username and password are required");
+    }
+    int64_t now = es_now_ms();
+    int wait = throttle_wait(&r->srv->throttle, name, r->ip, now);
+    if (wait) {
+        json_decref(b);
+        return http_error(r, 429, "too many failed logins; try again in %d seconds", wait);
+    }
+    struct es_err err = {{0}};
+    struct review_user u;
+    char detail[128];
+    snprintf(detail, sizeof detail, "{\"address\":\"%s\"}", r->ip);
+    if (review_user_check(r->w->rv, name, pw, &u, &err)) {
+        throttle_failed(&r->srv->throttle, name, r->ip, now);
+        /* the name tried is kept (it may be a typo of a real one); the password never */
+        review_audit(r->w->rv, review_name_valid(name) ? name : "?", "login.failed", "", detail,
+                     &err);
+        json_decref(b);
+        return http_error(r, 401, "wrong user name or password");
+    }
+    json_decref(b);
+    throttle_succeeded(&r->srv->throttle, name, now);
+    char token[REVIEW_TOKEN_HEX], csrf[REVIEW_TOKEN_HEX], cookie[256];
+    if (review_session_create(r->w->rv, &u, token, csrf, &err))
+        return http_error(r, 500, "cannot start a session");
+    review_audit(r->w->rv, u.name, "login", "", detail, &err);
+    snprintf(cookie, sizeof cookie, "%s=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%lld%s",
+             HTTP_COOKIE, token, REVIEW_SESSION_ABSOLUTE_MS / 1000, r->srv->tls ? "; Secure" : "");
+    sodium_memzero(token, sizeof token);
+    json_t *j = user_json(&u, csrf);
+    char *body = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!body)
+        return http_error(r, 500, "out of memory");
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Set-Cookie", cookie);
+    http_common_headers(resp, true);
+    return http_queue(r, 200, resp);
+}
+
+static enum MHD_Result logout(struct req *r)
+{
+    struct es_err err;
+    review_session_delete(r->w->rv, r->token);
+    review_audit(r->w->rv, r->user.name, "logout", "", NULL, &err);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, "Set-Cookie",
+                            HTTP_COOKIE "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    http_common_headers(resp, true);
+    return http_queue(r, 204, resp);
+}
+
+enum MHD_Result api_session(struct req *r)
+{
+    switch (r->route.id) {
+    case R_SESSION_CREATE:
+        return login(r);
+    case R_SESSION_DELETE:
+        return logout(r);
+    default:
+        return http_json(r, 200, user_json(&r->user, r->csrf));
+    }
+}

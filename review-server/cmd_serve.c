@@ -1,0 +1,143 @@
+/* earshot serve: the review server in the foreground until SIGTERM or SIGINT. */
+#include "review-server/http_int.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+    "usage: earshot serve [--listen ADDR:PORT] [--tls-cert FILE --tls-key FILE]\n"
+    "                     [--threads N] [--max-connections N] [--per-ip N] [--timeout S]\n"
+    "Defaults: 127.0.0.1:8080, one thread per CPU (at least 2), 1024 connections,\n"
+    "64 per address, idle connections closed after 30 s.\n";
+
+static int read_pem(const char *opt, const char *path, struct es_buf *b)
+{
+    int rc = es_read_file(path, 1 << 20, b);
+    if (rc)
+        fprintf(stderr, "earshot serve: %s %s: %s\n", opt, path, es_strerror(rc));
+    return rc;
+}
+
+static int number(const char *opt, const char *v, unsigned lo, unsigned hi, unsigned *out)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (!v[0] || *end || n < (long)lo || n > (long)hi) {
+        fprintf(stderr, "earshot serve: %s %s: expected %u-%u\n", opt, v, lo, hi);
+        return -1;
+    }
+    *out = (unsigned)n;
+    return 0;
+}
+
+int cmd_serve(struct es_cli *cli)
+{
+    static const struct option lo[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"tls-cert", required_argument, NULL, 'c'},
+        {"tls-key", required_argument, NULL, 'k'},
+        {"threads", required_argument, NULL, 't'},
+        {"max-connections", required_argument, NULL, 'm'},
+        {"per-ip", required_argument, NULL, 'p'},
+        {"timeout", required_argument, NULL, 'T'},
+        {NULL, 0, NULL, 0},
+    };
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    struct http_opts o = {.listen = "127.0.0.1:8080",
+                          .threads = cpus > 2 ? (unsigned)cpus : 2,
+                          .max_connections = 1024,
+                          .per_ip = 64,
+                          .timeout_s = 30};
+    const char *cert = NULL, *key = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(cli->argc, cli->argv, "", lo, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'l':
+            o.listen = optarg;
+            break;
+        case 'c':
+            cert = optarg;
+            break;
+        case 'k':
+            key = optarg;
+            break;
+        case 't':
+            bad = number("--threads", optarg, 1, 256, &o.threads);
+            break;
+        case 'm':
+            bad = number("--max-connections", optarg, 1, 100000, &o.max_connections);
+            break;
+        case 'p':
+            bad = number("--per-ip", optarg, 1, 100000, &o.per_ip);
+            break;
+        case 'T':
+            bad = number("--timeout", optarg, 1, 3600, &o.timeout_s);
+            break;
+        default:
+            bad = 1;
+        }
+        if (bad) {
+            fputs(usage_text, stderr);
+            return 2;
+        }
+    }
+    if (optind != cli->argc || (!cert != !key)) {
+        fputs(usage_text, stderr);
+        return 2;
+    }
+    struct es_buf cert_pem = {0}, key_pem = {0};
+    if (cert && (read_pem("--tls-cert", cert, &cert_pem) || read_pem("--tls-key", key, &key_pem)))
+        return 1;
+    o.tls_cert = cert_pem.data;
+    o.tls_key = key_pem.data;
+
+    /* the pool threads inherit this mask: signals come to sigwait below */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct server *srv = calloc(1, sizeof *srv);
+    struct es_err err = {{0}};
+    struct catalog *cat = NULL;
+    int rc = 1;
+    if (!srv || es_fmt(srv->data_dir, sizeof srv->data_dir, "%s", cli->data_dir))
+        goto out;
+    /* open once here so that migrations run and problems show before listening */
+    struct rubric_store *rs = NULL;
+    struct review_store *rv = NULL;
+    if (catalog_open(cli->data_dir, &cat, &err) || rubric_store_open(cat, &rs, &err) ||
+        review_store_open(cat, &rv, &err)) {
+        fprintf(stderr, "earshot serve: %s\n", err.msg);
+        rubric_store_close(rs);
+        goto out;
+    }
+    review_store_close(rv);
+    rubric_store_close(rs);
+    if (http_start(srv, &o, &err)) {
+        fprintf(stderr, "earshot serve: %s\n", err.msg);
+        goto out;
+    }
+    ES_INFO("serve", "listening on %s://%s data=%s threads=%u", o.tls_cert ? "https" : "http",
+            o.listen, cli->data_dir, o.threads);
+    int sig = 0;
+    sigwait(&set, &sig);
+    ES_INFO("serve", "signal %d: finishing requests in progress", sig);
+    http_stop(srv);
+    rc = 0;
+out:
+    catalog_close(cat);
+    free(srv);
+    es_buf_free(&cert_pem);
+    if (key_pem.data)
+        sodium_memzero(key_pem.data, key_pem.len);
+    es_buf_free(&key_pem);
+    return rc;
+}

@@ -1,0 +1,363 @@
+/* The HTTP server: libmicrohttpd with a thread pool on epoll, request bodies
+ * collected under a cap, sessions and CSRF checked before any handler runs,
+ * and one place where every response gets its security headers. */
+#include "review-server/http_int.h"
+
+#include <arpa/inet.h>
+#include <sodium.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- replies ------------------------------------------------------------------ */
+
+void http_common_headers(struct MHD_Response *resp, bool api)
+{
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            "default-src 'self'; script-src 'self'; style-src 'self';"
+                            " img-src 'self' data:; media-src 'self'; connect-src 'self';"
+                            " object-src 'none'; base-uri 'none'; form-action 'self';"
+                            " frame-ancestors 'none'");
+    if (api)
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
+}
+
+enum MHD_Result http_queue(struct req *r, unsigned status, struct MHD_Response *resp)
+{
+    if (!resp)
+        return MHD_NO;
+    enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+enum MHD_Result http_reply(struct req *r, unsigned status, const char *ctype, const void *data,
+                           size_t len)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", ctype);
+    http_common_headers(resp, !strncmp(ctype, "application/json", 16));
+    return http_queue(r, status, resp);
+}
+
+enum MHD_Result http_json(struct req *r, unsigned status, json_t *o)
+{
+    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(o);
+    if (!s)
+        return http_reply(r, 500, "application/json", "{\"error\":\"out of memory\"}", 25);
+    enum MHD_Result ret = http_reply(r, status, "application/json", s, strlen(s));
+    free(s);
+    return ret;
+}
+
+enum MHD_Result http_error(struct req *r, unsigned status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return http_json(r, status, json_pack("{s:s}", "error", msg));
+}
+
+const char *http_arg(struct req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+json_t *http_body_json(struct req *r, enum MHD_Result *res)
+{
+    json_error_t je;
+    json_t *o =
+        json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        *res = o ? http_error(r, 400, "the body must be a JSON object")
+                 : http_error(r, 400, "the body is not JSON: line %d column %d: %s", je.line,
+                              je.column, je.text);
+        return NULL;
+    }
+    return o;
+}
+
+bool http_may_see_call(const struct req *r, const char *operator_)
+{
+    if (r->user.role != ROLE_OPERATOR)
+        return true;
+    return r->user.operator_[0] && !strcmp(r->user.operator_, operator_);
+}
+
+/* ---- per-thread stores ---------------------------------------------------------- */
+
+static void worker_free(void *p)
+{
+    struct worker *w = p;
+    if (!w)
+        return;
+    for (int i = 0; i < WS_COUNT; i++)
+        sqlite3_finalize(w->st[i]);
+    review_store_close(w->rv);
+    rubric_store_close(w->rs);
+    catalog_close(w->cat);
+    free(w);
+}
+
+static struct worker *worker_get(struct server *srv)
+{
+    struct worker *w = pthread_getspecific(srv->worker_key);
+    if (w)
+        return w;
+    w = calloc(1, sizeof *w);
+    struct es_err err = {{0}};
+    if (!w || catalog_open(srv->data_dir, &w->cat, &err) ||
+        rubric_store_open(w->cat, &w->rs, &err) || review_store_open(w->cat, &w->rv, &err)) {
+        ES_ERROR("serve", "opening the catalog for a request thread: %s", err.msg);
+        worker_free(w);
+        return NULL;
+    }
+    for (int i = 0; i < WS_COUNT; i++) {
+        if (sqlite3_prepare_v3(catalog_sqlite(w->cat), worker_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &w->st[i], NULL) != SQLITE_OK) {
+            ES_ERROR("serve", "preparing query %d: %s", i, sqlite3_errmsg(catalog_sqlite(w->cat)));
+            worker_free(w);
+            return NULL;
+        }
+    }
+    pthread_setspecific(srv->worker_key, w);
+    return w;
+}
+
+/* ---- authentication -------------------------------------------------------------- */
+
+static void client_address(struct req *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(r->ip, sizeof r->ip, "?");
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, r->ip,
+                  sizeof r->ip);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, r->ip,
+                  sizeof r->ip);
+}
+
+static void authenticate(struct req *r)
+{
+    const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, HTTP_COOKIE);
+    if (!cookie || strlen(cookie) != REVIEW_TOKEN_HEX - 1)
+        return;
+    if (review_session_get(r->w->rv, cookie, es_now_ms(), &r->user, r->csrf) == 0) {
+        r->authed = true;
+        memcpy(r->token, cookie, REVIEW_TOKEN_HEX);
+    }
+}
+
+static bool is_page(enum route_id id)
+{
+    return id >= R_PAGE_ROOT && id <= R_PAGE_ADMIN;
+}
+
+static bool changes_state(const char *method)
+{
+    return strcmp(method, "GET") && strcmp(method, "HEAD");
+}
+
+static enum MHD_Result redirect(struct req *r, const char *to)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Location", to);
+    http_common_headers(resp, false);
+    return http_queue(r, 303, resp);
+}
+
+/* ---- dispatch ----------------------------------------------------------------------- */
+
+static enum MHD_Result dispatch(struct req *r)
+{
+    enum route_id id = r->route.id;
+    if (id == R_SESSION_CREATE)
+        return api_session(r);
+    authenticate(r);
+    if (!r->authed) {
+        if (is_page(id) && id != R_PAGE_LOGIN)
+            return redirect(r, "/login");
+        if (!is_page(id) && id != R_ASSET && id != R_RECORDINGS)
+            return http_error(r, 401, "not logged in");
+    }
+    /* a state change must carry the session's CSRF token in X-CSRF-Token */
+    if (r->authed && changes_state(r->method) && id != R_RECORDINGS) {
+        const char *t = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
+        if (!t || !review_token_equal(t, r->csrf))
+            return http_error(r, 403, "missing or wrong X-CSRF-Token header");
+    }
+    switch (id) {
+    case R_SESSION_DELETE:
+    case R_SESSION_GET:
+        return api_session(r);
+    case R_CALLS:
+        return api_calls(r);
+    case R_CALL:
+        return api_call(r);
+    case R_CALL_AUDIO:
+        return api_call_audio(r);
+    case R_CALL_PEAKS:
+        return api_call_peaks(r);
+    default:
+        return http_error(r, 404, "not here yet");
+    }
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    struct server *srv = cls;
+    struct req *r = *con_cls;
+    if (!r) { /* headers are in: decide what can be decided before the body */
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        *con_cls = r;
+        r->srv = srv;
+        r->conn = conn;
+        r->method = method;
+        es_buf_init(&r->body, HTTP_MAX_BODY);
+        client_address(r);
+        int rc = route_match(method, url, strlen(url), &r->route);
+        if (rc == ES_ENOTFOUND)
+            return http_error(r, 404, "no such page or API route");
+        if (rc)
+            return http_error(r, 405, "%s is not allowed here", method);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > HTTP_MAX_BODY)
+            return http_error(r, 413, "the body is larger than %d bytes", HTTP_MAX_BODY);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!r->too_big && es_buf_append(&r->body, upload_data, *upload_size))
+            r->too_big = true;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (r->started)
+        return MHD_YES;
+    r->started = true;
+    if (r->too_big)
+        return http_error(r, 413, "the body is larger than %d bytes", HTTP_MAX_BODY);
+    r->w = worker_get(srv);
+    if (!r->w)
+        return http_error(r, 503, "the catalog cannot be opened");
+    return dispatch(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct req *r = *con_cls;
+    if (!r)
+        return;
+    es_buf_free(&r->body);
+    sodium_memzero(r->token, sizeof r->token);
+    free(r);
+    *con_cls = NULL;
+}
+
+/* ---- the daemon ---------------------------------------------------------------------- */
+
+int http_start(struct server *srv, const struct http_opts *o, struct es_err *err)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    if (http_parse_listen(o->listen, &ss))
+        return es_seterr(err, ES_EINVAL, "--listen %s: expected ADDR:PORT, e.g. 127.0.0.1:8080",
+                         o->listen);
+    if (pthread_key_create(&srv->worker_key, worker_free))
+        return es_seterr(err, ES_ENOMEM, "cannot create the per-thread key");
+    pthread_mutex_init(&srv->throttle.lock, NULL);
+    srv->tls = o->tls_cert != NULL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (srv->tls)
+        flags |= MHD_USE_TLS;
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_SOCK_ADDR, 0, &ss},
+        {MHD_OPTION_THREAD_POOL_SIZE, o->threads, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, o->max_connections, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip, NULL},
+        /* idle connections (slowloris) are closed after this many seconds */
+        {MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s, NULL},
+        /* request line + headers must fit in this much memory per connection */
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
+        {srv->tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)o->tls_key},
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->tls_cert},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    srv->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_ARRAY, opts,
+                              MHD_OPTION_END);
+    if (!srv->d)
+        return es_seterr(err, ES_EINVAL,
+                         "cannot listen on %s (in use, not permitted, or a bad TLS key/cert)",
+                         o->listen);
+    return 0;
+}
+
+void http_stop(struct server *srv)
+{
+    if (srv->d)
+        MHD_stop_daemon(srv->d);
+    srv->d = NULL;
+    pthread_mutex_destroy(&srv->throttle.lock);
+}
+
+int http_parse_listen(const char *s, struct sockaddr_storage *ss)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || !colon[1])
+        return ES_EINVAL;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 1 || port > 65535)
+        return ES_EINVAL;
+    char host[64];
+    size_t n = (size_t)(colon - s);
+    if (n >= sizeof host)
+        return ES_EINVAL;
+    memcpy(host, s, n);
+    host[n] = 0;
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        host[n - 1] = 0;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1 ? 0 : ES_EINVAL;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    if (n == 0) {
+        a->sin_addr.s_addr = htonl(INADDR_ANY);
+        return 0;
+    }
+    return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : ES_EINVAL;
+}
