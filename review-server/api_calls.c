@@ -226,20 +226,18 @@ enum MHD_Result api_calls(struct req *r)
     }
     sqlite3_bind_int(st, 14, q.limit + 1); /* one more says whether there is a next page */
     json_t *calls = json_array();
-    int n = 0, step;
+    int n = 0, step = SQLITE_DONE;
     char next[96] = "";
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == q.limit) {
-            /* the page ends at the previous row */
-            json_t *last = json_array_get(calls, json_array_size(calls) - 1);
-            int64_t at;
-            const char *iso = json_string_value(json_object_get(last, "started_at"));
-            es_time_parse(iso, strlen(iso), &at);
-            snprintf(next, sizeof next, "%lld_%s", (long long)at,
-                     json_string_value(json_object_get(last, "id")));
+    int64_t last_at = 0;
+    char last_id[ES_ID_LEN] = "";
+    while (q.limit > 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == q.limit) { /* a row beyond the page: the next page starts after the last */
+            snprintf(next, sizeof next, "%lld_%s", (long long)last_at, last_id);
             break;
         }
         json_array_append_new(calls, row_json(st));
+        last_at = sqlite3_column_int64(st, 1);
+        snprintf(last_id, sizeof last_id, "%s", (const char *)sqlite3_column_text(st, 0));
         n++;
     }
     sqlite3_reset(st);

@@ -1,0 +1,197 @@
+// API tests against a running `earshot serve`: sessions, CSRF, roles and
+// owners route by route, filters (with SQL metacharacters), keyset pagination,
+// audio ranges, headers, throttling. Prints one line per failure and a count.
+// usage: node api-test.mjs BASE_URL FIXTURE.json
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+
+const base = process.argv[2] + '/api/v1';
+const fx = JSON.parse(readFileSync(process.argv[3], 'utf8'));
+let passed = 0, failed = 0;
+const check = (what, ok, detail = '') => {
+  if (ok) passed++;
+  else { failed++; console.log(`FAIL: ${what} ${detail}`); }
+};
+
+async function req(path, { method = 'GET', body, session, csrf, headers = {} } = {}) {
+  const h = { ...headers };
+  if (session) h.Cookie = `earshot_session=${session}`;
+  if (csrf) h['X-CSRF-Token'] = csrf;
+  if (body !== undefined) h['Content-Type'] = 'application/json';
+  const res = await fetch(base + path, {
+    method, headers: h, redirect: 'manual',
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const buf = Buffer.from(await res.arrayBuffer());
+  let json = null;
+  try { json = JSON.parse(buf.toString('utf8')); } catch { /* not JSON */ }
+  return { status: res.status, headers: res.headers, json, buf };
+}
+
+async function login(username, password) {
+  const r = await req('/session', { method: 'POST', body: { username, password } });
+  const cookie = (r.headers.get('set-cookie') || '').match(/earshot_session=([0-9a-f]{64})/);
+  return { status: r.status, session: cookie && cookie[1], csrf: r.json && r.json.csrf, r };
+}
+
+const users = {};
+for (const [role, u] of Object.entries(fx.users)) {
+  const l = await login(u.name, u.password);
+  check(`login as ${role}`, l.status === 200 && l.session && l.csrf, `status ${l.status}`);
+  users[role] = l;
+}
+const sup = users.supervisor, op = users.operator, comp = users.compliance;
+
+// cookie attributes and headers
+{
+  const sc = sup.r.headers.get('set-cookie');
+  check('cookie HttpOnly; SameSite=Strict; Path=/', /HttpOnly/.test(sc) && /SameSite=Strict/.test(sc) && /Path=\//.test(sc), sc);
+  check('no Secure without TLS', !/Secure/.test(sc));
+  const r = await req('/calls', { session: sup.session });
+  check('CSP without inline script', /script-src 'self'/.test(r.headers.get('content-security-policy')) && !/unsafe-inline/.test(r.headers.get('content-security-policy')));
+  check('frame-ancestors none', /frame-ancestors 'none'/.test(r.headers.get('content-security-policy')));
+  check('nosniff', r.headers.get('x-content-type-options') === 'nosniff');
+}
+
+// authentication
+{
+  check('no session: 401', (await req('/calls')).status === 401);
+  check('forged session: 401', (await req('/calls', { session: 'a'.repeat(64) })).status === 401);
+  const bad = await login(fx.users.supervisor.name, 'wrong password!');
+  const unknown = await login('nobody-here', 'wrong password!');
+  check('wrong password: 401', bad.status === 401);
+  check('same message for unknown user and wrong password', bad.r.json.error === unknown.r.json.error, `${bad.r.json.error} / ${unknown.r.json.error}`);
+  const me = await req('/session', { session: op.session });
+  check('GET /session says who', me.status === 200 && me.json.user.role === 'operator' && me.json.csrf === op.csrf);
+}
+
+// CSRF
+{
+  const del = await req('/session', { method: 'DELETE', session: comp.session });
+  check('DELETE without X-CSRF-Token: 403', del.status === 403);
+  const wrong = await req('/session', { method: 'DELETE', session: comp.session, csrf: sup.csrf });
+  check('another session\'s CSRF token: 403', wrong.status === 403);
+}
+
+// the call list: pagination walks every call once, newest first
+{
+  const seen = new Set();
+  let cursor = null, pages = 0, last = null, ordered = true;
+  do {
+    const r = await req(`/calls?limit=3${cursor ? '&cursor=' + cursor : ''}`, { session: sup.session });
+    check(`page ${pages} status`, r.status === 200, r.status);
+    for (const c of r.json.calls) {
+      if (last && (c.started_at > last.started_at || (c.started_at === last.started_at && c.id > last.id))) ordered = false;
+      seen.has(c.id) ? check('no call twice', false, c.id) : seen.add(c.id);
+      last = c;
+    }
+    cursor = r.json.next;
+    pages++;
+  } while (cursor && pages < 100);
+  check(`keyset pages cover all ${fx.calls.length} calls (${seen.size})`, seen.size === fx.calls.length);
+  check('newest first', ordered);
+  check('several pages', pages >= 3, pages);
+}
+
+// filters
+{
+  const byOp = await req(`/calls?operator=${fx.operator}&limit=1000`, { session: sup.session });
+  const want = fx.calls.filter(c => c.operator === fx.operator).length;
+  check(`operator filter (${want})`, byOp.json.calls.length === want && byOp.json.calls.every(c => c.operator === fx.operator));
+  const scored = await req('/calls?scored=true&limit=1000', { session: sup.session });
+  check(`scored=true (${fx.evaluated.length})`, scored.json.calls.length === fx.evaluated.length && scored.json.calls.every(c => c.evaluation));
+  const unscored = await req('/calls?scored=false&limit=1000', { session: sup.session });
+  check('scored=false', unscored.json.calls.length === fx.calls.length - fx.evaluated.length);
+  // a wrong price scores 85.0 with the example rubric, everything right 100.0
+  const low = await req('/calls?max_score=90&limit=1000', { session: sup.session });
+  check(`max_score=90 (${fx.wrong_price})`, low.json.calls.length === fx.wrong_price && low.json.calls.every(c => c.evaluation.score <= 90), JSON.stringify(low.json.calls.map(c => c.evaluation && c.evaluation.score)));
+  const high = await req('/calls?min_score=90&limit=1000', { session: sup.session });
+  check('min_score=90', high.json.calls.length === fx.evaluated.length - fx.wrong_price && high.json.calls.every(c => c.evaluation.score >= 90));
+  const tag = await req('/calls?error_tag=wrong-price&limit=1000', { session: sup.session });
+  check(`error_tag=wrong-price (${fx.wrong_price})`, tag.json.calls.length === fx.wrong_price);
+  for (const evil of ["' OR 1=1 --", '%', '_', '"; DROP TABLE calls; --', '\\', '%25%27']) {
+    const r = await req(`/calls?q=${encodeURIComponent(evil)}&operator=${encodeURIComponent(evil)}&error_tag=${encodeURIComponent(evil)}`, { session: sup.session });
+    check(`SQL metacharacters in filters are data: ${evil}`, r.status === 200 && r.json.calls.length === 0, r.status);
+  }
+  for (const [k, v] of [['from', 'yesterday'], ['limit', '0'], ['limit', '1001'], ['min_score', 'x'], ['direction', 'sideways'], ['cursor', '1_../../x'], ['scored', 'maybe']]) {
+    const r = await req(`/calls?${k}=${encodeURIComponent(v)}`, { session: sup.session });
+    check(`bad ${k}=${v}: 400 naming it`, r.status === 400 && r.json.error.includes(k), `${r.status} ${r.json && r.json.error}`);
+  }
+  const q = await req(`/calls?q=${encodeURIComponent(fx.calls[0].caller)}`, { session: sup.session });
+  check('q finds a caller', q.json.calls.some(c => c.id === fx.calls[0].id));
+}
+
+// operators: their own calls only, everything else is 404
+{
+  const mine = await req('/calls?limit=1000', { session: op.session });
+  check('operator list holds only own calls', mine.json.calls.length > 0 && mine.json.calls.every(c => c.operator === fx.users.operator.operator));
+  const asks = await req(`/calls?operator=${fx.other_operator}`, { session: op.session });
+  check('operator asking for another operator gets nothing', asks.json.calls.length === 0);
+  for (const path of ['', '/audio', '/peaks']) {
+    const r = await req(`/calls/${fx.other_call}${path}`, { session: op.session });
+    check(`operator on another's call${path}: 404`, r.status === 404, r.status);
+    const own = await req(`/calls/${fx.own_call}${path}`, { session: op.session });
+    check(`operator on own call${path}: 200`, own.status === 200, own.status);
+  }
+  const c = await req(`/calls/${fx.other_call}`, { session: comp.session });
+  check('compliance reads any call', c.status === 200);
+}
+
+// audio
+{
+  const id = fx.own_call;
+  const full = await req(`/calls/${id}/audio`, { session: sup.session });
+  check('audio 200 audio/ogg', full.status === 200 && full.headers.get('content-type') === 'audio/ogg' && full.buf.subarray(0, 4).toString() === 'OggS');
+  check('Accept-Ranges: bytes', full.headers.get('accept-ranges') === 'bytes');
+  const part = await req(`/calls/${id}/audio`, { session: sup.session, headers: { Range: 'bytes=10-19' } });
+  check('Range: 206 with 10 bytes', part.status === 206 && part.buf.length === 10 && part.buf.equals(full.buf.subarray(10, 20)));
+  check('Content-Range', part.headers.get('content-range') === `bytes 10-19/${full.buf.length}`, part.headers.get('content-range'));
+  const tail = await req(`/calls/${id}/audio`, { session: sup.session, headers: { Range: 'bytes=-5' } });
+  check('suffix range', tail.status === 206 && tail.buf.equals(full.buf.subarray(full.buf.length - 5)));
+  for (const bad of [`bytes=${full.buf.length}-`, 'bytes=5-1', 'bytes=x-y', 'lines=1-2']) {
+    const r = await req(`/calls/${id}/audio`, { session: sup.session, headers: { Range: bad } });
+    check(`bad range ${bad}: 416`, r.status === 416 && r.headers.get('content-range') === `bytes */${full.buf.length}`, r.status);
+  }
+  const missed = await req(`/calls/${fx.missed_call}/audio`, { session: sup.session });
+  check('missed call has no audio: 404', fx.missed_call === null || missed.status === 404, missed.status);
+}
+
+// malformed requests
+{
+  check('unknown route 404', (await req('/nope', { session: sup.session })).status === 404);
+  check('wrong method 405', (await req('/calls', { method: 'PUT', session: sup.session, csrf: sup.csrf })).status === 405);
+  check('bad id 404', (await req('/calls/..%2F..%2Fcatalog.db', { session: sup.session })).status === 404);
+  check('unknown call 404', (await req('/calls/01a20000-0000-7000-8000-000000000000', { session: sup.session })).status === 404);
+  // a client announcing a too-large body is refused before it sends it
+  const status = await new Promise((resolve) => {
+    const body = '{"username":"' + 'x'.repeat(2 << 20) + '"}';
+    const r = http.request(base + '/session', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Content-Length': body.length, Expect: '100-continue' },
+    }, (res) => { res.resume(); resolve(res.statusCode); });
+    r.on('continue', () => r.end(body));
+    r.on('error', (e) => resolve(e.code));
+  });
+  check('oversized body 413', status === 413, status);
+  const notjson = await req('/session', { method: 'POST', body: 'username=a&password=b' });
+  check('form body 400', notjson.status === 400);
+}
+
+// logout ends the session
+{
+  const out = await req('/session', { method: 'DELETE', session: comp.session, csrf: comp.csrf });
+  check('logout 204', out.status === 204);
+  check('after logout: 401', (await req('/calls', { session: comp.session })).status === 401);
+}
+
+// brute force: the sixth wrong password in a row waits
+{
+  let last;
+  for (let i = 0; i < 6; i++) last = await login(fx.users.throttled.name, 'not the password');
+  check('sixth failure: 429 with a wait', last.status === 429 && /try again in \d+ seconds/.test(last.r.json.error), `${last.status}`);
+  const right = await login(fx.users.throttled.name, fx.users.throttled.password);
+  check('even the right password waits', right.status === 429);
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
