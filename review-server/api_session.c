@@ -40,8 +40,8 @@ static enum MHD_Result login(struct req *r)
         json_decref(b);
         return http_error(r, 401, "wrong user name or password");
     }
+    throttle_succeeded(&r->srv->throttle, name, now); /* name lives in b */
     json_decref(b);
-    throttle_succeeded(&r->srv->throttle, name, now);
     char token[REVIEW_TOKEN_HEX], csrf[REVIEW_TOKEN_HEX], cookie[256];
     if (review_session_create(r->w->rv, &u, token, csrf, &err))
         return http_error(r, 500, "cannot start a session");
