@@ -29,6 +29,7 @@ enum {
     ES_EUNSUPP = -1010,  /* understood but not supported */
     ES_ECORRUPT = -1011, /* stored data failed a check */
     ES_EAGAIN = -1012,   /* incomplete: more bytes needed */
+    ES_ESTATE = -1013,   /* not allowed in the current state */
 };
 
 const char *es_strerror(int code);

@@ -33,6 +33,8 @@ const char *es_strerror(int code)
         return "corrupt";
     case ES_EAGAIN:
         return "incomplete";
+    case ES_ESTATE:
+        return "not allowed in the current state";
     }
     if (code < 0 && code > -4096)
         return strerror(-code);

@@ -217,6 +217,17 @@ static enum MHD_Result dispatch(struct req *r)
         return api_call_audio(r);
     case R_CALL_PEAKS:
         return api_call_peaks(r);
+    case R_EVAL_CREATE:
+    case R_CALL_EVALS:
+    case R_EVALS:
+    case R_EVAL:
+    case R_EVAL_ACK:
+    case R_EVAL_DISPUTE:
+    case R_EVAL_RESOLVE:
+    case R_EVAL_SUBMIT:
+    case R_EVAL_EDIT:
+    case R_EVAL_COMMENT:
+        return api_eval(r);
     default:
         return http_error(r, 404, "not here yet");
     }

@@ -308,7 +308,7 @@ int eval_edit(struct rubric_store *s, const char *id, const json_t *answers, con
     if (rc)
         return rc;
     if (row.status == EVAL_ACKNOWLEDGED || row.status == EVAL_RESOLVED)
-        return es_seterr(err, ES_EINVAL, "evaluation %s is %s; it can no longer be edited", row.id,
+        return es_seterr(err, ES_ESTATE, "evaluation %s is %s; it can no longer be edited", row.id,
                          eval_status_name(row.status));
     const struct rubric *r;
     rc = rstore_rubric(s, row.rubric_id, row.rubric_version, &r, err);
@@ -386,7 +386,7 @@ int eval_transition(struct rubric_store *s, const char *id, enum eval_status to,
     if (rc)
         return rc;
     if (!step_allowed(row.status, to))
-        return es_seterr(err, ES_EINVAL, "evaluation %s is %s; it cannot become %s", row.id,
+        return es_seterr(err, ES_ESTATE, "evaluation %s is %s; it cannot become %s", row.id,
                          eval_status_name(row.status), eval_status_name(to));
     if (to == EVAL_DISPUTED && (!note || !note[0]))
         return es_seterr(err, ES_EINVAL, "a dispute needs a reason");

@@ -205,11 +205,11 @@ int eval_create(struct rubric_store *s, const struct eval_new *e, char *id_out, 
 
 /* Replaces the answers (and the overall comment when comment is not NULL) and
  * rescores. Allowed while draft, submitted or disputed; the previous state is
- * kept in the history. */
+ * kept in the history; ES_ESTATE once acknowledged or resolved. */
 int eval_edit(struct rubric_store *s, const char *id, const json_t *answers, const char *comment,
               const char *who, struct es_err *err);
 /* Moves along draft → submitted → acknowledged | disputed → resolved. Any
- * other step is refused with ES_EINVAL and the reason. note: the dispute's
+ * other step is refused with ES_ESTATE and the reason. note: the dispute's
  * reason or the resolution (may be NULL). */
 int eval_transition(struct rubric_store *s, const char *id, enum eval_status to, const char *who,
                     const char *note, struct es_err *err);

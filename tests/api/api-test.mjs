@@ -177,6 +177,59 @@ const sup = users.supervisor, op = users.operator, comp = users.compliance;
   check('form body 400', notjson.status === 400);
 }
 
+// evaluations: supervisors score, the operator acknowledges or disputes, supervisors resolve
+{
+  const answers = { greeting: 'yes', 'customer-type': 'yes', 'needs-questions': 3, 'price-correct': 'no',
+    'specs-correct': 'na', 'stock-delivery': 'yes', 'read-back': 'yes', 'no-rudeness': 'yes', 'polite-close': 'yes' };
+  const body = { rubric: 'inbound-order', answers, comment: '<script>alert(1)</script>',
+    comments: [{ item: 'price-correct', at_ms: 1500, text: 'said 19.90, <b>list</b> says 21.90' }] };
+  const path = `/calls/${fx.own_call}/evaluations`;
+  check('compliance cannot score: 403', (await req(path, { method: 'POST', body, session: users.compliance2.session, csrf: users.compliance2.csrf })).status === 403);
+  check('operators cannot score: 403', (await req(path, { method: 'POST', body, session: op.session, csrf: op.csrf })).status === 403);
+  check('scoring without CSRF: 403', (await req(path, { method: 'POST', body, session: sup.session })).status === 403);
+  const bad = await req(path, { method: 'POST', body: { rubric: 'inbound-order', answers: { greeting: 'yes' } }, session: sup.session, csrf: sup.csrf });
+  check('incomplete answers: 400 naming the item', bad.status === 400 && /customer-type|not answered/.test(bad.json.error), bad.json && bad.json.error);
+  const nor = await req(path, { method: 'POST', body: { rubric: 'no-such', answers }, session: sup.session, csrf: sup.csrf });
+  check('unknown rubric: 400', nor.status === 400, nor.status);
+  const e1 = await req(path, { method: 'POST', body, session: sup.session, csrf: sup.csrf });
+  check('supervisor scores: 201, the server computes the score', e1.status === 201 && typeof e1.json.score === 'number' && e1.json.score < 100, JSON.stringify(e1.json).slice(0, 200));
+  check('comments kept as text', e1.json.comment === '<script>alert(1)</script>' && e1.json.comments[0].at_ms === 1500 && e1.json.comments[0].text.includes('<b>list</b>'));
+  check('errors listed', JSON.stringify(e1.json.errors) === '["wrong-price"]', JSON.stringify(e1.json.errors));
+  const id1 = e1.json.id;
+  const seen = await req(`/evaluations/${id1}`, { session: op.session });
+  check('the operator reads their evaluation with history', seen.status === 200 && Array.isArray(seen.json.history));
+  const otherEval = await req(`/calls/${fx.other_call}/evaluations`, { method: 'POST', body: { ...body, answers: { ...answers } }, session: sup.session, csrf: sup.csrf });
+  check('evaluation of another operator\'s call created', otherEval.status === 201, otherEval.status);
+  check('operator: another operator\'s evaluation is 404', (await req(`/evaluations/${otherEval.json.id}`, { session: op.session })).status === 404);
+  check('operator cannot acknowledge another\'s: 404', (await req(`/evaluations/${otherEval.json.id}/acknowledge`, { method: 'POST', session: op.session, csrf: op.csrf })).status === 404);
+  check('a supervisor cannot acknowledge for the operator: 403', (await req(`/evaluations/${id1}/acknowledge`, { method: 'POST', session: sup.session, csrf: sup.csrf })).status === 403);
+  const ack = await req(`/evaluations/${id1}/acknowledge`, { method: 'POST', session: op.session, csrf: op.csrf });
+  check('operator acknowledges', ack.status === 200 && ack.json.status === 'acknowledged' && ack.json.acknowledged.by === fx.users.operator.name, ack.status);
+  const again = await req(`/evaluations/${id1}/dispute`, { method: 'POST', body: { comment: 'late' }, session: op.session, csrf: op.csrf });
+  check('acknowledged cannot be disputed: 409', again.status === 409, again.status);
+  const e2 = await req(path, { method: 'POST', body, session: sup.session, csrf: sup.csrf });
+  const noreason = await req(`/evaluations/${e2.json.id}/dispute`, { method: 'POST', body: {}, session: op.session, csrf: op.csrf });
+  check('a dispute needs a comment: 400', noreason.status === 400, noreason.status);
+  const disp = await req(`/evaluations/${e2.json.id}/dispute`, { method: 'POST', body: { comment: 'the price list changed that morning' }, session: op.session, csrf: op.csrf });
+  check('operator disputes', disp.status === 200 && disp.json.status === 'disputed' && disp.json.disputed.reason.includes('price list'));
+  check('operators cannot resolve: 403', (await req(`/evaluations/${e2.json.id}/resolve`, { method: 'POST', body: { comment: 'x' }, session: op.session, csrf: op.csrf })).status === 403);
+  const res = await req(`/evaluations/${e2.json.id}/resolve`, { method: 'POST', body: { comment: 'agreed, price corrected', answers: { ...answers, 'price-correct': 'yes' } }, session: sup.session, csrf: sup.csrf });
+  check('supervisor resolves with corrected answers', res.status === 200 && res.json.status === 'resolved' && res.json.score > e2.json.score && res.json.history.length >= 4, `${res.status} ${res.json && res.json.score}`);
+  const draft = await req(path, { method: 'POST', body: { ...body, draft: true }, session: sup.session, csrf: sup.csrf });
+  check('draft created', draft.status === 201 && draft.json.status === 'draft');
+  check('operators do not see drafts', (await req(`/evaluations/${draft.json.id}`, { session: op.session })).status === 404);
+  const mine = await req('/evaluations', { session: op.session });
+  check('operator evaluation list: own, no drafts', mine.status === 200 && mine.json.evaluations.length > 0 && mine.json.evaluations.every(e => e.operator === fx.users.operator.operator && e.status !== 'draft'));
+  const sub = await req(`/evaluations/${draft.json.id}/submit`, { method: 'POST', session: sup.session, csrf: sup.csrf });
+  check('supervisor submits the draft', sub.status === 200 && sub.json.status === 'submitted');
+  const cm = await req(`/evaluations/${id1}/comments`, { method: 'POST', body: { item: 'greeting', at_ms: 500, text: 'nice' }, session: sup.session, csrf: sup.csrf });
+  check('supervisor adds a pinned comment', cm.status === 201 && cm.json.comments.length === 2);
+  const late = await req(`/evaluations/${id1}/comments`, { method: 'POST', body: { text: 'x', at_ms: 99999999 }, session: sup.session, csrf: sup.csrf });
+  check('comment past the end of the call: 400', late.status === 400);
+  const ed = await req(`/evaluations/${id1}`, { method: 'PUT', body: { answers }, session: sup.session, csrf: sup.csrf });
+  check('an acknowledged evaluation cannot be edited: 409', ed.status === 409, ed.status);
+}
+
 // logout ends the session
 {
   const out = await req('/session', { method: 'DELETE', session: comp.session, csrf: comp.csrf });

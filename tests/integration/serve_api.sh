@@ -9,6 +9,7 @@ es rubric import "$SRC/scripts-rubric/examples/inbound-order.yaml" > /dev/null
 printf 'supervisor pw 1\n' | es user add sup --role supervisor
 printf 'operator pw 102\n' | es user add op102 --role operator --operator 102
 printf 'compliance pw 1\n' | es user add comp --role compliance
+printf 'compliance pw 2\n' | es user add comp2 --role compliance
 printf 'throttled pw 1\n' | es user add victim --role supervisor
 es ls --json > calls.jsonl
 
@@ -41,6 +42,7 @@ print(json.dumps({
     "users": {"supervisor": {"name": "sup", "password": "supervisor pw 1"},
               "operator": {"name": "op102", "password": "operator pw 102", "operator": "102"},
               "compliance": {"name": "comp", "password": "compliance pw 1"},
+              "compliance2": {"name": "comp2", "password": "compliance pw 2"},
               "throttled": {"name": "victim", "password": "throttled pw 1"}},
     "calls": [{"id": c["id"], "operator": c["operator"], "caller": c["caller"]} for c in calls],
     "evaluated": evaluated, "wrong_price": wrong, "operator": "102", "other_operator": "103",

@@ -87,29 +87,29 @@ Test(store, status_steps)
     cr_assert_eq(fx_eval(call, "order", 0, "{\"greet\":\"yes\",\"price\":\"yes\"}", false, a), 0);
     cr_assert_str_eq(status_of(a), "draft");
     /* a draft can only be submitted */
-    cr_assert_eq(eval_transition(fx_st, a, EVAL_ACKNOWLEDGED, "ann", NULL, &fx_err), ES_EINVAL);
+    cr_assert_eq(eval_transition(fx_st, a, EVAL_ACKNOWLEDGED, "ann", NULL, &fx_err), ES_ESTATE);
     cr_assert(strstr(fx_err.msg, "is draft; it cannot become acknowledged"), "%s", fx_err.msg);
-    cr_assert_eq(eval_transition(fx_st, a, EVAL_RESOLVED, "sue", NULL, &fx_err), ES_EINVAL);
+    cr_assert_eq(eval_transition(fx_st, a, EVAL_RESOLVED, "sue", NULL, &fx_err), ES_ESTATE);
     cr_assert_eq(eval_transition(fx_st, a, EVAL_SUBMITTED, "sue", NULL, &fx_err), 0);
-    cr_assert_eq(eval_transition(fx_st, a, EVAL_SUBMITTED, "sue", NULL, &fx_err), ES_EINVAL);
-    cr_assert_eq(eval_transition(fx_st, a, EVAL_RESOLVED, "sue", NULL, &fx_err), ES_EINVAL);
+    cr_assert_eq(eval_transition(fx_st, a, EVAL_SUBMITTED, "sue", NULL, &fx_err), ES_ESTATE);
+    cr_assert_eq(eval_transition(fx_st, a, EVAL_RESOLVED, "sue", NULL, &fx_err), ES_ESTATE);
     cr_assert_eq(eval_transition(fx_st, a, EVAL_ACKNOWLEDGED, "ann", NULL, &fx_err), 0);
     /* acknowledged is final */
     for (int to = 0; to < EVAL_NSTATUS; to++)
         cr_assert_eq(eval_transition(fx_st, a, (enum eval_status)to, "ann", "x", &fx_err),
-                     ES_EINVAL, "acknowledged -> %s", eval_status_name((enum eval_status)to));
+                     ES_ESTATE, "acknowledged -> %s", eval_status_name((enum eval_status)to));
     cr_assert_str_eq(status_of(a), "acknowledged");
 
     cr_assert_eq(fx_eval(call, "order", 0, "{\"greet\":\"no\",\"price\":\"yes\"}", true, b), 0);
     cr_assert_eq(eval_transition(fx_st, b, EVAL_DISPUTED, "ann", "", &fx_err), ES_EINVAL);
     cr_assert(strstr(fx_err.msg, "reason"), "%s", fx_err.msg);
     cr_assert_eq(eval_transition(fx_st, b, EVAL_DISPUTED, "ann", "I did greet", &fx_err), 0);
-    cr_assert_eq(eval_transition(fx_st, b, EVAL_ACKNOWLEDGED, "ann", NULL, &fx_err), ES_EINVAL);
+    cr_assert_eq(eval_transition(fx_st, b, EVAL_ACKNOWLEDGED, "ann", NULL, &fx_err), ES_ESTATE);
     cr_assert_eq(eval_transition(fx_st, b, EVAL_RESOLVED, "", NULL, &fx_err), ES_EINVAL);
     cr_assert_eq(eval_transition(fx_st, b, EVAL_RESOLVED, "boss", "upheld", &fx_err), 0);
     for (int to = 0; to < EVAL_NSTATUS; to++)
         cr_assert_eq(eval_transition(fx_st, b, (enum eval_status)to, "boss", "x", &fx_err),
-                     ES_EINVAL);
+                     ES_ESTATE);
     /* who and when of every step */
     json_t *j;
     cr_assert_eq(eval_get_json(fx_st, b, true, &j, &fx_err), 0);
@@ -160,7 +160,7 @@ Test(store, edits_keep_history)
     json_decref(j);
     /* once acknowledged, no more edits */
     cr_assert_eq(eval_transition(fx_st, ev, EVAL_ACKNOWLEDGED, "ann", NULL, &fx_err), 0);
-    cr_assert_eq(eval_edit(fx_st, ev, fixed, NULL, "sue", &fx_err), ES_EINVAL);
+    cr_assert_eq(eval_edit(fx_st, ev, fixed, NULL, "sue", &fx_err), ES_ESTATE);
     cr_assert(strstr(fx_err.msg, "no longer be edited"), "%s", fx_err.msg);
     json_decref(fixed);
     json_decref(bad);

@@ -1,0 +1,300 @@
+/* Evaluations over HTTP. Supervisors (and admins) score, edit, submit,
+ * comment and resolve; the operator whose call it is acknowledges or
+ * disputes; compliance reads. An evaluation an operator may not see (another
+ * operator's, or a draft) answers 404 like one that does not exist. */
+#include "review-server/http_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool scorer(const struct req *r)
+{
+    return r->user.role == ROLE_SUPERVISOR || r->user.role == ROLE_ADMIN;
+}
+
+/* Library errors as HTTP: bad input 400, unknown 404, wrong state 409. */
+static enum MHD_Result lib_error(struct req *r, int rc, const struct es_err *err)
+{
+    unsigned status = rc == ES_ENOTFOUND ? 404
+                      : rc == ES_ESTATE  ? 409
+                      : rc == ES_EINVAL  ? 400
+                                         : 500;
+    return http_error(r, status, "%s", err->msg[0] ? err->msg : es_strerror(rc));
+}
+
+/* The evaluation if this user may see it (else a 404 is queued). */
+static json_t *visible_eval(struct req *r, bool history, enum MHD_Result *res)
+{
+    json_t *j;
+    struct es_err err = {{0}};
+    if (eval_get_json(r->w->rs, r->route.arg, history, &j, &err)) {
+        *res = http_error(r, 404, "no such evaluation");
+        return NULL;
+    }
+    if (r->user.role == ROLE_OPERATOR) {
+        const char *op = json_string_value(json_object_get(j, "operator"));
+        const char *status = json_string_value(json_object_get(j, "status"));
+        if (!op || !http_may_see_call(r, op) || !status || !strcmp(status, "draft")) {
+            json_decref(j);
+            *res = http_error(r, 404, "no such evaluation");
+            return NULL;
+        }
+    }
+    return j;
+}
+
+static void audit_eval(struct req *r, const char *action, const char *id)
+{
+    struct es_err err;
+    review_audit(r->w->rv, r->user.name, action, id, NULL, &err);
+}
+
+/* "comments": [{"item", "at_ms", "text"}] into eval_comment (borrowing from body). */
+static int read_comments(const json_t *arr, struct eval_comment *out, int cap, int *n)
+{
+    *n = 0;
+    if (arr && !json_is_array(arr))
+        return ES_EINVAL;
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        const json_t *c = json_array_get(arr, i);
+        const json_t *at = json_object_get(c, "at_ms");
+        if (*n == cap || !json_is_string(json_object_get(c, "text")) ||
+            (at && !json_is_null(at) && !json_is_integer(at)))
+            return ES_EINVAL;
+        out[(*n)++] = (struct eval_comment){
+            .item_id = json_string_value(json_object_get(c, "item")),
+            .at_ms = json_is_integer(at) ? json_integer_value(at) : -1,
+            .text = json_string_value(json_object_get(c, "text")),
+        };
+    }
+    return 0;
+}
+
+static enum MHD_Result create(struct req *r)
+{
+    if (!scorer(r))
+        return http_error(r, 403, "only supervisors score calls");
+    struct archive_call *k = malloc(sizeof *k);
+    struct archive_recording rec;
+    bool has;
+    if (!k)
+        return http_error(r, 500, "out of memory");
+    int found = catalog_get(r->w->cat, r->route.arg, k, &rec, &has);
+    free(k);
+    if (found)
+        return http_error(r, 404, "no such call");
+    enum MHD_Result res;
+    json_t *b = http_body_json(r, &res);
+    if (!b)
+        return res;
+    struct eval_comment comments[64];
+    int ncomments;
+    const char *rubric = json_string_value(json_object_get(b, "rubric"));
+    const json_t *answers = json_object_get(b, "answers");
+    const json_t *tags = json_object_get(b, "tags");
+    const json_t *version = json_object_get(b, "version");
+    if (!rubric || !json_is_object(answers) || (tags && !json_is_array(tags)) ||
+        (version && !json_is_integer(version)) ||
+        read_comments(json_object_get(b, "comments"), comments, 64, &ncomments)) {
+        json_decref(b);
+        return http_error(r, 400,
+                          "expected {\"rubric\": ID, \"answers\": {...}, \"comments\":"
+                          " [{\"item\", \"at_ms\", \"text\"}], \"comment\", \"tags\","
+                          " \"draft\"}");
+    }
+    struct eval_new e = {
+        .call_id = r->route.arg,
+        .reviewer = r->user.name,
+        .rubric_id = rubric,
+        .rubric_version = version ? (int)json_integer_value(version) : 0,
+        .answers = answers,
+        .comment = json_string_value(json_object_get(b, "comment")),
+        .comments = comments,
+        .ncomments = ncomments,
+        .tags = tags,
+        .submit = !json_is_true(json_object_get(b, "draft")),
+    };
+    char id[ES_ID_LEN];
+    struct es_err err = {{0}};
+    int rc = eval_create(r->w->rs, &e, id, &err);
+    json_decref(b);
+    if (rc)
+        return lib_error(r, rc == ES_ENOTFOUND ? ES_EINVAL : rc, &err); /* unknown rubric: 400 */
+    audit_eval(r, "evaluation.create", id);
+    json_t *j;
+    if (eval_get_json(r->w->rs, id, false, &j, &err))
+        return http_error(r, 500, "the evaluation was stored but cannot be read back");
+    return http_json(r, 201, j);
+}
+
+static enum MHD_Result step(struct req *r, enum eval_status to)
+{
+    enum MHD_Result res;
+    json_t *cur = visible_eval(r, false, &res);
+    if (!cur)
+        return res;
+    const char *op = json_string_value(json_object_get(cur, "operator"));
+    bool owner = r->user.role == ROLE_OPERATOR && op && http_may_see_call(r, op);
+    json_decref(cur);
+    if ((to == EVAL_ACKNOWLEDGED || to == EVAL_DISPUTED) && !owner)
+        return http_error(r, 403, "only the operator whose call it is can %s it",
+                          to == EVAL_DISPUTED ? "dispute" : "acknowledge");
+    if ((to == EVAL_RESOLVED || to == EVAL_SUBMITTED) && !scorer(r))
+        return http_error(r, 403, "only supervisors can %s evaluations",
+                          to == EVAL_RESOLVED ? "resolve" : "submit");
+    json_t *b = NULL;
+    if (r->body.len) {
+        b = http_body_json(r, &res);
+        if (!b)
+            return res;
+    }
+    const char *note = json_string_value(json_object_get(b, "comment"));
+    struct es_err err = {{0}};
+    int rc = 0;
+    const json_t *answers = json_object_get(b, "answers");
+    if (to == EVAL_RESOLVED && answers) /* the resolution corrects the answers first */
+        rc = eval_edit(r->w->rs, r->route.arg, answers, NULL, r->user.name, &err);
+    if (!rc)
+        rc = eval_transition(r->w->rs, r->route.arg, to, r->user.name, note, &err);
+    json_decref(b);
+    if (rc)
+        return lib_error(r, rc, &err);
+    audit_eval(r,
+               to == EVAL_ACKNOWLEDGED ? "evaluation.acknowledge"
+               : to == EVAL_DISPUTED   ? "evaluation.dispute"
+               : to == EVAL_RESOLVED   ? "evaluation.resolve"
+                                       : "evaluation.submit",
+               r->route.arg);
+    json_t *j = visible_eval(r, true, &res);
+    return j ? http_json(r, 200, j) : res;
+}
+
+static enum MHD_Result edit(struct req *r)
+{
+    if (!scorer(r))
+        return http_error(r, 403, "only supervisors edit evaluations");
+    enum MHD_Result res;
+    json_t *b = http_body_json(r, &res);
+    if (!b)
+        return res;
+    const json_t *answers = json_object_get(b, "answers");
+    struct es_err err = {{0}};
+    int rc = json_is_object(answers)
+                 ? eval_edit(r->w->rs, r->route.arg, answers,
+                             json_string_value(json_object_get(b, "comment")), r->user.name, &err)
+                 : es_seterr(&err, ES_EINVAL, "expected {\"answers\": {...}, \"comment\"}");
+    json_decref(b);
+    if (rc)
+        return lib_error(r, rc, &err);
+    audit_eval(r, "evaluation.edit", r->route.arg);
+    json_t *j = visible_eval(r, true, &res);
+    return j ? http_json(r, 200, j) : res;
+}
+
+static enum MHD_Result comment(struct req *r)
+{
+    if (!scorer(r))
+        return http_error(r, 403, "only supervisors comment on evaluations");
+    enum MHD_Result res;
+    json_t *b = http_body_json(r, &res);
+    if (!b)
+        return res;
+    json_t *wrap = json_pack("[O]", b);
+    struct eval_comment cm;
+    int n;
+    struct es_err err = {{0}};
+    int rc = read_comments(wrap, &cm, 1, &n) || n != 1
+                 ? es_seterr(&err, ES_EINVAL, "expected {\"item\", \"at_ms\", \"text\"}")
+                 : eval_comment_add(r->w->rs, r->route.arg, &cm, r->user.name, &err);
+    json_decref(wrap);
+    json_decref(b);
+    if (rc)
+        return lib_error(r, rc, &err);
+    json_t *j = visible_eval(r, false, &res);
+    return j ? http_json(r, 201, j) : res;
+}
+
+static int collect(void *ud, json_t *summary)
+{
+    json_array_append(ud, summary);
+    return 0;
+}
+
+static enum MHD_Result list(struct req *r, const char *call_id)
+{
+    struct eval_filter f = {.call_id = call_id, .status = -1, .limit = 500};
+    if (call_id) { /* the call must be visible first */
+        struct archive_call *k = malloc(sizeof *k);
+        struct archive_recording rec;
+        bool has;
+        int rc = k ? catalog_get(r->w->cat, call_id, k, &rec, &has) : ES_ENOMEM;
+        bool ok = !rc && http_may_see_call(r, k->operator_);
+        free(k);
+        if (!ok)
+            return http_error(r, 404, "no such call");
+    }
+    f.operator_ = http_arg(r, "operator");
+    f.reviewer = http_arg(r, "reviewer");
+    f.rubric_id = http_arg(r, "rubric");
+    const char *status = http_arg(r, "status");
+    enum eval_status s;
+    if (status) {
+        if (eval_status_parse(status, &s))
+            return http_error(r, 400, "bad value for the 'status' filter");
+        f.status = (int)s;
+    }
+    const char *since = http_arg(r, "from"), *until = http_arg(r, "to");
+    if ((since && es_time_parse(since, strlen(since), &f.since)) ||
+        (until && es_time_parse(until, strlen(until), &f.until)))
+        return http_error(r, 400, "bad value for the 'from' or 'to' filter");
+    if (r->user.role == ROLE_OPERATOR) {
+        if (f.operator_ && strcmp(f.operator_, r->user.operator_))
+            return http_json(r, 200, json_pack("{s:[]}", "evaluations"));
+        f.operator_ = r->user.operator_;
+        if (f.status == EVAL_DRAFT)
+            return http_json(r, 200, json_pack("{s:[]}", "evaluations"));
+    }
+    json_t *arr = json_array();
+    if (eval_list(r->w->rs, &f, collect, arr)) {
+        json_decref(arr);
+        return http_error(r, 500, "the evaluation list query failed");
+    }
+    if (r->user.role == ROLE_OPERATOR) { /* drafts are the reviewer's work in progress */
+        for (size_t i = json_array_size(arr); i-- > 0;)
+            if (!strcmp(json_string_value(json_object_get(json_array_get(arr, i), "status")),
+                        "draft"))
+                json_array_remove(arr, i);
+    }
+    return http_json(r, 200, json_pack("{s:o}", "evaluations", arr));
+}
+
+enum MHD_Result api_eval(struct req *r)
+{
+    enum MHD_Result res;
+    switch (r->route.id) {
+    case R_EVAL_CREATE:
+        return create(r);
+    case R_CALL_EVALS:
+        return list(r, r->route.arg);
+    case R_EVALS:
+        return list(r, NULL);
+    case R_EVAL: {
+        json_t *j = visible_eval(r, true, &res);
+        return j ? http_json(r, 200, j) : res;
+    }
+    case R_EVAL_ACK:
+        return step(r, EVAL_ACKNOWLEDGED);
+    case R_EVAL_DISPUTE:
+        return step(r, EVAL_DISPUTED);
+    case R_EVAL_RESOLVE:
+        return step(r, EVAL_RESOLVED);
+    case R_EVAL_SUBMIT:
+        return step(r, EVAL_SUBMITTED);
+    case R_EVAL_EDIT:
+        return edit(r);
+    case R_EVAL_COMMENT:
+        return comment(r);
+    default:
+        return http_error(r, 404, "no such route");
+    }
+}
