@@ -228,6 +228,11 @@ static enum MHD_Result dispatch(struct req *r)
     case R_EVAL_EDIT:
     case R_EVAL_COMMENT:
         return api_eval(r);
+    case R_REPORT_ERRORS:
+    case R_REPORT_SCORES:
+    case R_RUBRICS:
+    case R_AUDIT:
+        return api_reports(r);
     default:
         return http_error(r, 404, "not here yet");
     }

@@ -56,6 +56,19 @@ void review_password_generate(char out[21]);
 /* detail: a JSON object or NULL. Never pass a password or a token here. */
 int review_audit(struct review_store *s, const char *actor, const char *action, const char *target,
                  const char *detail, struct es_err *err);
+struct review_audit_filter {
+    int64_t since, until; /* 0 = open */
+    const char *actor, *action;
+    int64_t before_id; /* keyset: rows older than this id, 0 = newest */
+    int limit;         /* default 100 */
+};
+struct review_audit_row {
+    int64_t id, at;
+    const char *actor, *action, *target, *detail; /* borrowed for the callback */
+};
+/* Newest first. */
+int review_audit_list(struct review_store *s, const struct review_audit_filter *f,
+                      int (*cb)(void *ud, const struct review_audit_row *), void *ud);
 /* Walks the chain; ES_ECORRUPT with the first broken row's id in err. *rows
  * gets the number of rows checked. */
 int review_audit_verify(struct review_store *s, int64_t *rows, struct es_err *err);

@@ -23,6 +23,7 @@ enum review_stmt {
     RV_SESSION_GET,
     RV_SESSION_TOUCH,
     RV_SESSION_DEL,
+    RV_AUDIT_LIST,
     RV_COUNT
 };
 

@@ -77,6 +77,10 @@ static const char *const sql[RV_COUNT] = {
                        " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
     [RV_SESSION_TOUCH] = "UPDATE sessions SET seen_at = ?2 WHERE token_hash = ?1",
     [RV_SESSION_DEL] = "DELETE FROM sessions WHERE token_hash = ?1",
+    [RV_AUDIT_LIST] = "SELECT id, at, actor, action, target, detail FROM audit"
+                      " WHERE (?1 = 0 OR at >= ?1) AND (?2 = 0 OR at < ?2)"
+                      " AND (?3 IS NULL OR actor = ?3) AND (?4 IS NULL OR action = ?4)"
+                      " AND (?5 = 0 OR id < ?5) ORDER BY id DESC LIMIT ?6",
     [RV_AUDIT_ALL] = "SELECT id, at, actor, action, target, detail, prev_hash, hash FROM audit"
                      " ORDER BY id",
 };
@@ -338,4 +342,33 @@ void review_password_generate(char out[21])
     for (int i = 0; i < 20; i++)
         out[i] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
     out[20] = 0;
+}
+
+int review_audit_list(struct review_store *s, const struct review_audit_filter *f,
+                      int (*cb)(void *ud, const struct review_audit_row *), void *ud)
+{
+    sqlite3_stmt *st = rv_stmt(s, RV_AUDIT_LIST);
+    sqlite3_bind_int64(st, 1, f->since);
+    sqlite3_bind_int64(st, 2, f->until);
+    if (f->actor)
+        sqlite3_bind_text(st, 3, f->actor, -1, SQLITE_STATIC);
+    if (f->action)
+        sqlite3_bind_text(st, 4, f->action, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, f->before_id);
+    sqlite3_bind_int(st, 6, f->limit > 0 ? f->limit : 100);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct review_audit_row row = {
+            .id = sqlite3_column_int64(st, 0),
+            .at = sqlite3_column_int64(st, 1),
+            .actor = (const char *)sqlite3_column_text(st, 2),
+            .action = (const char *)sqlite3_column_text(st, 3),
+            .target = (const char *)sqlite3_column_text(st, 4),
+            .detail = (const char *)sqlite3_column_text(st, 5),
+        };
+        if (cb(ud, &row))
+            break;
+    }
+    sqlite3_reset(st);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : ES_EDB;
 }

@@ -230,6 +230,35 @@ const sup = users.supervisor, op = users.operator, comp = users.compliance;
   check('an acknowledged evaluation cannot be edited: 409', ed.status === 409, ed.status);
 }
 
+// reports, rubrics, audit
+{
+  const all = await req('/reports/errors?from=2000-01-01&to=2100-01-01', { session: sup.session });
+  const wp = all.json.rows.filter(r => r.error_tag === 'wrong-price').reduce((a, r) => a + r.count, 0);
+  check('error report counts wrong prices', all.status === 200 && wp >= fx.wrong_price && all.json.items.length > 0 && all.json.team.evaluations > 0, JSON.stringify(all.json.team));
+  const mine = await req('/reports/errors?from=2000-01-01&to=2100-01-01&operator=' + fx.other_operator, { session: op.session });
+  check('operators get only their own report rows', mine.status === 200 && mine.json.rows.every(r => r.operator === fx.users.operator.operator), JSON.stringify(mine.json.rows.map(r => r.operator)));
+  const sc = await req('/reports/scores?from=2000-01-01&to=2100-01-01', { session: sup.session });
+  check('score report', sc.status === 200 && sc.json.operators.length >= 2 && sc.json.operators.every(o => typeof o.average === 'number'));
+  const sco = await req('/reports/scores?from=2000-01-01&to=2100-01-01', { session: op.session });
+  check('operator score report: own only', sco.json.operators.length === 1 && sco.json.operators[0].operator === fx.users.operator.operator);
+  check('bad report window: 400', (await req('/reports/errors?from=2030-01-01&to=2020-01-01', { session: sup.session })).status === 400);
+  const rl = await req('/rubrics', { session: sup.session });
+  check('rubric list', rl.status === 200 && rl.json.rubrics.some(x => x.id === 'inbound-order'));
+  const rb = await req('/rubrics?id=inbound-order', { session: sup.session });
+  check('rubric for the scoring form', rb.status === 200 && rb.json.sections.length === 5 && rb.json.sections[0].items[0].guidance.length > 0);
+  check('unknown rubric: 404', (await req('/rubrics?id=nope', { session: sup.session })).status === 404);
+  check('supervisors cannot read the audit log: 403', (await req('/audit', { session: sup.session })).status === 403);
+  check('operators cannot read the audit log: 403', (await req('/audit', { session: op.session })).status === 403);
+  const au = await req('/audit?limit=5', { session: comp.session });
+  check('compliance reads the audit log, newest first, paged', au.status === 200 && au.json.entries.length === 5 && au.json.entries[0].id > au.json.entries[4].id && au.json.next, au.status);
+  const au2 = await req('/audit?limit=5&cursor=' + au.json.next, { session: comp.session });
+  check('audit next page', au2.status === 200 && au2.json.entries[0].id < au.json.entries[4].id);
+  const logins = await req('/audit?action=login.failed&limit=1000', { session: comp.session });
+  check('failed logins are in the audit log, passwords are not', logins.json.entries.length >= 2 && !JSON.stringify(logins.json).includes('wrong password!'));
+  const plays = await req('/audit?action=audio&limit=1000', { session: comp.session });
+  check('playbacks are audited', plays.json.entries.some(e => e.target === fx.own_call));
+}
+
 // logout ends the session
 {
   const out = await req('/session', { method: 'DELETE', session: comp.session, csrf: comp.csrf });
