@@ -91,6 +91,38 @@ int throttle_wait(struct throttle *t, const char *user, const char *addr, int64_
 void throttle_failed(struct throttle *t, const char *user, const char *addr, int64_t now);
 void throttle_succeeded(struct throttle *t, const char *user, int64_t now);
 
+/* ---- the call filters shared by the list and the exports ------------------ */
+/* FROM + WHERE over calls and each call's newest submitted evaluation (e);
+ * parameters ?1-?13 are bound by calls_query_bind. */
+#define CALLS_FROM_WHERE                                                                           \
+    " FROM calls c LEFT JOIN evaluations e ON e.n ="                                               \
+    "  (SELECT max(x.n) FROM evaluations x WHERE x.call_id = c.id AND x.status != 'draft')"        \
+    " WHERE (?1 = 0 OR c.started_at >= ?1) AND (?2 = 0 OR c.started_at < ?2)"                      \
+    " AND (?3 IS NULL OR c.operator = ?3) AND (?4 IS NULL OR c.direction = ?4)"                    \
+    " AND (?5 IS NULL OR c.disposition = ?5)"                                                      \
+    " AND (?6 IS NULL OR (?6 = 1) = (e.n IS NOT NULL))"                                            \
+    " AND (?7 IS NULL OR e.score >= ?7) AND (?8 IS NULL OR e.score <= ?8)"                         \
+    " AND (?9 IS NULL OR EXISTS (SELECT 1 FROM evaluation_errors r"                                \
+    "      WHERE r.eval_n = e.n AND r.error_tag = ?9))"                                            \
+    " AND (?10 IS NULL OR c.id = ?11 OR c.caller LIKE ?10 ESCAPE '\\'"                             \
+    "      OR c.callee LIKE ?10 ESCAPE '\\' OR c.customer LIKE ?10 ESCAPE '\\'"                    \
+    "      OR c.external_id LIKE ?10 ESCAPE '\\')"                                                 \
+    " AND (?12 IS NULL OR c.started_at < ?12 OR (c.started_at = ?12 AND c.id < ?13))"
+struct calls_query {
+    int64_t from, to;
+    const char *operator_, *direction, *disposition, *error_tag, *q;
+    int scored; /* -1 any, 0 unscored, 1 scored */
+    double min_score, max_score;
+    bool has_min, has_max;
+    int64_t cursor_at;
+    char cursor_id[ES_ID_LEN];
+    int limit;
+};
+/* Reads the filters (and, when paged, cursor and limit); operators are held
+ * to their own calls. A 400 naming the bad filter is queued on failure. */
+int calls_query_read(struct req *r, struct calls_query *q, bool paged, enum MHD_Result *res);
+void calls_query_bind(sqlite3_stmt *st, const struct calls_query *q);
+
 /* ---- route handlers ----------------------------------------------------------- */
 enum MHD_Result api_session(struct req *r);
 enum MHD_Result api_calls(struct req *r);
