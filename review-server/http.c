@@ -233,6 +233,9 @@ static enum MHD_Result dispatch(struct req *r)
     case R_RUBRICS:
     case R_AUDIT:
         return api_reports(r);
+    case R_EXPORT_CSV:
+    case R_EXPORT_XLSX:
+        return api_export(r);
     default:
         return http_error(r, 404, "not here yet");
     }

@@ -94,9 +94,11 @@ void throttle_succeeded(struct throttle *t, const char *user, int64_t now);
 /* ---- the call filters shared by the list and the exports ------------------ */
 /* FROM + WHERE over calls and each call's newest submitted evaluation (e);
  * parameters ?1-?13 are bound by calls_query_bind. */
-#define CALLS_FROM_WHERE                                                                           \
+#define CALLS_FROM                                                                                 \
     " FROM calls c LEFT JOIN evaluations e ON e.n ="                                               \
-    "  (SELECT max(x.n) FROM evaluations x WHERE x.call_id = c.id AND x.status != 'draft')"        \
+    "  (SELECT max(x.n) FROM evaluations x WHERE x.call_id = c.id AND x.status != 'draft')"
+#define CALLS_FROM_WHERE CALLS_FROM CALLS_WHERE
+#define CALLS_WHERE                                                                                \
     " WHERE (?1 = 0 OR c.started_at >= ?1) AND (?2 = 0 OR c.started_at < ?2)"                      \
     " AND (?3 IS NULL OR c.operator = ?3) AND (?4 IS NULL OR c.direction = ?4)"                    \
     " AND (?5 IS NULL OR c.disposition = ?5)"                                                      \
@@ -131,6 +133,7 @@ enum MHD_Result api_call_audio(struct req *r);
 enum MHD_Result api_call_peaks(struct req *r);
 enum MHD_Result api_eval(struct req *r);
 enum MHD_Result api_reports(struct req *r);
+enum MHD_Result api_export(struct req *r);
 
 /* May this user see this call? Operators only their own; a call they may not
  * see answers 404 exactly like one that does not exist. */

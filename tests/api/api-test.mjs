@@ -34,6 +34,24 @@ async function login(username, password) {
   return { status: r.status, session: cookie && cookie[1], csrf: r.json && r.json.csrf, r };
 }
 
+// one RFC 4180 line into fields
+function parseCsvLine(line) {
+  const out = [];
+  let cur = '', q = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (q) {
+      if (ch === '"' && line[i + 1] === '"') { cur += '"'; i++; }
+      else if (ch === '"') q = false;
+      else cur += ch;
+    } else if (ch === '"') q = true;
+    else if (ch === ',') { out.push(cur); cur = ''; }
+    else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
 const users = {};
 for (const [role, u] of Object.entries(fx.users)) {
   const l = await login(u.name, u.password);
@@ -257,6 +275,28 @@ const sup = users.supervisor, op = users.operator, comp = users.compliance;
   check('failed logins are in the audit log, passwords are not', logins.json.entries.length >= 2 && !JSON.stringify(logins.json).includes('wrong password!'));
   const plays = await req('/audit?action=audio&limit=1000', { session: comp.session });
   check('playbacks are audited', plays.json.entries.some(e => e.target === fx.own_call));
+}
+
+// exports: the same filters as /calls, RFC 4180 CSV and XLSX
+{
+  const csv = await req('/export.csv', { session: comp.session });
+  const text = csv.buf.toString('utf8');
+  const lines = text.split('\r\n').filter(l => l.length);
+  check('CSV 200 text/csv', csv.status === 200 && /^text\/csv/.test(csv.headers.get('content-type')));
+  check(`CSV has a header and ${fx.calls.length} rows (${lines.length - 1})`, lines[0].startsWith('call_id,started_at,duration_s') && lines.length - 1 === fx.calls.length);
+  check('CSV rows have 19 fields', lines.slice(1).every(l => parseCsvLine(l).length === 19), lines[1]);
+  const scoredCsv = await req('/export.csv?scored=true&bom=1', { session: sup.session });
+  const st = scoredCsv.buf.toString('utf8');
+  check('CSV with BOM', st.charCodeAt(0) === 0xfeff);
+  const srows = st.slice(1).split('\r\n').filter(l => l.length).slice(1).map(parseCsvLine);
+  check('scored export: only scored calls, with score and tags', srows.length > 0 && srows.every(r => r[12] !== '' && r[9] === 'inbound-order'));
+  check('a wrong price shows as an error tag', srows.some(r => r[15].split(' ').includes('wrong-price')));
+  check('operators cannot export: 403', (await req('/export.csv', { session: op.session })).status === 403);
+  const x = await req('/export.xlsx', { session: comp.session });
+  check('XLSX 200, a zip', x.status === 200 && x.buf.subarray(0, 2).toString() === 'PK' && /spreadsheetml/.test(x.headers.get('content-type')));
+  (await import('node:fs')).writeFileSync(process.argv[3] + '.xlsx', x.buf);
+  const ex = await req('/audit?action=export.csv', { session: comp.session });
+  check('exports are audited with their filters', ex.json.entries.some(e => e.detail.scored === 'true'));
 }
 
 // logout ends the session

@@ -57,6 +57,17 @@ for _ in $(seq 1 50); do python3 -c "import socket; socket.create_connection(('1
 timeout 120 node "$SRC/tests/api/api-test.mjs" "http://127.0.0.1:$port" fixture.json > api.out 2>&1 || true
 cat api.out
 check "API tests: $(tail -n1 api.out)" grep -q ' 0 failed$' api.out
+# the XLSX export opens as a workbook: one row per call plus the header, typed cells
+check "XLSX export parses with the right rows" python3 - fixture.json.xlsx "$(wc -l < calls.jsonl)" <<'PY'
+import re, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+sheet = z.read("xl/worksheets/sheet1.xml").decode()
+rows = re.findall(r"<row ", sheet)
+assert len(rows) == int(sys.argv[2]) + 1, (len(rows), sys.argv[2])
+assert 'call_id' in sheet  # constant-memory mode writes strings inline
+assert re.search(r'<c r="B2" s="\d+"><v>\d+\.\d+</v></c>', sheet), "start time is a date number"
+assert re.search(r'<c r="C2"[^>]*><v>[\d.]+</v>', sheet), "duration is a number"
+PY
 kill -TERM $srv
 for _ in $(seq 1 50); do kill -0 $srv 2>/dev/null || break; sleep 0.1; done
 check "SIGTERM ends the server" bash -c "! kill -0 $srv 2>/dev/null"
