@@ -148,6 +148,18 @@ enum MHD_Result api_call_peaks(struct req *r)
     if (catalog_get_analysis(r->w->cat, r->route.arg, &an))
         return http_error(r, 404, "this call has no analysis");
     json_t *o = archive_analysis_json(&an);
+    /* per channel: min, max, min, max, ... one pair per bucket, in -128..127 */
+    json_t *lanes = json_array();
+    for (int c = 0; c < an.channels; c++) {
+        json_t *lane = json_array();
+        for (int b = 0; b < an.nbuckets && an.peaks; b++) {
+            const int8_t *p = an.peaks + ((size_t)b * (size_t)an.channels + (size_t)c) * 2;
+            json_array_append_new(lane, json_integer(p[0]));
+            json_array_append_new(lane, json_integer(p[1]));
+        }
+        json_array_append_new(lanes, lane);
+    }
+    json_object_set_new(o, "peaks", lanes);
     archive_analysis_release(&an);
     return http_json(r, 200, o);
 }

@@ -187,6 +187,80 @@ static enum MHD_Result audit(struct req *r)
     return http_json(r, 200, json_pack("{s:o, s:o}", "entries", arr, "next", next));
 }
 
+/* POST /score {rubric, version, answers, tags}: the score the answers would
+ * get, for the live total of the scoring form; nothing is stored. */
+static enum MHD_Result score_preview(struct req *r)
+{
+    enum MHD_Result res;
+    json_t *b = http_body_json(r, &res);
+    if (!b)
+        return res;
+    const char *id = json_string_value(json_object_get(b, "rubric"));
+    const json_t *v = json_object_get(b, "version");
+    struct rubric *rb = NULL;
+    struct es_err err = {{0}};
+    struct {
+        struct rubric_answers a;
+        struct rubric_result res;
+    } *w = malloc(sizeof *w);
+    const char *tags[65];
+    int rc = !w || !id ? es_seterr(&err, ES_EINVAL, "expected {\"rubric\", \"answers\"}")
+                       : rubric_get(r->w->rs, id, v ? (int)json_integer_value(v) : 0, &rb,
+                                    NULL, &err);
+    if (!rc)
+        rc = rubric_answers_from_json(rb, json_object_get(b, "answers"), &w->a, &err);
+    if (!rc)
+        rc = rubric_score(rb, &w->a,
+                          rubric_tag_list(json_object_get(b, "tags"), tags, ES_ARRAY_LEN(tags)),
+                          &w->res, &err);
+    json_t *o = rc ? NULL : rubric_result_json(rb, &w->res);
+    rubric_free(rb);
+    free(w);
+    json_decref(b);
+    return o ? http_json(r, 200, o) : http_error(r, rc == ES_ENOTFOUND ? 404 : 400, "%s", err.msg);
+}
+
+static int queue_row(void *ud, const char *op, const char *call_id, int64_t started_at)
+{
+    char at[ES_ISO_LEN];
+    es_time_iso(started_at, at);
+    json_array_append_new(ud, json_pack("{s:s, s:s, s:s}", "operator", op, "call_id", call_id,
+                                        "started_at", at));
+    return 0;
+}
+
+/* GET /queue?n&from&to&operator&seed: unscored calls per operator to review. */
+static enum MHD_Result queue(struct req *r)
+{
+    if (r->user.role != ROLE_SUPERVISOR && r->user.role != ROLE_ADMIN)
+        return http_error(r, 403, "the review queue is for supervisors");
+    struct report_window w;
+    enum MHD_Result res;
+    if (window(r, &w, &res))
+        return res;
+    const char *n = http_arg(r, "n"), *seed = http_arg(r, "seed");
+    char *end;
+    long count = n ? strtol(n, &end, 10) : 5;
+    if (n && (!n[0] || *end || count < 1 || count > 100))
+        return http_error(r, 400, "bad value for 'n'");
+    uint64_t sd = 0;
+    if (seed) {
+        sd = strtoull(seed, &end, 10);
+        if (!seed[0] || *end)
+            return http_error(r, 400, "bad value for 'seed'");
+    } else {
+        randombytes_buf(&sd, sizeof sd);
+        sd %= 1000000000;
+    }
+    json_t *arr = json_array();
+    struct es_err err = {{0}};
+    if (report_sample(r->w->rs, &w, (int)count, sd, queue_row, arr, &err)) {
+        json_decref(arr);
+        return http_error(r, 500, "%s", err.msg);
+    }
+    return http_json(r, 200, json_pack("{s:I, s:o}", "seed", (json_int_t)sd, "calls", arr));
+}
+
 enum MHD_Result api_reports(struct req *r)
 {
     switch (r->route.id) {
@@ -198,6 +272,10 @@ enum MHD_Result api_reports(struct req *r)
         return rubrics(r);
     case R_AUDIT:
         return audit(r);
+    case R_SCORE_PREVIEW:
+        return score_preview(r);
+    case R_QUEUE:
+        return queue(r);
     default:
         return http_error(r, 404, "no such route");
     }

@@ -194,7 +194,7 @@ static enum MHD_Result dispatch(struct req *r)
         return api_session(r);
     authenticate(r);
     if (!r->authed) {
-        if (is_page(id) && id != R_PAGE_LOGIN)
+        if (is_page(id) && id != R_PAGE_LOGIN && id != R_PAGE_ROOT)
             return redirect(r, "/login");
         if (!is_page(id) && id != R_ASSET && id != R_RECORDINGS)
             return http_error(r, 401, "not logged in");
@@ -232,10 +232,22 @@ static enum MHD_Result dispatch(struct req *r)
     case R_REPORT_SCORES:
     case R_RUBRICS:
     case R_AUDIT:
+    case R_SCORE_PREVIEW:
+    case R_QUEUE:
         return api_reports(r);
     case R_EXPORT_CSV:
     case R_EXPORT_XLSX:
         return api_export(r);
+    case R_ASSET:
+    case R_PAGE_ROOT:
+    case R_PAGE_LOGIN:
+    case R_PAGE_CALLS:
+    case R_PAGE_CALL:
+    case R_PAGE_FEEDBACK:
+    case R_PAGE_ERRORS:
+    case R_PAGE_QUEUE:
+    case R_PAGE_ADMIN:
+        return pages(r);
     default:
         return http_error(r, 404, "not here yet");
     }

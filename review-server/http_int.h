@@ -134,6 +134,7 @@ enum MHD_Result api_call_peaks(struct req *r);
 enum MHD_Result api_eval(struct req *r);
 enum MHD_Result api_reports(struct req *r);
 enum MHD_Result api_export(struct req *r);
+enum MHD_Result pages(struct req *r);
 
 /* May this user see this call? Operators only their own; a call they may not
  * see answers 404 exactly like one that does not exist. */

@@ -111,6 +111,8 @@ enum route_id {
     R_EVAL_EDIT,
     R_EVAL_COMMENT,
     R_RUBRICS,
+    R_SCORE_PREVIEW,
+    R_QUEUE,
     R_REPORT_ERRORS,
     R_REPORT_SCORES,
     R_EXPORT_CSV,

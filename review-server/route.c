@@ -33,6 +33,8 @@ static const struct pattern patterns[] = {
     {"PUT", "/api/v1/evaluations/{id}", R_EVAL_EDIT},
     {"POST", "/api/v1/evaluations/{id}/comments", R_EVAL_COMMENT},
     {"GET", "/api/v1/rubrics", R_RUBRICS},
+    {"POST", "/api/v1/score", R_SCORE_PREVIEW},
+    {"GET", "/api/v1/queue", R_QUEUE},
     {"GET", "/api/v1/reports/errors", R_REPORT_ERRORS},
     {"GET", "/api/v1/reports/scores", R_REPORT_SCORES},
     {"GET", "/api/v1/export.csv", R_EXPORT_CSV},

@@ -139,6 +139,9 @@ struct rubric_result {
  * answer is missing, out of range or na where na is not allowed. */
 int rubric_score(const struct rubric *r, const struct rubric_answers *a,
                  const char *const *call_tags, struct rubric_result *res, struct es_err *err);
+/* A JSON array of call tags as a NULL-terminated list in tags[cap] (strings
+ * borrowed from arr), for rubric_score; NULL when there are none. */
+const char *const *rubric_tag_list(const json_t *arr, const char **tags, size_t cap);
 /* Rounds half away from zero to one decimal, treating values within 1e-9 of
  * the halfway point as on it (so 87.45 computed as 87.4499999... rounds up). */
 double rubric_round1(double x);

@@ -104,8 +104,5 @@ int rstore_rubric(struct rubric_store *s, const char *id, int version, const str
 
 bool rubric_is_slug(const char *s, size_t len);
 bool rubric_tags_contain(const char *const *tags, const char *tag);
-/* A JSON array of call tags as a NULL-terminated list in tags[cap] (strings
- * borrowed from arr); NULL when there are none, which makes applies_to items optional. */
-const char *const *rubric_tag_list(const json_t *arr, const char **tags, size_t cap);
 
 #endif

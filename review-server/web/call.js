@@ -1,0 +1,147 @@
+'use strict';
+(async () => {
+  const { api, el, nav, when, clock, badge, fail } = ES;
+  const me = await nav('/calls');
+  const id = location.pathname.split('/').pop();
+  const main = document.querySelector('main');
+  let call, peaks = { peaks: [], channels: [] };
+  try {
+    call = await api('/calls/' + id);
+  } catch (err) { return fail(main, err); }
+  try { peaks = await api(`/calls/${id}/peaks`); } catch { /* a missed call has none */ }
+
+  document.getElementById('title').textContent =
+    `${when(call.started_at)} · ${call.caller || '?'} → ${call.callee || '?'} · operator ${call.operator || '—'}`;
+
+  // player
+  const audio = document.getElementById('player');
+  const playBtn = document.getElementById('play'), time = document.getElementById('time');
+  if (call.path) audio.src = `/api/v1/calls/${id}/audio`;
+  else { playBtn.disabled = true; time.textContent = call.disposition === 'missed' ? `missed: ${call.reason}` : 'audio removed'; }
+  const player = Player(audio, document.getElementById('wave'), {
+    peaks, channels: peaks.channels, overtalk: peaks.overtalk_ms, dtmf: call.dtmf,
+    onTime: (t, d) => { if (call.path) time.textContent = `${clock(t * 1000)} / ${clock((d || 0) * 1000)}`; },
+  });
+  playBtn.addEventListener('click', () => (audio.paused ? audio.play() : audio.pause()));
+  audio.addEventListener('play', () => { playBtn.textContent = 'Pause'; });
+  audio.addEventListener('pause', () => { playBtn.textContent = 'Play'; });
+  document.getElementById('speed').addEventListener('change', (e) => { audio.playbackRate = Number(e.target.value); });
+  document.getElementById('skip').addEventListener('change', (e) => player.setSkip(e.target.checked));
+  const ch = peaks.channels || [];
+  document.getElementById('bars').textContent = ch.length === 2
+    ? `talk: customer ${clock(ch[0].talk_ms)}, operator ${clock(ch[1].talk_ms)} · overtalk ${clock(peaks.overtalk_ms || 0)} · silences ${player.silences.length}`
+    : '';
+
+  // details and RTP quality
+  const dl = document.getElementById('details');
+  const rows = [['Call id', call.id], ['Started', when(call.started_at)], ['Length', clock(call.duration_ms)],
+    ['Direction', call.direction], ['Caller', call.caller], ['Callee', call.callee], ['Operator', call.operator],
+    ['Customer', call.customer], ['Queue', call.queue], ['Outcome', call.disposition + (call.reason ? ': ' + call.reason : '')],
+    ['Tags', (call.tags || []).join(', ')], ['Codecs', (call.codecs || []).join(', ')],
+    ['Ring / talk', call.ring_ms != null ? `${clock(call.ring_ms)} / ${clock(call.talk_ms)}` : ''],
+    ['Source', call.source], ['Audio SHA-256', call.sha256]];
+  dl.replaceChildren(...rows.filter(([, v]) => v).flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  if (call.rtp && call.rtp.length) {
+    document.getElementById('rtp').replaceChildren(el('table', {},
+      el('thead', {}, el('tr', {}, ['Side', 'Codec', 'Packets', 'Lost', 'Jitter ms', 'Max jitter', 'Max delta'].map((h) => el('th', {}, h)))),
+      el('tbody', {}, call.rtp.map((s) => el('tr', {}, el('td', {}, s.side), el('td', {}, s.codec),
+        el('td', { class: 'num' }, s.packets), el('td', { class: 'num' }, s.lost),
+        el('td', { class: 'num' }, Number(s.jitter_ms).toFixed(2)), el('td', { class: 'num' }, Number(s.max_jitter_ms).toFixed(2)),
+        el('td', { class: 'num' }, Number(s.max_delta_ms).toFixed(1)))))));
+  }
+
+  // evaluations of this call
+  async function showEvals() {
+    const box = document.getElementById('evals');
+    const { evaluations } = await api(`/calls/${id}/evaluations`);
+    if (!evaluations.length) return box.replaceChildren(el('p', { class: 'muted' }, 'Not evaluated yet.'));
+    const full = await Promise.all(evaluations.map((e) => api('/evaluations/' + e.id)));
+    box.replaceChildren(...full.map((e) => el('div', { class: 'item', 'data-eval': e.id },
+      el('div', {}, badge(e), ' ', `${e.rubric_id} v${e.rubric_version} by ${e.reviewer} · ${e.status}`),
+      e.errors && e.errors.length ? el('div', { class: 'error' }, 'Errors: ' + e.errors.join(', ')) : null,
+      e.comment ? el('div', { class: 'comment' }, e.comment) : null,
+      (e.comments || []).map((c) => el('div', { class: 'comment' },
+        c.at_ms != null ? el('a', { onclick: () => player.seekMs(c.at_ms) }, `[${clock(c.at_ms)}] `) : null,
+        c.item_id ? `${c.item_id}: ` : '', c.text, el('span', { class: 'muted' }, ` — ${c.author}`))))));
+  }
+  showEvals().catch((err) => fail(document.getElementById('evals'), err));
+
+  // the scoring panel, for supervisors
+  if (me.user.role !== 'supervisor' && me.user.role !== 'admin') return;
+  const panel = document.getElementById('scoring');
+  panel.hidden = false;
+  const sel = document.getElementById('rubric'), items = document.getElementById('items');
+  const totalEl = document.getElementById('total'), note = document.getElementById('totalnote');
+  const msg = document.getElementById('msg'), pinsBox = document.getElementById('pins');
+  const pins = [];
+  let rubric = null, focusItem = null;
+  const { rubrics } = await api('/rubrics');
+  sel.replaceChildren(...rubrics.map((r) => el('option', { value: r.id }, `${r.title} (v${r.version})`)));
+
+  function answers() {
+    const a = {};
+    for (const input of items.querySelectorAll('input:checked, select')) {
+      if (input.tagName === 'SELECT') { if (input.value !== '') a[input.name] = input.value === 'na' ? 'na' : Number(input.value); }
+      else a[input.name] = input.value;
+    }
+    return a;
+  }
+  async function updateTotal() {
+    try {
+      const r = await api('/score', { method: 'POST', body: { rubric: rubric.id, version: rubric.version, answers: answers(), tags: call.tags } });
+      totalEl.textContent = r.score.toFixed(1);
+      note.textContent = r.critical_failed ? 'critical item failed' : r.passed ? 'passes' : `below ${rubric.pass_score}`;
+    } catch (err) { totalEl.textContent = '—'; note.textContent = err.message; }
+  }
+  function itemForm(it) {
+    let choices;
+    if (it.type === 'yes_no') {
+      const opts = ['yes', 'no'].concat(it.na_allowed ? ['na'] : []);
+      choices = opts.map((v) => el('label', {}, el('input', { type: 'radio', name: it.id, value: v, onchange: updateTotal }), v === 'na' ? 'N/A' : v));
+    } else {
+      const opts = [el('option', { value: '' }, '—')];
+      for (let v = it.scale.min; v <= it.scale.max; v++)
+        opts.push(el('option', { value: v }, it.scale.labels[v] ? `${v} — ${it.scale.labels[v]}` : String(v)));
+      if (it.na_allowed) opts.push(el('option', { value: 'na' }, 'N/A'));
+      choices = [el('select', { name: it.id, onchange: updateTotal }, opts)];
+    }
+    const box = el('div', { class: 'item' + (it.critical ? ' critical' : ''), onfocusin: () => { focusItem = it.id; } },
+      el('div', { class: 'text' }, it.text),
+      it.guidance ? el('div', { class: 'guidance' }, it.guidance) : null,
+      it.applies_to.length ? el('div', { class: 'guidance' }, 'Only for: ' + it.applies_to.join(', ')) : null,
+      el('div', { class: 'choices' }, choices));
+    return box;
+  }
+  async function loadRubric() {
+    rubric = await api('/rubrics?id=' + encodeURIComponent(sel.value));
+    items.replaceChildren(...rubric.sections.map((s) => el('div', {},
+      el('h2', {}, `${s.title} (weight ${s.weight})`), s.items.map(itemForm))));
+    updateTotal();
+  }
+  sel.addEventListener('change', loadRubric);
+  if (rubrics.length) await loadRubric();
+
+  document.getElementById('pin').addEventListener('click', () => {
+    const text = prompt(`Comment at ${clock(audio.currentTime * 1000)}${focusItem ? ' on ' + focusItem : ''}:`);
+    if (!text) return;
+    const pin = { at_ms: Math.round(audio.currentTime * 1000), text, item: focusItem || undefined };
+    pins.push(pin);
+    pinsBox.append(el('div', { class: 'comment' }, el('a', { onclick: () => player.seekMs(pin.at_ms) }, `[${clock(pin.at_ms)}] `),
+      pin.item ? `${pin.item}: ` : '', text));
+  });
+  async function save(draft) {
+    msg.textContent = '';
+    msg.className = '';
+    try {
+      const e = await api(`/calls/${id}/evaluations`, { method: 'POST', body: {
+        rubric: rubric.id, version: rubric.version, answers: answers(), comments: pins,
+        comment: document.getElementById('overall').value || undefined, tags: call.tags, draft } });
+      msg.textContent = `${draft ? 'Draft saved' : 'Submitted'}: ${e.score.toFixed(1)}`;
+      pins.length = 0;
+      pinsBox.replaceChildren();
+      await showEvals();
+    } catch (err) { msg.className = 'error'; msg.textContent = err.message; }
+  }
+  document.getElementById('submit').addEventListener('click', () => save(false));
+  document.getElementById('draft').addEventListener('click', () => save(true));
+})();
