@@ -109,6 +109,29 @@ try {
   writeFileSync(`${out}/calls.xlsx`, readFileSync(await xlsx.path()));
   check('XLSX download is a zip', readFileSync(await xlsx.path()).subarray(0, 2).toString() === 'PK');
 
+  // the recurring-errors dashboard and the review queue
+  await page.goto(`${base}/errors`);
+  await page.fill('#window input[name=from]', '2000-01-01');
+  await page.fill('#window input[name=to]', '2100-01-01');
+  await page.click('#window button[type=submit]');
+  await page.waitForSelector('#heat table th:has-text("wrong-price")');
+  check('heat table has a wrong-price column', await page.locator('#heat th', { hasText: 'wrong-price' }).count() === 1);
+  await page.waitForSelector('#items table');
+  check('fail rates listed', await page.locator('#items td', { hasText: 'price-correct' }).count() === 1);
+  await page.waitForSelector('#weeks svg, #weeks p');
+  await page.screenshot({ path: `${out}/errors.png`, fullPage: true });
+  await page.goto(`${base}/queue`);
+  await page.fill('#q input[name=from]', '2000-01-01');
+  await page.fill('#q input[name=to]', '2100-01-01');
+  await page.fill('#q input[name=seed]', '42');
+  await page.click('#q button[type=submit]');
+  await waitFor(page, () => /Seed 42/.test(document.getElementById('seed').textContent));
+  const drawn1 = await page.locator("#list a").evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  await page.click('#q button[type=submit]');
+  await waitFor(page, () => /Seed 42/.test(document.getElementById('seed').textContent));
+  const drawn2 = await page.locator("#list a").evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  check(`review queue: calls drawn (${drawn1.length}), the same for the same seed`, drawn1.length > 0 && JSON.stringify(drawn1) === JSON.stringify(drawn2));
+
   // the operator: acknowledge one, dispute another
   const { context: oc, page: op } = await loginAs(fx.users.operator);
   check('operator lands on /feedback', op.url().endsWith('/feedback'));

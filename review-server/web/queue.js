@@ -1,0 +1,25 @@
+'use strict';
+(async () => {
+  const { api, el, nav, when, fail } = ES;
+  await nav('/queue');
+  const form = document.getElementById('q');
+  const day = 86400000, iso = (d) => new Date(d).toISOString().slice(0, 10);
+  form.from.value = iso(Date.now() - 7 * day);
+  form.to.value = iso(Date.now() + day);
+  async function draw() {
+    const p = new URLSearchParams({ n: form.n.value, from: form.from.value, to: form.to.value });
+    if (form.seed.value) p.set('seed', form.seed.value);
+    const list = document.getElementById('list');
+    try {
+      const r = await api('/queue?' + p);
+      document.getElementById('seed').textContent = `Seed ${r.seed}: enter it to draw the same calls again.`;
+      list.replaceChildren(r.calls.length ? el('table', {},
+        el('thead', {}, el('tr', {}, ['Operator', 'Call', ''].map((h) => el('th', {}, h)))),
+        el('tbody', {}, r.calls.map((c) => el('tr', {}, el('td', {}, c.operator),
+          el('td', {}, when(c.started_at)), el('td', {}, el('a', { href: '/calls/' + c.call_id }, 'Listen and score'))))))
+        : el('p', { class: 'muted' }, 'Every call in this period has been scored.'));
+    } catch (err) { fail(list, err); }
+  }
+  form.addEventListener('submit', (e) => { e.preventDefault(); draw(); });
+  draw();
+})();
