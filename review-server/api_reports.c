@@ -204,9 +204,9 @@ static enum MHD_Result score_preview(struct req *r)
         struct rubric_result res;
     } *w = malloc(sizeof *w);
     const char *tags[65];
-    int rc = !w || !id ? es_seterr(&err, ES_EINVAL, "expected {\"rubric\", \"answers\"}")
-                       : rubric_get(r->w->rs, id, v ? (int)json_integer_value(v) : 0, &rb,
-                                    NULL, &err);
+    int rc = !w || !id
+                 ? es_seterr(&err, ES_EINVAL, "expected {\"rubric\", \"answers\"}")
+                 : rubric_get(r->w->rs, id, v ? (int)json_integer_value(v) : 0, &rb, NULL, &err);
     if (!rc)
         rc = rubric_answers_from_json(rb, json_object_get(b, "answers"), &w->a, &err);
     if (!rc)
@@ -224,8 +224,8 @@ static int queue_row(void *ud, const char *op, const char *call_id, int64_t star
 {
     char at[ES_ISO_LEN];
     es_time_iso(started_at, at);
-    json_array_append_new(ud, json_pack("{s:s, s:s, s:s}", "operator", op, "call_id", call_id,
-                                        "started_at", at));
+    json_array_append_new(
+        ud, json_pack("{s:s, s:s, s:s}", "operator", op, "call_id", call_id, "started_at", at));
     return 0;
 }
 

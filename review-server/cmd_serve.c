@@ -121,6 +121,18 @@ int cmd_serve(struct es_cli *cli)
     }
     review_store_close(rv);
     rubric_store_close(rs);
+    /* pushed recordings go through the same ingest as `earshot ingest` */
+    srv->ingest_opts = (struct ingest_opts){.data_dir = srv->data_dir,
+                                            .disposition = INGEST_DELETE,
+                                            .bitrate_mono = 16000,
+                                            .bitrate_stereo = 24000,
+                                            .complexity = -1,
+                                            .leg_suffix = {"-in", "-out"},
+                                            .source = "api"};
+    if (ingest_session_open(&srv->ingest_opts, &srv->ingest, &err)) {
+        fprintf(stderr, "earshot serve: %s\n", err.msg);
+        goto out;
+    }
     if (http_start(srv, &o, &err)) {
         fprintf(stderr, "earshot serve: %s\n", err.msg);
         goto out;
@@ -133,6 +145,8 @@ int cmd_serve(struct es_cli *cli)
     http_stop(srv);
     rc = 0;
 out:
+    if (srv)
+        ingest_session_close(srv->ingest);
     catalog_close(cat);
     free(srv);
     es_buf_free(&cert_pem);

@@ -238,6 +238,15 @@ static enum MHD_Result dispatch(struct req *r)
     case R_EXPORT_CSV:
     case R_EXPORT_XLSX:
         return api_export(r);
+    case R_USERS:
+    case R_USER_ADD:
+    case R_USER_DISABLE:
+    case R_USER_ENABLE:
+    case R_RUBRIC_IMPORT:
+    case R_TOKENS:
+    case R_TOKEN_ADD:
+    case R_TOKEN_REVOKE:
+        return api_admin(r);
     case R_ASSET:
     case R_PAGE_ROOT:
     case R_PAGE_LOGIN:
@@ -251,6 +260,26 @@ static enum MHD_Result dispatch(struct req *r)
     default:
         return http_error(r, 404, "not here yet");
     }
+}
+
+/* POST /recordings authenticates with an API token before any byte of the
+ * file is read, and streams the body to the spool instead of memory. */
+static enum MHD_Result recordings_start(struct req *r, const char *content_length)
+{
+    if (!r->srv->ingest)
+        return http_error(r, 503, "recordings cannot be received: the ingest session is closed");
+    r->w = worker_get(r->srv);
+    if (!r->w)
+        return http_error(r, 503, "the catalog cannot be opened");
+    const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+    if (!auth || strncmp(auth, "Bearer ", 7) ||
+        review_token_check(r->w->rv, auth + 7, r->token_name))
+        return http_error(r, 401, "an API token is required (Authorization: Bearer TOKEN)");
+    if (content_length && strtoull(content_length, NULL, 10) > (uint64_t)HTTP_MAX_UPLOAD)
+        return http_error(r, 413, "the recording is larger than %lld bytes", HTTP_MAX_UPLOAD);
+    if (upload_begin(r))
+        return http_error(r, 415, "expected multipart/form-data with a \"file\" part");
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -276,8 +305,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (rc)
             return http_error(r, 405, "%s is not allowed here", method);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (r->route.id == R_RECORDINGS)
+            return recordings_start(r, cl);
         if (cl && strtoull(cl, NULL, 10) > HTTP_MAX_BODY)
             return http_error(r, 413, "the body is larger than %d bytes", HTTP_MAX_BODY);
+        return MHD_YES;
+    }
+    if (*upload_size && r->upload) {
+        upload_feed(r, upload_data, *upload_size);
+        *upload_size = 0;
         return MHD_YES;
     }
     if (*upload_size) {
@@ -291,6 +327,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     r->started = true;
     if (r->too_big)
         return http_error(r, 413, "the body is larger than %d bytes", HTTP_MAX_BODY);
+    if (r->upload)
+        return api_recordings(r);
     r->w = worker_get(srv);
     if (!r->w)
         return http_error(r, 503, "the catalog cannot be opened");
@@ -307,6 +345,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     es_buf_free(&r->body);
+    upload_free(r->upload);
     sodium_memzero(r->token, sizeof r->token);
     free(r);
     *con_cls = NULL;

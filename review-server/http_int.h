@@ -27,6 +27,8 @@ struct throttle {
 
 struct server {
     struct MHD_Daemon *d;
+    struct ingest_session *ingest; /* POST /recordings; shared by the pool threads */
+    struct ingest_opts ingest_opts;
     char data_dir[4096];
     bool tls;
     pthread_key_t worker_key;
@@ -56,6 +58,8 @@ struct req {
     struct review_user user;
     char token[REVIEW_TOKEN_HEX], csrf[REVIEW_TOKEN_HEX];
     char ip[64];
+    struct upload *upload;            /* POST /recordings */
+    char token_name[REVIEW_NAME_LEN]; /* the API token it came with */
 };
 
 struct http_opts {
@@ -135,6 +139,12 @@ enum MHD_Result api_eval(struct req *r);
 enum MHD_Result api_reports(struct req *r);
 enum MHD_Result api_export(struct req *r);
 enum MHD_Result pages(struct req *r);
+enum MHD_Result api_admin(struct req *r);
+struct upload;
+int upload_begin(struct req *r);
+void upload_feed(struct req *r, const char *data, size_t size);
+void upload_free(struct upload *u);
+enum MHD_Result api_recordings(struct req *r);
 
 /* May this user see this call? Operators only their own; a call they may not
  * see answers 404 exactly like one that does not exist. */

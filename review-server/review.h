@@ -90,6 +90,22 @@ int review_session_delete(struct review_store *s, const char *token);
 /* Constant-time comparison of two NUL-terminated tokens. */
 bool review_token_equal(const char *a, const char *b);
 
+/* ---- API tokens (for PBXs and remote recorders pushing recordings) -------- */
+/* A new token for name (1-64 slug characters); the token (hex, 256 bits) goes to
+ * token and is never stored, only its SHA-256. */
+int review_token_create(struct review_store *s, const char *name, const char *by,
+                        char token[REVIEW_TOKEN_HEX], struct es_err *err);
+/* The name of a live token, or ES_ENOTFOUND. */
+int review_token_check(struct review_store *s, const char *token, char name[REVIEW_NAME_LEN]);
+int review_token_revoke(struct review_store *s, const char *name, struct es_err *err);
+struct review_token_info {
+    char name[REVIEW_NAME_LEN];
+    char created_by[REVIEW_NAME_LEN];
+    int64_t created_at, revoked_at; /* revoked_at 0 = live */
+};
+int review_token_list(struct review_store *s, int (*cb)(void *ud, const struct review_token_info *),
+                      void *ud);
+
 /* ---- HTTP routing (the parsers of request lines and Range headers) -------- */
 enum route_id {
     R_NONE,
@@ -119,6 +135,14 @@ enum route_id {
     R_EXPORT_XLSX,
     R_AUDIT,
     R_RECORDINGS,
+    R_USERS,
+    R_USER_ADD,
+    R_USER_DISABLE,
+    R_USER_ENABLE,
+    R_RUBRIC_IMPORT,
+    R_TOKENS,
+    R_TOKEN_ADD,
+    R_TOKEN_REVOKE,
     R_PAGE_ROOT,
     R_PAGE_LOGIN,
     R_PAGE_CALLS,
@@ -131,7 +155,7 @@ enum route_id {
 };
 struct route {
     enum route_id id;
-    char arg[ES_ID_LEN]; /* the {id} of the path, or an asset's file name */
+    char arg[REVIEW_NAME_LEN]; /* the {id} or {name} of the path, or an asset's file name */
 };
 /* ES_ENOTFOUND: no such path (404); ES_EUNSUPP: the path exists but not for
  * this method (405). */

@@ -24,6 +24,10 @@ enum review_stmt {
     RV_SESSION_TOUCH,
     RV_SESSION_DEL,
     RV_AUDIT_LIST,
+    RV_TOKEN_ADD,
+    RV_TOKEN_CHECK,
+    RV_TOKEN_REVOKE,
+    RV_TOKEN_LIST,
     RV_COUNT
 };
 

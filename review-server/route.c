@@ -41,6 +41,14 @@ static const struct pattern patterns[] = {
     {"GET", "/api/v1/export.xlsx", R_EXPORT_XLSX},
     {"GET", "/api/v1/audit", R_AUDIT},
     {"POST", "/api/v1/recordings", R_RECORDINGS},
+    {"GET", "/api/v1/users", R_USERS},
+    {"POST", "/api/v1/users", R_USER_ADD},
+    {"POST", "/api/v1/users/{name}/disable", R_USER_DISABLE},
+    {"POST", "/api/v1/users/{name}/enable", R_USER_ENABLE},
+    {"POST", "/api/v1/rubrics", R_RUBRIC_IMPORT},
+    {"GET", "/api/v1/tokens", R_TOKENS},
+    {"POST", "/api/v1/tokens", R_TOKEN_ADD},
+    {"DELETE", "/api/v1/tokens/{name}", R_TOKEN_REVOKE},
     {"GET", "/", R_PAGE_ROOT},
     {"GET", "/login", R_PAGE_LOGIN},
     {"GET", "/calls", R_PAGE_CALLS},
@@ -52,10 +60,24 @@ static const struct pattern patterns[] = {
 };
 
 /* Does one pattern match path? On a match with an {id}, the id goes to arg. */
-static bool match(const char *pat, const char *path, size_t len, char *arg)
+static bool match(const char *pat, const char *path, size_t len, char *arg /* REVIEW_NAME_LEN */)
 {
     size_t i = 0;
     while (*pat) {
+        if (!strncmp(pat, "{name}", 6)) { /* a user or token name */
+            size_t n = 0;
+            while (i + n < len && path[i + n] != '/')
+                n++;
+            if (n == 0 || n >= REVIEW_NAME_LEN)
+                return false;
+            memcpy(arg, path + i, n);
+            arg[n] = 0;
+            if (!review_name_valid(arg) || !strcmp(arg, ".") || !strcmp(arg, ".."))
+                return false;
+            i += n;
+            pat += 6;
+            continue;
+        }
         if (!strncmp(pat, "{id}", 4)) {
             size_t n = 0;
             while (i + n < len && path[i + n] != '/')
@@ -102,7 +124,7 @@ int route_match(const char *method, const char *path, size_t len, struct route *
         return 0;
     }
     for (size_t k = 0; k < ES_ARRAY_LEN(patterns); k++) {
-        char arg[ES_ID_LEN];
+        char arg[REVIEW_NAME_LEN];
         if (!match(patterns[k].path, path, len, arg))
             continue;
         path_known = true;

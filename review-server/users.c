@@ -81,6 +81,13 @@ static const char *const sql[RV_COUNT] = {
                       " WHERE (?1 = 0 OR at >= ?1) AND (?2 = 0 OR at < ?2)"
                       " AND (?3 IS NULL OR actor = ?3) AND (?4 IS NULL OR action = ?4)"
                       " AND (?5 = 0 OR id < ?5) ORDER BY id DESC LIMIT ?6",
+    [RV_TOKEN_ADD] = "INSERT INTO api_tokens(name, token_hash, created_by, created_at)"
+                     " VALUES (?1, ?2, ?3, ?4)",
+    [RV_TOKEN_CHECK] = "SELECT name FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL",
+    [RV_TOKEN_REVOKE] =
+        "UPDATE api_tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL",
+    [RV_TOKEN_LIST] = "SELECT name, created_by, created_at, coalesce(revoked_at, 0) FROM api_tokens"
+                      " ORDER BY name",
     [RV_AUDIT_ALL] = "SELECT id, at, actor, action, target, detail, prev_hash, hash FROM audit"
                      " ORDER BY id",
 };

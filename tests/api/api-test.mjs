@@ -299,6 +299,76 @@ const sup = users.supervisor, op = users.operator, comp = users.compliance;
   check('exports are audited with their filters', ex.json.entries.some(e => e.detail.scored === 'true'));
 }
 
+// administration: users, rubric uploads, API tokens; pushed recordings
+{
+  const adm = users.admin;
+  check('compliance cannot manage users: 403', (await req('/users', { session: comp.session })).status === 403);
+  check('supervisors cannot manage users: 403', (await req('/users', { session: sup.session })).status === 403);
+  const ul = await req('/users', { session: adm.session });
+  check('admin lists users', ul.status === 200 && ul.json.users.some((u) => u.name === 'op102'));
+  const nu = await req('/users', { method: 'POST', body: { name: 'newsup', role: 'supervisor' }, session: adm.session, csrf: adm.csrf });
+  check('admin adds a user; a generated password is shown once', nu.status === 201 && /^[A-Za-z0-9]{20}$/.test(nu.json.password), nu.status);
+  const li = await login('newsup', nu.json.password);
+  check('the new user logs in with it', li.status === 200);
+  check('duplicate user: 409', (await req('/users', { method: 'POST', body: { name: 'newsup', role: 'admin' }, session: adm.session, csrf: adm.csrf })).status === 409);
+  check('operator without extension: 400', (await req('/users', { method: 'POST', body: { name: 'op9', role: 'operator', password: 'long enough pw' }, session: adm.session, csrf: adm.csrf })).status === 400);
+  check('disable a user', (await req('/users/newsup/disable', { method: 'POST', session: adm.session, csrf: adm.csrf })).status === 200);
+  check('a disabled user\'s session ends', (await req('/calls', { session: li.session })).status === 401);
+  check('no disabling oneself: 409', (await req(`/users/${fx.users.admin.name}/disable`, { method: 'POST', session: adm.session, csrf: adm.csrf })).status === 409);
+  check('unknown user: 404', (await req('/users/ghost/disable', { method: 'POST', session: adm.session, csrf: adm.csrf })).status === 404);
+  check('a name with a path in it matches no route', (await req('/users/..%2Fx/disable', { method: 'POST', session: adm.session, csrf: adm.csrf })).status === 404);
+
+  const bad = await req('/rubrics', { method: 'POST', body: 'id: Bad\ntitle: x\npass_score: 120\nsections: []\n', session: adm.session, csrf: adm.csrf, headers: { 'Content-Type': 'application/yaml' } });
+  check('a bad rubric upload lists every problem with line and column', bad.status === 400 && bad.json.problems.length === 3 && bad.json.problems[1].line === 3 && bad.json.problems[1].col === 13, JSON.stringify(bad.json));
+  const yaml = readFileSync(fx.src + '/scripts-rubric/examples/complaint.yaml', 'utf8');
+  const up = await req('/rubrics', { method: 'POST', body: yaml, session: adm.session, csrf: adm.csrf, headers: { 'Content-Type': 'application/yaml' } });
+  check('rubric upload: 201 new', up.status === 201 && up.json.id === 'complaint' && up.json.version === 1, JSON.stringify(up.json));
+  const same = await req('/rubrics', { method: 'POST', body: yaml, session: adm.session, csrf: adm.csrf, headers: { 'Content-Type': 'application/yaml' } });
+  check('the same upload again: unchanged', same.status === 200 && same.json.outcome === 'unchanged');
+
+  const tk = await req('/tokens', { method: 'POST', body: { name: 'pbx-1' }, session: adm.session, csrf: adm.csrf });
+  check('admin creates an API token, shown once', tk.status === 201 && /^[0-9a-f]{64}$/.test(tk.json.token));
+  const tl = await req('/tokens', { session: adm.session });
+  check('token list holds no secret', tl.status === 200 && tl.json.tokens[0].name === 'pbx-1' && !JSON.stringify(tl.json).includes(tk.json.token));
+  // like a PBX's curl: multipart, and "Expect: 100-continue" so that a refusal comes
+  // before the file is sent
+  const push = (file, meta, token, contentType) => new Promise((resolve) => {
+    const b = '----earshot' + Math.random().toString(16).slice(2);
+    const parts = [Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="file"; filename="${file.split('/').pop()}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+      readFileSync(file), Buffer.from('\r\n')];
+    if (meta) parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="meta"\r\n\r\n${JSON.stringify(meta)}\r\n`));
+    parts.push(Buffer.from(`--${b}--\r\n`));
+    const body = contentType ? Buffer.from('raw') : Buffer.concat(parts);
+    const headers = { 'Content-Type': contentType || `multipart/form-data; boundary=${b}`, 'Content-Length': body.length, Expect: '100-continue' };
+    if (token) headers.Authorization = 'Bearer ' + token;
+    const rq = http.request(base + '/recordings', { method: 'POST', headers }, (res) => {
+      let data = '';
+      res.on('data', (d) => { data += d; });
+      res.on('end', () => { let json = null; try { json = JSON.parse(data); } catch { /* */ } resolve({ status: res.statusCode, json }); });
+    });
+    rq.on('continue', () => rq.end(body));
+    rq.on('error', (e) => resolve({ status: e.code, json: null }));
+  });
+  const wav = fx.sounds + '/vm-goodbye.wav';
+  const meta = { started_at: '2026-11-10T09:00:00Z', operator: '102', caller: '+4930555', direction: 'inbound' };
+  check('push without a token: 401', (await push(wav, meta, null)).status === 401);
+  check('push with a wrong token: 401', (await push(wav, meta, 'f'.repeat(64))).status === 401);
+  const p1 = await push(wav, meta, tk.json.token);
+  check('pushed recording archived: 201', p1.status === 201 && p1.json.status === 'archived' && p1.json.id, JSON.stringify(p1.json));
+  const c = await req('/calls/' + p1.json.id, { session: sup.session });
+  check('it is in the catalog with its metadata', c.status === 200 && c.json.source === 'api' && c.json.operator === '102' && c.json.caller === '+4930555');
+  const p2 = await push(wav, meta, tk.json.token);
+  check('the same recording again: skipped', p2.status === 200 && p2.json.status === 'skipped', JSON.stringify(p2.json));
+  const junk = process.argv[3] + '.junk.wav';
+  (await import('node:fs')).writeFileSync(junk, Buffer.concat([Buffer.from('RIFF'), Buffer.alloc(200, 7)]));
+  const p3 = await push(junk, null, tk.json.token);
+  check('a corrupt file: 422 with the reason', p3.status === 422 && p3.json.error.length > 0, JSON.stringify(p3.json));
+  const notform = await push(wav, null, tk.json.token, 'application/octet-stream');
+  check('not multipart: 415', notform.status === 415, notform.status);
+  check('revoke the token', (await req('/tokens/pbx-1', { method: 'DELETE', session: adm.session, csrf: adm.csrf })).status === 200);
+  check('a revoked token: 401', (await push(wav, meta, tk.json.token)).status === 401);
+}
+
 // logout ends the session
 {
   const out = await req('/session', { method: 'DELETE', session: comp.session, csrf: comp.csrf });

@@ -13,10 +13,11 @@ printf 'operator pw 102\n' | es user add op102 --role operator --operator 102
 printf 'compliance pw 1\n' | es user add comp --role compliance
 printf 'compliance pw 2\n' | es user add comp2 --role compliance
 printf 'throttled pw 1\n' | es user add victim --role supervisor
+printf 'admin pw 12345\n' | es user add root --role admin
 es ls --json > calls.jsonl
 
 # three of operator 102's calls and two of 103's are evaluated; two with a wrong price
-python3 - "$EARSHOT" "$XSS_CALLER" <<'PY' > fixture.json
+python3 - "$EARSHOT" "$XSS_CALLER" "$SRC" <<'PY' > fixture.json
 import json, subprocess, sys, tempfile
 es, xss = sys.argv[1], sys.argv[2]
 calls = [json.loads(l) for l in open('calls.jsonl')]
@@ -45,11 +46,13 @@ print(json.dumps({
               "operator": {"name": "op102", "password": "operator pw 102", "operator": "102"},
               "compliance": {"name": "comp", "password": "compliance pw 1"},
               "compliance2": {"name": "comp2", "password": "compliance pw 2"},
-              "throttled": {"name": "victim", "password": "throttled pw 1"}},
+              "throttled": {"name": "victim", "password": "throttled pw 1"},
+              "admin": {"name": "root", "password": "admin pw 12345"}},
     "calls": [{"id": c["id"], "operator": c["operator"], "caller": c["caller"]} for c in calls],
     "evaluated": evaluated, "wrong_price": wrong, "operator": "102", "other_operator": "103",
     "own_call": own[0]["id"], "other_call": other[0]["id"], "xss_caller": xss,
-    "missed_call": missed[0]["id"] if missed else None}))
+    "missed_call": missed[0]["id"] if missed else None,
+    "sounds": "/usr/share/asterisk/sounds/en", "src": sys.argv[3]}))
 PY
 
 # starts `earshot serve` on a free loopback port: $port, $srv
