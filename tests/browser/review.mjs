@@ -159,6 +159,23 @@ try {
   await page.waitForSelector('text=Nothing here.');
   check('resolved: the dispute queue is empty', true);
   check('no script from data ever ran (no alert)', alerts === 0);
+  // the admin: users, a rubric upload with its problems inline, the audit log
+  const { context: ac, page: ad } = await loginAs(fx.users.admin);
+  await ad.goto(`${base}/admin`);
+  await ad.waitForSelector('#users table');
+  await ad.fill('#adduser input[name=name]', 'browser-sup');
+  await ad.click('#adduser button[type=submit]');
+  await waitFor(ad, () => /Password \(shown once\)/.test(document.getElementById('usermsg').textContent));
+  check('admin adds a user from the page', await ad.locator('#users td', { hasText: 'browser-sup' }).count() === 1);
+  writeFileSync(`${out}/bad.yaml`, 'id: Bad\ntitle: x\npass_score: 120\nsections: []\n');
+  await ad.setInputFiles('#upload input[type=file]', `${out}/bad.yaml`);
+  await ad.click('#upload button[type=submit]');
+  await ad.waitForSelector('#rubricmsg li');
+  check('rubric problems shown inline with line:col', (await ad.textContent('#rubricmsg')).includes('bad.yaml:3:13: pass_score 120 is out of range'));
+  await ad.waitForSelector('#audit table');
+  check('the audit log is browsable', await ad.locator('#audit tbody tr').count() > 0);
+  await ad.screenshot({ path: `${out}/admin.png`, fullPage: true });
+  await ac.close();
   await sc.close();
   await oc.close();
 } catch (err) {
