@@ -9,15 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The newest submitted evaluation of each call gives its score. */
-const char *const worker_sql[WS_COUNT] = {
-    [WS_CALLS] =
-        "SELECT c.id, c.started_at, c.duration_ms, c.direction, c.caller, c.callee, c.operator,"
-        " c.customer, c.disposition, c.reason, c.tags, coalesce(c.purged_at, 0),"
-        " e.id, e.score, e.passed, e.critical_failed, e.status" CALLS_FROM_WHERE
-        " ORDER BY c.started_at DESC, c.id DESC LIMIT ?14",
-};
-
 static json_t *row_json(sqlite3_stmt *st)
 {
     char started[ES_ISO_LEN];
@@ -53,10 +44,9 @@ enum MHD_Result api_calls(struct req *r)
     enum MHD_Result res;
     if (calls_query_read(r, &q, true, &res))
         return res;
-    sqlite3_stmt *st = r->w->st[WS_CALLS];
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    calls_query_bind(st, &q);
+    sqlite3_stmt *st = calls_query_stmt(r->w, catalog_sqlite(r->w->cat), &q, CALLS_LIST);
+    if (!st)
+        return http_error(r, 500, "the call list query failed");
     sqlite3_bind_int(st, 14, q.limit + 1); /* one more says whether there is a next page */
     json_t *calls = json_array();
     int n = 0, step = SQLITE_DONE;

@@ -131,7 +131,95 @@ static void bind_opt(sqlite3_stmt *st, int i, const char *v)
         sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
 }
 
-void calls_query_bind(sqlite3_stmt *st, const struct calls_query *q)
+/* The filters, each a fixed piece of SQL with a fixed parameter number. */
+enum {
+    F_FROM,
+    F_TO,
+    F_OPERATOR,
+    F_DIRECTION,
+    F_DISPOSITION,
+    F_SCORED,
+    F_MIN,
+    F_MAX,
+    F_TAG,
+    F_Q,
+    F_CURSOR,
+    F_COUNT
+};
+static const char *const filter_sql[F_COUNT] = {
+    [F_FROM] = " AND c.started_at >= ?1",
+    [F_TO] = " AND c.started_at < ?2",
+    [F_OPERATOR] = " AND c.operator = ?3",
+    [F_DIRECTION] = " AND c.direction = ?4",
+    [F_DISPOSITION] = " AND c.disposition = ?5",
+    [F_SCORED] = " AND (?6 = 1) = (e.n IS NOT NULL)",
+    [F_MIN] = " AND e.score >= ?7",
+    [F_MAX] = " AND e.score <= ?8",
+    [F_TAG] = " AND EXISTS (SELECT 1 FROM evaluation_errors t WHERE t.eval_n = e.n"
+              " AND t.error_tag = ?9)",
+    [F_Q] = " AND (c.id = ?11 OR c.caller LIKE ?10 ESCAPE '\\' OR c.callee LIKE ?10 ESCAPE '\\'"
+            " OR c.customer LIKE ?10 ESCAPE '\\' OR c.external_id LIKE ?10 ESCAPE '\\')",
+    /* keyset: rows strictly after (cursor_at, cursor_id) in newest-first order */
+    [F_CURSOR] = " AND c.started_at <= ?12 AND (c.started_at < ?12 OR c.id < ?13)",
+};
+
+static const char list_cols[] =
+    "SELECT c.id, c.started_at, c.duration_ms, c.direction, c.caller, c.callee, c.operator,"
+    " c.customer, c.disposition, c.reason, c.tags, coalesce(c.purged_at, 0),"
+    " e.id, e.score, e.passed, e.critical_failed, e.status";
+static const char export_cols[] =
+    "SELECT c.id, c.started_at, c.duration_ms, c.direction, c.operator, c.caller, c.callee,"
+    " c.disposition, c.reason, e.rubric_id, e.rubric_version, e.reviewer, e.score, e.passed,"
+    " e.critical_failed, (SELECT group_concat(t.error_tag, ' ') FROM evaluation_errors t"
+    "   WHERE t.eval_n = e.n), e.status, rec.path, rec.sha256";
+/* each call with its newest submitted evaluation (e) */
+static const char from_sql[] =
+    " FROM calls c LEFT JOIN evaluations e ON e.n ="
+    "  (SELECT max(x.n) FROM evaluations x WHERE x.call_id = c.id AND x.status != 'draft')";
+
+static unsigned filter_mask(const struct calls_query *q)
+{
+    unsigned m = 0;
+    m |= (unsigned)(q->from != 0) << F_FROM;
+    m |= (unsigned)(q->to != 0) << F_TO;
+    m |= (unsigned)(q->operator_ != NULL) << F_OPERATOR;
+    m |= (unsigned)(q->direction != NULL) << F_DIRECTION;
+    m |= (unsigned)(q->disposition != NULL) << F_DISPOSITION;
+    m |= (unsigned)(q->scored >= 0) << F_SCORED;
+    m |= (unsigned)q->has_min << F_MIN;
+    m |= (unsigned)q->has_max << F_MAX;
+    m |= (unsigned)(q->error_tag != NULL) << F_TAG;
+    m |= (unsigned)(q->q != NULL) << F_Q;
+    m |= (unsigned)(q->cursor_id[0] != 0) << F_CURSOR;
+    return m;
+}
+
+/* Only fixed text goes into the SQL; every value is a bound parameter. */
+static sqlite3_stmt *prepare(sqlite3 *db, unsigned mask, enum calls_kind kind)
+{
+    struct es_buf sql;
+    es_buf_init(&sql, 8192);
+    int rc = es_buf_appendf(
+        &sql, "%s%s%s WHERE 1 = 1", kind == CALLS_LIST ? list_cols : export_cols, from_sql,
+        kind == CALLS_EXPORT ? " LEFT JOIN recordings rec ON rec.call_id = c.id" : "");
+    for (int f = 0; f < F_COUNT && !rc; f++)
+        if (mask & (1u << f))
+            rc = es_buf_appendf(&sql, "%s", filter_sql[f]);
+    if (!rc)
+        rc = es_buf_appendf(&sql, " ORDER BY c.started_at DESC, c.id DESC%s",
+                            kind == CALLS_LIST ? " LIMIT ?14" : "");
+    sqlite3_stmt *st = NULL;
+    if (!rc &&
+        sqlite3_prepare_v3(db, sql.data, -1, kind == CALLS_LIST ? SQLITE_PREPARE_PERSISTENT : 0,
+                           &st, NULL) != SQLITE_OK) {
+        ES_ERROR("serve", "preparing the call query: %s", sqlite3_errmsg(db));
+        st = NULL;
+    }
+    es_buf_free(&sql);
+    return st;
+}
+
+static void bind_filters(sqlite3_stmt *st, const struct calls_query *q)
 {
     sqlite3_bind_int64(st, 1, q->from);
     sqlite3_bind_int64(st, 2, q->to);
@@ -158,4 +246,33 @@ void calls_query_bind(sqlite3_stmt *st, const struct calls_query *q)
         sqlite3_bind_int64(st, 12, q->cursor_at);
         sqlite3_bind_text(st, 13, q->cursor_id, -1, SQLITE_TRANSIENT);
     }
+}
+
+sqlite3_stmt *calls_query_stmt(struct worker *w, sqlite3 *db, const struct calls_query *q,
+                               enum calls_kind kind)
+{
+    unsigned mask = filter_mask(q);
+    sqlite3_stmt *st = NULL;
+    if (!w) {
+        st = prepare(db, mask, kind);
+    } else {
+        unsigned key = mask | (unsigned)kind << F_COUNT | 1u << 31;
+        for (int i = 0; i < WORKER_STMT_CACHE && !st; i++)
+            if (w->cache[i].key == key)
+                st = w->cache[i].st;
+        if (!st) {
+            st = prepare(db, mask, kind);
+            if (!st)
+                return NULL;
+            unsigned slot = w->cache_next++ % WORKER_STMT_CACHE;
+            sqlite3_finalize(w->cache[slot].st);
+            w->cache[slot].key = key;
+            w->cache[slot].st = st;
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    if (st)
+        bind_filters(st, q);
+    return st;
 }

@@ -12,13 +12,6 @@
 #include <unistd.h>
 #include <xlsxwriter.h>
 
-#define EXPORT_SQL                                                                                 \
-    "SELECT c.id, c.started_at, c.duration_ms, c.direction, c.operator, c.caller, c.callee,"       \
-    " c.disposition, c.reason, e.rubric_id, e.rubric_version, e.reviewer, e.score, e.passed,"      \
-    " e.critical_failed, (SELECT group_concat(t.error_tag, ' ') FROM evaluation_errors t"          \
-    "   WHERE t.eval_n = e.n), e.status, rec.path, rec.sha256" CALLS_FROM                          \
-    " LEFT JOIN recordings rec ON rec.call_id = c.id" CALLS_WHERE                                  \
-    " ORDER BY c.started_at DESC, c.id DESC"
 #define NCOLS 19
 
 static const char *const headers[NCOLS] = {
@@ -57,15 +50,15 @@ static struct export *export_open(struct req *r, enum MHD_Result *res)
         return NULL;
     struct export *x = calloc(1, sizeof *x);
     struct es_err err = {{0}};
-    if (!x || catalog_open(r->srv->data_dir, &x->cat, &err) ||
-        sqlite3_prepare_v2(catalog_sqlite(x->cat), EXPORT_SQL, -1, &x->st, NULL) != SQLITE_OK) {
+    if (x && !catalog_open(r->srv->data_dir, &x->cat, &err))
+        x->st = calls_query_stmt(NULL, catalog_sqlite(x->cat), &q, CALLS_EXPORT);
+    if (!x || !x->st) {
         ES_ERROR("serve", "export: %s",
                  x && x->cat ? sqlite3_errmsg(catalog_sqlite(x->cat)) : err.msg);
         export_free(x);
         *res = http_error(r, 500, "the export cannot start");
         return NULL;
     }
-    calls_query_bind(x->st, &q);
     es_buf_init(&x->out, 1 << 20);
     return x;
 }

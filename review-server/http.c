@@ -102,8 +102,8 @@ static void worker_free(void *p)
     struct worker *w = p;
     if (!w)
         return;
-    for (int i = 0; i < WS_COUNT; i++)
-        sqlite3_finalize(w->st[i]);
+    for (int i = 0; i < WORKER_STMT_CACHE; i++)
+        sqlite3_finalize(w->cache[i].st);
     review_store_close(w->rv);
     rubric_store_close(w->rs);
     catalog_close(w->cat);
@@ -122,14 +122,6 @@ static struct worker *worker_get(struct server *srv)
         ES_ERROR("serve", "opening the catalog for a request thread: %s", err.msg);
         worker_free(w);
         return NULL;
-    }
-    for (int i = 0; i < WS_COUNT; i++) {
-        if (sqlite3_prepare_v3(catalog_sqlite(w->cat), worker_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                               &w->st[i], NULL) != SQLITE_OK) {
-            ES_ERROR("serve", "preparing query %d: %s", i, sqlite3_errmsg(catalog_sqlite(w->cat)));
-            worker_free(w);
-            return NULL;
-        }
     }
     pthread_setspecific(srv->worker_key, w);
     return w;

@@ -37,14 +37,18 @@ struct server {
 
 /* One per pool thread: its own catalog connection, stores and the statements
  * of the HTTP layer's own queries (which read calls and evaluations together). */
-enum worker_stmt { WS_CALLS, WS_COUNT };
+#define WORKER_STMT_CACHE 32
 struct worker {
     struct catalog *cat;
     struct rubric_store *rs;
     struct review_store *rv;
-    sqlite3_stmt *st[WS_COUNT];
+    /* call-list statements, one per combination of filters in use (see calls_query.c) */
+    struct {
+        unsigned key;
+        sqlite3_stmt *st;
+    } cache[WORKER_STMT_CACHE];
+    unsigned cache_next;
 };
-extern const char *const worker_sql[WS_COUNT];
 
 struct req {
     struct server *srv;
@@ -96,24 +100,9 @@ void throttle_failed(struct throttle *t, const char *user, const char *addr, int
 void throttle_succeeded(struct throttle *t, const char *user, int64_t now);
 
 /* ---- the call filters shared by the list and the exports ------------------ */
-/* FROM + WHERE over calls and each call's newest submitted evaluation (e);
- * parameters ?1-?13 are bound by calls_query_bind. */
-#define CALLS_FROM                                                                                 \
-    " FROM calls c LEFT JOIN evaluations e ON e.n ="                                               \
-    "  (SELECT max(x.n) FROM evaluations x WHERE x.call_id = c.id AND x.status != 'draft')"
-#define CALLS_FROM_WHERE CALLS_FROM CALLS_WHERE
-#define CALLS_WHERE                                                                                \
-    " WHERE (?1 = 0 OR c.started_at >= ?1) AND (?2 = 0 OR c.started_at < ?2)"                      \
-    " AND (?3 IS NULL OR c.operator = ?3) AND (?4 IS NULL OR c.direction = ?4)"                    \
-    " AND (?5 IS NULL OR c.disposition = ?5)"                                                      \
-    " AND (?6 IS NULL OR (?6 = 1) = (e.n IS NOT NULL))"                                            \
-    " AND (?7 IS NULL OR e.score >= ?7) AND (?8 IS NULL OR e.score <= ?8)"                         \
-    " AND (?9 IS NULL OR EXISTS (SELECT 1 FROM evaluation_errors r"                                \
-    "      WHERE r.eval_n = e.n AND r.error_tag = ?9))"                                            \
-    " AND (?10 IS NULL OR c.id = ?11 OR c.caller LIKE ?10 ESCAPE '\\'"                             \
-    "      OR c.callee LIKE ?10 ESCAPE '\\' OR c.customer LIKE ?10 ESCAPE '\\'"                    \
-    "      OR c.external_id LIKE ?10 ESCAPE '\\')"                                                 \
-    " AND (?12 IS NULL OR c.started_at < ?12 OR (c.started_at = ?12 AND c.id < ?13))"
+/* The columns of a list row and of an export row; calls_query_stmt adds FROM and
+ * a WHERE made of the filters in use only, so that SQLite can pick its index. */
+enum calls_kind { CALLS_LIST, CALLS_EXPORT };
 struct calls_query {
     int64_t from, to;
     const char *operator_, *direction, *disposition, *error_tag, *q;
@@ -127,7 +116,11 @@ struct calls_query {
 /* Reads the filters (and, when paged, cursor and limit); operators are held
  * to their own calls. A 400 naming the bad filter is queued on failure. */
 int calls_query_read(struct req *r, struct calls_query *q, bool paged, enum MHD_Result *res);
-void calls_query_bind(sqlite3_stmt *st, const struct calls_query *q);
+/* A statement for q with its filters bound (?14 = the list's row limit is left to
+ * the caller). Lists use the worker's cache (borrowed); exports pass a NULL worker
+ * and get their own statement to finalize. */
+sqlite3_stmt *calls_query_stmt(struct worker *w, sqlite3 *db, const struct calls_query *q,
+                               enum calls_kind kind);
 
 /* ---- route handlers ----------------------------------------------------------- */
 enum MHD_Result api_session(struct req *r);

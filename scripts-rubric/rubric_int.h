@@ -55,6 +55,7 @@ enum rubric_stmt {
     RS_INSERT_ERROR,
     RS_ACK_ERRORS,
     RS_LIST_EVALS,
+    RS_LIST_EVALS_CALL,
     RS_COMMENTS,
     RS_HISTORY,
     RS_EVAL_EXTRA,
