@@ -91,8 +91,11 @@ int cmd_serve(struct es_cli *cli)
         return 2;
     }
     struct es_buf cert_pem = {0}, key_pem = {0};
-    if (cert && (read_pem("--tls-cert", cert, &cert_pem) || read_pem("--tls-key", key, &key_pem)))
+    if (cert && (read_pem("--tls-cert", cert, &cert_pem) || read_pem("--tls-key", key, &key_pem))) {
+        es_buf_free(&cert_pem);
+        es_buf_free(&key_pem);
         return 1;
+    }
     o.tls_cert = cert_pem.data;
     o.tls_key = key_pem.data;
 

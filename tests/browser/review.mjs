@@ -99,6 +99,18 @@ try {
   check('the pinned comment is listed', (await page.locator('#evals .comment', { hasText: 'pinned by the browser test' }).count()) >= 1);
   await page.screenshot({ path: `${out}/call.png`, fullPage: true });
 
+  // on a tablet (portrait) the scoring form goes below the player
+  const tab = await sc.newPage();
+  await tab.setViewportSize({ width: 800, height: 1100 });
+  tab.on('pageerror', (e) => { failed++; console.log('FAIL: page error ' + e.message); });
+  await tab.goto(`${base}/calls/${fx.own_call}`);
+  await tab.waitForSelector('#items .item');
+  const wave = await tab.locator('#wave').boundingBox(), form = await tab.locator('#scoring').boundingBox();
+  check('tablet: one column, the form below the player, nothing wider than the screen',
+    form.y > wave.y + wave.height && wave.width <= 800 && await tab.evaluate(() => document.documentElement.scrollWidth <= 800));
+  await tab.screenshot({ path: `${out}/call-tablet.png`, fullPage: true });
+  await tab.close();
+
   // exports from the list page
   await page.goto(`${base}/calls`);
   await page.waitForSelector('#calls tbody tr');
@@ -147,6 +159,7 @@ try {
   await op.waitForSelector('[data-status=disputed]');
   check('disputed', await op.locator('[data-status=disputed]').count() === 1);
   await op.goto(`${base}/calls/${fx.other_call}`);
+  await op.waitForSelector('main p.error');
   check('another operator\'s call page shows no call', (await op.textContent('main')).includes('no such call'));
   await op.goto(`${base}/feedback`);
   await op.screenshot({ path: `${out}/feedback.png`, fullPage: true });
