@@ -118,6 +118,13 @@ const sup = users.supervisor, op = users.operator, comp = users.compliance;
   check(`operator filter (${want})`, byOp.json.calls.length === want && byOp.json.calls.every(c => c.operator === fx.operator));
   const scored = await req('/calls?scored=true&limit=1000', { session: sup.session });
   check(`scored=true (${fx.evaluated.length})`, scored.json.calls.length === fx.evaluated.length && scored.json.calls.every(c => c.evaluation));
+  let cur = null, paged = [];
+  do {
+    const r = await req(`/calls?scored=true&limit=2${cur ? '&cursor=' + cur : ''}`, { session: sup.session });
+    paged = paged.concat(r.json.calls.map((c) => c.id));
+    cur = r.json.next;
+  } while (cur && paged.length < 100);
+  check('scored=true pages through the same calls', JSON.stringify(paged) === JSON.stringify(scored.json.calls.map((c) => c.id)), `${paged.length} vs ${scored.json.calls.length}`);
   const unscored = await req('/calls?scored=false&limit=1000', { session: sup.session });
   check('scored=false', unscored.json.calls.length === fx.calls.length - fx.evaluated.length);
   // a wrong price scores 85.0 with the example rubric, everything right 100.0
