@@ -118,6 +118,11 @@ void es_hex(const uint8_t *p, size_t n, char *out); /* out holds 2n+1 */
 /* Reads a whole file into a capped buffer. */
 int es_read_file(const char *path, size_t cap, struct es_buf *out);
 
+/* ---- JSON text ------------------------------------------------------------ */
+/* Appends s[0..n) as a JSON string: quotes, escapes, control bytes and < > & as
+ * \u00XX, invalid UTF-8 replaced by U+FFFD, so the output is always valid JSON. */
+int es_json_string(struct es_buf *b, const char *s, size_t n);
+
 /* ---- configuration file ------------------------------------------------ */
 struct es_config;
 /* known: NULL-terminated list of accepted keys. */

@@ -9,33 +9,66 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static json_t *row_json(sqlite3_stmt *st)
+/* The list is written as JSON text directly: building a jansson tree per row
+ * cost more than the query. */
+/* a string literal, without counting by hand */
+#define LIT(b, s) es_buf_append((b), (s), sizeof(s) - 1)
+
+static int key(struct es_buf *b, const char *k)
+{
+    return es_buf_appendf(b, ",\"%s\":", k);
+}
+
+static int str_col(struct es_buf *b, const char *k, sqlite3_stmt *st, int col)
+{
+    const char *v = (const char *)sqlite3_column_text(st, col);
+    int rc = key(b, k);
+    return rc ? rc : es_json_string(b, v ? v : "", v ? (size_t)sqlite3_column_bytes(st, col) : 0);
+}
+
+/* Column order: see list_cols in calls_query.c. */
+static int row_write(struct es_buf *b, sqlite3_stmt *st)
 {
     char started[ES_ISO_LEN];
     es_time_iso(sqlite3_column_int64(st, 1), started);
-    json_t *tags = json_loads((const char *)sqlite3_column_text(st, 10), 0, NULL);
-    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:b}", "id",
-                          (const char *)sqlite3_column_text(st, 0), "started_at", started,
-                          "duration_ms", (json_int_t)sqlite3_column_int64(st, 2), "direction",
-                          (const char *)sqlite3_column_text(st, 3), "caller",
-                          (const char *)sqlite3_column_text(st, 4), "callee",
-                          (const char *)sqlite3_column_text(st, 5), "operator",
-                          (const char *)sqlite3_column_text(st, 6), "customer",
-                          (const char *)sqlite3_column_text(st, 7), "disposition",
-                          (const char *)sqlite3_column_text(st, 8), "reason",
-                          (const char *)sqlite3_column_text(st, 9), "tags",
-                          tags ? tags : json_array(), "purged", sqlite3_column_int64(st, 11) != 0);
-    if (sqlite3_column_type(st, 12) == SQLITE_NULL) {
-        json_object_set_new(o, "evaluation", json_null());
-        return o;
-    }
-    json_object_set_new(
-        o, "evaluation",
-        json_pack("{s:s, s:f, s:b, s:b, s:s}", "id", (const char *)sqlite3_column_text(st, 12),
-                  "score", sqlite3_column_double(st, 13), "passed", sqlite3_column_int(st, 14),
-                  "critical_failed", sqlite3_column_int(st, 15), "status",
-                  (const char *)sqlite3_column_text(st, 16)));
-    return o;
+    int rc = LIT(b, "{\"id\":");
+    if (!rc)
+        rc = es_json_string(b, (const char *)sqlite3_column_text(st, 0),
+                            (size_t)sqlite3_column_bytes(st, 0));
+    if (!rc)
+        rc = es_buf_appendf(b, ",\"started_at\":\"%s\",\"duration_ms\":%lld", started,
+                            (long long)sqlite3_column_int64(st, 2));
+    static const struct {
+        const char *key;
+        int col;
+    } texts[] = {{"direction", 3}, {"caller", 4},      {"callee", 5}, {"operator", 6},
+                 {"customer", 7},  {"disposition", 8}, {"reason", 9}};
+    for (size_t i = 0; i < ES_ARRAY_LEN(texts) && !rc; i++)
+        rc = str_col(b, texts[i].key, st, texts[i].col);
+    /* tags are a JSON array written by the catalog; anything else shows as [] */
+    const char *tags = (const char *)sqlite3_column_text(st, 10);
+    json_t *t = tags ? json_loads(tags, 0, NULL) : NULL;
+    char *tj = json_is_array(t) ? json_dumps(t, JSON_COMPACT) : NULL;
+    if (!rc)
+        rc = es_buf_appendf(b, ",\"tags\":%s,\"purged\":%s", tj ? tj : "[]",
+                            sqlite3_column_int64(st, 11) ? "true" : "false");
+    free(tj);
+    json_decref(t);
+    if (!rc && sqlite3_column_type(st, 12) == SQLITE_NULL)
+        return LIT(b, ",\"evaluation\":null}");
+    if (!rc)
+        rc = LIT(b, ",\"evaluation\":{\"id\":");
+    if (!rc)
+        rc = es_json_string(b, (const char *)sqlite3_column_text(st, 12),
+                            (size_t)sqlite3_column_bytes(st, 12));
+    if (!rc)
+        rc = es_buf_appendf(b, ",\"score\":%.1f,\"passed\":%s,\"critical_failed\":%s",
+                            sqlite3_column_double(st, 13),
+                            sqlite3_column_int(st, 14) ? "true" : "false",
+                            sqlite3_column_int(st, 15) ? "true" : "false");
+    if (!rc)
+        rc = str_col(b, "status", st, 16);
+    return rc ? rc : LIT(b, "}}");
 }
 
 enum MHD_Result api_calls(struct req *r)
@@ -48,29 +81,41 @@ enum MHD_Result api_calls(struct req *r)
     if (!st)
         return http_error(r, 500, "the call list query failed");
     sqlite3_bind_int(st, 14, q.limit + 1); /* one more says whether there is a next page */
-    json_t *calls = json_array();
-    int n = 0, step = SQLITE_DONE;
-    char next[96] = "";
+    struct es_buf out;
+    es_buf_init(&out, 64 << 20);
+    int n = 0, step = SQLITE_DONE, rc = LIT(&out, "{\"calls\":[");
     int64_t last_at = 0;
-    char last_id[ES_ID_LEN] = "";
-    while (q.limit > 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    char last_id[ES_ID_LEN] = "", next[96] = "";
+    while (!rc && q.limit > 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
         if (n == q.limit) { /* a row beyond the page: the next page starts after the last */
             snprintf(next, sizeof next, "%lld_%s", (long long)last_at, last_id);
             break;
         }
-        json_array_append_new(calls, row_json(st));
+        if (n)
+            rc = LIT(&out, ",");
+        if (!rc)
+            rc = row_write(&out, st);
         last_at = sqlite3_column_int64(st, 1);
         snprintf(last_id, sizeof last_id, "%s", (const char *)sqlite3_column_text(st, 0));
         n++;
     }
     sqlite3_reset(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        json_decref(calls);
+    if (!rc)
+        rc = next[0] ? es_buf_appendf(&out, "],\"next\":\"%s\"}", next)
+                     : LIT(&out, "],\"next\":null}");
+    if (rc || (step != SQLITE_ROW && step != SQLITE_DONE)) {
+        es_buf_free(&out);
         return http_error(r, 500, "the call list query failed");
     }
-    return http_json(
-        r, 200,
-        json_pack("{s:o, s:o}", "calls", calls, "next", next[0] ? json_string(next) : json_null()));
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(out.len, out.data, MHD_RESPMEM_MUST_FREE); /* takes it */
+    if (!resp) {
+        es_buf_free(&out);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    http_common_headers(resp, true);
+    return http_queue(r, 200, resp);
 }
 
 /* The call, if this user may see it; a 404 is queued otherwise. */
