@@ -118,16 +118,23 @@ enum MHD_Result api_calls(struct req *r)
     return http_queue(r, 200, resp);
 }
 
-/* The call, if this user may see it; a 404 is queued otherwise. */
-static int visible_call(struct req *r, struct archive_call *k, struct archive_recording *rec,
-                        bool *has_rec, enum MHD_Result *res)
+/* The call (allocated; the caller frees it), if this user may see it; a 404 is
+ * queued otherwise and NULL returned. */
+static struct archive_call *visible_call(struct req *r, struct archive_recording *rec,
+                                         bool *has_rec, enum MHD_Result *res)
 {
-    int rc = catalog_get(r->w->cat, r->route.arg, k, rec, has_rec);
-    if (rc || !http_may_see_call(r, k->operator_)) {
-        *res = http_error(r, 404, "no such call");
-        return ES_ENOTFOUND;
+    struct archive_call *k = malloc(sizeof *k);
+    if (!k) {
+        *res = http_error(r, 500, "out of memory");
+        return NULL;
     }
-    return 0;
+    if (catalog_get(r->w->cat, r->route.arg, k, rec, has_rec) ||
+        !http_may_see_call(r, k->operator_)) {
+        free(k);
+        *res = http_error(r, 404, "no such call");
+        return NULL;
+    }
+    return k;
 }
 
 static int eval_row(void *ud, json_t *summary)
@@ -144,16 +151,12 @@ static int eval_row(void *ud, json_t *summary)
 
 enum MHD_Result api_call(struct req *r)
 {
-    struct archive_call *k = malloc(sizeof *k);
     struct archive_recording rec;
     bool has;
     enum MHD_Result res;
+    struct archive_call *k = visible_call(r, &rec, &has, &res);
     if (!k)
-        return http_error(r, 500, "out of memory");
-    if (visible_call(r, k, &rec, &has, &res)) {
-        free(k);
         return res;
-    }
     json_t *o = archive_call_json(k, has ? &rec : NULL);
     struct {
         json_t *arr;
@@ -168,17 +171,13 @@ enum MHD_Result api_call(struct req *r)
 
 enum MHD_Result api_call_peaks(struct req *r)
 {
-    struct archive_call *k = malloc(sizeof *k);
     struct archive_recording rec;
     struct archive_analysis an = {0};
     bool has;
     enum MHD_Result res;
+    struct archive_call *k = visible_call(r, &rec, &has, &res);
     if (!k)
-        return http_error(r, 500, "out of memory");
-    if (visible_call(r, k, &rec, &has, &res)) {
-        free(k);
         return res;
-    }
     free(k);
     if (catalog_get_analysis(r->w->cat, r->route.arg, &an))
         return http_error(r, 404, "this call has no analysis");
@@ -201,16 +200,12 @@ enum MHD_Result api_call_peaks(struct req *r)
 
 enum MHD_Result api_call_audio(struct req *r)
 {
-    struct archive_call *k = malloc(sizeof *k);
     struct archive_recording rec;
     bool has;
     enum MHD_Result res;
+    struct archive_call *k = visible_call(r, &rec, &has, &res);
     if (!k)
-        return http_error(r, 500, "out of memory");
-    if (visible_call(r, k, &rec, &has, &res)) {
-        free(k);
         return res;
-    }
     bool purged = k->purged_at != 0;
     free(k);
     if (!has || purged)

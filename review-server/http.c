@@ -166,7 +166,7 @@ static bool changes_state(const char *method)
     return strcmp(method, "GET") && strcmp(method, "HEAD");
 }
 
-static enum MHD_Result redirect(struct req *r, const char *to)
+enum MHD_Result http_redirect(struct req *r, const char *to)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -187,7 +187,7 @@ static enum MHD_Result dispatch(struct req *r)
     authenticate(r);
     if (!r->authed) {
         if (is_page(id) && id != R_PAGE_LOGIN && id != R_PAGE_ROOT)
-            return redirect(r, "/login");
+            return http_redirect(r, "/login");
         if (!is_page(id) && id != R_ASSET && id != R_RECORDINGS)
             return http_error(r, 401, "not logged in");
     }

@@ -87,6 +87,8 @@ enum MHD_Result http_error(struct req *r, unsigned status, const char *fmt, ...)
 /* Adds the headers every response carries (CSP, nosniff, no framing, caching). */
 void http_common_headers(struct MHD_Response *resp, bool api);
 enum MHD_Result http_queue(struct req *r, unsigned status, struct MHD_Response *resp);
+/* 303 See Other to a path of this server. */
+enum MHD_Result http_redirect(struct req *r, const char *to);
 
 /* A query argument, or NULL. */
 const char *http_arg(struct req *r, const char *name);

@@ -55,17 +55,6 @@ static enum MHD_Result send_asset(struct req *r, const char *name)
     return http_queue(r, 200, resp);
 }
 
-static enum MHD_Result see_other(struct req *r, const char *to)
-{
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    if (!resp)
-        return MHD_NO;
-    MHD_add_response_header(resp, "Location", to);
-    http_common_headers(resp, false);
-    return http_queue(r, 303, resp);
-}
-
 enum MHD_Result pages(struct req *r)
 {
     const char *home = r->user.role == ROLE_OPERATOR ? "/feedback" : "/calls";
@@ -73,9 +62,9 @@ enum MHD_Result pages(struct req *r)
     case R_ASSET:
         return send_asset(r, r->route.arg);
     case R_PAGE_ROOT:
-        return see_other(r, r->authed ? home : "/login");
+        return http_redirect(r, r->authed ? home : "/login");
     case R_PAGE_LOGIN:
-        return r->authed ? see_other(r, home) : send_asset(r, "login.html");
+        return r->authed ? http_redirect(r, home) : send_asset(r, "login.html");
     case R_PAGE_CALLS:
         return send_asset(r, "calls.html");
     case R_PAGE_CALL:
@@ -88,7 +77,7 @@ enum MHD_Result pages(struct req *r)
         return send_asset(r, "queue.html");
     case R_PAGE_ADMIN:
         if (r->user.role != ROLE_ADMIN && r->user.role != ROLE_COMPLIANCE)
-            return see_other(r, home);
+            return http_redirect(r, home);
         return send_asset(r, "admin.html");
     default:
         return http_error(r, 404, "no such page");

@@ -38,5 +38,7 @@ struct review_store {
 
 sqlite3_stmt *rv_stmt(struct review_store *s, enum review_stmt which);
 int rv_step_done(struct review_store *s, sqlite3_stmt *st, const char *what, struct es_err *err);
+/* Columns 0-5 of a row: id, name, role, operator, disabled, created_at. */
+void rv_read_user(sqlite3_stmt *st, struct review_user *u);
 
 #endif

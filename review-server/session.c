@@ -66,13 +66,7 @@ int review_session_get(struct review_store *s, const char *token, int64_t now,
         sqlite3_reset(st);
         return ES_ENOTFOUND;
     }
-    memset(u, 0, sizeof *u);
-    u->id = sqlite3_column_int64(st, 0);
-    snprintf(u->name, sizeof u->name, "%s", (const char *)sqlite3_column_text(st, 1));
-    review_role_parse((const char *)sqlite3_column_text(st, 2), &u->role);
-    snprintf(u->operator_, sizeof u->operator_, "%s", (const char *)sqlite3_column_text(st, 3));
-    u->disabled = sqlite3_column_int(st, 4) != 0;
-    u->created_at = sqlite3_column_int64(st, 5);
+    rv_read_user(st, u);
     snprintf(csrf, REVIEW_TOKEN_HEX, "%s", (const char *)sqlite3_column_text(st, 6));
     int64_t created = sqlite3_column_int64(st, 7), seen = sqlite3_column_int64(st, 8);
     sqlite3_reset(st);

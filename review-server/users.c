@@ -274,7 +274,7 @@ int review_user_disable(struct review_store *s, const char *name, bool disabled,
     return rc;
 }
 
-static void read_user(sqlite3_stmt *st, struct review_user *u)
+void rv_read_user(sqlite3_stmt *st, struct review_user *u)
 {
     memset(u, 0, sizeof *u);
     u->id = sqlite3_column_int64(st, 0);
@@ -292,7 +292,7 @@ int review_user_get(struct review_store *s, const char *name, struct review_user
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW)
-        read_user(st, u);
+        rv_read_user(st, u);
     sqlite3_reset(st);
     if (step == SQLITE_ROW)
         return 0;
@@ -307,7 +307,7 @@ int review_user_list(struct review_store *s, int (*cb)(void *ud, const struct re
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         struct review_user u;
-        read_user(st, &u);
+        rv_read_user(st, &u);
         if (cb(ud, &u))
             break;
     }
@@ -329,7 +329,7 @@ int review_user_check(struct review_store *s, const char *name, const char *pass
         sqlite3_stmt *st = rv_stmt(s, RV_USER_GET);
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW) {
-            read_user(st, u);
+            rv_read_user(st, u);
             snprintf(hash, sizeof hash, "%s", (const char *)sqlite3_column_text(st, 6));
             found = true;
         }
