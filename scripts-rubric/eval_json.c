@@ -187,7 +187,9 @@ int eval_get_json(struct rubric_store *s, const char *id, bool history, json_t *
 int eval_list(struct rubric_store *s, const struct eval_filter *f,
               int (*cb)(void *ud, json_t *summary), void *ud)
 {
-    sqlite3_stmt *st = rstore_stmt(s, f->call_id ? RS_LIST_EVALS_CALL : RS_LIST_EVALS);
+    sqlite3_stmt *st = rstore_stmt(s, f->call_id     ? RS_LIST_EVALS_CALL
+                                      : f->operator_ ? RS_LIST_EVALS_OP
+                                                     : RS_LIST_EVALS);
     const char *texts[4] = {f->call_id, f->operator_, f->reviewer, f->rubric_id};
     for (int i = 0; i < 4; i++)
         if (texts[i])

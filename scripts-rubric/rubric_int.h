@@ -56,6 +56,7 @@ enum rubric_stmt {
     RS_ACK_ERRORS,
     RS_LIST_EVALS,
     RS_LIST_EVALS_CALL,
+    RS_LIST_EVALS_OP,
     RS_COMMENTS,
     RS_HISTORY,
     RS_EVAL_EXTRA,

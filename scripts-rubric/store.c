@@ -166,6 +166,14 @@ static const char *const sql[RS_COUNT] = {
         " AND (?5 IS NULL OR e.status = ?5) AND (?6 = 0 OR e.call_started_at >= ?6)"
         " AND (?7 = 0 OR e.call_started_at < ?7)"
         " ORDER BY e.call_started_at DESC, e.n DESC LIMIT ?8",
+    /* one operator's evaluations (an operator's feedback page), through their index */
+    [RS_LIST_EVALS_OP] =
+        "SELECT " EVAL_COLS " FROM evaluations e"
+        " WHERE e.operator = ?2 AND (?1 IS NULL OR e.call_id = ?1)"
+        " AND (?3 IS NULL OR e.reviewer = ?3) AND (?4 IS NULL OR e.rubric_id = ?4)"
+        " AND (?5 IS NULL OR e.status = ?5) AND (?6 = 0 OR e.call_started_at >= ?6)"
+        " AND (?7 = 0 OR e.call_started_at < ?7)"
+        " ORDER BY e.call_started_at DESC, e.n DESC LIMIT ?8",
     [RS_COMMENTS] = "SELECT id, item_id, at_ms, author, body, created_at"
                     " FROM evaluation_comments WHERE eval_n = ?1 ORDER BY id",
     /* each report has a team form and a one-operator form, so that both use an index */
