@@ -137,18 +137,6 @@ static struct archive_call *visible_call(struct req *r, struct archive_recording
     return k;
 }
 
-static int eval_row(void *ud, json_t *summary)
-{
-    struct {
-        json_t *arr;
-        bool hide_drafts;
-    } *x = ud;
-    const char *status = json_string_value(json_object_get(summary, "status"));
-    if (!(x->hide_drafts && status && !strcmp(status, "draft")))
-        json_array_append(x->arr, summary);
-    return 0;
-}
-
 enum MHD_Result api_call(struct req *r)
 {
     struct archive_recording rec;
@@ -158,13 +146,9 @@ enum MHD_Result api_call(struct req *r)
     if (!k)
         return res;
     json_t *o = archive_call_json(k, has ? &rec : NULL);
-    struct {
-        json_t *arr;
-        bool hide_drafts;
-    } x = {json_array(), r->user.role == ROLE_OPERATOR};
     struct eval_filter f = {.call_id = k->id, .status = -1};
-    eval_list(r->w->rs, &f, eval_row, &x);
-    json_object_set_new(o, "evaluations", x.arr);
+    json_t *evals = http_visible_evals(r, &f);
+    json_object_set_new(o, "evaluations", evals ? evals : json_array());
     free(k);
     return http_json(r, 200, o);
 }

@@ -49,24 +49,30 @@ static void audit_eval(struct req *r, const char *action, const char *id)
     review_audit(r->w->rv, r->user.name, action, id, NULL, &err);
 }
 
-/* "comments": [{"item", "at_ms", "text"}] into eval_comment (borrowing from body). */
+/* {"item", "at_ms", "text"} into an eval_comment borrowing from c. */
+static int read_comment(const json_t *c, struct eval_comment *out)
+{
+    const json_t *at = json_object_get(c, "at_ms");
+    if (!json_is_string(json_object_get(c, "text")) ||
+        (at && !json_is_null(at) && !json_is_integer(at)))
+        return ES_EINVAL;
+    *out = (struct eval_comment){
+        .item_id = json_string_value(json_object_get(c, "item")),
+        .at_ms = json_is_integer(at) ? json_integer_value(at) : -1,
+        .text = json_string_value(json_object_get(c, "text")),
+    };
+    return 0;
+}
+
+/* "comments": [{"item", "at_ms", "text"}], at most cap of them. */
 static int read_comments(const json_t *arr, struct eval_comment *out, int cap, int *n)
 {
     *n = 0;
     if (arr && !json_is_array(arr))
         return ES_EINVAL;
-    for (size_t i = 0; i < json_array_size(arr); i++) {
-        const json_t *c = json_array_get(arr, i);
-        const json_t *at = json_object_get(c, "at_ms");
-        if (*n == cap || !json_is_string(json_object_get(c, "text")) ||
-            (at && !json_is_null(at) && !json_is_integer(at)))
+    for (size_t i = 0; i < json_array_size(arr); i++)
+        if (*n == cap || read_comment(json_array_get(arr, i), &out[(*n)++]))
             return ES_EINVAL;
-        out[(*n)++] = (struct eval_comment){
-            .item_id = json_string_value(json_object_get(c, "item")),
-            .at_ms = json_is_integer(at) ? json_integer_value(at) : -1,
-            .text = json_string_value(json_object_get(c, "text")),
-        };
-    }
     return 0;
 }
 
@@ -199,14 +205,11 @@ static enum MHD_Result comment(struct req *r)
     json_t *b = http_body_json(r, &res);
     if (!b)
         return res;
-    json_t *wrap = json_pack("[O]", b);
     struct eval_comment cm;
-    int n;
     struct es_err err = {{0}};
-    int rc = read_comments(wrap, &cm, 1, &n) || n != 1
+    int rc = read_comment(b, &cm)
                  ? es_seterr(&err, ES_EINVAL, "expected {\"item\", \"at_ms\", \"text\"}")
                  : eval_comment_add(r->w->rs, r->route.arg, &cm, r->user.name, &err);
-    json_decref(wrap);
     json_decref(b);
     if (rc)
         return lib_error(r, rc, &err);
@@ -216,8 +219,27 @@ static enum MHD_Result comment(struct req *r)
 
 static int collect(void *ud, json_t *summary)
 {
-    json_array_append(ud, summary);
+    struct {
+        json_t *arr;
+        bool hide_drafts;
+    } *x = ud;
+    const char *status = json_string_value(json_object_get(summary, "status"));
+    if (!(x->hide_drafts && status && !strcmp(status, "draft")))
+        json_array_append(x->arr, summary);
     return 0;
+}
+
+json_t *http_visible_evals(struct req *r, const struct eval_filter *f)
+{
+    struct {
+        json_t *arr;
+        bool hide_drafts; /* drafts are the reviewer's work in progress */
+    } x = {json_array(), r->user.role == ROLE_OPERATOR};
+    if (eval_list(r->w->rs, f, collect, &x)) {
+        json_decref(x.arr);
+        return NULL;
+    }
+    return x.arr;
 }
 
 static enum MHD_Result list(struct req *r, const char *call_id)
@@ -254,17 +276,9 @@ static enum MHD_Result list(struct req *r, const char *call_id)
         if (f.status == EVAL_DRAFT)
             return http_json(r, 200, json_pack("{s:[]}", "evaluations"));
     }
-    json_t *arr = json_array();
-    if (eval_list(r->w->rs, &f, collect, arr)) {
-        json_decref(arr);
+    json_t *arr = http_visible_evals(r, &f);
+    if (!arr)
         return http_error(r, 500, "the evaluation list query failed");
-    }
-    if (r->user.role == ROLE_OPERATOR) { /* drafts are the reviewer's work in progress */
-        for (size_t i = json_array_size(arr); i-- > 0;)
-            if (!strcmp(json_string_value(json_object_get(json_array_get(arr, i), "status")),
-                        "draft"))
-                json_array_remove(arr, i);
-    }
     return http_json(r, 200, json_pack("{s:o}", "evaluations", arr));
 }
 

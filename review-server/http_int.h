@@ -141,6 +141,10 @@ void upload_feed(struct req *r, const char *data, size_t size);
 void upload_free(struct upload *u);
 enum MHD_Result api_recordings(struct req *r);
 
+/* Evaluation summaries matching f, without drafts for operators; NULL on a
+ * database failure. New reference. */
+json_t *http_visible_evals(struct req *r, const struct eval_filter *f);
+
 /* May this user see this call? Operators only their own; a call they may not
  * see answers 404 exactly like one that does not exist. */
 bool http_may_see_call(const struct req *r, const char *operator_);

@@ -31,17 +31,26 @@ static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
         sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
 }
 
-int rstore_eval_row(struct rubric_store *s, const char *id, struct eval_row *row,
-                    struct es_err *err)
+sqlite3_stmt *rstore_get_eval(struct rubric_store *s, const char *id, int *rc, struct es_err *err)
 {
     sqlite3_stmt *st = rstore_stmt(s, RS_GET_EVAL);
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int step = sqlite3_step(st);
-    if (step != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return step == SQLITE_DONE ? es_seterr(err, ES_ENOTFOUND, "no evaluation %.40s", id)
-                                   : rstore_db_error(s, "get evaluation", err);
-    }
+    if (step == SQLITE_ROW)
+        return st;
+    sqlite3_reset(st);
+    *rc = step == SQLITE_DONE ? es_seterr(err, ES_ENOTFOUND, "no evaluation %.40s", id)
+                              : rstore_db_error(s, "get evaluation", err);
+    return NULL;
+}
+
+int rstore_eval_row(struct rubric_store *s, const char *id, struct eval_row *row,
+                    struct es_err *err)
+{
+    int rc;
+    sqlite3_stmt *st = rstore_get_eval(s, id, &rc, err);
+    if (!st)
+        return rc;
     memset(row, 0, sizeof *row);
     row->n = sqlite3_column_int64(st, 0);
     snprintf(row->id, sizeof row->id, "%s", (const char *)sqlite3_column_text(st, 1));

@@ -162,14 +162,10 @@ int eval_get_json(struct rubric_store *s, const char *id, bool history, json_t *
                   struct es_err *err)
 {
     *out = NULL;
-    sqlite3_stmt *st = rstore_stmt(s, RS_GET_EVAL);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return step == SQLITE_DONE ? es_seterr(err, ES_ENOTFOUND, "no evaluation %.40s", id)
-                                   : rstore_db_error(s, "get evaluation", err);
-    }
+    int rc;
+    sqlite3_stmt *st = rstore_get_eval(s, id, &rc, err);
+    if (!st)
+        return rc;
     int64_t n = sqlite3_column_int64(st, 0);
     json_t *o = summary_json(st);
     add_details(o, st);

@@ -92,6 +92,9 @@ struct eval_row {
     int rubric_version;
     enum eval_status status;
 };
+/* The evaluation's row stepped on (columns: EVAL_COLS in store.c; reset it when
+ * done), or NULL with *rc and err set. */
+sqlite3_stmt *rstore_get_eval(struct rubric_store *s, const char *id, int *rc, struct es_err *err);
 int rstore_eval_row(struct rubric_store *s, const char *id, struct eval_row *row,
                     struct es_err *err);
 
