@@ -2,6 +2,7 @@
  * review server's tables in the catalog database. */
 #include "review-server/review_int.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,14 +316,24 @@ int review_user_list(struct review_store *s, int (*cb)(void *ud, const struct re
     return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : ES_EDB;
 }
 
+/* An Argon2id hash of a throw-away password, so that an unknown user costs the
+ * same verification work as a known one. Made once, on the first login check. */
+static char dummy_hash[crypto_pwhash_STRBYTES];
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void make_dummy(void)
+{
+    struct es_err err;
+    if (hash_password("not a password of anyone", dummy_hash, &err))
+        dummy_hash[0] = 0;
+}
+
 int review_user_check(struct review_store *s, const char *name, const char *password,
                       struct review_user *u, struct es_err *err)
 {
-    /* an Argon2id hash of a throw-away password, so that an unknown user costs the
-     * same verification work as a known one */
-    static char dummy[crypto_pwhash_STRBYTES];
-    if (!dummy[0] && hash_password("not a password of anyone", dummy, err))
-        return ES_ENOMEM;
+    pthread_once(&dummy_once, make_dummy); /* the server checks logins on several threads */
+    if (!dummy_hash[0])
+        return es_seterr(err, ES_ENOMEM, "hashing a password ran out of memory");
     char hash[crypto_pwhash_STRBYTES] = "";
     bool found = false;
     if (review_name_valid(name)) {
@@ -336,7 +347,7 @@ int review_user_check(struct review_store *s, const char *name, const char *pass
         sqlite3_reset(st);
     }
     size_t n = strlen(password);
-    int bad = crypto_pwhash_str_verify(found ? hash : dummy, password, n) != 0;
+    int bad = crypto_pwhash_str_verify(found ? hash : dummy_hash, password, n) != 0;
     if (!found || bad || u->disabled)
         return es_seterr(err, ES_EINVAL, "wrong user name or password");
     return 0;
