@@ -14,7 +14,7 @@ static void bind_operator(sqlite3_stmt *st, int i, const char *op)
         sqlite3_bind_text(st, i, op, -1, SQLITE_STATIC);
 }
 
-static int64_t query_int(struct rubric_store *s, sqlite3_stmt *st, int64_t dflt, int *rc)
+static int64_t query_int(sqlite3_stmt *st, int64_t dflt, int *rc)
 {
     int step = sqlite3_step(st);
     int64_t v = dflt;
@@ -23,7 +23,6 @@ static int64_t query_int(struct rubric_store *s, sqlite3_stmt *st, int64_t dflt,
     else if (step != SQLITE_ROW && step != SQLITE_DONE)
         *rc = ES_EDB;
     sqlite3_reset(st);
-    (void)s;
     return v;
 }
 
@@ -36,7 +35,7 @@ static int repeats(struct rubric_store *s, const struct report_window *w,
     sqlite3_bind_text(st, 1, row->operator_, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, row->error_tag, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, w->until);
-    row->first_ack_at = query_int(s, st, 0, &rc);
+    row->first_ack_at = query_int(st, 0, &rc);
     if (rc || !row->first_ack_at)
         return rc;
     st = rstore_stmt(s, RS_REPORT_AFTER_ACK);
@@ -45,7 +44,7 @@ static int repeats(struct rubric_store *s, const struct report_window *w,
     sqlite3_bind_int64(st, 3, row->first_ack_at);
     sqlite3_bind_int64(st, 4, w->since);
     sqlite3_bind_int64(st, 5, w->until);
-    row->repeats_after_ack = query_int(s, st, 0, &rc);
+    row->repeats_after_ack = query_int(st, 0, &rc);
     row->repeat = row->repeats_after_ack >= (w->repeat_threshold > 0 ? w->repeat_threshold : 3);
     return rc;
 }

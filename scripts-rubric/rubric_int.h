@@ -75,8 +75,7 @@ enum rubric_stmt {
 
 #define RUBRIC_CACHE 8
 struct rubric_store {
-    struct catalog *cat; /* borrowed */
-    sqlite3 *db;         /* the catalog's connection */
+    sqlite3 *db; /* the catalog's connection */
     sqlite3_stmt *st[RS_COUNT];
     /* recently used rubric versions, loaded once */
     struct rubric *cache[RUBRIC_CACHE];

@@ -254,7 +254,6 @@ int rubric_store_open(struct catalog *c, struct rubric_store **out, struct es_er
     struct rubric_store *s = calloc(1, sizeof *s);
     if (!s)
         return ES_ENOMEM;
-    s->cat = c;
     s->db = catalog_sqlite(c);
     for (int i = 0; i < RS_COUNT; i++) {
         if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
