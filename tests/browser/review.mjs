@@ -14,7 +14,7 @@ const check = (what, ok, detail = '') => {
   else { failed++; console.log(`FAIL: ${what} ${detail}`); }
 };
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  executablePath: process.env.ES_CHROMIUM,
   args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
          '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
 });

@@ -2,7 +2,8 @@
 # in its own scratch directory ($WORK). Sourced, not run.
 set -euo pipefail
 : "${EARSHOT:?EARSHOT must point to the binary}" "${SRC:?}" "${WORK:?}"
-SOUNDS=/usr/share/asterisk/sounds/en
+source "$SRC/scripts/system-files"
+SOUNDS=$ES_SOUNDS
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
 export EARSHOT_DATA=$WORK/data TZ=UTC
 failures=0

@@ -1,11 +1,10 @@
-# earshot record on the real captures in shared/data/pcap: call outcomes,
+# earshot record on the real captures in tests/data/pcap: call outcomes,
 # RTP statistics equal to tshark's (run here as the oracle), the G.722 call's
 # audio on the right channel with the right length, RTP-only captures as
 # unknown calls, DTMF markers, masking, idempotent re-runs, verify.
 source "$(dirname "$0")/lib.bash"
 command -v tshark > /dev/null || { echo "SKIP: tshark is not installed (scripts/install-deps installs it)"; exit 77; }
-PCAPS=$SRC/../shared/data/pcap
-[ -d "$PCAPS" ] || { echo "SKIP: shared/data/pcap is not beside the checkout"; exit 77; }
+PCAPS=$SRC/tests/data/pcap
 for f in aaa sip-rtp-g722 g711a-rtp-only dtmf-2833-digit1-rtp-only; do
   es -q record -r "$PCAPS/$f.pcap" --json > "rec-$f.json"
 done

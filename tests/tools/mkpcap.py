@@ -17,6 +17,7 @@ stdout: what the capture holds, for tests to compare with.
 """
 import argparse
 import json
+import os
 import random
 import struct
 import subprocess
@@ -271,6 +272,17 @@ def make_call(w, a, rng, n, t0, enc):
     return info
 
 
+def sounds_dir():
+    """The PBX prompts directory: $ES_SOUNDS, else the one scripts/system-files names."""
+    if os.environ.get('ES_SOUNDS'):
+        return os.environ['ES_SOUNDS']
+    listing = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'scripts', 'system-files')
+    for line in open(listing):
+        if line.startswith('ES_SOUNDS='):
+            return line.split('=', 1)[1].strip()
+    sys.exit('mkpcap: ES_SOUNDS is not set in scripts/system-files')
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('out')
@@ -278,8 +290,8 @@ def main():
     ap.add_argument('--seconds', type=float, default=5)
     ap.add_argument('--codec', default='pcmu', choices=sorted(CODECS))
     ap.add_argument('--reinvite-codec', choices=sorted(CODECS), help='codec after --reinvite')
-    ap.add_argument('--customer', default='/usr/share/asterisk/sounds/en/vm-options.wav')
-    ap.add_argument('--operator', default='/usr/share/asterisk/sounds/en/agent-loginok.wav')
+    ap.add_argument('--customer', default=os.path.join(sounds_dir(), 'vm-options.wav'))
+    ap.add_argument('--operator', default=os.path.join(sounds_dir(), 'agent-loginok.wav'))
     ap.add_argument('--loss', type=float, default=0)
     ap.add_argument('--reorder', type=float, default=0)
     ap.add_argument('--duplicate', type=float, default=0)

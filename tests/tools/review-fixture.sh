@@ -18,7 +18,7 @@ es ls --json > calls.jsonl
 
 # three of operator 102's calls and two of 103's are evaluated; two with a wrong price
 python3 - "$EARSHOT" "$XSS_CALLER" "$SRC" <<'PY' > fixture.json
-import json, subprocess, sys, tempfile
+import json, os, subprocess, sys, tempfile
 es, xss = sys.argv[1], sys.argv[2]
 calls = [json.loads(l) for l in open('calls.jsonl')]
 ans = {"greeting": "yes", "customer-type": "yes", "needs-questions": 5, "price-correct": "yes",
@@ -52,7 +52,7 @@ print(json.dumps({
     "evaluated": evaluated, "wrong_price": wrong, "operator": "102", "other_operator": "103",
     "own_call": own[0]["id"], "other_call": other[0]["id"], "xss_caller": xss,
     "missed_call": missed[0]["id"] if missed else None,
-    "sounds": "/usr/share/asterisk/sounds/en", "src": sys.argv[3]}))
+    "sounds": os.environ["ES_SOUNDS"], "src": sys.argv[3]}))
 PY
 
 # starts `earshot serve` on a free loopback port: $port, $srv

@@ -1,6 +1,6 @@
 /* Calls from SIP dialogs: every disposition and reason from hand-made
  * message sequences, media matching across a re-INVITE, timeouts and the
- * call limit, and the outcomes of the real calls in shared/data. */
+ * call limit, and the outcomes of the real calls in tests/data. */
 #include "recorder/recorder.h"
 
 #include <criterion/criterion.h>
@@ -172,7 +172,7 @@ Test(dialog, silence_ends_a_call_and_the_limit_holds)
 static int outcomes(const char *file, char out[][320], int max)
 {
     char path[512];
-    snprintf(path, sizeof path, EARSHOT_SHARED_DATA "/pcap/%s", file);
+    snprintf(path, sizeof path, EARSHOT_TEST_DATA "/pcap/%s", file);
     struct pcapin *in;
     struct es_err e;
     cr_assert_eq(pcapin_open_file(path, &in, &e), 0);

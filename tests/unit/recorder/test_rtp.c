@@ -1,4 +1,4 @@
-/* RTP statistics on the real captures in shared/data/pcap, compared stream
+/* RTP statistics on the real captures in tests/data/pcap, compared stream
  * by stream with the tshark figures in its REFERENCE.md. */
 #include "recorder/recorder.h"
 
@@ -63,8 +63,8 @@ static int collect(const char *path, struct stream *v)
 /* The stream lines of one "## file" section of REFERENCE.md. */
 static int reference(const char *file, struct ref *r)
 {
-    FILE *f = fopen(EARSHOT_SHARED_DATA "/pcap/REFERENCE.md", "r");
-    cr_assert_not_null(f, "shared/data/pcap/REFERENCE.md is missing");
+    FILE *f = fopen(EARSHOT_TEST_DATA "/pcap/REFERENCE.md", "r");
+    cr_assert_not_null(f, "tests/data/pcap/REFERENCE.md is missing");
     char line[512], want[128];
     snprintf(want, sizeof want, "## %s", file);
     int in = 0, n = 0;
@@ -88,7 +88,7 @@ static int reference(const char *file, struct ref *r)
 static void compare(const char *file)
 {
     char path[512];
-    snprintf(path, sizeof path, EARSHOT_SHARED_DATA "/pcap/%s", file);
+    snprintf(path, sizeof path, EARSHOT_TEST_DATA "/pcap/%s", file);
     struct stream *v = calloc(MAX_STREAMS, sizeof *v);
     struct ref r[MAX_STREAMS];
     int n = collect(path, v), nr = reference(file, r);

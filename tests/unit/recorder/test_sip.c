@@ -11,7 +11,7 @@
 static int invite_call_ids(const char *file, char ids[][128], int max, int *parsed, int *failed)
 {
     char path[512];
-    snprintf(path, sizeof path, EARSHOT_SHARED_DATA "/pcap/%s", file);
+    snprintf(path, sizeof path, EARSHOT_TEST_DATA "/pcap/%s", file);
     struct pcapin *in;
     struct es_err e;
     cr_assert_eq(pcapin_open_file(path, &in, &e), 0, "%s", e.msg);
@@ -43,21 +43,30 @@ static int invite_call_ids(const char *file, char ids[][128], int max, int *pars
     return n;
 }
 
+/* The Call-IDs of the dialogs with an INVITE in REFERENCE.md's "SIP dialogs"
+ * block of `file` (lines "CALL-ID [N msgs]: METHOD ..."), as tshark saw them. */
 static int reference_ids(const char *file, char ids[][128], int max)
 {
-    FILE *f = fopen(EARSHOT_SHARED_DATA "/pcap/REFERENCE.md", "r");
+    FILE *f = fopen(EARSHOT_TEST_DATA "/pcap/REFERENCE.md", "r");
     cr_assert_not_null(f);
-    char line[512], want[128];
+    char line[4096], want[128];
     snprintf(want, sizeof want, "## %s", file);
-    int in = 0, dialogs = 0, n = 0;
+    int in = 0, block = 0, n = 0;
     while (fgets(line, sizeof line, f)) {
-        if (!strncmp(line, "## ", 3))
-            in = !strncmp(line, want, strlen(want)), dialogs = 0;
-        else if (in && !strncmp(line, "INVITE dialogs:", 15))
-            dialogs = 1;
-        else if (in && dialogs && line[0] != '`' && line[0] != '\n' && n < max) {
-            line[strcspn(line, "\r\n")] = '\0';
-            snprintf(ids[n++], 128, "%.127s", line);
+        if (!strncmp(line, "## ", 3)) {
+            in = !strncmp(line, want, strlen(want)) && line[strlen(want)] == '\n';
+            block = 0;
+        } else if (in && !strncmp(line, "### SIP dialogs", 15)) {
+            block = 1;
+        } else if (in && block == 1 && !strncmp(line, "```", 3)) {
+            block = 2;
+        } else if (in && block == 2 && !strncmp(line, "```", 3)) {
+            block = 0;
+        } else if (in && block == 2 && n < max) {
+            char *sp = strstr(line, " [");
+            char *colon = sp ? strstr(sp, "]: ") : NULL;
+            if (sp && colon && strstr(colon, " INVITE"))
+                snprintf(ids[n++], 128, "%.*s", (int)(sp - line), line);
         }
     }
     fclose(f);
