@@ -45,23 +45,25 @@ def installed_closure(names):
     return seen
 
 
-def owners(path):
-    """Packages whose file lists hold `path` (dpkg -S), [] when none. With
-    merged /usr, dpkg may know /usr/bin/ip as /bin/ip: both spellings count."""
-    found = []
-    alias = re.sub(r'^/usr/(bin|sbin|lib|lib64)/', r'/\1/', path)
-    for p in {path, alias}:
-        r = subprocess.run(['dpkg-query', '-S', p], capture_output=True, text=True)
-        for line in r.stdout.splitlines() if r.returncode == 0 else []:
-            pkgs, _, name = line.rpartition(': ')
-            if name == p and not pkgs.startswith('diversion by'):
-                found += [x.strip().split(':')[0] for x in pkgs.split(',')]
-    return found
+def owners_of(paths):
+    """path -> packages whose file lists hold it (dpkg -S), for every path at
+    once: dpkg-query reads its whole database per call. With merged /usr,
+    dpkg may know /usr/bin/ip as /bin/ip: both spellings count."""
+    alias = {p: re.sub(r'^/usr/(bin|sbin|lib|lib64)/', r'/\1/', p) for p in paths}
+    asked = sorted(set(paths) | set(alias.values()))
+    r = subprocess.run(['dpkg-query', '-S'] + asked, capture_output=True, text=True)
+    found = {}
+    for line in r.stdout.splitlines():
+        pkgs, _, name = line.rpartition(': ')
+        if not pkgs.startswith('diversion by'):
+            found.setdefault(name, []).extend(x.strip().split(':')[0] for x in pkgs.split(','))
+    return {p: found.get(p, []) + (found.get(alias[p], []) if alias[p] != p else []) for p in paths}
 
 
 closure = installed_closure(listed)
-for line in open(entries_file):
-    kind, name, real, pkg = line.rstrip('\n').split('\t')
+entries = [line.rstrip('\n').split('\t') for line in open(entries_file)]
+owned = owners_of([e[2] for e in entries if e[0] in ('file', 'command')])
+for kind, name, real, pkg in entries:
     add = f'add {pkg} to PKGS in scripts/install-deps' if pkg not in listed else \
         f'{pkg} is in scripts/install-deps: run it'
     if kind == 'missing':
@@ -71,7 +73,7 @@ for line in open(entries_file):
         problems.append(f'command {name}: not found on PATH ({add})')
         continue
     label = name if kind == 'file' else f'command {name} ({real})'
-    own = owners(real)
+    own = owned[real]
     if not own:
         problems.append(f'{label}: {real} belongs to no Debian package (installed by hand?); '
                         f'use a path that {pkg} owns, and {add}')
