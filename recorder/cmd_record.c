@@ -14,6 +14,7 @@
 static const char usage[] =
     "usage: earshot record (-r FILE | -i IFACE) [--filter BPF] [--user NAME] [--buffer MB]\n"
     "                      [--operators SPEC] [--sip-port N]... [--rtp-timeout S]\n"
+    "                      [--linger S] [--min-unknown S]\n"
     "                      [--mask-dtmf] [--no-audio] [--workers N] [--stats] [--json]\n";
 
 static volatile sig_atomic_t stop;
@@ -69,31 +70,47 @@ static double mono_s(void)
 
 /* input_s: time spent reading and tracking packets (input to its end);
  * finish_s: committing the calls still open at the end. */
+static void sip_ports_text(const struct recorder_counters *c, bool json, char *out, size_t n)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < c->nsip_ports_seen && len + 8 < n; i++)
+        len += (size_t)snprintf(out + len, n - len, "%s%u", i ? "," : "", c->sip_ports_seen[i]);
+    if (!json && !len)
+        snprintf(out, n, "-");
+}
+
 static void summary(const struct recorder_counters *c, int json, double input_s, double finish_s)
 {
+    char ports[160];
+    sip_ports_text(c, json, ports, sizeof ports);
     if (json) {
         printf("{\"packets\":%llu,\"sip_messages\":%llu,\"rtp_packets\":%llu,"
                "\"calls_archived\":%llu,\"calls_missed\":%llu,\"calls_failed\":%llu,"
                "\"calls_skipped\":%llu,\"calls_dropped\":%llu,\"bad_packets\":%llu,"
                "\"fragments\":%llu,\"sip_tcp_segments\":%llu,\"audio_dropped\":%llu,"
-               "\"queue_waits\":%llu,\"input_seconds\":%.3f,\"finish_seconds\":%.3f}\n",
+               "\"queue_waits\":%llu,\"stray_rtp_packets\":%llu,\"copy_rtp_packets\":%llu,"
+               "\"sip_ports_seen\":[%s],\"input_seconds\":%.3f,\"finish_seconds\":%.3f}\n",
                (unsigned long long)c->packets, (unsigned long long)c->sip_messages,
                (unsigned long long)c->rtp_packets, (unsigned long long)c->calls_archived,
                (unsigned long long)c->calls_missed, (unsigned long long)c->calls_failed,
                (unsigned long long)c->calls_skipped, (unsigned long long)c->dropped_calls,
                (unsigned long long)c->bad_packets, (unsigned long long)c->fragments,
                (unsigned long long)c->tcp_segments, (unsigned long long)c->audio_dropped,
-               (unsigned long long)c->queue_waits, input_s, finish_s);
+               (unsigned long long)c->queue_waits, (unsigned long long)c->stray_rtp_packets,
+               (unsigned long long)c->copy_rtp_packets, ports, input_s, finish_s);
         return;
     }
     ES_INFO("record",
             "done: packets=%llu sip=%llu rtp=%llu archived=%llu missed=%llu failed=%llu "
-            "skipped=%llu dropped=%llu audio_dropped=%llu",
+            "skipped=%llu dropped=%llu audio_dropped=%llu stray_rtp=%llu copy_rtp=%llu "
+            "sip_ports=%s",
             (unsigned long long)c->packets, (unsigned long long)c->sip_messages,
             (unsigned long long)c->rtp_packets, (unsigned long long)c->calls_archived,
             (unsigned long long)c->calls_missed, (unsigned long long)c->calls_failed,
             (unsigned long long)c->calls_skipped, (unsigned long long)c->dropped_calls,
-            (unsigned long long)c->audio_dropped);
+            (unsigned long long)c->audio_dropped, (unsigned long long)c->stray_rtp_packets,
+            (unsigned long long)c->copy_rtp_packets, ports);
 }
 
 int cmd_record(struct es_cli *cli)
@@ -113,6 +130,8 @@ int cmd_record(struct es_cli *cli)
         {"buffer", required_argument, NULL, 'b'},
         {"stats", no_argument, NULL, 's'},
         {"workers", required_argument, NULL, 'w'},
+        {"linger", required_argument, NULL, 'L'},
+        {"min-unknown", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0},
     };
     struct recorder_opts ro = {0};
@@ -145,6 +164,21 @@ int cmd_record(struct es_cli *cli)
             }
             ro.rtp_timeout_s = (int)v;
             break;
+        case 'L':
+        case 'M': {
+            double sec = strtod(optarg, &end);
+            if (*end || end == optarg || !(sec >= 0 && sec <= 3600)) {
+                fprintf(stderr, "earshot record: bad --%s %s (seconds, 0 to 3600)\n",
+                        c == 'L' ? "linger" : "min-unknown", optarg);
+                return 2;
+            }
+            int ms = (int)(sec * 1000 + 0.5);
+            if (c == 'L')
+                ro.linger_ms = ms ? ms : 1; /* 0: end at once (1 ms) */
+            else
+                ro.min_unknown_ms = ms ? ms : -1; /* 0: every RTP-only call is kept */
+            break;
+        }
         case 'i':
             iface = optarg;
             break;

@@ -28,6 +28,26 @@ static const struct {
     {"iLBC", AV_CODEC_ID_ILBC, 8000},        {"opus", AV_CODEC_ID_OPUS, 48000},
 };
 
+/* One vocabulary for codec names: SDP's, in the spelling of the RTP payload
+ * format registrations, whatever case a device wrote. */
+static const char *const canonical[] = {
+    "PCMU",           "PCMA", "G722",   "G729",    "GSM",     "iLBC",    "opus",    "speex", "L16",
+    "G723",           "AMR",  "AMR-WB", "G726-16", "G726-24", "G726-32", "G726-40", "G728",  "CN",
+    "telephone-event"};
+
+void rtp_codec_name(const char *name, char *out, size_t outlen)
+{
+    for (size_t i = 0; i < ES_ARRAY_LEN(canonical); i++)
+        if (!strcasecmp(name, canonical[i])) {
+            snprintf(out, outlen, "%s", canonical[i]);
+            return;
+        }
+    if (!strcasecmp(name, "G729A") || !strcasecmp(name, "G729AB"))
+        snprintf(out, outlen, "G729");
+    else
+        snprintf(out, outlen, "%s", name);
+}
+
 int rtp_decoder_new(const char *name, int clock, struct rtp_decoder **out, struct es_err *err)
 {
     *out = NULL;

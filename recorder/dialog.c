@@ -15,7 +15,8 @@ struct dialogs {
     struct sip_call *bucket[BUCKETS];
     struct call_media *media[BUCKETS]; /* index: receiving addr:port -> side */
     size_t count, max;
-    uint64_t dropped; /* new calls refused at the limit */
+    uint64_t dropped;   /* new calls refused at the limit */
+    uint64_t preempted; /* lingering calls whose media address a new SDP took */
 };
 
 static uint32_t hash(const char *p, size_t n)
@@ -117,12 +118,25 @@ static void unindex(struct dialogs *d, struct call_media *cm)
     cm->next_in_index = NULL;
 }
 
+static bool same_media(const struct call_media *a, const struct call_media *b)
+{
+    return a->port == b->port && a->addr.family == b->addr.family &&
+           !memcmp(a->addr.a, b->addr.a, a->addr.family == 6 ? 16 : 4);
+}
+
 static void reindex(struct dialogs *d, struct sip_call *c, struct call_media *cm)
 {
     unindex(d, cm);
     if (!cm->valid)
         return;
     uint32_t b = media_hash(&cm->addr, cm->port);
+    /* a call that ended but lingers gives its address up to the new one */
+    for (struct call_media *o = d->media[b]; o; o = o->next_in_index)
+        if (o->call != c && o->call->state == CALL_ENDED && !o->call->preempted &&
+            same_media(o, cm)) {
+            o->call->preempted = true;
+            d->preempted++;
+        }
     cm->call = c;
     cm->next_in_index = d->media[b];
     d->media[b] = cm;
@@ -274,19 +288,32 @@ struct sip_call *dialogs_on_sip(struct dialogs *d, const struct sip_msg *m, cons
 struct sip_call *dialogs_match_media(struct dialogs *d, const struct pkt_addr *dst, uint16_t port,
                                      int *side)
 {
+    struct call_media *ended = NULL;
     for (struct call_media *cm = d->media[media_hash(dst, port)]; cm; cm = cm->next_in_index) {
         if (cm->port != port || cm->addr.family != dst->family ||
-            memcmp(cm->addr.a, dst->a, dst->family == 6 ? 16 : 4) || cm->call->state == CALL_ENDED)
+            memcmp(cm->addr.a, dst->a, dst->family == 6 ? 16 : 4) || cm->call->preempted)
             continue;
-        /* audio sent to the caller's address comes from the callee, and back */
-        *side = cm == &cm->call->caller_media ? CALL_FROM_CALLEE : CALL_FROM_CALLER;
-        return cm->call;
+        if (cm->call->state == CALL_ENDED) {
+            ended = ended ? ended : cm;
+            continue;
+        }
+        ended = cm;
+        break;
     }
-    return NULL;
+    if (!ended)
+        return NULL;
+    /* audio sent to the caller's address comes from the callee, and back */
+    *side = ended == &ended->call->caller_media ? CALL_FROM_CALLEE : CALL_FROM_CALLER;
+    return ended->call;
 }
 
-size_t dialogs_take_ended(struct dialogs *d, int64_t now_us, int64_t idle_us, struct sip_call **out,
-                          size_t max)
+uint64_t dialogs_preempted(const struct dialogs *d)
+{
+    return d->preempted;
+}
+
+size_t dialogs_take_ended(struct dialogs *d, int64_t now_us, int64_t idle_us, int64_t linger_us,
+                          struct sip_call **out, size_t max)
 {
     size_t n = 0;
     for (size_t b = 0; b < BUCKETS && n < max; b++) {
@@ -299,9 +326,11 @@ size_t dialogs_take_ended(struct dialogs *d, int64_t now_us, int64_t idle_us, st
             int64_t limit = c->state == CALL_ANSWERED ? idle_us : SETUP_TIMEOUT_US;
             if (c->state == CALL_ANSWERED && c->session_expires)
                 limit = ES_MAX(limit, (int64_t)c->session_expires * 1000000);
-            if (c->state != CALL_ENDED && now_us - c->last_us > limit)
-                end_call(c, c->last_us, 0); /* silence on the wire: over */
-            if (c->state == CALL_ENDED) {
+            bool silent = c->state != CALL_ENDED && now_us - c->last_us > limit;
+            if (silent)
+                end_call(c, c->last_us, 0); /* silence on the wire: over, no linger */
+            if (c->state == CALL_ENDED &&
+                (silent || linger_us <= 0 || now_us - c->last_us >= linger_us || c->preempted)) {
                 unindex(d, &c->caller_media);
                 unindex(d, &c->callee_media);
                 *pp = c->next;

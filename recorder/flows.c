@@ -10,7 +10,8 @@
  * An entry is only a shortcut: a call's flows are dropped whenever its SDP
  * changes, when its dialog ends, and when the call is handed to its worker,
  * so an entry never outlives what it points to. Unknown calls (no SIP) are
- * not cached; they are rare and their grouping is by address pair anyway. */
+ * cached too; a SIP call whose SDP names one of their addresses takes their
+ * streams over (record.c), dropping their flows first. */
 #include "recorder/record_int.h"
 
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 struct rec_flow {
     uint8_t used, channel;
     int8_t stream; /* index into rc->streams of the last packet, -1 none */
+    uint8_t copy;  /* the call's packets seen again on other addresses */
     struct rec_flow_key k;
     int32_t gen;
     struct rec_call *rc;
@@ -147,6 +149,7 @@ struct rec_flow *rec_flow_add(struct rec_flows *fl, const struct pkt *p, struct 
     f->media = media;
     f->gen = gen;
     f->stream = -1;
+    f->copy = 0;
     rc->flows[rc->nflows++] = f->k;
     return f;
 }
@@ -154,6 +157,16 @@ struct rec_flow *rec_flow_add(struct rec_flows *fl, const struct pkt *p, struct 
 int rec_flow_stream(const struct rec_flow *f)
 {
     return f->stream;
+}
+
+bool rec_flow_is_copy(const struct rec_flow *f)
+{
+    return f->copy;
+}
+
+void rec_flow_set_copy(struct rec_flow *f)
+{
+    f->copy = 1;
 }
 
 void rec_flow_set_stream(struct rec_flow *f, int stream)

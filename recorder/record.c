@@ -7,7 +7,20 @@
  * call goes on. DTMF events become markers. When a call ends (BYE, final
  * error, CANCEL, RTP silence, session expiry, end of input) it is committed:
  * answered calls with their recording, missed calls as a row with the reason.
- * Capture time drives everything, so files and live capture behave alike. */
+ * Capture time drives everything, so files and live capture behave alike.
+ *
+ * One conversation is one call, and every stream lives in exactly one call:
+ * - an ended call lingers (opts.linger_ms) so packets sent before the BYE
+ *   that arrive after it are still its own;
+ * - the same packets seen again on other addresses (NAT on a router capture,
+ *   a media relay, a mirror of both sides) are recognised by SSRC and
+ *   sequence, and counted as copies in the call they belong to, never mixed
+ *   and never a call of their own;
+ * - RTP that began before the SDP naming it (early media, an answer seen
+ *   late) is taken over by the SIP call from the unknown call it started;
+ * - an RTP-only burst shorter than opts.min_unknown_ms is stray RTP
+ *   (ringback to a port no SDP names, a last packet after a timeout), not a
+ *   call: counted, never archived. */
 #include "recorder/record_int.h"
 
 #include <stddef.h>
@@ -50,12 +63,76 @@ static void rec_call_detach(struct rec_call *rc)
     r->active--;
 }
 
-/* The call is over: its worker commits it. */
+/* ---- the SSRC index: the streams of active calls ------------------------ */
+
+static struct rec_stream **ssrc_slot(struct recorder *r, uint32_t ssrc)
+{
+    return &r->ssrc_index[(ssrc * 2654435761u) >> 20]; /* 4096 buckets */
+}
+
+static void ssrc_link(struct recorder *r, struct rec_call *rc, struct rec_stream *s)
+{
+    struct rec_stream **b = ssrc_slot(r, s->ssrc);
+    s->owner = rc;
+    s->ssrc_next = *b;
+    *b = s;
+}
+
+static void ssrc_unlink_call(struct recorder *r, struct rec_call *rc)
+{
+    for (int i = 0; i < rc->nstreams; i++) {
+        struct rec_stream *s = &rc->streams[i];
+        for (struct rec_stream **pp = ssrc_slot(r, s->ssrc); *pp; pp = &(*pp)->ssrc_next)
+            if (*pp == s) {
+                *pp = s->ssrc_next;
+                break;
+            }
+        s->ssrc_next = NULL;
+    }
+}
+
+/* An original stream of an active call carrying these very packets: the same
+ * SSRC and payload type, recent, and this packet's sequence number already
+ * reached by it. A stream moved to new addresses (re-INVITE) goes on with
+ * newer numbers instead, and stays the same stream. With `leading`, a copy
+ * may also run ahead of its original, as long as that still flows (heard
+ * from in the last 200 ms): for packets no SDP names, which cannot be a
+ * stream the signalling moved. */
+static struct rec_stream *ssrc_find(struct recorder *r, const struct rtp_hdr *h,
+                                    const struct rec_call *other_than, int64_t ts_us, bool leading)
+{
+    for (struct rec_stream *s = *ssrc_slot(r, h->ssrc); s; s = s->ssrc_next) {
+        if (s->ssrc != h->ssrc || s->owner == other_than || s->copy_of >= 0 || !s->st.packets ||
+            s->pt != h->pt)
+            continue;
+        int16_t d = (int16_t)(h->seq - s->st.max_seq);
+        double idle_ms = (double)ts_us / 1000.0 - s->st.last_arrival_ms;
+        if (d > -512 && d <= 0 && idle_ms < 5000.0)
+            return s;
+        if (leading && d > 0 && d < 512 && idle_ms < 200.0)
+            return s;
+    }
+    return NULL;
+}
+
+/* The call is over: its worker commits it (or, for a discarded one, only
+ * frees it, removing any file it began). */
 static void end_call(struct rec_call *rc)
 {
+    ssrc_unlink_call(rc->r, rc);
     rec_flows_drop(rc->r->flows, rc);
     rec_call_detach(rc);
     rec_send_finish(rc);
+}
+
+static void unlink_unknown(struct recorder *r, struct rec_call *rc)
+{
+    for (struct rec_call **pp = &r->unknown; *pp; pp = &(*pp)->next_unknown)
+        if (*pp == rc) {
+            *pp = rc->next_unknown;
+            break;
+        }
+    rc->next_unknown = NULL;
 }
 
 static struct rec_stream *stream_of(struct rec_call *rc, const struct pkt *p, uint32_t ssrc)
@@ -75,7 +152,10 @@ static struct rec_stream *stream_new(struct rec_call *rc, const struct pkt *p, u
     if (rc->nstreams == REC_MAX_STREAMS)
         return NULL;
     struct rec_stream *s = &rc->streams[rc->nstreams++];
+    memset(s, 0, sizeof *s);
+    s->copy_of = -1;
     s->ssrc = ssrc;
+    ssrc_link(rc->r, rc, s);
     s->src = p->src;
     s->dst = p->dst;
     s->sport = p->sport;
@@ -83,13 +163,15 @@ static struct rec_stream *stream_new(struct rec_call *rc, const struct pkt *p, u
     s->pt = pt;
     s->channel = channel;
     s->cache_pt = -1;
-    snprintf(s->codec, sizeof s->codec, "%s", codec);
+    rtp_codec_name(codec, s->codec, sizeof s->codec);
     rtp_stats_init(&s->st, clock);
     return s;
 }
 
-static void note_codec(struct rec_call *rc, const char *name)
+static void note_codec(struct rec_call *rc, const char *written)
 {
+    char name[24];
+    rtp_codec_name(written, name, sizeof name);
     for (int i = 0; i < rc->ncodecs; i++)
         if (!strcasecmp(rc->codecs[i], name))
             return;
@@ -189,6 +271,30 @@ static void audio(struct recorder *r, struct rec_call *rc, const struct rtp_hdr 
     }
 }
 
+/* A stream for packets of this call seen again on p's addresses: it takes
+ * the side and codec of the original with the same SSRC, if there is one. */
+static struct rec_stream *copy_stream(struct rec_call *rc, const struct pkt *p,
+                                      const struct rtp_hdr *h)
+{
+    int orig = -1;
+    for (int i = 0; i < rc->nstreams && orig < 0; i++)
+        if (rc->streams[i].ssrc == h->ssrc && rc->streams[i].copy_of < 0)
+            orig = i;
+    const struct rec_stream *o = orig >= 0 ? &rc->streams[orig] : NULL;
+    const char *name = rtp_static_name(h->pt);
+    struct rec_stream *s =
+        stream_new(rc, p, h->ssrc, h->pt, o ? o->st.clock : rtp_static_clock(h->pt),
+                   o      ? o->codec
+                   : name ? name
+                          : "unknown",
+                   o ? o->channel : 0);
+    if (s)
+        s->copy_of = (int8_t)(orig >= 0 ? orig : s - rc->streams);
+    return s;
+}
+
+static void absorb(struct recorder *r, struct rec_call *rc, struct rec_call *u, bool copies);
+
 static void rtp_packet(struct recorder *r, struct rec_call *rc, const struct pkt *p,
                        const struct rtp_hdr *h, const struct sdp_media *media, int gen, int channel,
                        int64_t ts_us, struct rec_flow *flow)
@@ -198,6 +304,28 @@ static void rtp_packet(struct recorder *r, struct rec_call *rc, const struct pkt
     struct rec_stream *s = hint >= 0 && rc->streams[hint].ssrc == h->ssrc
                                ? &rc->streams[hint]
                                : stream_of(rc, p, h->ssrc);
+    if (!s && flow && rec_flow_is_copy(flow))
+        s = copy_stream(rc, p, h);
+    if (s && s->copy_of >= 0) { /* the same audio again: statistics only */
+        if (flow)
+            rec_flow_set_stream(flow, (int)(s - rc->streams));
+        r->counters.rtp_packets++;
+        r->counters.copy_rtp_packets++;
+        rtp_stats_add(&s->st, h, (double)ts_us / 1000.0);
+        return;
+    }
+    if (!s && rc->sip) {
+        /* these packets may already have been seen on other addresses (NAT,
+         * a relay): in this call on the same side, or as an unknown call */
+        struct rec_stream *o = ssrc_find(r, h, NULL, ts_us, false);
+        if (o && o->owner == rc && o->channel == channel) {
+            s = copy_stream(rc, p, h);
+            if (s)
+                return rtp_packet(r, rc, p, h, media, gen, channel, ts_us, flow);
+        } else if (o && !o->owner->sip) {
+            absorb(r, rc, o->owner, true);
+        }
+    }
     struct sdp_rtpmap map;
     enum rec_kind kind;
     if (s && s->cache_pt == h->pt && s->cache_gen == gen) {
@@ -238,6 +366,82 @@ static void rtp_packet(struct recorder *r, struct rec_call *rc, const struct pkt
     /* comfort noise: the gap stays silent; no codec: noted above */
 }
 
+static bool same_addr(const struct pkt_addr *a, const struct pkt_addr *b)
+{
+    return a->family == b->family && !memcmp(a->a, b->a, a->family == 6 ? 16 : 4);
+}
+
+static bool at_media(const struct call_media *m, const struct pkt_addr *a, uint16_t port)
+{
+    return m->valid && m->port == port && same_addr(&m->addr, a);
+}
+
+/* The channel of a stream between a and b in a SIP call, by which side's
+ * SDP names either end; -1 if neither does. */
+static int sip_channel(struct rec_call *rc, const struct rec_stream *s)
+{
+    const struct sip_call *c = rc->sip;
+    int side = -1;
+    if (at_media(&c->caller_media, &s->dst, s->dport) ||
+        at_media(&c->callee_media, &s->src, s->sport))
+        side = CALL_FROM_CALLEE;
+    else if (at_media(&c->callee_media, &s->dst, s->dport) ||
+             at_media(&c->caller_media, &s->src, s->sport))
+        side = CALL_FROM_CALLER;
+    if (side < 0)
+        return -1;
+    return (side == CALL_FROM_CALLER) == recorder_caller_is_customer(rc) ? 0 : 1;
+}
+
+/* The SIP call rc takes over the streams of the unknown call u: as its own
+ * (u's RTP began before the SDP naming it was seen) or as copies (u was the
+ * call's packets seen on other addresses). u is discarded: the audio it got
+ * before this moment is not in the recording, its statistics are. */
+static void absorb(struct recorder *r, struct rec_call *rc, struct rec_call *u, bool copies)
+{
+    rec_flows_drop(r->flows, u);
+    ssrc_unlink_call(r, u);
+    int first = rc->nstreams;
+    for (int i = 0; i < u->nstreams && rc->nstreams < REC_MAX_STREAMS; i++) {
+        struct rec_stream *s = &rc->streams[rc->nstreams];
+        *s = u->streams[i];
+        s->cache_pt = -1; /* resolve again against this call's SDP */
+        int ch = copies ? -1 : sip_channel(rc, s);
+        if (ch < 0) {
+            r->counters.copy_rtp_packets += s->st.packets;
+            s->copy_of = (int8_t)rc->nstreams;
+            for (int j = 0; j < rc->nstreams; j++)
+                if (rc->streams[j].ssrc == s->ssrc && rc->streams[j].copy_of < 0) {
+                    s->copy_of = (int8_t)j;
+                    s->channel = rc->streams[j].channel;
+                    break;
+                }
+        } else {
+            s->channel = ch;
+        }
+        rc->nstreams++;
+        ssrc_link(r, rc, s);
+    }
+    /* copies go on arriving on their own addresses, maybe ahead of the
+     * original: their flows now lead to rc (originals find their way through
+     * the SDP on the next packet) */
+    for (int i = first; i < rc->nstreams; i++) {
+        const struct rec_stream *s = &rc->streams[i];
+        if (s->copy_of < 0)
+            continue;
+        struct pkt k = {.src = s->src, .dst = s->dst, .sport = s->sport, .dport = s->dport};
+        struct rec_flow *f = rec_flow_add(r->flows, &k, rc, s->channel, NULL, 0);
+        if (f) {
+            rec_flow_set_copy(f);
+            rec_flow_set_stream(f, i);
+        }
+    }
+    u->nstreams = 0;
+    unlink_unknown(r, u);
+    u->discard = true;
+    end_call(u);
+}
+
 /* RTP that no SIP dialog announced: grouped by address pair into an unknown call. */
 static struct rec_call *unknown_call(struct recorder *r, const struct pkt *p, int *channel)
 {
@@ -273,9 +477,38 @@ bool recorder_is_sip_port(const struct recorder *r, uint16_t port)
     return false;
 }
 
+/* Unknown calls whose address pair a SIP call's SDP now names: their RTP
+ * began before the SDP was seen (early media, a late answer), so it is the
+ * SIP call's own. */
+static void take_early_streams(struct recorder *r, struct rec_call *rc)
+{
+    const struct sip_call *c = rc->sip;
+    struct rec_call *u = r->unknown;
+    while (u) {
+        struct rec_call *next = u->next_unknown;
+        if (at_media(&c->caller_media, &u->a, u->pa) || at_media(&c->caller_media, &u->b, u->pb) ||
+            at_media(&c->callee_media, &u->a, u->pa) || at_media(&c->callee_media, &u->b, u->pb))
+            absorb(r, rc, u, false);
+        u = next;
+    }
+}
+
+static void note_sip_port(struct recorder *r, const struct sip_msg *m, const struct pkt *p)
+{
+    /* the service's port: where requests go and responses come from */
+    uint16_t port = m->is_request ? p->dport : p->sport;
+    struct recorder_counters *c = &r->counters;
+    for (int i = 0; i < c->nsip_ports_seen; i++)
+        if (c->sip_ports_seen[i] == port)
+            return;
+    if (c->nsip_ports_seen < REC_MAX_SIP_PORTS_SEEN)
+        c->sip_ports_seen[c->nsip_ports_seen++] = port;
+}
+
 void recorder_sip(struct recorder *r, const struct sip_msg *m, const struct pkt *p, int64_t ts_us)
 {
     r->counters.sip_messages++;
+    note_sip_port(r, m, p);
     struct sip_call *c = dialogs_on_sip(r->dlg, m, p, ts_us);
     if (c && !c->ud) {
         c->ud = rec_call_new(r);
@@ -283,18 +516,80 @@ void recorder_sip(struct recorder *r, const struct sip_msg *m, const struct pkt 
             ((struct rec_call *)c->ud)->sip = c;
     }
     struct rec_call *rc = c ? c->ud : NULL;
-    /* media moved, or the dialog ended: its cached flows no longer hold */
-    if (rc && (c->state == CALL_ENDED || rc->seen_changes[0] != c->caller_media.changes ||
+    /* media moved: its cached flows no longer hold (an ended call keeps them
+     * while it lingers) */
+    if (rc && (rc->seen_changes[0] != c->caller_media.changes ||
                rc->seen_changes[1] != c->callee_media.changes)) {
         rec_flows_drop(r->flows, rc);
         rc->seen_changes[0] = c->caller_media.changes;
         rc->seen_changes[1] = c->callee_media.changes;
+        if (r->unknown)
+            take_early_streams(r, rc);
     }
+    if (dialogs_preempted(r->dlg) != r->seen_preempted) {
+        r->seen_preempted = dialogs_preempted(r->dlg);
+        r->last_sweep_us = 0; /* a lingering call gave up its address: end it now */
+    }
+}
+
+/* A cheap first look: does a UDP or TCP payload begin like a SIP message?
+ * RTP and RTCP begin with version 2 (a byte >= 0x80), SIP with a method or
+ * "SIP/2.0" in ASCII, so the fast path pays one comparison. */
+bool recorder_looks_like_sip(const uint8_t *p, size_t len)
+{
+    static const char *const methods[] = {
+        "INVITE ",    "ACK ",    "BYE ",     "CANCEL ", "OPTIONS ", "REGISTER ", "PRACK ",
+        "SUBSCRIBE ", "NOTIFY ", "PUBLISH ", "INFO ",   "REFER ",   "MESSAGE ",  "UPDATE "};
+    if (len < 12 || p[0] < 'A' || p[0] > 'Z')
+        return false;
+    if (!memcmp(p, "SIP/2.0 ", 8))
+        return true;
+    for (size_t i = 0; i < ES_ARRAY_LEN(methods); i++) {
+        size_t n = strlen(methods[i]);
+        if (len > n && !memcmp(p, methods[i], n)) {
+            /* a request line: METHOD SP URI SP SIP/2.0 CRLF */
+            const uint8_t *eol = memchr(p, '\n', ES_MIN(len, (size_t)2048));
+            return eol && eol - p >= (ptrdiff_t)(n + 9) && !memcmp(eol - 8, "SIP/2.0", 7);
+        }
+    }
+    return false;
+}
+
+/* RTP matching no SIP call: a copy of an active call's stream, or part of an
+ * unknown call (both then cached as flows). */
+static void unmatched_rtp(struct recorder *r, const struct pkt *p, const struct rtp_hdr *h,
+                          int64_t ts_us)
+{
+    int channel;
+    struct rec_stream *orig = ssrc_find(r, h, NULL, ts_us, true);
+    if (orig) {
+        struct rec_call *rc = orig->owner;
+        struct rec_stream *s = stream_of(rc, p, h->ssrc);
+        bool copy = !s || s->copy_of >= 0;
+        if (!s && (s = copy_stream(rc, p, h)) == NULL)
+            return;
+        struct rec_flow *f = rec_flow_add(r->flows, p, rc, s->channel, NULL, 0);
+        if (f && copy)
+            rec_flow_set_copy(f);
+        rtp_packet(r, rc, p, h, NULL, 0, s->channel, ts_us, f);
+        return;
+    }
+    struct rec_call *rc = unknown_call(r, p, &channel);
+    if (!rc)
+        return;
+    struct rec_flow *f = rec_flow_add(r->flows, p, rc, channel, NULL, 0);
+    rtp_packet(r, rc, p, h, NULL, 0, channel, ts_us, f);
 }
 
 void recorder_udp(struct recorder *r, const struct pkt *p, int64_t ts_us)
 {
-    if (recorder_is_sip_port(r, p->sport) || recorder_is_sip_port(r, p->dport)) {
+    bool sip;
+    if (r->o.nsip_ports)
+        sip = recorder_is_sip_port(r, p->sport) || recorder_is_sip_port(r, p->dport);
+    else
+        sip = p->payload_len && p->payload[0] < 0x80 &&
+              recorder_looks_like_sip(p->payload, p->payload_len);
+    if (sip) {
         struct sip_msg m;
         if (sip_parse(p->payload, p->payload_len, false, &m) == 0)
             recorder_sip(r, &m, p, ts_us);
@@ -334,15 +629,52 @@ void recorder_udp(struct recorder *r, const struct pkt *p, int64_t ts_us)
         rtp_packet(r, rc, p, &h, &rx->media, rx->changes, channel, ts_us, f);
         return;
     }
-    struct rec_call *rc = unknown_call(r, p, &channel);
-    if (rc)
-        rtp_packet(r, rc, p, &h, NULL, 0, channel, ts_us, NULL);
+    unmatched_rtp(r, p, &h, ts_us);
+}
+
+static uint64_t call_packets(const struct rec_call *rc)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < rc->nstreams; i++)
+        n += rc->streams[i].st.packets;
+    return n;
+}
+
+/* An unknown call too short to be a call: its packets are stray RTP, noted on
+ * the SIP call whose hosts they went to or came from, if there is one. */
+static bool stray(struct recorder *r, struct rec_call *u)
+{
+    if (r->o.min_unknown_ms < 0 ||
+        u->last_rtp_us - u->first_rtp_us >= (int64_t)r->o.min_unknown_ms * 1000)
+        return false;
+    uint64_t n = call_packets(u);
+    r->counters.stray_rtp_packets += n;
+    for (struct rec_call *rc = r->all; rc; rc = rc->next_all) {
+        const struct sip_call *c = rc->sip;
+        if (!c)
+            continue;
+        const struct pkt_addr *hosts[] = {&c->caller_media.addr, &c->callee_media.addr,
+                                          &c->caller_sig};
+        for (size_t i = 0; i < ES_ARRAY_LEN(hosts); i++)
+            if (same_addr(hosts[i], &u->a) || same_addr(hosts[i], &u->b)) {
+                rc->stray_rtp_packets += n;
+                return true;
+            }
+    }
+    return true;
 }
 
 /* Hands ended calls to their workers and moves the workers' clock. */
 void recorder_tick(struct recorder *r, int64_t now_us, bool final)
 {
     rec_pool_clock(r->pool, now_us);
+    recorder_sweep(r, now_us, final);
+}
+
+/* Ends the calls whose time is up at now_us: run before a packet of that time
+ * is matched, so it cannot land in a call that is already over. */
+void recorder_sweep(struct recorder *r, int64_t now_us, bool final)
+{
     if (!final && now_us - r->last_sweep_us < SWEEP_US)
         return;
     r->last_sweep_us = now_us;
@@ -350,12 +682,26 @@ void recorder_tick(struct recorder *r, int64_t now_us, bool final)
     for (struct rec_call *rc = r->all; rc; rc = rc->next_all)
         if (rc->sip && rc->last_rtp_us > rc->sip->last_us)
             rc->sip->last_us = rc->last_rtp_us;
+    /* unknown calls first: a stray burst is noted on the SIP call still open */
+    struct rec_call **pp = &r->unknown;
+    while (*pp) {
+        struct rec_call *rc = *pp;
+        if (final || now_us - rc->last_rtp_us > (int64_t)r->o.rtp_timeout_s * 1000000) {
+            *pp = rc->next_unknown;
+            rc->next_unknown = NULL;
+            rc->discard = stray(r, rc);
+            end_call(rc);
+        } else {
+            pp = &rc->next_unknown;
+        }
+    }
     if (final)
         dialogs_end_all(r->dlg);
     struct sip_call *ended[256];
     size_t n;
-    while ((n = dialogs_take_ended(r->dlg, now_us, (int64_t)r->o.rtp_timeout_s * 1000000, ended,
-                                   ES_ARRAY_LEN(ended))) > 0) {
+    int64_t linger = final ? 0 : (int64_t)r->o.linger_ms * 1000;
+    while ((n = dialogs_take_ended(r->dlg, now_us, (int64_t)r->o.rtp_timeout_s * 1000000, linger,
+                                   ended, ES_ARRAY_LEN(ended))) > 0) {
         for (size_t i = 0; i < n; i++) {
             struct rec_call *rc = ended[i]->ud;
             if (rc) {
@@ -365,16 +711,6 @@ void recorder_tick(struct recorder *r, int64_t now_us, bool final)
             if (ended[i]->state == CALL_ENDED)
                 r->counters.dropped_calls++;
             free(ended[i]);
-        }
-    }
-    struct rec_call **pp = &r->unknown;
-    while (*pp) {
-        struct rec_call *rc = *pp;
-        if (final || now_us - rc->last_rtp_us > (int64_t)r->o.rtp_timeout_s * 1000000) {
-            *pp = rc->next_unknown;
-            end_call(rc);
-        } else {
-            pp = &rc->next_unknown;
         }
     }
 }

@@ -157,6 +157,9 @@ static void details(struct rec_call *rc, struct archive_call *k)
             (json_int_t)s->st.duplicates, "out_of_order", (json_int_t)s->st.out_of_order,
             "jitter_ms", s->st.mean_jitter_ms, "max_jitter_ms", s->st.max_jitter_ms, "max_delta_ms",
             s->st.max_delta_ms, "side", s->channel ? "operator" : "customer");
+        if (s->copy_of >= 0) /* the same packets seen again: in the statistics, not the audio */
+            json_object_set_new(j, "copy_of_ssrc",
+                                json_integer((json_int_t)rc->streams[s->copy_of].ssrc));
         json_array_append_new(rtp, j);
     }
     int64_t origin = rc->first_audio_us ? rc->first_audio_us : rc->first_rtp_us;
@@ -176,6 +179,9 @@ static void details(struct rec_call *rc, struct archive_call *k)
     const char *problem = rc->decode_error[0] ? rc->decode_error : rc->undecodable;
     if (problem[0])
         json_object_set_new(o, "audio_problem", json_string(problem));
+    if (rc->stray_rtp_packets)
+        json_object_set_new(o, "stray_rtp_packets",
+                            json_integer((json_int_t)rc->stray_rtp_packets));
     if (rc->overload_dropped) /* the gaps this left are silence in the recording */
         json_object_set_new(o, "overload_dropped", json_integer((json_int_t)rc->overload_dropped));
     char *s = json_dumps(o, JSON_COMPACT);

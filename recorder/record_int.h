@@ -22,8 +22,14 @@ struct rec_stream {
     uint16_t sport, dport;
     uint8_t pt;
     int channel;
+    /* the same packets as another stream of this call, seen again on other
+     * addresses (NAT, a media relay, a mirror port): counted, never mixed */
+    int8_t copy_of; /* index of that stream, -1 if this one is original */
     char codec[24];
     struct sdp_rtpmap cache_map;
+    /* the recorder's SSRC index (capture thread): streams of active calls */
+    struct rec_stream *ssrc_next;
+    struct rec_call *owner;
 };
 
 struct rec_dtmf {
@@ -62,10 +68,12 @@ struct rec_call {
     struct pkt_addr a, b; /* unknown calls: the address pair */
     uint16_t pa, pb;
     int64_t first_rtp_us, last_rtp_us;
-    int16_t sent_pt[2];        /* payload type whose codec the worker was last told, -1 none */
-    int sent_gen[2];           /* ... and the SDP it came from */
-    uint64_t overload_dropped; /* audio packets the queue had no room for */
-    int nflows;                /* this call's entries in the flow cache */
+    int16_t sent_pt[2];         /* payload type whose codec the worker was last told, -1 none */
+    int sent_gen[2];            /* ... and the SDP it came from */
+    uint64_t overload_dropped;  /* audio packets the queue had no room for */
+    uint64_t stray_rtp_packets; /* short RTP bursts to or from this call's hosts */
+    bool discard; /* capture: not a call after all (stray, or absorbed): commit nothing */
+    int nflows;   /* this call's entries in the flow cache */
     struct rec_flow_key flows[REC_MAX_STREAMS];
     int seen_changes[2]; /* SDPs of each side when its flows were cached */
     int nstreams, ndtmf, ncodecs;
@@ -101,6 +109,8 @@ struct rec_flow *rec_flow_add(struct rec_flows *fl, const struct pkt *p, struct 
 struct rec_call *rec_flow_call(const struct rec_flow *f, int *channel,
                                const struct sdp_media **media, int *gen);
 int rec_flow_stream(const struct rec_flow *f);
+bool rec_flow_is_copy(const struct rec_flow *f);
+void rec_flow_set_copy(struct rec_flow *f);
 void rec_flow_set_stream(struct rec_flow *f, int stream);
 /* Forgets every flow of rc (its SDP changed, it ended, or it goes away). */
 void rec_flows_drop(struct rec_flows *fl, struct rec_call *rc);
@@ -139,6 +149,8 @@ struct recorder {
     struct rec_pool *pool;
     struct rec_flows *flows;
     struct rec_call *all, *unknown;
+    struct rec_stream *ssrc_index[4096]; /* streams of active calls by SSRC */
+    uint64_t seen_preempted;             /* dialogs_preempted() at the last look */
     size_t active;
     int64_t last_sweep_us;
     struct recorder_counters counters; /* the capture thread's */
@@ -151,7 +163,9 @@ enum rec_outcome { OUT_ARCHIVED, OUT_MISSED, OUT_FAILED, OUT_SKIPPED };
 enum rec_outcome recorder_commit_call(struct rec_call *rc, struct catalog *cat);
 void recorder_udp(struct recorder *r, const struct pkt *p, int64_t ts_us);
 bool recorder_is_sip_port(const struct recorder *r, uint16_t port);
+bool recorder_looks_like_sip(const uint8_t *p, size_t len);
 void recorder_sip(struct recorder *r, const struct sip_msg *m, const struct pkt *p, int64_t ts_us);
 void recorder_tick(struct recorder *r, int64_t now_us, bool final);
+void recorder_sweep(struct recorder *r, int64_t now_us, bool final);
 
 #endif

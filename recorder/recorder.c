@@ -13,14 +13,14 @@ int recorder_new(const struct recorder_opts *o, struct ingest_session *s, struct
     if (!r)
         return ES_ENOMEM;
     r->o = *o;
-    if (!r->o.nsip_ports) {
-        r->o.sip_ports[0] = 5060;
-        r->o.nsip_ports = 1;
-    }
     if (r->o.rtp_timeout_s <= 0)
         r->o.rtp_timeout_s = 30;
     if (r->o.latency_ms <= 0)
         r->o.latency_ms = 200;
+    if (r->o.linger_ms <= 0)
+        r->o.linger_ms = 5000;
+    if (!r->o.min_unknown_ms)
+        r->o.min_unknown_ms = 1000;
     if (!r->o.max_calls)
         r->o.max_calls = 10000;
     r->sess = s;
@@ -50,10 +50,22 @@ static void on_tcp_sip(void *ud, const struct sip_msg *m, const struct pkt *p)
     recorder_sip(x->r, m, p, x->ts_us);
 }
 
+/* SIP over TCP: on the given ports, or (none given) any stream already
+ * carrying SIP or whose segment begins like a SIP message. */
+static bool sip_tcp(struct recorder *r, const struct pkt *p)
+{
+    if (r->o.nsip_ports)
+        return recorder_is_sip_port(r, p->sport) || recorder_is_sip_port(r, p->dport);
+    if (tcp_reasm_tracks(r->tcp, p))
+        return true;
+    return p->payload_len && recorder_looks_like_sip(p->payload, p->payload_len);
+}
+
 void recorder_packet(struct recorder *r, int linktype, const uint8_t *p, size_t len, int64_t ts_us)
 {
     r->counters.packets++;
     r->counters.bytes += len;
+    recorder_sweep(r, ts_us, false);
     struct pkt pk;
     int rc = pkt_decode(linktype, p, len, &pk);
     if (rc == ES_EUNSUPP) {
@@ -68,13 +80,12 @@ void recorder_packet(struct recorder *r, int linktype, const uint8_t *p, size_t 
             recorder_udp(r, &whole, ts_us);
     } else if (pk.proto == PKT_UDP) {
         recorder_udp(r, &pk, ts_us);
-    } else if (pk.proto == PKT_TCP &&
-               (recorder_is_sip_port(r, pk.sport) || recorder_is_sip_port(r, pk.dport))) {
+    } else if (pk.proto == PKT_TCP && sip_tcp(r, &pk)) {
         r->counters.tcp_segments++;
         struct tcp_ctx x = {r, ts_us};
         tcp_reasm_add(r->tcp, &pk, ts_us, on_tcp_sip, &x);
     }
-    recorder_tick(r, ts_us, false);
+    rec_pool_clock(r->pool, ts_us);
 }
 
 void recorder_idle(struct recorder *r, int64_t now_us)

@@ -160,6 +160,7 @@ struct sip_call {
     uint32_t invite_cseq;
     int session_expires, final_status;
     int64_t invite_us, ring_us, answer_us, end_us, last_us;
+    bool preempted;       /* ended, and another call's SDP took its media address */
     char disposition[16]; /* answered | missed */
     char reason[32];      /* abandoned, busy, no-answer, declined, unavailable, failed:<code> */
     struct call_media caller_media, callee_media;
@@ -171,15 +172,22 @@ size_t dialogs_count(const struct dialogs *d);
 /* Feeds one SIP message; returns its call (borrowed; valid until taken). */
 struct sip_call *dialogs_on_sip(struct dialogs *d, const struct sip_msg *m, const struct pkt *p,
                                 int64_t ts_us);
-/* The call whose side receives media at dst:port; side tells who sent it. */
+/* The call whose side receives media at dst:port; side tells who sent it.
+ * A call in progress wins over one that ended but still lingers. */
 struct sip_call *dialogs_match_media(struct dialogs *d, const struct pkt_addr *dst, uint16_t port,
                                      int *side);
-/* Removes ended calls (and ends answered calls idle for idle_us or past their
- * session expiry, and calls still being set up after three minutes); the
- * caller takes ownership and frees each with free(). Media counts as
- * activity: the user sets last_us when RTP arrives. */
-size_t dialogs_take_ended(struct dialogs *d, int64_t now_us, int64_t idle_us, struct sip_call **out,
-                          size_t max);
+/* Removes calls that ended and were last heard of (SIP or media) at least
+ * linger_us ago (0: at once), or whose media address a
+ * newer call's SDP took (and ends answered calls idle for idle_us or past
+ * their session expiry, and calls still being set up after three minutes);
+ * the caller takes ownership and frees each with free(). Until it is taken
+ * an ended call still matches its media, so packets sent just before a BYE
+ * that arrive after it are still the call's. Media counts as activity: the
+ * user sets last_us when RTP arrives. */
+size_t dialogs_take_ended(struct dialogs *d, int64_t now_us, int64_t idle_us, int64_t linger_us,
+                          struct sip_call **out, size_t max);
+/* Grows each time a lingering call is preempted: a sweep is due at once. */
+uint64_t dialogs_preempted(const struct dialogs *d);
 /* Ends every call still open (end of a capture file). */
 void dialogs_end_all(struct dialogs *d);
 /* The missed-call reason for a final status (0: none came). */
@@ -203,6 +211,8 @@ void tcp_reasm_free(struct tcp_reasm *t);
  * valid during the call). */
 void tcp_reasm_add(struct tcp_reasm *t, const struct pkt *p, int64_t ts_us, tcp_msg_fn on_msg,
                    void *ud);
+/* Whether p's direction of a TCP connection is being reassembled as SIP. */
+bool tcp_reasm_tracks(struct tcp_reasm *t, const struct pkt *p);
 
 /* ---- RTP ------------------------------------------------------------------ */
 struct rtp_hdr {
@@ -226,6 +236,10 @@ void g711_decode(bool alaw, const uint8_t *in, size_t n, int16_t *out);
 
 /* A decoder for one RTP payload format, by its rtpmap name (PCMU, PCMA, G722,
  * G729, GSM, iLBC, opus; the static names g711U/g711A too). */
+/* The name a codec goes by in earshot (details, ls, show): PCMU PCMA G722
+ * G729 GSM iLBC opus speex L16 G726-32 G723 AMR AMR-WB ..., from any spelling
+ * of its rtpmap name; names it does not know stay as written. */
+void rtp_codec_name(const char *name, char *out, size_t outlen);
 struct rtp_decoder;
 int rtp_decoder_new(const char *name, int clock, struct rtp_decoder **out, struct es_err *err);
 int rtp_decoder_rate(const struct rtp_decoder *d); /* samples per second it outputs */
@@ -262,10 +276,13 @@ int64_t mixer_position(const struct mixer *m); /* samples handed out */
 struct recorder_opts {
     const char *source_ref; /* capture file or interface, for the catalog */
     const char *operators;  /* "101,102,200-299,10.0.0.0/24" */
+    /* SIP is found on any port by its start line; given ports restrict it */
     int sip_ports[8];
     int nsip_ports;
-    int rtp_timeout_s; /* RTP silence that ends a call */
-    int latency_ms;    /* reorder window of the leg mixer */
+    int rtp_timeout_s;  /* RTP silence that ends a call */
+    int linger_ms;      /* after a call ends, its streams' packets still count (default 5000) */
+    int min_unknown_ms; /* shorter RTP-only "calls" are stray RTP (default 1000; < 0: none) */
+    int latency_ms;     /* reorder window of the leg mixer */
     size_t max_calls;
     bool mask_dtmf, no_audio;
     /* decoding, encoding and committing run on this many worker threads,
@@ -276,8 +293,13 @@ struct recorder_opts {
      * for files, where nothing is lost by waiting; live capture never waits */
     bool wait_when_full;
 };
+#define REC_MAX_SIP_PORTS_SEEN 16
 struct recorder_counters {
     uint64_t packets, bytes, not_ip, bad_packets, sip_messages, bad_sip, rtp_packets;
+    uint64_t stray_rtp_packets; /* RTP-only bursts too short to be calls */
+    uint64_t copy_rtp_packets;  /* a call's stream seen again (NAT, relay, mirror) */
+    uint16_t sip_ports_seen[REC_MAX_SIP_PORTS_SEEN]; /* where SIP was found, in order */
+    int nsip_ports_seen;
     uint64_t calls_archived, calls_missed, calls_failed, calls_skipped, dropped_calls;
     uint64_t fragments, tcp_segments;
     uint64_t audio_dropped; /* audio packets the workers' queues had no room for */

@@ -47,8 +47,9 @@ static const struct {
     int clock;
     const char *name;
 } static_pts[] = {
-    {0, 8000, "g711U"}, {3, 8000, "GSM"}, {4, 8000, "g723"},  {8, 8000, "g711A"},
-    {9, 8000, "g722"},  {13, 8000, "CN"}, {15, 8000, "g728"}, {18, 8000, "g729"},
+    /* RFC 3551's names, as SDP writes them */
+    {0, 8000, "PCMU"}, {3, 8000, "GSM"}, {4, 8000, "G723"},  {8, 8000, "PCMA"},
+    {9, 8000, "G722"}, {13, 8000, "CN"}, {15, 8000, "G728"}, {18, 8000, "G729"},
 };
 
 int rtp_static_clock(uint8_t pt)

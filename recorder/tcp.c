@@ -1,7 +1,8 @@
 /* SIP over TCP: per-direction byte streams rebuilt from segments in order,
  * cut into messages by Content-Length (several per segment, or one across
- * several). Bounded: REASM streams at most, each buffering at most
- * TCP_MAX_BUFFER bytes; a gap (a segment the capture missed) drops the
+ * several). Bounded: TCP_MAX_STREAMS streams at most (found by hash, so
+ * every TCP segment can ask whether its stream carries SIP), each buffering
+ * at most TCP_MAX_BUFFER bytes; a gap (a segment the capture missed) drops the
  * buffer and resynchronises on the next segment. */
 #include "recorder/recorder.h"
 
@@ -42,27 +43,69 @@ void tcp_reasm_free(struct tcp_reasm *t)
     free(t);
 }
 
-static struct tcp_stream *find(struct tcp_reasm *t, const struct pkt *p, int64_t ts_us)
+#define TCP_PROBE 8 /* a stream lives in one of the 8 slots after its hash */
+
+static bool same_stream(const struct tcp_stream *s, const struct pkt *p)
 {
-    struct tcp_stream *free_slot = NULL, *oldest = NULL;
-    for (int i = 0; i < TCP_MAX_STREAMS; i++) {
-        struct tcp_stream *s = &t->s[i];
+    return s->sport == p->sport && s->dport == p->dport &&
+           !memcmp(&s->src, &p->src, sizeof s->src) && !memcmp(&s->dst, &p->dst, sizeof s->dst);
+}
+
+static size_t home(const struct pkt *p)
+{
+    uint32_t h = 2166136261u; /* FNV-1a over the addresses and ports */
+    const uint8_t *parts[] = {p->src.a, p->dst.a};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 16; i++)
+            h = (h ^ parts[k][i]) * 16777619u;
+    h = (h ^ p->sport) * 16777619u;
+    h = (h ^ p->dport) * 16777619u;
+    return h % TCP_MAX_STREAMS;
+}
+
+static struct tcp_stream *lookup(struct tcp_reasm *t, const struct pkt *p, int64_t ts_us)
+{
+    size_t h = home(p);
+    for (int i = 0; i < TCP_PROBE; i++) {
+        struct tcp_stream *s = &t->s[(h + (size_t)i) % TCP_MAX_STREAMS];
         if (s->used && ts_us - s->last_us > TCP_IDLE_US)
             s->used = false, s->len = 0;
-        if (!s->used) {
-            if (!free_slot)
-                free_slot = s;
-            continue;
-        }
-        if (s->sport == p->sport && s->dport == p->dport &&
-            !memcmp(&s->src, &p->src, sizeof s->src) && !memcmp(&s->dst, &p->dst, sizeof s->dst))
+        if (s->used && same_stream(s, p))
             return s;
-        if (!oldest || s->last_us < oldest->last_us)
-            oldest = s;
     }
-    struct tcp_stream *s = free_slot ? free_slot : oldest;
-    if (!free_slot)
+    return NULL;
+}
+
+bool tcp_reasm_tracks(struct tcp_reasm *t, const struct pkt *p)
+{
+    size_t h = home(p);
+    for (int i = 0; i < TCP_PROBE; i++) {
+        const struct tcp_stream *s = &t->s[(h + (size_t)i) % TCP_MAX_STREAMS];
+        if (s->used && same_stream(s, p))
+            return true;
+    }
+    return false;
+}
+
+static struct tcp_stream *find(struct tcp_reasm *t, const struct pkt *p, int64_t ts_us)
+{
+    struct tcp_stream *s = lookup(t, p, ts_us);
+    if (s)
+        return s;
+    /* a free slot near home, else the one there idle the longest */
+    size_t h = home(p);
+    struct tcp_stream *oldest = NULL;
+    for (int i = 0; i < TCP_PROBE && !s; i++) {
+        struct tcp_stream *c = &t->s[(h + (size_t)i) % TCP_MAX_STREAMS];
+        if (!c->used)
+            s = c;
+        else if (!oldest || c->last_us < oldest->last_us)
+            oldest = c;
+    }
+    if (!s) {
+        s = oldest;
         t->evicted++;
+    }
     if (!s->buf && !(s->buf = malloc(TCP_MAX_BUFFER)))
         return NULL;
     s->used = true;

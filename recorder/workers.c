@@ -172,6 +172,11 @@ static void unlink_mixing(struct rec_worker *w, struct rec_call *rc)
 
 static void on_finish(struct rec_worker *w, struct rec_call *rc)
 {
+    if (rc->discard) { /* stray RTP, or taken over by a SIP call: no call at all */
+        unlink_mixing(w, rc);
+        rec_call_destroy(rc);
+        return;
+    }
     if (rc->mix && rc->aw && !rc->error[0]) {
         mixer_drain(rc->mix, 0, true, emit_to_writer, rc);
         /* the queue dropped audio at the end: the call still lasted until its

@@ -33,7 +33,7 @@ static void dialogs_run(const uint8_t *data, size_t size)
     }
     dialogs_end_all(d);
     struct sip_call *out[64];
-    size_t k = dialogs_take_ended(d, t, 1000, out, 64);
+    size_t k = dialogs_take_ended(d, t, 1000, 0, out, 64);
     for (size_t i = 0; i < k; i++)
         free(out[i]);
     dialogs_free(d);

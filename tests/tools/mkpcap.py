@@ -167,6 +167,7 @@ REASON = {'cancel': 'abandoned', 'busy': 'busy', 'noanswer': 'no-answer', 'decli
 
 
 def sdp(w, host, port, codec, direction='sendrecv', pad=0):
+    """An SDP body offering codec (plus telephone-event) at host:port."""
     pt, name, _ = CODECS[codec]
     fam = 'IP6' if w.ipv6 else 'IP4'
     extra = ''.join(f'a=x-padding-{i}:{"x" * 60}\r\n' for i in range(pad))
@@ -189,13 +190,22 @@ def make_call(w, a, rng, n, t0, enc):
     cid = f'call{n}-{a.seed}'
     hc, ho = 1, 2  # caller host .1, callee host .2
     cport, oport = 20000 + 4 * n % 40000, 40000 + 4 * n % 20000
-    send = (lambda t, s, d, p: w.tcp(t, s, 5060, d, 5060, p)) if a.tcp else \
-           (lambda t, s, d, p: w.udp(t, s, 5060, d, 5060, p, fragment=a.fragment))
+    sp, cp = a.sip_port, a.caller_sip_port
+    send = (lambda t, s, d, p: w.tcp(t, s, cp, d, sp, p) if d == 2 else w.tcp(t, s, sp, d, cp, p)) \
+        if a.tcp else \
+        (lambda t, s, d, p: w.udp(t, s, cp, d, sp, p, fragment=a.fragment) if d == 2
+         else w.udp(t, s, sp, d, cp, p, fragment=a.fragment))
     tr = 'TCP' if a.tcp else 'UDP'
     pad = 30 if a.fragment else 0
     t = t0
+    hm = a.media_host or hc  # where the caller's side receives (and sends) RTP
     send(t, hc, ho, sip('INVITE sip:%s@pbx SIP/2.0' % callee, cid, '1 INVITE', caller, callee,
-                        body=sdp(w, hc, cport, a.codec, pad=pad), transport=tr))
+                        body=sdp(w, hm, cport, a.codec, pad=pad), transport=tr))
+    if a.stray_early:
+        # ringback from a media server to a port no SDP names
+        for i in range(a.stray_early):
+            pkt = struct.pack('!BBHII', 0x80, 0, 100 + i, 8000 + 160 * i, 0x5EED) + b'\xff' * 160
+            w.udp(t + 0.1 + i * 0.02, 7, 31000, hc, cport + 100, pkt)
     send(t + 0.05, ho, hc, sip('SIP/2.0 180 Ringing', cid, '1 INVITE', caller, callee, 't', transport=tr))
     info = {'call_id': cid, 'caller': caller, 'callee': callee}
     if a.missed:
@@ -212,11 +222,12 @@ def make_call(w, a, rng, n, t0, enc):
     send(ans, ho, hc, sip('SIP/2.0 200 OK', cid, '1 INVITE', caller, callee, 't',
                           body=sdp(w, ho, oport, a.codec), transport=tr))
     send(ans + 0.01, hc, ho, sip('ACK sip:%s@pbx SIP/2.0' % callee, cid, '1 ACK', caller, callee, 't', transport=tr))
-    start = ans + 0.05
+    start = ans + a.rtp_delay
     npk = int(a.seconds * 50)
+    bye = start + npk * 0.02 + 0.1
     lost = {0: set(), 1: set()}
     sent = {0: 0, 1: 0}
-    for side, (src, dst, dport) in enumerate(((hc, ho, oport), (ho, hc, cport))):
+    for side, (src, dst, dport) in enumerate(((hm, ho, oport), (ho, hm, cport))):
         ssrc, seq0, ts0 = 0x1000 + n * 2 + side, rng.randrange(65536), rng.randrange(1 << 31)
         sport = cport if side == 0 else oport
         for i in range(npk):
@@ -235,11 +246,21 @@ def make_call(w, a, rng, n, t0, enc):
                 lost[side].add(i)
                 continue
             arrive = t_send + (rng.uniform(0, a.jitter / 1000) if a.jitter else 0)
+            if side == 1 and i >= npk - a.late_rtp:
+                arrive = bye + a.late_ms / 1000 + (i - (npk - a.late_rtp)) * 0.001  # after the BYE
             if rng.random() < a.reorder:
                 arrive += 0.045  # lands after the next two packets
             payload = enc[codec][side][i]
             pkt = struct.pack('!BBHII', 0x80, pt, seq, ts, ssrc) + payload
             w.udp(arrive, src, sport, dst, dport, pkt)
+            if a.copy_via:
+                # the same packet seen again after NAT: the media host's address
+                # and port translated, 0.2 ms later (or earlier)
+                dt = -0.0002 if a.copy_first else 0.0002
+                if side == 0:
+                    w.udp(arrive + dt, a.copy_via, sport + 1000, dst, dport, pkt)
+                else:
+                    w.udp(arrive + dt, src, sport, a.copy_via, dport + 1000, pkt)
             sent[side] += 1
             if rng.random() < a.duplicate:
                 w.udp(arrive + 0.001, src, sport, dst, dport, pkt)
@@ -264,7 +285,6 @@ def make_call(w, a, rng, n, t0, enc):
         th = start + a.hold
         send(th, hc, ho, sip('INVITE sip:%s@pbx SIP/2.0' % callee, cid, '3 INVITE', caller, callee, 't',
                              body=sdp(w, hc, cport, a.codec, 'sendonly'), transport=tr))
-    bye = start + npk * 0.02 + 0.1
     send(bye, hc, ho, sip('BYE sip:%s@pbx SIP/2.0' % callee, cid, '4 BYE', caller, callee, 't', transport=tr))
     send(bye + 0.01, ho, hc, sip('SIP/2.0 200 OK', cid, '4 BYE', caller, callee, 't', transport=tr))
     info.update(disposition='answered', seconds=npk * 0.02, lost=[sorted(lost[0]), sorted(lost[1])],
@@ -305,6 +325,19 @@ def main():
     ap.add_argument('--fragment', action='store_true')
     ap.add_argument('--tcp', action='store_true')
     ap.add_argument('--missed', default='')
+    ap.add_argument('--media-host', type=int, default=0,
+                    help="host number in the offer's c= (default: the caller's own)")
+    ap.add_argument('--rtp-delay', type=float, default=0.05, help='s from 200 OK to the first RTP')
+    ap.add_argument('--late-rtp', type=int, default=0,
+                    help="the callee's last N packets arrive 30 ms after the BYE")
+    ap.add_argument('--stray-early', type=int, default=0,
+                    help='packets of ringback to a port no SDP names, while ringing')
+    ap.add_argument('--copy-via', type=int, default=0,
+                    help='every RTP packet is seen again with the caller side NATed to this host')
+    ap.add_argument('--copy-first', action='store_true', help='the NATed copy comes first')
+    ap.add_argument('--sip-port', type=int, default=5060, help="the callee's SIP port")
+    ap.add_argument('--caller-sip-port', type=int, default=5060, help="the caller's SIP port")
+    ap.add_argument('--late-ms', type=float, default=30, help='how long after the BYE (--late-rtp)')
     ap.add_argument('--stagger', type=float, default=3000, help='ms between call starts')
     ap.add_argument('--seed', type=int, default=1)
     a = ap.parse_args()

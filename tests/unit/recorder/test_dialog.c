@@ -56,7 +56,7 @@ static struct sip_call *feed(const char *id, const char *first, const char *cseq
 static struct sip_call *take_one(void)
 {
     struct sip_call *out[4];
-    size_t n = dialogs_take_ended(d, now, 30000000, out, 4);
+    size_t n = dialogs_take_ended(d, now, 30000000, 0, out, 4);
     cr_assert_eq(n, 1, "one ended call, got %zu", n);
     return out[0];
 }
@@ -120,7 +120,7 @@ Test(dialog, auth_challenge_is_not_an_outcome)
     feed("x", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL);
     feed("x", "SIP/2.0 407 Proxy Authentication Required", "1 INVITE", "t", NULL);
     struct sip_call *out[2];
-    cr_assert_eq(dialogs_take_ended(d, now, 30000000, out, 2), 0);
+    cr_assert_eq(dialogs_take_ended(d, now, 30000000, 0, out, 2), 0);
     feed("x", "INVITE sip:600@pbx SIP/2.0", "2 INVITE", NULL, NULL);
     feed("x", "SIP/2.0 200 OK", "2 INVITE", "t", NULL);
     feed("x", "BYE sip:600@pbx SIP/2.0", "3 BYE", "t", NULL);
@@ -150,15 +150,15 @@ Test(dialog, silence_ends_a_call_and_the_limit_holds)
     feed("t", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL);
     struct sip_call *out[2];
     /* ringing may take minutes: the RTP idle limit does not apply yet */
-    cr_assert_eq(dialogs_take_ended(d, now + 31000000, 30000000, out, 2), 0);
-    cr_assert_eq(dialogs_take_ended(d, now + 181000000, 30000000, out, 2), 1);
+    cr_assert_eq(dialogs_take_ended(d, now + 31000000, 30000000, 0, out, 2), 0);
+    cr_assert_eq(dialogs_take_ended(d, now + 181000000, 30000000, 0, out, 2), 1);
     cr_assert_str_eq(out[0]->reason, "no-answer");
     free(out[0]);
     /* an answered call ends after the idle limit */
     feed("u", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL);
     feed("u", "SIP/2.0 200 OK", "1 INVITE", "t", NULL);
-    cr_assert_eq(dialogs_take_ended(d, now + 29000000, 30000000, out, 2), 0);
-    cr_assert_eq(dialogs_take_ended(d, now + 31000000, 30000000, out, 2), 1);
+    cr_assert_eq(dialogs_take_ended(d, now + 29000000, 30000000, 0, out, 2), 0);
+    cr_assert_eq(dialogs_take_ended(d, now + 31000000, 30000000, 0, out, 2), 1);
     cr_assert_str_eq(out[0]->disposition, "answered");
     free(out[0]);
     dialogs_free(d);
@@ -187,7 +187,7 @@ static int outcomes(const char *file, char out[][320], int max)
     pcapin_close(in);
     dialogs_end_all(d);
     struct sip_call *calls[32];
-    int n = (int)dialogs_take_ended(d, 0, 30000000, calls, 32);
+    int n = (int)dialogs_take_ended(d, 0, 30000000, 0, calls, 32);
     for (int i = 0; i < n && i < max; i++) {
         snprintf(out[i], 320, "%s %s %s", calls[i]->call_id, calls[i]->disposition,
                  calls[i]->reason);

@@ -153,7 +153,7 @@ Test(sip, compact_forms_folding_and_sdp)
     cr_assert_not_null(r);
     cr_assert_str_eq(r->name, "telephone-event");
     r = sdp_rtpmap_of(&s.media[0], 8, &tmp);
-    cr_assert_str_eq(r->name, "g711A");
+    cr_assert_str_eq(r->name, "PCMA");
     cr_assert_eq(r->clock, 8000);
 }
 
