@@ -532,29 +532,6 @@ void recorder_sip(struct recorder *r, const struct sip_msg *m, const struct pkt 
     }
 }
 
-/* A cheap first look: does a UDP or TCP payload begin like a SIP message?
- * RTP and RTCP begin with version 2 (a byte >= 0x80), SIP with a method or
- * "SIP/2.0" in ASCII, so the fast path pays one comparison. */
-bool recorder_looks_like_sip(const uint8_t *p, size_t len)
-{
-    static const char *const methods[] = {
-        "INVITE ",    "ACK ",    "BYE ",     "CANCEL ", "OPTIONS ", "REGISTER ", "PRACK ",
-        "SUBSCRIBE ", "NOTIFY ", "PUBLISH ", "INFO ",   "REFER ",   "MESSAGE ",  "UPDATE "};
-    if (len < 12 || p[0] < 'A' || p[0] > 'Z')
-        return false;
-    if (!memcmp(p, "SIP/2.0 ", 8))
-        return true;
-    for (size_t i = 0; i < ES_ARRAY_LEN(methods); i++) {
-        size_t n = strlen(methods[i]);
-        if (len > n && !memcmp(p, methods[i], n)) {
-            /* a request line: METHOD SP URI SP SIP/2.0 CRLF */
-            const uint8_t *eol = memchr(p, '\n', ES_MIN(len, (size_t)2048));
-            return eol && eol - p >= (ptrdiff_t)(n + 9) && !memcmp(eol - 8, "SIP/2.0", 7);
-        }
-    }
-    return false;
-}
-
 /* RTP matching no SIP call: a copy of an active call's stream, or part of an
  * unknown call (both then cached as flows). */
 static void unmatched_rtp(struct recorder *r, const struct pkt *p, const struct rtp_hdr *h,
@@ -587,8 +564,7 @@ void recorder_udp(struct recorder *r, const struct pkt *p, int64_t ts_us)
     if (r->o.nsip_ports)
         sip = recorder_is_sip_port(r, p->sport) || recorder_is_sip_port(r, p->dport);
     else
-        sip = p->payload_len && p->payload[0] < 0x80 &&
-              recorder_looks_like_sip(p->payload, p->payload_len);
+        sip = p->payload_len && p->payload[0] < 0x80 && sip_looks_like(p->payload, p->payload_len);
     if (sip) {
         struct sip_msg m;
         if (sip_parse(p->payload, p->payload_len, false, &m) == 0)

@@ -163,7 +163,6 @@ enum rec_outcome { OUT_ARCHIVED, OUT_MISSED, OUT_FAILED, OUT_SKIPPED };
 enum rec_outcome recorder_commit_call(struct rec_call *rc, struct catalog *cat);
 void recorder_udp(struct recorder *r, const struct pkt *p, int64_t ts_us);
 bool recorder_is_sip_port(const struct recorder *r, uint16_t port);
-bool recorder_looks_like_sip(const uint8_t *p, size_t len);
 void recorder_sip(struct recorder *r, const struct sip_msg *m, const struct pkt *p, int64_t ts_us);
 void recorder_tick(struct recorder *r, int64_t now_us, bool final);
 void recorder_sweep(struct recorder *r, int64_t now_us, bool final);

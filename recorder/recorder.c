@@ -58,7 +58,7 @@ static bool sip_tcp(struct recorder *r, const struct pkt *p)
         return recorder_is_sip_port(r, p->sport) || recorder_is_sip_port(r, p->dport);
     if (tcp_reasm_tracks(r->tcp, p))
         return true;
-    return p->payload_len && recorder_looks_like_sip(p->payload, p->payload_len);
+    return p->payload_len && sip_looks_like(p->payload, p->payload_len);
 }
 
 void recorder_packet(struct recorder *r, int linktype, const uint8_t *p, size_t len, int64_t ts_us)

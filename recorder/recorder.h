@@ -44,6 +44,7 @@ struct pkt {
 enum {
     LINK_NULL = 0,
     LINK_ETHERNET = 1,
+    LINK_PPP = 9,
     LINK_RAW = 101,
     LINK_LOOP = 108,
     LINK_SLL = 113,
@@ -103,6 +104,9 @@ struct sip_msg {
  * required; otherwise one UDP datagram. Slices point into p. */
 int sip_parse(const uint8_t *p, size_t len, bool stream, struct sip_msg *m);
 bool sip_str_eq(struct es_str s, const char *lit); /* case-insensitive */
+/* Whether a datagram or TCP segment begins like a SIP message (a request line
+ * or "SIP/2.0 "): how SIP is found on any port. Cheap; RTP fails at byte 0. */
+bool sip_looks_like(const uint8_t *p, size_t len);
 
 /* ---- SDP ------------------------------------------------------------------ */
 enum sdp_dir { SDP_SENDRECV, SDP_SENDONLY, SDP_RECVONLY, SDP_INACTIVE };

@@ -213,3 +213,26 @@ bool sip_str_eq(struct es_str s, const char *lit)
 {
     return s.p && eq(s, lit);
 }
+
+/* A cheap first look: does a UDP or TCP payload begin like a SIP message?
+ * RTP and RTCP begin with version 2 (a byte >= 0x80), SIP with a method or
+ * "SIP/2.0" in ASCII, so the fast path pays one comparison. */
+bool sip_looks_like(const uint8_t *p, size_t len)
+{
+    static const char *const methods[] = {
+        "INVITE ",    "ACK ",    "BYE ",     "CANCEL ", "OPTIONS ", "REGISTER ", "PRACK ",
+        "SUBSCRIBE ", "NOTIFY ", "PUBLISH ", "INFO ",   "REFER ",   "MESSAGE ",  "UPDATE "};
+    if (len < 12 || p[0] < 'A' || p[0] > 'Z')
+        return false;
+    if (!memcmp(p, "SIP/2.0 ", 8))
+        return true;
+    for (size_t i = 0; i < ES_ARRAY_LEN(methods); i++) {
+        size_t n = strlen(methods[i]);
+        if (len > n && !memcmp(p, methods[i], n)) {
+            /* a request line: METHOD SP URI SP SIP/2.0 CRLF */
+            const uint8_t *eol = memchr(p, '\n', ES_MIN(len, (size_t)2048));
+            return eol && eol - p >= (ptrdiff_t)(n + 9) && !memcmp(eol - 8, "SIP/2.0", 7);
+        }
+    }
+    return false;
+}

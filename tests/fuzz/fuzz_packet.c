@@ -1,4 +1,5 @@
-/* Captured packets from the wire: link, IP, UDP/TCP headers and RTP with its
+/* Captured packets from the wire: link, tunnels (PPPoE, MPLS, IP in IP, GRE,
+ * ERSPAN, VXLAN), IP, UDP/TCP headers and RTP with its
  * statistics. The first byte picks the link type. */
 #include "recorder/recorder.h"
 
@@ -7,8 +8,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const int links[] = {LINK_ETHERNET, LINK_SLL,  LINK_SLL2, LINK_NULL,
-                                LINK_RAW,      LINK_IPV4, LINK_IPV6, LINK_LOOP};
+    static const int links[] = {LINK_ETHERNET, LINK_SLL,  LINK_SLL2, LINK_NULL, LINK_RAW,
+                                LINK_IPV4,     LINK_IPV6, LINK_LOOP, LINK_PPP};
     static struct rtp_stats st;
     if (size < 1)
         return 0;

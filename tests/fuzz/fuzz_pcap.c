@@ -37,8 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct pcapin *in;
     struct recorder *r;
     struct es_err e;
-    struct recorder_opts ro = {.no_audio = true, .max_calls = 64, .source_ref = "fuzz",
-                             .workers = -1};
+    struct recorder_opts ro = {
+        .no_audio = true, .max_calls = 64, .source_ref = "fuzz", .workers = -1};
     if (pcapin_open_file(path, &in, &e))
         return 0;
     if (recorder_new(&ro, sess, cat, &r, &e) == 0) {

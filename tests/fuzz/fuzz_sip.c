@@ -23,6 +23,7 @@ static void dialogs_run(const uint8_t *data, size_t size)
         const uint8_t *z = memchr(data + off, 0, size - off);
         size_t n = z ? (size_t)(z - data - off) : size - off;
         struct sip_msg m;
+        (void)sip_looks_like(data + off, n); /* the any-port pre-check stays within n */
         if (sip_parse(data + off, n, false, &m) == 0) {
             struct sip_call *c = dialogs_on_sip(d, &m, &p, t += 1000);
             int side;

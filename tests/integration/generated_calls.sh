@@ -81,6 +81,17 @@ for v in "--vlan 42" "--ipv6" "--fragment" "--tcp" "--codec pcma"; do
   rec "t-$name" "t-$name.pcap"
   check "$v: call archived with its caller" test "$(field "t-$name" "c['disposition'], c['caller'], c['duration_ms'] // 100")" = "answered +49301000000 30"
 done
+for e in pppoe mpls ipip ip6ip gre erspan2 erspan3 vxlan; do
+  for v in "" --ipv6; do
+    gen "e-$e$v.pcap" --encap $e $v --seconds 2 > /dev/null
+    rec "e-$e$v" "e-$e$v.pcap"
+    es --data "e-$e$v" ls --json > "e-$e$v.jsonl"
+    check "--encap $e $v: the call, streams as tshark's" \
+      python3 "$SRC/tests/tools/compare-streams.py" "e-$e$v.pcap" "e-$e$v.jsonl"
+    check "--encap $e $v: answered with its caller" \
+      test "$(field "e-$e$v" "c['disposition'], c['caller']")" = "answered +49301000000"
+  done
+done
 check "fragments were reassembled" python3 -c "import json,sys; sys.exit(0 if json.load(open('t-fragment.json'))['fragments'] > 0 else 1)"
 
 # 5. re-INVITE to another port and an SSRC change mid-call keep the audio going

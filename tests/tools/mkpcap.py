@@ -7,6 +7,7 @@ usage: mkpcap.py OUT.pcap [--calls N] [--seconds S] [--codec pcmu|pcma|g722|gsm|
                  [--duplicate P] [--jitter MS] [--ssrc-change S] [--reinvite S]
                  [--reinvite-codec CODEC]
                  [--hold S] [--dtmf DIGITS] [--vlan ID] [--ipv6] [--fragment]
+                 [--encap pppoe|mpls|ipip|ip6ip|gre|erspan2|erspan3|vxlan]
                  [--tcp] [--missed REASON] [--stagger MS]
 
 The caller (customer, sip:+4930...) calls the operator (sip:10x); the
@@ -91,11 +92,49 @@ def csum(data):
     return ~s & 0xffff
 
 
+def ipv4_header(proto, payload, src=b'\xc0\0\x02\x01', dst=b'\xc0\0\x02\x02'):
+    h = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(payload), 7, 0, 64, proto, 0, src, dst)
+    return h[:10] + struct.pack('!H', csum(h)) + h[12:]
+
+
+def encapsulate(encap, etype, ip_packet):
+    """(ethertype, bytes) of ip_packet (of ethertype etype) in a tunnel, as
+    mirror ports, DSL lines and overlay networks deliver it."""
+    inner_v6 = etype == 0x86dd
+    ether = b'\x02\0\0\0\0\x04\x02\0\0\0\0\x03' + struct.pack('!H', etype) + ip_packet
+    if not encap:
+        return etype, ip_packet
+    if encap == 'pppoe':
+        ppp = struct.pack('!H', 0x0057 if inner_v6 else 0x0021) + ip_packet
+        return 0x8864, struct.pack('!BBHH', 0x11, 0, 0x0001, len(ppp)) + ppp
+    if encap == 'mpls':  # two labels, the second the bottom of the stack
+        return 0x8847, struct.pack('!II', (1000 << 12) | 64, (2000 << 12) | 0x100 | 64) + ip_packet
+    if encap == 'ipip':
+        return 0x0800, ipv4_header(41 if inner_v6 else 4, ip_packet) + ip_packet
+    if encap == 'ip6ip':
+        src, dst = bytes.fromhex('20010db8ffff' + '0' * 18 + '01'), bytes.fromhex('20010db8ffff' + '0' * 18 + '02')
+        return 0x86dd, struct.pack('!IHBB', 0x60000000, len(ip_packet), 41 if inner_v6 else 4, 64) + src + dst + ip_packet
+    if encap == 'gre':
+        g = struct.pack('!HH', 0, etype) + ip_packet
+        return 0x0800, ipv4_header(47, g) + g
+    if encap == 'erspan2':  # GRE with a sequence number, ERSPAN II header, the frame
+        g = struct.pack('!HHI', 0x1000, 0x88be, 1) + struct.pack('!II', 0x10000000 | 7, 0) + ether
+        return 0x0800, ipv4_header(47, g) + g
+    if encap == 'erspan3':  # ERSPAN III: 12-byte header (no platform subheader)
+        g = struct.pack('!HHI', 0x1000, 0x22eb, 1) + struct.pack('!III', 0x20000000 | 7, 0, 0) + ether
+        return 0x0800, ipv4_header(47, g) + g
+    if encap == 'vxlan':
+        v = struct.pack('!II', 0x08000000, 42 << 8) + ether
+        u = struct.pack('!HHHH', 49152, 4789, 8 + len(v), 0) + v
+        return 0x0800, ipv4_header(17, u) + u
+    raise SystemExit(f'mkpcap: unknown --encap {encap}')
+
+
 class Writer:
-    def __init__(self, path, vlan, ipv6):
+    def __init__(self, path, vlan, ipv6, encap=''):
         self.f = open(path, 'wb')
         self.f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-        self.vlan, self.ipv6 = vlan, ipv6
+        self.vlan, self.ipv6, self.encap = vlan, ipv6, encap
         self.ipid = 1
         self.tcp_seq = {}
         self.records = []
@@ -104,8 +143,9 @@ class Writer:
         return (f'2001:db8::{n}' if self.ipv6 else f'10.0.0.{n}')
 
     def frame(self, t, ip_packet):
-        eth = b'\x02\0\0\0\0\x02' + b'\x02\0\0\0\0\x01'
         etype = 0x86dd if self.ipv6 else 0x0800
+        etype, ip_packet = encapsulate(self.encap, etype, ip_packet)
+        eth = b'\x02\0\0\0\0\x02' + b'\x02\0\0\0\0\x01'
         if self.vlan:
             eth += struct.pack('!HHH', 0x8100, self.vlan, etype)
         else:
@@ -322,6 +362,8 @@ def main():
     ap.add_argument('--dtmf', default='')
     ap.add_argument('--vlan', type=int, default=0)
     ap.add_argument('--ipv6', action='store_true')
+    ap.add_argument('--encap', default='', choices=['', 'pppoe', 'mpls', 'ipip', 'ip6ip', 'gre',
+                                                    'erspan2', 'erspan3', 'vxlan'])
     ap.add_argument('--fragment', action='store_true')
     ap.add_argument('--tcp', action='store_true')
     ap.add_argument('--missed', default='')
@@ -344,7 +386,7 @@ def main():
     rng = random.Random(a.seed)
     cust = read_wav(a.customer, a.seconds)
     oper = read_wav(a.operator, a.seconds)
-    w = Writer(a.out, a.vlan, a.ipv6)
+    w = Writer(a.out, a.vlan, a.ipv6, a.encap)
     npk = int(a.seconds * 50)
     enc = {c: (frames(cust, c, npk), frames(oper, c, npk)) for c in {a.codec, a.reinvite_codec} if c}
     for n in range(a.calls):

@@ -210,3 +210,46 @@ Test(dialog, real_captures)
     cr_assert_eq(n, 1);
     cr_assert_str_eq(got[0], "1-2161@10.0.2.20 answered ");
 }
+
+static void answer(const char *id, const char *caller_ip, int caller_port, const char *callee_ip,
+                   int callee_port)
+{
+    feed(id, "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL,
+         sdp(caller_ip, caller_port, "sendrecv"));
+    feed(id, "SIP/2.0 200 OK", "1 INVITE", "t1", sdp(callee_ip, callee_port, "sendrecv"));
+}
+
+Test(dialog, ended_call_lingers_for_late_media)
+{
+    answer("l", "10.0.0.1", 4000, "10.0.0.2", 5000);
+    struct sip_call *c = feed("l", "BYE sip:600@pbx SIP/2.0", "2 BYE", "t1", NULL);
+    cr_assert_eq(c->state, CALL_ENDED);
+    struct sip_call *out[2];
+    int side;
+    struct pkt_addr callee = {.family = 4, .a = {10, 0, 0, 2}};
+    /* 30 ms after the BYE: still the call's media, and still there */
+    cr_assert_eq(dialogs_take_ended(d, now + 30000, 30000000, 5000000, out, 2), 0);
+    cr_assert_eq(dialogs_match_media(d, &callee, 5000, &side), c);
+    cr_assert_eq(side, CALL_FROM_CALLER);
+    /* past the linger it is taken */
+    cr_assert_eq(dialogs_take_ended(d, now + 5000001, 30000000, 5000000, out, 2), 1);
+    cr_assert_eq(out[0], c);
+    free(out[0]);
+}
+
+Test(dialog, new_call_on_a_lingering_address_ends_the_linger)
+{
+    answer("old", "10.0.0.1", 4000, "10.0.0.2", 5000);
+    struct sip_call *old = feed("old", "BYE sip:600@pbx SIP/2.0", "2 BYE", "t1", NULL);
+    uint64_t before = dialogs_preempted(d);
+    answer("new", "10.0.0.3", 4002, "10.0.0.2", 5000); /* the PBX reuses the port */
+    cr_assert_eq(dialogs_preempted(d), before + 1);
+    int side;
+    struct pkt_addr callee = {.family = 4, .a = {10, 0, 0, 2}};
+    struct sip_call *c = dialogs_match_media(d, &callee, 5000, &side);
+    cr_assert_str_eq(c->call_id, "new", "the new call gets the media, not the lingering one");
+    struct sip_call *out[2];
+    cr_assert_eq(dialogs_take_ended(d, now, 30000000, 5000000, out, 2), 1);
+    cr_assert_eq(out[0], old);
+    free(out[0]);
+}

@@ -1,6 +1,7 @@
 #include "recorder/recorder.h"
 
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* IPv4 + UDP carrying `payload`, with the given fragment field. */
@@ -149,4 +150,136 @@ Test(rtp, loss_duplicates_reorder_and_wrap)
     cr_assert_eq(s.duplicates, 1);
     cr_assert_eq(s.out_of_order, 1);
     cr_assert_eq(s.lost, 1, "65534 and 4 missing, one duplicate: 12 - 11");
+}
+
+/* The inner packet of every tunnel comes out as if it had been captured bare,
+ * and a tunnel cut short anywhere is an error, never a read past the end. */
+struct tunnel {
+    const char *name;
+    size_t (*wrap)(uint8_t *b, const uint8_t *ip, size_t n);
+};
+
+static size_t w_pppoe(uint8_t *b, const uint8_t *ip, size_t n)
+{
+    memcpy(b + 12, "\x88\x64\x11\x00\x00\x01", 6);
+    b[18] = (uint8_t)((n + 2) >> 8), b[19] = (uint8_t)(n + 2);
+    b[20] = 0x00, b[21] = 0x21;
+    memcpy(b + 22, ip, n);
+    return 22 + n;
+}
+
+static size_t w_mpls(uint8_t *b, const uint8_t *ip, size_t n)
+{
+    memcpy(b + 12, "\x88\x47\x00\x3e\x80\x40\x00\x7d\x01\x40", 10); /* labels 1000, 2000 (bottom) */
+    memcpy(b + 22, ip, n);
+    return 22 + n;
+}
+
+/* An outer IPv4 header (proto) in front of what follows at b + 34. */
+static size_t outer_ipv4(uint8_t *b, uint8_t proto, size_t inner)
+{
+    memcpy(b + 12, "\x08\x00", 2);
+    uint8_t *h = b + 14;
+    memset(h, 0, 20);
+    h[0] = 0x45, h[8] = 64, h[9] = proto;
+    h[2] = (uint8_t)((20 + inner) >> 8), h[3] = (uint8_t)(20 + inner);
+    memcpy(h + 12, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
+    return 34 + inner;
+}
+
+static size_t w_ipip(uint8_t *b, const uint8_t *ip, size_t n)
+{
+    memcpy(b + 34, ip, n);
+    return outer_ipv4(b, 4, n);
+}
+
+static size_t w_gre(uint8_t *b, const uint8_t *ip, size_t n)
+{
+    memcpy(b + 34, "\x00\x00\x08\x00", 4);
+    memcpy(b + 38, ip, n);
+    return outer_ipv4(b, 47, 4 + n);
+}
+
+static size_t inner_ether(uint8_t *b, const uint8_t *ip, size_t n)
+{
+    memset(b, 2, 12);
+    b[12] = 0x08, b[13] = 0x00;
+    memcpy(b + 14, ip, n);
+    return 14 + n;
+}
+
+static size_t w_erspan2(uint8_t *b, const uint8_t *ip, size_t n)
+{
+    memcpy(b + 34, "\x10\x00\x88\xbe\x00\x00\x00\x01\x10\x00\x00\x07\x00\x00\x00\x00", 16);
+    return outer_ipv4(b, 47, 16 + inner_ether(b + 50, ip, n));
+}
+
+static size_t w_erspan3(uint8_t *b, const uint8_t *ip, size_t n)
+{
+    memcpy(b + 34, "\x10\x00\x22\xeb\x00\x00\x00\x01", 8);
+    memset(b + 42, 0, 12);
+    b[42] = 0x20;
+    return outer_ipv4(b, 47, 20 + inner_ether(b + 54, ip, n));
+}
+
+static size_t w_vxlan(uint8_t *b, const uint8_t *ip, size_t n)
+{
+    size_t e = inner_ether(b + 50, ip, n);
+    uint8_t *u = b + 34;
+    memcpy(u, "\xc0\x00\x12\xb5", 4); /* 49152 -> 4789 */
+    u[4] = (uint8_t)((16 + e) >> 8), u[5] = (uint8_t)(16 + e), u[6] = u[7] = 0;
+    memcpy(u + 8, "\x08\x00\x00\x00\x00\x00\x2a\x00", 8);
+    return outer_ipv4(b, 17, 16 + e);
+}
+
+Test(packet, tunnels_give_the_inner_packet)
+{
+    static const struct tunnel tunnels[] = {
+        {"pppoe", w_pppoe},     {"mpls", w_mpls},       {"ipip", w_ipip},   {"gre", w_gre},
+        {"erspan2", w_erspan2}, {"erspan3", w_erspan3}, {"vxlan", w_vxlan},
+    };
+    uint8_t ip[128];
+    size_t n = ipv4_udp(ip, 0, "INVITE");
+    for (size_t t = 0; t < sizeof tunnels / sizeof tunnels[0]; t++) {
+        uint8_t b[512] = {0};
+        size_t len = tunnels[t].wrap(b, ip, n);
+        struct pkt p;
+        cr_assert_eq(pkt_decode(LINK_ETHERNET, b, len, &p), 0, "%s", tunnels[t].name);
+        char a[64];
+        pkt_addr_str(&p.dst, a, sizeof a);
+        cr_assert_str_eq(a, "198.51.100.2", "%s: inner destination", tunnels[t].name);
+        cr_assert_eq(p.sport, 5060, "%s", tunnels[t].name);
+        cr_assert_eq(p.payload_len, 6, "%s", tunnels[t].name);
+        cr_assert_eq(memcmp(p.payload, "INVITE", 6), 0, "%s", tunnels[t].name);
+        /* cut anywhere: an error (or a shorter packet that is still whole),
+         * and never a payload outside the bytes given */
+        for (size_t cut = 0; cut < len; cut++) {
+            uint8_t *copy = malloc(cut ? cut : 1);
+            memcpy(copy, b, cut);
+            if (pkt_decode(LINK_ETHERNET, copy, cut, &p) == 0 && p.payload)
+                cr_assert(p.payload >= copy && p.payload + p.payload_len <= copy + cut,
+                          "%s cut at %zu", tunnels[t].name, cut);
+            free(copy);
+        }
+    }
+}
+
+Test(packet, tunnels_nest_only_so_deep)
+{
+    /* IP in IP in IP ...: past the depth limit the packet is not ours */
+    uint8_t b[1024] = {0};
+    uint8_t ip[128];
+    size_t n = ipv4_udp(ip, 0, "INVITE");
+    size_t len = n;
+    memcpy(b + 20 * 10, ip, n);
+    for (int depth = 10; depth > 0; depth--) {
+        uint8_t *h = b + 20 * (depth - 1);
+        memset(h, 0, 20);
+        h[0] = 0x45, h[8] = 64, h[9] = 4;
+        len += 20;
+        h[2] = (uint8_t)(len >> 8), h[3] = (uint8_t)len;
+    }
+    struct pkt p;
+    int rc = pkt_decode(LINK_RAW, b, len, &p);
+    cr_assert(rc != 0 || p.proto != PKT_UDP, "10 nested IP headers taken");
 }

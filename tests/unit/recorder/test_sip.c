@@ -214,3 +214,18 @@ Test(sdp, hold_ipv6_and_junk)
     for (size_t i = 0; i < 3; i++)
         cr_assert_neq(sdp_parse((const uint8_t *)junk[i], strlen(junk[i]), &s), 0, "%s", junk[i]);
 }
+
+Test(sip, found_by_its_start_line_on_any_port)
+{
+    static const char *sip[] = {
+        "INVITE sip:600@pbx SIP/2.0\r\nVia: x\r\n", "SIP/2.0 200 OK\r\nVia: x\r\n",
+        "OPTIONS sips:pbx.example.com:5061 SIP/2.0\r\n", "REGISTER sip:pbx SIP/2.0\r\n"};
+    static const char *not_sip[] = {"GET / HTTP/1.1\r\nHost: x\r\n", "INVITE to the party\r\n",
+                                    "\x80\x00\x01\x02\x00\x00\x00\xa0\x00\x00\x10\x00",
+                                    "INVITE sip:600@pbx HTTP/1.1\r\n", "SIP/2.0"};
+    for (size_t i = 0; i < sizeof sip / sizeof sip[0]; i++)
+        cr_assert(sip_looks_like((const uint8_t *)sip[i], strlen(sip[i])), "%s", sip[i]);
+    for (size_t i = 0; i < sizeof not_sip / sizeof not_sip[0]; i++)
+        cr_assert(!sip_looks_like((const uint8_t *)not_sip[i], strlen(not_sip[i])), "%s",
+                  not_sip[i]);
+}
