@@ -175,6 +175,7 @@ struct opus_probe {
     int eos;
     char call_id[ES_ID_LEN], date[ES_ISO_LEN];
     char operator_[ARCHIVE_FIELD_LEN], caller[ARCHIVE_FIELD_LEN], callee[ARCHIVE_FIELD_LEN];
+    char rate[8]; /* the rate encoded (EARSHOT_RATE), "" in files older than the tag */
 };
 /* Checks every page (CRC, sequence, end of stream) and reads the headers. */
 int opus_probe(const uint8_t *p, size_t len, struct opus_probe *o, struct es_err *err);
@@ -276,10 +277,14 @@ struct ingest_opts {
     const char *meta_file;            /* --meta: sidecar for every input */
     struct meta_pattern *pattern;     /* borrowed; may be NULL */
     int bitrate_mono, bitrate_stereo; /* bits per second */
-    int complexity;                   /* -1 = libopus default */
-    const char *leg_suffix[2];        /* customer-side and operator-side legs */
-    const char *source;               /* catalog source name, "ingest" by default */
+    /* highest rate encoded (0: INGEST_MAX_RATE): telephone speech has nothing
+     * above 8 kHz worth bits, so a 48 kHz export is encoded at 16 kHz */
+    int max_rate;
+    int complexity;            /* -1 = libopus default */
+    const char *leg_suffix[2]; /* customer-side and operator-side legs */
+    const char *source;        /* catalog source name, "ingest" by default */
 };
+#define INGEST_MAX_RATE 16000
 /* One call to archive: a single file, or two MixMonitor legs. */
 struct ingest_job {
     const char *path[2];

@@ -13,7 +13,7 @@
 static const char usage[] =
     "usage: earshot ingest [-j N] [--meta FILE] [--keep | --move-to DIR | --delete]\n"
     "                      [--pattern REGEX] [--legs IN,OUT] [--bitrate BPS]\n"
-    "                      [--stereo-bitrate BPS] [--json] PATH...\n"
+    "                      [--stereo-bitrate BPS] [--max-rate HZ] [--json] PATH...\n"
     "       earshot ingest --watch DIR [--settle SECONDS] [same options]\n";
 
 struct runner {
@@ -178,6 +178,7 @@ static const struct option opts[] = {
     {"legs", required_argument, NULL, 'l'},
     {"bitrate", required_argument, NULL, 'b'},
     {"stereo-bitrate", required_argument, NULL, 'B'},
+    {"max-rate", required_argument, NULL, 'R'},
     {"complexity", required_argument, NULL, 'c'},
     {"json", no_argument, NULL, 'J'},
     {"help", no_argument, NULL, 'h'},
@@ -193,7 +194,7 @@ static const struct {
 } config_opts[] = {
     {"ingest.jobs", 'j'},    {"ingest.pattern", 'p'},        {"ingest.legs", 'l'},
     {"ingest.bitrate", 'b'}, {"ingest.stereo_bitrate", 'B'}, {"ingest.settle", 'S'},
-    {"ingest.move_to", 'M'}, {"ingest.delete", 'D'},
+    {"ingest.move_to", 'M'}, {"ingest.delete", 'D'},         {"ingest.max_rate", 'R'},
 };
 
 struct ingest_args {
@@ -234,6 +235,8 @@ static int apply_opt(struct ingest_args *a, int c, const char *v)
         return parse_int(v, 6000, 256000, &a->o.bitrate_mono);
     case 'B':
         return parse_int(v, 6000, 512000, &a->o.bitrate_stereo);
+    case 'R':
+        return parse_int(v, 8000, 48000, &a->o.max_rate);
     case 'c':
         return parse_int(v, 0, 10, &a->o.complexity);
     case 'J':
@@ -278,6 +281,7 @@ int cmd_ingest(struct es_cli *cli)
     struct ingest_args a = {.o = {.data_dir = cli->data_dir,
                                   .bitrate_mono = 16000,
                                   .bitrate_stereo = 24000,
+                                  .max_rate = INGEST_MAX_RATE,
                                   .complexity = -1,
                                   .leg_suffix = {"-in", "-out"},
                                   .source = "ingest"},

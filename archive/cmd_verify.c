@@ -140,7 +140,7 @@ static int repair_orphan(struct verify_ctx *x, struct catalog *c, const char *re
             es_hex(h, 32, r.sha256);
             r.bytes = (int64_t)b.len;
             r.channels = o.channels;
-            r.sample_rate = opus_rate_for(o.input_rate);
+            r.sample_rate = o.rate[0] ? (int)strtol(o.rate, NULL, 10) : opus_rate_for(o.input_rate);
             r.source_rate = o.input_rate;
             r.bitrate = o.duration_ms ? (int)((int64_t)b.len * 8000 / o.duration_ms) : 0;
             r.duration_ms = o.duration_ms;

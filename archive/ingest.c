@@ -235,7 +235,8 @@ static int open_sources(struct work *w)
         audio_close(probe);
     }
     w->source_rate = max_rate;
-    w->rate = opus_rate_for(max_rate);
+    int cap = w->s->o.max_rate > 0 ? w->s->o.max_rate : INGEST_MAX_RATE;
+    w->rate = opus_rate_for(ES_MIN(max_rate, cap));
     for (int i = 0; i < w->nst; i++) {
         int rc = stage_open(&w->st[i], w->job->path[i], w->rate, w->nst == 2, &err);
         if (rc)

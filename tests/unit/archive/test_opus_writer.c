@@ -5,13 +5,14 @@
 #include <math.h>
 #include <ogg/ogg.h>
 #include <opus/opus.h>
+#include <opus/opus_multistream.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 struct parsed {
-    int channels, preskip, input_rate;
+    int channels, preskip, input_rate, family;
     int64_t last_granule;
     int pages, eos;
     char tags[1024];
@@ -37,7 +38,7 @@ static void parse_file(const char *path, struct parsed *p)
     ogg_stream_state os;
     ogg_sync_init(&oy);
     int stream_ready = 0, npk = 0, err;
-    OpusDecoder *dec = NULL;
+    OpusMSDecoder *dec = NULL;
     long cap = 48000 * 60;
     int64_t decoded = 0;
     for (;;) {
@@ -63,7 +64,19 @@ static void parse_file(const char *path, struct parsed *p)
                     p->preskip = op.packet[10] | op.packet[11] << 8;
                     p->input_rate = (int)(op.packet[12] | op.packet[13] << 8 | op.packet[14] << 16 |
                                           (unsigned)op.packet[15] << 24);
-                    dec = opus_decoder_create(48000, p->channels, &err);
+                    /* family 0: one stream (coupled if stereo); family 1: the
+                     * stream table follows */
+                    p->family = op.packet[18];
+                    int streams = 1, coupled = p->channels == 2;
+                    unsigned char map[2] = {0, 1};
+                    if (p->family == 1) {
+                        streams = op.packet[19];
+                        coupled = op.packet[20];
+                        memcpy(map, op.packet + 21, (size_t)p->channels);
+                    }
+                    dec = opus_multistream_decoder_create(48000, p->channels, streams, coupled, map,
+                                                          &err);
+                    cr_assert_not_null(dec);
                     p->pcm = calloc((size_t)cap * (size_t)p->channels, sizeof(float));
                 } else if (npk == 1) {
                     cr_assert_eq(memcmp(op.packet, "OpusTags", 8), 0);
@@ -73,7 +86,8 @@ static void parse_file(const char *path, struct parsed *p)
                         p->tags[i] = op.packet[i] ? (char)op.packet[i] : ' ';
                 } else {
                     float out[5760 * 2];
-                    int k = opus_decode_float(dec, op.packet, (opus_int32)op.bytes, out, 5760, 0);
+                    int k = opus_multistream_decode_float(dec, op.packet, (opus_int32)op.bytes, out,
+                                                          5760, 0);
                     cr_assert_gt(k, 0);
                     for (int i = 0; i < k && decoded < cap; i++, decoded++)
                         memcpy(p->pcm + decoded * p->channels, out + i * p->channels,
@@ -89,7 +103,7 @@ static void parse_file(const char *path, struct parsed *p)
     if (stream_ready)
         ogg_stream_clear(&os);
     ogg_sync_clear(&oy);
-    opus_decoder_destroy(dec);
+    opus_multistream_decoder_destroy(dec);
     /* what a player outputs: skip pre-skip, stop at the final granule */
     p->frames = (long)(p->last_granule - p->preskip);
     cr_assert_leq(p->last_granule, decoded, "granule beyond decoded samples");
@@ -163,27 +177,35 @@ Test(opus_writer, mono_8k_exact_length_and_level)
     unlink(path);
 }
 
+/* Customer and operator are two uncoupled streams: a silent channel stays
+ * silent (coupled stereo let a 48 kHz source leak in at -14 dB). */
 Test(opus_writer, stereo_keeps_channels_apart)
 {
     cr_assert_geq(sodium_init(), 0);
-    const long n = 16000 * 2;
-    float *pcm = malloc(sizeof(float) * 2 * n);
-    sine(pcm, 2, n, 16000, 300, 0.4, 0); /* customer (left) only */
-    char path[] = "/tmp/earshot-test-XXXXXX";
-    close(mkstemp(path));
-    struct opus_writer_stats st;
-    write_file(path, 16000, 2, pcm, n, &st, NULL);
-    struct parsed p;
-    parse_file(path, &p);
-    cr_assert_eq(p.channels, 2);
-    cr_assert_eq(p.frames, n * 3);
-    double left = rms(p.pcm, 2, 0, 4800, p.frames - 4800);
-    double right = rms(p.pcm, 2, 1, 4800, p.frames - 4800);
-    cr_assert_lt(fabs(20 * log10(left / (0.4 / sqrt(2)))), 1.0, "left %f", left);
-    cr_assert_lt(20 * log10(right / left), -30.0, "right leaks: %f vs %f", right, left);
-    free(p.pcm);
-    free(pcm);
-    unlink(path);
+    static const int rates[] = {8000, 16000, 48000};
+    for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++) {
+        int rate = rates[r];
+        const long n = rate * 2;
+        float *pcm = malloc(sizeof(float) * 2 * (size_t)n);
+        sine(pcm, 2, n, rate, 300, 0.4, 0); /* customer (left) only */
+        char path[] = "/tmp/earshot-test-XXXXXX";
+        close(mkstemp(path));
+        struct opus_writer_stats st;
+        write_file(path, rate, 2, pcm, n, &st, NULL);
+        struct parsed p;
+        parse_file(path, &p);
+        cr_assert_eq(p.channels, 2);
+        cr_assert_eq(p.family, 1, "stereo is channel mapping family 1 (two streams)");
+        cr_assert_eq(p.frames, n * (48000 / rate));
+        double left = rms(p.pcm, 2, 0, 4800, p.frames - 4800);
+        double right = rms(p.pcm, 2, 1, 4800, p.frames - 4800);
+        cr_assert_lt(fabs(20 * log10(left / (0.4 / sqrt(2)))), 1.0, "%d Hz: left %f", rate, left);
+        cr_assert_lt(20 * log10((right + 1e-9) / left), -40.0, "%d Hz: right leaks: %f vs %f", rate,
+                     right, left);
+        free(p.pcm);
+        free(pcm);
+        unlink(path);
+    }
 }
 
 Test(opus_writer, rejects_rates_opus_cannot_take)
