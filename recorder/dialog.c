@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define BUCKETS          4096
 #define SETUP_TIMEOUT_US (180LL * 1000000) /* RFC 3261 Timer C */
@@ -14,6 +15,8 @@
 struct dialogs {
     struct sip_call *bucket[BUCKETS];
     struct call_media *media[BUCKETS]; /* index: receiving addr:port -> side */
+    struct call_extra *extra[BUCKETS]; /* the same for video and T.38 */
+    size_t nextra;                     /* endpoints in it: none, no lookups */
     size_t count, max;
     uint64_t dropped;   /* new calls refused at the limit */
     uint64_t preempted; /* lingering calls whose media address a new SDP took */
@@ -143,17 +146,88 @@ static void reindex(struct dialogs *d, struct sip_call *c, struct call_media *cm
     cm->indexed = true;
 }
 
-/* Media from an SDP body: the first audio stream's address, port, formats. */
+static void extra_unindex(struct dialogs *d, struct call_extra *e)
+{
+    if (!e->indexed)
+        return;
+    struct call_extra **pp = &d->extra[media_hash(&e->addr, e->port)];
+    while (*pp && *pp != e)
+        pp = &(*pp)->next_in_index;
+    if (*pp)
+        *pp = e->next_in_index;
+    e->indexed = false;
+    e->next_in_index = NULL;
+    d->nextra--;
+}
+
+static void extra_index(struct dialogs *d, struct sip_call *c, struct call_extra *e,
+                        const struct sdp_media *sm)
+{
+    extra_unindex(d, e);
+    e->call = c;
+    e->addr = sm->addr;
+    e->port = sm->port;
+    e->kind = sm->kind;
+    uint32_t b = media_hash(&e->addr, e->port);
+    e->next_in_index = d->extra[b];
+    d->extra[b] = e;
+    e->indexed = true;
+    d->nextra++;
+}
+
+static void note_video(struct sip_call *c, const struct sdp_media *sm)
+{
+    for (int f = 0; f < sm->nfmt; f++) {
+        struct sdp_rtpmap scratch;
+        const struct sdp_rtpmap *map = sdp_rtpmap_of(sm, sm->fmt[f], &scratch);
+        static const struct {
+            uint8_t pt;
+            const char *name;
+        } video_static[] = {{26, "JPEG"}, {31, "H261"}, {32, "MPV"}, {34, "H263"}};
+        const char *name = map && sm->fmt[f] >= 96 ? map->name : NULL;
+        for (size_t i = 0; !name && i < ES_ARRAY_LEN(video_static); i++)
+            if (video_static[i].pt == sm->fmt[f])
+                name = video_static[i].name;
+        if (!name || !strcasecmp(name, "rtx") || !strcasecmp(name, "red") ||
+            !strcasecmp(name, "ulpfec"))
+            continue;
+        bool have = false;
+        for (int i = 0; i < c->nvideo && !have; i++)
+            have = !strcasecmp(c->video[i], name);
+        if (!have && c->nvideo < CALL_MAX_VIDEO_CODECS)
+            snprintf(c->video[c->nvideo++], sizeof c->video[0], "%s", name);
+    }
+}
+
+/* Media from an SDP body: the first audio stream's address, port, formats;
+ * video and T.38 endpoints, so their packets are known and left alone. */
 static void take_sdp(struct dialogs *d, struct sip_call *c, struct call_media *cm,
                      const struct sip_msg *m)
 {
     struct sdp s;
     if (!m->body.len || sdp_parse((const uint8_t *)m->body.p, m->body.len, &s))
         return;
+    int side = cm == &c->caller_media ? 0 : 1;
+    bool audio_done = false, seen[2] = {false, false};
     for (int i = 0; i < s.nmedia; i++) {
         const struct sdp_media *sm = &s.media[i];
-        if (!sm->audio || !sm->has_addr)
+        if (!sm->has_addr)
             continue;
+        if ((sm->kind == SDP_VIDEO || sm->kind == SDP_IMAGE) && sm->port) {
+            int k = sm->kind == SDP_VIDEO ? 0 : 1;
+            if (seen[k])
+                continue;
+            seen[k] = true;
+            extra_index(d, c, &c->extra[side][k], sm);
+            if (k == 0)
+                note_video(c, sm);
+            else if (sm->t38 && c->extra[!side][1].indexed)
+                c->t38 = true; /* offered by one side, accepted by the other */
+            continue;
+        }
+        if (!sm->audio || audio_done)
+            continue;
+        audio_done = true;
         cm->dir = sm->dir;
         cm->media = *sm;
         unindex(d, cm);
@@ -162,8 +236,24 @@ static void take_sdp(struct dialogs *d, struct sip_call *c, struct call_media *c
         cm->valid = sm->port != 0;
         cm->changes++;
         reindex(d, c, cm);
-        return;
     }
+    for (int k = 0; k < 2; k++) /* an m-line gone (back to audio after a fax) */
+        if (!seen[k])
+            extra_unindex(d, &c->extra[side][k]);
+}
+
+struct sip_call *dialogs_match_extra(struct dialogs *d, const struct pkt_addr *dst, uint16_t port,
+                                     enum sdp_kind *kind)
+{
+    if (!d->nextra)
+        return NULL;
+    for (struct call_extra *e = d->extra[media_hash(dst, port)]; e; e = e->next_in_index)
+        if (e->port == port && e->addr.family == dst->family &&
+            !memcmp(e->addr.a, dst->a, dst->family == 6 ? 16 : 4) && !e->call->preempted) {
+            *kind = e->kind;
+            return e->call;
+        }
+    return NULL;
 }
 
 static void end_call(struct sip_call *c, int64_t ts_us, int status)
@@ -333,6 +423,8 @@ size_t dialogs_take_ended(struct dialogs *d, int64_t now_us, int64_t idle_us, in
                 (silent || linger_us <= 0 || now_us - c->last_us >= linger_us || c->preempted)) {
                 unindex(d, &c->caller_media);
                 unindex(d, &c->callee_media);
+                for (int i = 0; i < 4; i++)
+                    extra_unindex(d, &c->extra[i / 2][i % 2]);
                 *pp = c->next;
                 c->next = NULL;
                 out[n++] = c; /* the caller frees it */

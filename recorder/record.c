@@ -558,6 +558,23 @@ static void unmatched_rtp(struct recorder *r, const struct pkt *p, const struct 
     rtp_packet(r, rc, p, h, NULL, 0, channel, ts_us, f);
 }
 
+/* Video and T.38 (UDPTL) sent where a call's SDP put them: the call's, but
+ * not audio: counted, never parsed as RTP or decoded. */
+static bool not_audio(struct recorder *r, const struct pkt *p, int64_t ts_us)
+{
+    enum sdp_kind kind;
+    struct sip_call *c = dialogs_match_extra(r->dlg, &p->dst, p->dport, &kind);
+    if (!c || !c->ud)
+        return false;
+    struct rec_call *rc = c->ud;
+    if (kind == SDP_IMAGE)
+        rc->t38_packets++;
+    else
+        rc->video_packets++;
+    c->last_us = ts_us; /* a fax or a video keeps the call going */
+    return true;
+}
+
 void recorder_udp(struct recorder *r, const struct pkt *p, int64_t ts_us)
 {
     bool sip;
@@ -573,12 +590,16 @@ void recorder_udp(struct recorder *r, const struct pkt *p, int64_t ts_us)
             r->counters.bad_sip++;
         return;
     }
+    if (p->sport < 1024 || p->dport < 1024)
+        return;
+    struct rec_flow *f = rec_flow_find(r->flows, p);
+    if (!f && not_audio(r, p, ts_us))
+        return;
     struct rtp_hdr h;
-    if (p->sport < 1024 || p->dport < 1024 || rtp_parse(p->payload, p->payload_len, &h))
+    if (rtp_parse(p->payload, p->payload_len, &h))
         return;
     int side, channel, gen;
     const struct sdp_media *media;
-    struct rec_flow *f = rec_flow_find(r->flows, p);
     if (f) {
         struct rec_call *rc = rec_flow_call(f, &channel, &media, &gen);
         /* the flow names every line this packet will touch: ask for them

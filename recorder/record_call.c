@@ -179,6 +179,17 @@ static void details(struct rec_call *rc, struct archive_call *k)
     const char *problem = rc->decode_error[0] ? rc->decode_error : rc->undecodable;
     if (problem[0])
         json_object_set_new(o, "audio_problem", json_string(problem));
+    if (rc->sip && (rc->sip->t38 || rc->t38_packets)) {
+        json_object_set_new(o, "fax", json_string("t38"));
+        json_object_set_new(o, "t38_packets", json_integer((json_int_t)rc->t38_packets));
+    }
+    if (rc->sip && rc->sip->nvideo) {
+        json_t *v = json_array();
+        for (int i = 0; i < rc->sip->nvideo; i++)
+            json_array_append_new(v, json_string(rc->sip->video[i]));
+        json_object_set_new(o, "video", v);
+        json_object_set_new(o, "video_packets", json_integer((json_int_t)rc->video_packets));
+    }
     if (rc->stray_rtp_packets)
         json_object_set_new(o, "stray_rtp_packets",
                             json_integer((json_int_t)rc->stray_rtp_packets));

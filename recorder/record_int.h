@@ -72,6 +72,7 @@ struct rec_call {
     int sent_gen[2];            /* ... and the SDP it came from */
     uint64_t overload_dropped;  /* audio packets the queue had no room for */
     uint64_t stray_rtp_packets; /* short RTP bursts to or from this call's hosts */
+    uint64_t t38_packets, video_packets; /* counted, never decoded as audio */
     bool discard; /* capture: not a call after all (stray, or absorbed): commit nothing */
     int nflows;   /* this call's entries in the flow cache */
     struct rec_flow_key flows[REC_MAX_STREAMS];

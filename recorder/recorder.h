@@ -117,8 +117,11 @@ struct sdp_rtpmap {
     char name[24]; /* encoding name as written, e.g. "PCMA", "telephone-event" */
     int clock, channels;
 };
+enum sdp_kind { SDP_AUDIO, SDP_VIDEO, SDP_IMAGE, SDP_OTHER };
 struct sdp_media {
     bool audio;
+    enum sdp_kind kind;
+    bool t38;             /* m=image ... udptl t38: fax */
     uint16_t port;        /* 0: stream rejected */
     struct pkt_addr addr; /* media c= or the session's */
     bool has_addr;
@@ -152,6 +155,16 @@ struct call_media {
     struct sdp_media media;
     int changes; /* SDPs seen: > 1 after a re-INVITE */
 };
+/* Where one side receives video or T.38 fax: not audio, but the call's. */
+struct call_extra {
+    struct call_extra *next_in_index; /* private to dialog.c */
+    struct sip_call *call;            /* private to dialog.c */
+    bool indexed;
+    struct pkt_addr addr;
+    uint16_t port;
+    enum sdp_kind kind; /* SDP_VIDEO or SDP_IMAGE */
+};
+#define CALL_MAX_VIDEO_CODECS 4
 struct sip_call {
     struct sip_call *next; /* private to dialog.c */
     void *ud;              /* the user's per-call state; dialogs never touch it */
@@ -168,6 +181,10 @@ struct sip_call {
     char disposition[16]; /* answered | missed */
     char reason[32];      /* abandoned, busy, no-answer, declined, unavailable, failed:<code> */
     struct call_media caller_media, callee_media;
+    struct call_extra extra[2][2]; /* [caller, callee][video, image] */
+    bool t38;                      /* a T.38 fax was offered and accepted */
+    char video[CALL_MAX_VIDEO_CODECS][24];
+    int nvideo;
 };
 struct dialogs;
 int dialogs_new(size_t max_calls, struct dialogs **out);
@@ -190,6 +207,9 @@ struct sip_call *dialogs_match_media(struct dialogs *d, const struct pkt_addr *d
  * user sets last_us when RTP arrives. */
 size_t dialogs_take_ended(struct dialogs *d, int64_t now_us, int64_t idle_us, int64_t linger_us,
                           struct sip_call **out, size_t max);
+/* The call whose video or T.38 endpoint is dst:port (kind tells which). */
+struct sip_call *dialogs_match_extra(struct dialogs *d, const struct pkt_addr *dst, uint16_t port,
+                                     enum sdp_kind *kind);
 /* Grows each time a lingering call is preempted: a sweep is due at once. */
 uint64_t dialogs_preempted(const struct dialogs *d);
 /* Ends every call still open (end of a capture file). */

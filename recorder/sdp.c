@@ -44,6 +44,10 @@ static int media_line(const char *v, const char *end, struct sdp_media *m)
     if (!sp)
         return ES_EFORMAT;
     m->audio = sp - v == 5 && !strncmp(v, "audio", 5);
+    m->kind = m->audio                                 ? SDP_AUDIO
+              : sp - v == 5 && !strncmp(v, "video", 5) ? SDP_VIDEO
+              : sp - v == 5 && !strncmp(v, "image", 5) ? SDP_IMAGE
+                                                       : SDP_OTHER;
     const char *q = sp + 1;
     long port;
     if (parse_num(&q, end, 65535, &port))
@@ -58,7 +62,14 @@ static int media_line(const char *v, const char *end, struct sdp_media *m)
     /* then " <proto> <fmt> <fmt> ..." */
     if (q >= end || *q != ' ')
         return ES_EFORMAT;
+    const char *proto = q + 1;
     q = memchr(q + 1, ' ', (size_t)(end - q - 1));
+    if (m->kind == SDP_IMAGE && q) { /* m=image 5004 udptl t38 */
+        size_t pl = (size_t)(q - proto), rest = (size_t)(end - q);
+        m->t38 = pl == 5 && !strncasecmp(proto, "udptl", 5) && rest >= 4 &&
+                 !strncasecmp(q + 1, "t38", 3);
+        return 0;
+    }
     while (q && q < end) {
         while (q < end && *q == ' ')
             q++;

@@ -84,4 +84,23 @@ rec port-restricted port-odd.pcap --sip-port 5060
 check "--sip-port 5060 restricts: SIP between 5062 and 5080 not taken" \
   test "$(field port-restricted "c['sip_call_id']") $(sum port-restricted sip_messages)" = "None 0"
 
+# 5. Fax and video are not audio: T.38 (UDPTL) after an image/t38 re-INVITE on
+#    the audio's ports, and video streams, are the call's, counted, never RTP.
+gen t38.pcap --t38 2 --seconds 5 > t38.info
+rec t38 t38.pcap
+check "T.38: one call ($(calls t38))" test "$(calls t38)" = 1
+check "T.38: details.fax and every UDPTL packet counted" \
+  test "$(field t38 "c.get('fax'), c.get('t38_packets')")" = "t38 $(python3 -c "import json; print(json.load(open('t38.info'))['t38_packets'])")"
+check "T.38: no audio problem, the audio streams as tshark's" \
+  sh -c "test \"\$(python3 -c \"import json; print([json.loads(l).get('audio_problem') for l in open('t38.jsonl')])\")\" = '[None]' && python3 '$SRC/tests/tools/compare-streams.py' t38.pcap t38.jsonl"
+for v in h264 vp8 h263; do
+  gen "video-$v.pcap" --video $v --seconds 3 > /dev/null
+  rec "video-$v" "video-$v.pcap"
+  name=$(echo $v | tr a-z A-Z)
+  check "video $v: one call, details.video [$name], 180 video packets" \
+    test "$(calls video-$v) $(field video-$v "c.get('video'), c.get('video_packets'), c.get('audio_problem')")" = "1 ['$name'] 180 None"
+  check "video $v: audio streams as tshark's, video streams counted apart" \
+    streams "video-$v.pcap" "video-$v.jsonl" --video
+done
+
 finish

@@ -8,7 +8,8 @@ CAPTURE. Every stream tshark lists (`-z rtp,streams`; with --heuristic also RTP
 no SDP set up) must be in exactly one call, keyed by source, destination and
 SSRC, with the same packet count, lost count and maximum delta (and jitter
 where tshark knows the clock), or, with --stray N, in no call at all if such
-streams add up to the N packets earshot reported as stray RTP. Streams named by --except (T.38, SRTP) are
+streams add up to the N packets earshot reported as stray RTP (with --video,
+to the video packets the calls counted). Streams named by --except (T.38, SRTP) are
 skipped and listed as such. Prints one line per stream; exit 1 on any mismatch.
 """
 import argparse
@@ -31,14 +32,18 @@ def main():
     ap.add_argument('calls')
     ap.add_argument('--heuristic', action='store_true')
     ap.add_argument('--except', dest='skip', default='')
+    ap.add_argument('--video', action='store_true',
+                    help="streams in no call are the calls' video: they must add up to video_packets")
     ap.add_argument('--stray', type=int, default=0,
                     help='packets earshot counted as stray RTP: streams in no call must add up to it')
     a = ap.parse_args()
     capture, calls, heuristic = a.capture, a.calls, a.heuristic
     skip = {int(x, 16) for x in a.skip.split(',') if x}
     ours = {}
+    video_packets = 0
     for line in open(calls):
         call = json.loads(line)
+        video_packets += call.get('video_packets') or call.get('details', {}).get('video_packets') or 0
         for s in call.get('rtp') or call.get('details', {}).get('rtp') or []:
             key = (s['src'], s['dst'], s['ssrc'])
             ours.setdefault(key, []).append((call['id'], s))
@@ -49,6 +54,7 @@ def main():
     bad = 0
     seen = set()
     stray = 0
+    video = 0
     for line in out.splitlines():
         m = LINE.match(line)
         if not m:
@@ -60,6 +66,10 @@ def main():
             print(f'{key}: skipped (not audio RTP)')
             continue
         found = ours.get(key, [])
+        if not found and a.video:
+            video += int(m.group(6))
+            print(f'{key}: video, not audio ({m.group(6)} packets)')
+            continue
         if not found and a.stray:
             stray += int(m.group(6))
             print(f'{key}: in no call, stray RTP ({m.group(6)} packets)')
@@ -84,6 +94,9 @@ def main():
         if key not in seen and key[2] not in skip:
             print(f'{key}: ours only, tshark lists no such stream')
             bad += 1
+    if a.video and video != video_packets:
+        print(f'video: {video} packets in streams of no call, the calls counted {video_packets}')
+        bad += 1
     if stray != a.stray:
         print(f'stray RTP: {stray} packets in streams of no call, earshot counted {a.stray}')
         bad += 1

@@ -43,6 +43,9 @@ def read_wav(path, seconds):
     return data[:need]
 
 
+# SDP format parameters a codec needs
+CODEC_FMTP = {}
+
 # name: (payload type, rtpmap, RTP clock per second)
 CODECS = {'pcmu': (0, 'PCMU/8000', 8000), 'pcma': (8, 'PCMA/8000', 8000),
           'g722': (9, 'G722/8000', 8000), 'gsm': (3, 'GSM/8000', 8000),
@@ -206,14 +209,24 @@ REASON = {'cancel': 'abandoned', 'busy': 'busy', 'noanswer': 'no-answer', 'decli
           'unavailable': 'unavailable'}
 
 
-def sdp(w, host, port, codec, direction='sendrecv', pad=0):
-    """An SDP body offering codec (plus telephone-event) at host:port."""
+def sdp(w, host, port, codec, direction='sendrecv', pad=0, video=None, t38=False):
+    """An SDP body offering codec (plus telephone-event) at host:port, with a
+    video stream at port + 10, or (t38) audio refused and a T.38 fax at port."""
     pt, name, _ = CODECS[codec]
     fam = 'IP6' if w.ipv6 else 'IP4'
     extra = ''.join(f'a=x-padding-{i}:{"x" * 60}\r\n' for i in range(pad))
-    return (f'v=0\r\no=- 1 1 IN {fam} {w.ip(host)}\r\ns=-\r\nc=IN {fam} {w.ip(host)}\r\nt=0 0\r\n'
-            f'm=audio {port} RTP/AVP {pt} 101\r\na=rtpmap:{pt} {name}\r\n'
+    fmtp = f'a=fmtp:{pt} {CODEC_FMTP[codec]}\r\n' if codec in CODEC_FMTP else ''
+    head = f'v=0\r\no=- 1 1 IN {fam} {w.ip(host)}\r\ns=-\r\nc=IN {fam} {w.ip(host)}\r\nt=0 0\r\n'
+    if t38:
+        return (head + f'm=audio 0 RTP/AVP {pt}\r\nm=image {port} udptl t38\r\n'
+                'a=T38FaxVersion:0\r\na=T38FaxRateManagement:transferredTCF\r\n')
+    body = (head + f'm=audio {port} RTP/AVP {pt} 101\r\na=rtpmap:{pt} {name}\r\n{fmtp}'
             f'a=rtpmap:101 telephone-event/8000\r\na={direction}\r\n{extra}')
+    if video == 'h263':
+        body += f'm=video {port + 10} RTP/AVP 34\r\na=rtpmap:34 H263/90000\r\n'
+    elif video:
+        body += f'm=video {port + 10} RTP/AVP 96\r\na=rtpmap:96 {video.upper()}/90000\r\n'
+    return body
 
 
 def sip(first, call_id, cseq, caller, callee, to_tag=None, body='', transport='UDP'):
@@ -240,7 +253,7 @@ def make_call(w, a, rng, n, t0, enc):
     t = t0
     hm = a.media_host or hc  # where the caller's side receives (and sends) RTP
     send(t, hc, ho, sip('INVITE sip:%s@pbx SIP/2.0' % callee, cid, '1 INVITE', caller, callee,
-                        body=sdp(w, hm, cport, a.codec, pad=pad), transport=tr))
+                        body=sdp(w, hm, cport, a.codec, pad=pad, video=a.video), transport=tr))
     if a.stray_early:
         # ringback from a media server to a port no SDP names
         for i in range(a.stray_early):
@@ -260,7 +273,7 @@ def make_call(w, a, rng, n, t0, enc):
         return info
     ans = t + 0.5
     send(ans, ho, hc, sip('SIP/2.0 200 OK', cid, '1 INVITE', caller, callee, 't',
-                          body=sdp(w, ho, oport, a.codec), transport=tr))
+                          body=sdp(w, ho, oport, a.codec, video=a.video), transport=tr))
     send(ans + 0.01, hc, ho, sip('ACK sip:%s@pbx SIP/2.0' % callee, cid, '1 ACK', caller, callee, 't', transport=tr))
     start = ans + a.rtp_delay
     npk = int(a.seconds * 50)
@@ -282,6 +295,8 @@ def make_call(w, a, rng, n, t0, enc):
             seq, ts = (seq0 + i) & 0xffff, (ts0 + i * step) & 0xffffffff
             if a.ssrc_change and side == 0 and i * 0.02 >= a.ssrc_change:
                 ssrc, ts = 0x9000 + n, (ts0 + 777777 + i * step) & 0xffffffff
+            if a.t38 and i * 0.02 >= a.t38:
+                break  # the fax takes over: no more audio
             if rng.random() < a.loss:
                 lost[side].add(i)
                 continue
@@ -321,6 +336,30 @@ def make_call(w, a, rng, n, t0, enc):
                               body=sdp(w, hc, cport, nc), transport=tr))
         send(tre + 0.005, ho, hc, sip('SIP/2.0 200 OK', cid, '2 INVITE', caller, callee, 't',
                                       body=sdp(w, ho, oport + 2, nc), transport=tr))
+    if a.video:  # 30 frames a second each way, payload type 96 (34 for H.263)
+        vpt = 34 if a.video == 'h263' else 96
+        for side, (src, dst, sport, dport) in enumerate(((hm, ho, cport + 10, oport + 10),
+                                                         (ho, hm, oport + 10, cport + 10))):
+            for i in range(int(a.seconds * 30)):
+                pk = struct.pack('!BBHII', 0x80, vpt, (500 + i) & 0xffff, i * 3000, 0x7000 + side) + \
+                    bytes(rng.randrange(256) for _ in range(200))
+                w.udp(start + i / 30 + 0.003, src, sport, dst, dport, pk)
+    if a.t38:  # re-INVITE to T.38 on the same ports, then UDPTL both ways
+        tre = start + a.t38 - 0.01
+        send(tre, hc, ho, sip('INVITE sip:%s@pbx SIP/2.0' % callee, cid, '2 INVITE', caller, callee, 't',
+                              body=sdp(w, hm, cport, a.codec, t38=True), transport=tr))
+        send(tre + 0.005, ho, hc, sip('SIP/2.0 200 OK', cid, '2 INVITE', caller, callee, 't',
+                                      body=sdp(w, ho, oport, a.codec, t38=True), transport=tr))
+        n38 = 0
+        for side, (src, dst, sport, dport) in enumerate(((hm, ho, cport, oport), (ho, hm, oport, cport))):
+            t = start + a.t38
+            # sequence numbers from 0x8000: the first byte looks like RTP version 2
+            for i in range(int((a.seconds - a.t38) / 0.03)):
+                ifp = bytes(rng.randrange(256) for _ in range(20))
+                pk = struct.pack('!HB', 0x8000 + i, len(ifp)) + ifp + b'\x00'
+                w.udp(t + i * 0.03, src, sport, dst, dport, pk)
+                n38 += 1
+        info['t38_packets'] = n38
     if a.hold:
         th = start + a.hold
         send(th, hc, ho, sip('INVITE sip:%s@pbx SIP/2.0' % callee, cid, '3 INVITE', caller, callee, 't',
@@ -380,6 +419,8 @@ def main():
     ap.add_argument('--sip-port', type=int, default=5060, help="the callee's SIP port")
     ap.add_argument('--caller-sip-port', type=int, default=5060, help="the caller's SIP port")
     ap.add_argument('--late-ms', type=float, default=30, help='how long after the BYE (--late-rtp)')
+    ap.add_argument('--t38', type=float, default=0, help='re-INVITE to a T.38 fax after S seconds')
+    ap.add_argument('--video', default='', choices=['', 'h264', 'vp8', 'h263'])
     ap.add_argument('--stagger', type=float, default=3000, help='ms between call starts')
     ap.add_argument('--seed', type=int, default=1)
     a = ap.parse_args()

@@ -229,3 +229,22 @@ Test(sip, found_by_its_start_line_on_any_port)
         cr_assert(!sip_looks_like((const uint8_t *)not_sip[i], strlen(not_sip[i])), "%s",
                   not_sip[i]);
 }
+
+Test(sdp, fax_and_video_m_lines)
+{
+    const char *body = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+                       "m=audio 0 RTP/AVP 0\r\n"
+                       "m=image 4000 udptl t38\r\na=T38FaxVersion:0\r\n"
+                       "m=video 4010 RTP/AVP 96 34\r\na=rtpmap:96 H264/90000\r\n";
+    struct sdp s;
+    cr_assert_eq(sdp_parse((const uint8_t *)body, strlen(body), &s), 0);
+    cr_assert_eq(s.nmedia, 3);
+    cr_assert(s.media[0].audio && s.media[0].port == 0, "audio refused");
+    cr_assert_eq(s.media[1].kind, SDP_IMAGE);
+    cr_assert(s.media[1].t38 && s.media[1].port == 4000 && s.media[1].has_addr);
+    cr_assert_eq(s.media[2].kind, SDP_VIDEO);
+    cr_assert_eq(s.media[2].nfmt, 2);
+    const char *tcp = "v=0\r\nc=IN IP4 10.0.0.1\r\nm=image 4000 TCPTL t38\r\n";
+    cr_assert_eq(sdp_parse((const uint8_t *)tcp, strlen(tcp), &s), 0);
+    cr_assert(!s.media[0].t38, "T.38 over TCP is not UDPTL");
+}
