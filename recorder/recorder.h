@@ -116,6 +116,7 @@ struct sdp_rtpmap {
     uint8_t pt;
     char name[24]; /* encoding name as written, e.g. "PCMA", "telephone-event" */
     int clock, channels;
+    bool octet_align; /* a=fmtp: octet-align=1 (AMR) */
 };
 enum sdp_kind { SDP_AUDIO, SDP_VIDEO, SDP_IMAGE, SDP_OTHER };
 struct sdp_media {
@@ -258,14 +259,29 @@ const char *rtp_static_name(uint8_t pt);
 /* G.711 to 16-bit linear, bit-exact with ITU-T G.711. */
 void g711_decode(bool alaw, const uint8_t *in, size_t n, int16_t *out);
 
-/* A decoder for one RTP payload format, by its rtpmap name (PCMU, PCMA, G722,
- * G729, GSM, iLBC, opus; the static names g711U/g711A too). */
+/* AMR / AMR-WB (RFC 4867): a payload into frames in the storage format. */
+struct amr_frame {
+    uint8_t ft;       /* frame type: a mode, SID, or 15 NO_DATA */
+    bool q;           /* quality: the frame is good */
+    uint8_t data[64]; /* header byte + speech bits */
+    size_t len;
+};
+#define AMR_MAX_FRAMES 16
+/* Frames in the payload (up to max), or -1 for a malformed one. */
+int amr_depacketize(const uint8_t *p, size_t len, bool wb, bool octet_aligned,
+                    struct amr_frame *out, int max);
+/* Speech bits of a frame type, -1 for a reserved one. */
+int amr_bits(bool wb, unsigned ft);
+
 /* The name a codec goes by in earshot (details, ls, show): PCMU PCMA G722
  * G729 GSM iLBC opus speex L16 G726-32 G723 AMR AMR-WB ..., from any spelling
  * of its rtpmap name; names it does not know stay as written. */
 void rtp_codec_name(const char *name, char *out, size_t outlen);
+/* A decoder for one RTP payload format, by its rtpmap (PCMU, PCMA, G722,
+ * G729, GSM, iLBC, opus, speex, L16 at any rate and channel count, G726-16/24/
+ * 32/40 and AAL2-G726-*, G723, AMR and AMR-WB in both RFC 4867 formats). */
 struct rtp_decoder;
-int rtp_decoder_new(const char *name, int clock, struct rtp_decoder **out, struct es_err *err);
+int rtp_decoder_new(const struct sdp_rtpmap *map, struct rtp_decoder **out, struct es_err *err);
 int rtp_decoder_rate(const struct rtp_decoder *d); /* samples per second it outputs */
 const char *rtp_decoder_name(const struct rtp_decoder *d);
 /* Decodes one payload into out (mono int16); returns samples, 0 for a payload

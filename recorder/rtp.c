@@ -47,9 +47,11 @@ static const struct {
     int clock;
     const char *name;
 } static_pts[] = {
-    /* RFC 3551's names, as SDP writes them */
-    {0, 8000, "PCMU"}, {3, 8000, "GSM"}, {4, 8000, "G723"},  {8, 8000, "PCMA"},
-    {9, 8000, "G722"}, {13, 8000, "CN"}, {15, 8000, "G728"}, {18, 8000, "G729"},
+    /* RFC 3551's names, as SDP writes them; 2 is G.721, which became G726-32,
+     * and 10/11 are L16 at 44.1 kHz, stereo and mono */
+    {0, 8000, "PCMU"}, {2, 8000, "G726-32"}, {3, 8000, "GSM"},   {4, 8000, "G723"},
+    {8, 8000, "PCMA"}, {9, 8000, "G722"},    {10, 44100, "L16"}, {11, 44100, "L16"},
+    {13, 8000, "CN"},  {15, 8000, "G728"},   {18, 8000, "G729"},
 };
 
 int rtp_static_clock(uint8_t pt)

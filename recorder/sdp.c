@@ -111,6 +111,23 @@ static void rtpmap_line(const char *v, const char *end, struct sdp_media *m)
     r->channels = (int)ch;
 }
 
+/* a=fmtp:97 mode-set=0,2,5; octet-align=1 -- only what decoding needs */
+static void fmtp_line(const char *v, const char *end, struct sdp_media *m)
+{
+    const char *q = v;
+    long pt;
+    if (parse_num(&q, end, 127, &pt))
+        return;
+    for (int i = 0; i < m->nmap; i++) {
+        if (m->map[i].pt != pt)
+            continue;
+        static const char key[] = "octet-align=1";
+        for (const char *k = q; k + sizeof key - 1 <= end; k++)
+            if (!strncasecmp(k, key, sizeof key - 1) && (k == q || k[-1] == ' ' || k[-1] == ';'))
+                m->map[i].octet_align = true;
+    }
+}
+
 int sdp_parse(const uint8_t *p, size_t len, struct sdp *out)
 {
     memset(out, 0, sizeof *out);
@@ -159,6 +176,8 @@ int sdp_parse(const uint8_t *p, size_t len, struct sdp *out)
                     d = SDP_INACTIVE;
                 else if (m && n > 7 && !strncmp(v, "rtpmap:", 7))
                     rtpmap_line(v + 7, ve, m);
+                else if (m && n > 5 && !strncmp(v, "fmtp:", 5))
+                    fmtp_line(v + 5, ve, m);
                 if ((int)d >= 0) {
                     if (m)
                         m->dir = d;
@@ -195,6 +214,6 @@ const struct sdp_rtpmap *sdp_rtpmap_of(const struct sdp_media *m, uint8_t pt,
     scratch->pt = pt;
     snprintf(scratch->name, sizeof scratch->name, "%s", name);
     scratch->clock = rtp_static_clock(pt);
-    scratch->channels = 1;
+    scratch->channels = pt == 10 ? 2 : 1;
     return scratch;
 }

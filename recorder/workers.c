@@ -115,7 +115,7 @@ static void on_codec(struct rec_call *rc, int channel, const struct sdp_rtpmap *
     rtp_decoder_free(rc->dec[channel]);
     rc->dec[channel] = NULL;
     struct es_err err = {{0}};
-    if (rtp_decoder_new(map->name, map->clock, &rc->dec[channel], &err))
+    if (rtp_decoder_new(map, &rc->dec[channel], &err))
         snprintf(rc->decode_error, sizeof rc->decode_error, "%.150s", err.msg);
 }
 

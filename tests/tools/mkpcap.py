@@ -2,7 +2,9 @@
 """Writes pcap captures of SIP calls made from WAV files, for the recorder's
 tests and benchmark. Every scenario is reproducible from --seed.
 
-usage: mkpcap.py OUT.pcap [--calls N] [--seconds S] [--codec pcmu|pcma|g722|gsm|opus]
+usage: mkpcap.py OUT.pcap [--calls N] [--seconds S] [--codec pcmu|pcma|g722|gsm|opus|l16|
+                 l16-stereo|speex|speex-wb|g726-16|g726-24|g726-32|g726-40|aal2-g726-32|
+                 g723|amr|amr-be|amr-wb|amr-wb-be]
                  [--customer WAV] [--operator WAV] [--loss P] [--reorder P]
                  [--duplicate P] [--jitter MS] [--ssrc-change S] [--reinvite S]
                  [--reinvite-codec CODEC]
@@ -12,7 +14,8 @@ usage: mkpcap.py OUT.pcap [--calls N] [--seconds S] [--codec pcmu|pcma|g722|gsm|
 
 The caller (customer, sip:+4930...) calls the operator (sip:10x); the
 customer's WAV is sent caller->callee, the operator's callee->caller, in 20 ms
-packets (G.711 by Python's audioop; G.722, GSM and Opus encoded by ffmpeg). --missed makes every call fail: cancel, busy, noanswer,
+packets (G.711 by Python's audioop; G.722, GSM, Opus, Speex, G.726, G.723.1 and L16
+by ffmpeg; AMR and AMR-WB by opencore-amrnb and vo-amrwbenc, in both RFC 4867 formats). --missed makes every call fail: cancel, busy, noanswer,
 declined, unavailable, or a SIP status code. A JSON line per call goes to
 stdout: what the capture holds, for tests to compare with.
 """
@@ -44,12 +47,72 @@ def read_wav(path, seconds):
 
 
 # SDP format parameters a codec needs
-CODEC_FMTP = {}
+CODEC_FMTP = {'amr': 'octet-align=1', 'amr-wb': 'octet-align=1'}
 
 # name: (payload type, rtpmap, RTP clock per second)
 CODECS = {'pcmu': (0, 'PCMU/8000', 8000), 'pcma': (8, 'PCMA/8000', 8000),
           'g722': (9, 'G722/8000', 8000), 'gsm': (3, 'GSM/8000', 8000),
-          'opus': (111, 'opus/48000/2', 48000)}
+          'opus': (111, 'opus/48000/2', 48000),
+          'l16': (96, 'L16/16000', 16000), 'l16-stereo': (96, 'L16/8000/2', 8000),
+          'speex': (97, 'speex/8000', 8000), 'speex-wb': (97, 'speex/16000', 16000),
+          'g726-16': (98, 'G726-16/8000', 8000), 'g726-24': (98, 'G726-24/8000', 8000),
+          'g726-32': (2, 'G726-32/8000', 8000), 'g726-40': (98, 'G726-40/8000', 8000),
+          'aal2-g726-32': (98, 'AAL2-G726-32/8000', 8000),
+          'g723': (4, 'G723/8000', 8000),
+          'amr': (99, 'AMR/8000', 8000), 'amr-be': (99, 'AMR/8000', 8000),
+          'amr-wb': (100, 'AMR-WB/16000', 16000), 'amr-wb-be': (100, 'AMR-WB/16000', 16000)}
+
+
+def ptime(codec):
+    """Seconds of audio in one packet: 20 ms, but G.723.1's frames are 30 ms."""
+    return 0.03 if codec == 'g723' else 0.02
+
+
+def ffmpeg(pcm, rate, args):
+    return subprocess.run(['ffmpeg', '-v', 'error', '-f', 's16le', '-ar', '8000', '-ac', '1', '-i', '-',
+                           '-ar', str(rate)] + args + ['-'], input=pcm, capture_output=True,
+                          check=True).stdout
+
+
+def amr_storage_frames(pcm, wide):
+    """Speech in the AMR / AMR-WB storage format (a header byte, then the bits),
+    one 20 ms frame each, from the encoders Debian ships (opencore-amrnb,
+    vo-amrwbenc) through ctypes."""
+    import ctypes
+    if wide:
+        lib = ctypes.CDLL('libvo-amrwbenc.so.0')
+        lib.E_IF_init.restype = ctypes.c_void_p
+        st = lib.E_IF_init()
+        pcm = ffmpeg(pcm, 16000, ['-f', 's16le'])
+        size, mode = 640, 2  # 12.65 kb/s
+    else:
+        lib = ctypes.CDLL('libopencore-amrnb.so.0')
+        lib.Encoder_Interface_init.restype = ctypes.c_void_p
+        st = lib.Encoder_Interface_init(0)
+        size, mode = 320, 7  # 12.2 kb/s
+    out = []
+    buf = ctypes.create_string_buffer(128)
+    for i in range(len(pcm) // size):
+        speech = (ctypes.c_short * (size // 2)).from_buffer_copy(pcm[i * size:(i + 1) * size])
+        if wide:
+            n = lib.E_IF_encode(ctypes.c_void_p(st), mode, speech, buf, 0)
+        else:
+            n = lib.Encoder_Interface_Encode(ctypes.c_void_p(st), mode, speech, buf, 0)
+        out.append(buf.raw[:n])
+    return out
+
+
+def amr_payload(frame, wide, octet_aligned):
+    """One storage-format frame as an RFC 4867 payload."""
+    ft, q = frame[0] >> 3 & 15, frame[0] >> 2 & 1
+    nbits = ([132, 177, 253, 285, 317, 365, 397, 461, 477, 40] if wide else
+             [95, 103, 118, 134, 148, 159, 204, 244, 39])[ft]
+    if octet_aligned:  # CMR byte (15: no request), ToC byte, the frame padded to a byte
+        return bytes([0xf0, ft << 3 | q << 2]) + frame[1:]
+    bits = '1111' + '0' + format(ft, '04b') + str(q)  # CMR, ToC: F=0, FT, Q
+    bits += ''.join(format(b, '08b') for b in frame[1:])[:nbits]
+    bits += '0' * (-len(bits) % 8)
+    return bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8))
 
 
 def ogg_packets(data):
@@ -70,10 +133,34 @@ def ogg_packets(data):
 
 
 def frames(pcm, codec, n):
-    """n 20 ms RTP payloads of 8 kHz 16-bit mono pcm in codec."""
+    """n RTP payloads (ptime each) of 8 kHz 16-bit mono pcm in codec."""
     if codec in ('pcmu', 'pcma'):
         f = audioop.lin2ulaw if codec == 'pcmu' else audioop.lin2alaw
         return [f(pcm[i * 320:(i + 1) * 320], 2) for i in range(n)]
+    if codec == 'l16':
+        out = ffmpeg(pcm, 16000, ['-f', 's16be'])
+        return [out[i * 640:(i + 1) * 640] for i in range(n)]
+    if codec == 'l16-stereo':  # the same voice on both channels, big-endian
+        mono = struct.unpack('<%dh' % (len(pcm) // 2), pcm)
+        out = struct.pack('>%dh' % (2 * len(mono)), *[v for v in mono for _ in (0, 1)])
+        return [out[i * 640:(i + 1) * 640] for i in range(n)]
+    if codec.startswith('speex'):
+        rate = 16000 if codec == 'speex-wb' else 8000
+        out = ffmpeg(pcm, rate, ['-c:a', 'libspeex', '-f', 'ogg'])
+        return ogg_packets(out)[2:2 + n]  # after the Speex header and comments
+    if 'g726' in codec:
+        kbps = int(codec[-2:])
+        fmt = 'g726' if codec.startswith('aal2') else 'g726le'
+        out = ffmpeg(pcm, 8000, ['-c:a', fmt, '-b:a', f'{kbps}k', '-f', fmt])
+        size = kbps * 20 // 8
+        return [out[i * size:(i + 1) * size] for i in range(n)]
+    if codec == 'g723':
+        out = ffmpeg(pcm, 8000, ['-c:a', 'g723_1', '-b:a', '6300', '-f', 'g723_1'])
+        return [out[i * 24:(i + 1) * 24] for i in range(n)]
+    if codec.startswith('amr'):
+        wide = codec.startswith('amr-wb')
+        fr = amr_storage_frames(pcm, wide)
+        return [amr_payload(fr[i], wide, not codec.endswith('-be')) for i in range(n)]
     args = {'g722': ['-ar', '16000', '-c:a', 'g722', '-f', 'g722'],
             'gsm': ['-c:a', 'libgsm', '-f', 'gsm'],
             'opus': ['-ar', '48000', '-c:a', 'libopus', '-b:a', '24k', '-frame_duration', '20',
@@ -276,8 +363,9 @@ def make_call(w, a, rng, n, t0, enc):
                           body=sdp(w, ho, oport, a.codec, video=a.video), transport=tr))
     send(ans + 0.01, hc, ho, sip('ACK sip:%s@pbx SIP/2.0' % callee, cid, '1 ACK', caller, callee, 't', transport=tr))
     start = ans + a.rtp_delay
-    npk = int(a.seconds * 50)
-    bye = start + npk * 0.02 + 0.1
+    ps = ptime(a.codec)
+    npk = int(round(a.seconds / ps))
+    bye = start + npk * ps + 0.1
     lost = {0: set(), 1: set()}
     sent = {0: 0, 1: 0}
     for side, (src, dst, dport) in enumerate(((hm, ho, oport), (ho, hm, cport))):
@@ -285,17 +373,17 @@ def make_call(w, a, rng, n, t0, enc):
         sport = cport if side == 0 else oport
         for i in range(npk):
             codec = a.codec
-            if a.reinvite and i * 0.02 >= a.reinvite:
+            if a.reinvite and i * ps >= a.reinvite:
                 codec = a.reinvite_codec or a.codec  # both sides move to the new codec
                 if side == 0:
                     dport = oport + 2
             pt, _, clock = CODECS[codec]
-            step = clock // 50
-            t_send = start + i * 0.02
+            step = int(round(clock * ps))
+            t_send = start + i * ps
             seq, ts = (seq0 + i) & 0xffff, (ts0 + i * step) & 0xffffffff
-            if a.ssrc_change and side == 0 and i * 0.02 >= a.ssrc_change:
+            if a.ssrc_change and side == 0 and i * ps >= a.ssrc_change:
                 ssrc, ts = 0x9000 + n, (ts0 + 777777 + i * step) & 0xffffffff
-            if a.t38 and i * 0.02 >= a.t38:
+            if a.t38 and i * ps >= a.t38:
                 break  # the fax takes over: no more audio
             if rng.random() < a.loss:
                 lost[side].add(i)
@@ -366,7 +454,7 @@ def make_call(w, a, rng, n, t0, enc):
                              body=sdp(w, hc, cport, a.codec, 'sendonly'), transport=tr))
     send(bye, hc, ho, sip('BYE sip:%s@pbx SIP/2.0' % callee, cid, '4 BYE', caller, callee, 't', transport=tr))
     send(bye + 0.01, ho, hc, sip('SIP/2.0 200 OK', cid, '4 BYE', caller, callee, 't', transport=tr))
-    info.update(disposition='answered', seconds=npk * 0.02, lost=[sorted(lost[0]), sorted(lost[1])],
+    info.update(disposition='answered', seconds=npk * ps, lost=[sorted(lost[0]), sorted(lost[1])],
                 packets=[sent[0], sent[1]], start=start)
     return info
 
@@ -428,7 +516,9 @@ def main():
     cust = read_wav(a.customer, a.seconds)
     oper = read_wav(a.operator, a.seconds)
     w = Writer(a.out, a.vlan, a.ipv6, a.encap)
-    npk = int(a.seconds * 50)
+    if a.reinvite_codec and ptime(a.reinvite_codec) != ptime(a.codec):
+        sys.exit('mkpcap: --reinvite-codec must have the packet time of --codec')
+    npk = int(round(a.seconds / ptime(a.codec)))
     enc = {c: (frames(cust, c, npk), frames(oper, c, npk)) for c in {a.codec, a.reinvite_codec} if c}
     for n in range(a.calls):
         info = make_call(w, a, rng, n, 1700000000 + n * a.stagger / 1000, enc)
