@@ -87,7 +87,7 @@ static void summary(const struct recorder_counters *c, int json, double input_s,
     if (json) {
         printf("{\"packets\":%llu,\"sip_messages\":%llu,\"rtp_packets\":%llu,"
                "\"calls_archived\":%llu,\"calls_missed\":%llu,\"calls_failed\":%llu,"
-               "\"calls_skipped\":%llu,\"calls_dropped\":%llu,\"bad_packets\":%llu,"
+               "\"calls_skipped\":%llu,\"calls_dropped\":%llu,\"bad_packets\":%llu,\"not_ip\":%llu,"
                "\"fragments\":%llu,\"sip_tcp_segments\":%llu,\"audio_dropped\":%llu,"
                "\"queue_waits\":%llu,\"stray_rtp_packets\":%llu,\"copy_rtp_packets\":%llu,"
                "\"sip_ports_seen\":[%s],\"input_seconds\":%.3f,\"finish_seconds\":%.3f}\n",
@@ -95,10 +95,11 @@ static void summary(const struct recorder_counters *c, int json, double input_s,
                (unsigned long long)c->rtp_packets, (unsigned long long)c->calls_archived,
                (unsigned long long)c->calls_missed, (unsigned long long)c->calls_failed,
                (unsigned long long)c->calls_skipped, (unsigned long long)c->dropped_calls,
-               (unsigned long long)c->bad_packets, (unsigned long long)c->fragments,
-               (unsigned long long)c->tcp_segments, (unsigned long long)c->audio_dropped,
-               (unsigned long long)c->queue_waits, (unsigned long long)c->stray_rtp_packets,
-               (unsigned long long)c->copy_rtp_packets, ports, input_s, finish_s);
+               (unsigned long long)c->bad_packets, (unsigned long long)c->not_ip,
+               (unsigned long long)c->fragments, (unsigned long long)c->tcp_segments,
+               (unsigned long long)c->audio_dropped, (unsigned long long)c->queue_waits,
+               (unsigned long long)c->stray_rtp_packets, (unsigned long long)c->copy_rtp_packets,
+               ports, input_s, finish_s);
         return;
     }
     ES_INFO("record",

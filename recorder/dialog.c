@@ -39,6 +39,13 @@ int dialogs_new(size_t max_calls, struct dialogs **out)
     return 0;
 }
 
+static void drop_pending(struct sip_call *c)
+{
+    free(c->pending_sdp);
+    c->pending_sdp = NULL;
+    c->pending_len = 0;
+}
+
 void dialogs_free(struct dialogs *d)
 {
     if (!d)
@@ -47,6 +54,7 @@ void dialogs_free(struct dialogs *d)
         struct sip_call *c = d->bucket[b];
         while (c) {
             struct sip_call *next = c->next;
+            drop_pending(c);
             free(c);
             c = next;
         }
@@ -146,6 +154,12 @@ static void reindex(struct dialogs *d, struct sip_call *c, struct call_media *cm
     cm->indexed = true;
 }
 
+static bool from_caller(const struct sip_call *c, const struct sip_msg *m)
+{
+    return strlen(c->from_tag) == m->from_tag.len &&
+           !memcmp(c->from_tag, m->from_tag.p ? m->from_tag.p : "", m->from_tag.len);
+}
+
 static void extra_unindex(struct dialogs *d, struct call_extra *e)
 {
     if (!e->indexed)
@@ -201,11 +215,11 @@ static void note_video(struct sip_call *c, const struct sdp_media *sm)
 
 /* Media from an SDP body: the first audio stream's address, port, formats;
  * video and T.38 endpoints, so their packets are known and left alone. */
-static void take_sdp(struct dialogs *d, struct sip_call *c, struct call_media *cm,
-                     const struct sip_msg *m)
+static void take_sdp_body(struct dialogs *d, struct sip_call *c, struct call_media *cm,
+                          const char *body, size_t len)
 {
     struct sdp s;
-    if (!m->body.len || sdp_parse((const uint8_t *)m->body.p, m->body.len, &s))
+    if (!len || sdp_parse((const uint8_t *)body, len, &s))
         return;
     int side = cm == &c->caller_media ? 0 : 1;
     bool audio_done = false, seen[2] = {false, false};
@@ -240,6 +254,33 @@ static void take_sdp(struct dialogs *d, struct sip_call *c, struct call_media *c
     for (int k = 0; k < 2; k++) /* an m-line gone (back to audio after a fax) */
         if (!seen[k])
             extra_unindex(d, &c->extra[side][k]);
+    if (!audio_done && seen[1]) {
+        /* a fax instead of audio (m=image alone): the audio address now
+         * carries UDPTL, which must not go on down the RTP path */
+        unindex(d, cm);
+        cm->valid = false;
+    }
+    if (seen[0] || seen[1] || !audio_done)
+        cm->changes++; /* the recorder drops its cached flows for the call */
+}
+
+static void take_sdp(struct dialogs *d, struct sip_call *c, struct call_media *cm,
+                     const struct sip_msg *m)
+{
+    take_sdp_body(d, c, cm, m->body.p, m->body.len);
+}
+
+/* A re-INVITE's offer in an answered call takes effect with its 2xx: a
+ * refused change (488 to a T.38 offer, a failed hold) changes nothing. */
+static void hold_offer(struct sip_call *c, const struct sip_msg *m)
+{
+    drop_pending(c);
+    if (!m->body.len || !(c->pending_sdp = malloc(m->body.len)))
+        return;
+    memcpy(c->pending_sdp, m->body.p, m->body.len);
+    c->pending_len = m->body.len;
+    c->pending_cseq = m->cseq;
+    c->pending_from_caller = from_caller(c, m);
 }
 
 struct sip_call *dialogs_match_extra(struct dialogs *d, const struct pkt_addr *dst, uint16_t port,
@@ -299,19 +340,16 @@ static struct sip_call *new_call(struct dialogs *d, const struct sip_msg *m, con
     return c;
 }
 
-static bool from_caller(const struct sip_call *c, const struct sip_msg *m)
-{
-    return strlen(c->from_tag) == m->from_tag.len &&
-           !memcmp(c->from_tag, m->from_tag.p ? m->from_tag.p : "", m->from_tag.len);
-}
-
 static void on_request(struct dialogs *d, struct sip_call *c, const struct sip_msg *m,
                        int64_t ts_us)
 {
     if (sip_str_eq(m->method, "INVITE") || sip_str_eq(m->method, "ACK") ||
         sip_str_eq(m->method, "UPDATE")) {
         /* an offer (or a late answer in ACK) from whichever side sent it */
-        if (c->state != CALL_ENDED)
+        if (c->state == CALL_ANSWERED && sip_str_eq(m->method, "INVITE") &&
+            m->cseq != c->invite_cseq)
+            hold_offer(c, m);
+        else if (c->state != CALL_ENDED)
             take_sdp(d, c, from_caller(c, m) ? &c->caller_media : &c->callee_media, m);
         if (sip_str_eq(m->method, "INVITE") && m->session_expires)
             c->session_expires = m->session_expires;
@@ -345,9 +383,16 @@ static void on_response(struct dialogs *d, struct sip_call *c, const struct sip_
             c->answer_us = ts_us;
             copy(c->to_tag, sizeof c->to_tag, m->to_tag);
         }
+        if (c->pending_sdp && m->cseq == c->pending_cseq) { /* the re-INVITE's offer holds */
+            take_sdp_body(d, c, c->pending_from_caller ? &c->caller_media : &c->callee_media,
+                          c->pending_sdp, c->pending_len);
+            drop_pending(c);
+        }
         /* a response carries the request's From: its SDP is the other side's */
         take_sdp(d, c, from_caller(c, m) ? &c->callee_media : &c->caller_media, m);
     } else if (s >= 300 && s != 401 && s != 407) {
+        if (c->pending_sdp && m->cseq == c->pending_cseq)
+            drop_pending(c); /* refused: the media stay as they were */
         /* 401/407 are challenges: the INVITE is sent again with credentials */
         if (c->state == CALL_INVITED || c->state == CALL_RINGING)
             end_call(c, ts_us, s);
@@ -421,6 +466,7 @@ size_t dialogs_take_ended(struct dialogs *d, int64_t now_us, int64_t idle_us, in
                 end_call(c, c->last_us, 0); /* silence on the wire: over, no linger */
             if (c->state == CALL_ENDED &&
                 (silent || linger_us <= 0 || now_us - c->last_us >= linger_us || c->preempted)) {
+                drop_pending(c);
                 unindex(d, &c->caller_media);
                 unindex(d, &c->callee_media);
                 for (int i = 0; i < 4; i++)

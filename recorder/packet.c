@@ -1,9 +1,9 @@
 /* Link, IP and transport headers, and the tunnels real captures carry them in:
  * 802.1Q/QinQ, PPPoE sessions (DSL voice boxes), MPLS label stacks, IP in IP
- * (4in4, 6in4, 4in6, 6in6), GRE with ERSPAN type II/III (mirrored traffic) and
- * VXLAN. The packet described is the innermost IP datagram. Every length comes
- * from the packet and is checked against what is really there before it is
- * used; tunnels nest at most MAX_DEPTH deep. */
+ * (4in4, 6in4, 4in6, 6in6), GRE with ERSPAN type II/III (mirrored traffic),
+ * PPTP's enhanced GRE with PPP inside (VPNs) and VXLAN. The packet described is the innermost IP
+ * datagram. Every length comes from the packet and is checked against what is really there before
+ * it is used; tunnels nest at most MAX_DEPTH deep. */
 #include "recorder/recorder.h"
 
 #include <arpa/inet.h>
@@ -25,13 +25,52 @@ static uint32_t be32(const uint8_t *p)
 static int ip(const uint8_t *p, size_t len, struct pkt *out, int depth);
 static int ether(const uint8_t *p, size_t len, struct pkt *out, int depth);
 
-/* GRE (RFC 2784/2890): IP, Ethernet (transparent bridging) or ERSPAN. */
+/* PPP: optional address/control bytes, a protocol field of one byte (when
+ * compressed, its value is odd) or two, then IPv4 or IPv6. */
+static int ppp(const uint8_t *p, size_t len, struct pkt *out, int depth)
+{
+    if (len >= 2 && p[0] == 0xff && p[1] == 0x03)
+        p += 2, len -= 2;
+    if (len < 1)
+        return ES_EFORMAT;
+    uint16_t proto = p[0];
+    size_t n = 1;
+    if (!(p[0] & 1)) {
+        if (len < 2)
+            return ES_EFORMAT;
+        proto = be16(p);
+        n = 2;
+    }
+    if (proto == 0x0021 || proto == 0x0057)
+        return ip(p + n, len - n, out, depth + 1);
+    return ES_EUNSUPP;
+}
+
+/* PPTP's enhanced GRE (RFC 2637): a remote office's VPN carrying its calls
+ * as PPP. Key field always, sequence and acknowledgement numbers optional. */
+static int gre_pptp(const uint8_t *p, size_t len, struct pkt *out, int depth)
+{
+    uint16_t flags = be16(p);
+    if (be16(p + 2) != 0x880b || !(flags & 0x2000))
+        return ES_EUNSUPP;
+    size_t off = 8 + (flags & 0x1000 ? 4 : 0) + (flags & 0x0080 ? 4 : 0);
+    if (off > len)
+        return ES_EFORMAT;
+    size_t plen = be16(p + 4);
+    if (plen > len - off)
+        return ES_EFORMAT;
+    return plen ? ppp(p + off, plen, out, depth) : ES_EUNSUPP; /* 0: an acknowledgement only */
+}
+
+/* GRE (RFC 2784/2890): IP, Ethernet (transparent bridging), ERSPAN, or PPP. */
 static int gre(const uint8_t *p, size_t len, struct pkt *out, int depth)
 {
     if (len < 4)
         return ES_EFORMAT;
     uint16_t flags = be16(p), type = be16(p + 2);
-    if (flags & 0x0007) /* version 1 is PPTP's enhanced GRE: not voice */
+    if ((flags & 0x0007) == 1)
+        return len < 8 ? ES_EFORMAT : gre_pptp(p, len, out, depth);
+    if (flags & 0x0007)
         return ES_EUNSUPP;
     size_t off = 4 + (flags & 0x8000 ? 4 : 0) + (flags & 0x2000 ? 4 : 0) + (flags & 0x1000 ? 4 : 0);
     if (off > len)
@@ -276,14 +315,8 @@ int pkt_decode(int linktype, const uint8_t *p, size_t len, struct pkt *out)
     case LINK_IPV4:
     case LINK_IPV6:
         return ip(p, len, out, 0);
-    case LINK_PPP: /* PPP in HDLC-like framing or bare: address/control, protocol */
-        if (len >= 4 && p[0] == 0xff && p[1] == 0x03)
-            p += 2, len -= 2;
-        if (len < 2)
-            return ES_EFORMAT;
-        if (be16(p) == 0x0021 || be16(p) == 0x0057)
-            return ip(p + 2, len - 2, out, 0);
-        return ES_EUNSUPP;
+    case LINK_PPP:
+        return ppp(p, len, out, 0);
     }
     return ES_EUNSUPP;
 }

@@ -311,7 +311,8 @@ static void rtp_packet(struct recorder *r, struct rec_call *rc, const struct pkt
             rec_flow_set_stream(flow, (int)(s - rc->streams));
         r->counters.rtp_packets++;
         r->counters.copy_rtp_packets++;
-        rtp_stats_add(&s->st, h, (double)ts_us / 1000.0);
+        rtp_stats_add(&s->st, h, h->pt == s->pt ? s->st.clock : rtp_static_clock(h->pt),
+                      (double)ts_us / 1000.0);
         return;
     }
     if (!s && rc->sip) {
@@ -358,7 +359,9 @@ static void rtp_packet(struct recorder *r, struct rec_call *rc, const struct pkt
             r->counters.audio_dropped++;
         return;
     }
-    rtp_stats_add(&s->st, h, (double)ts_us / 1000.0);
+    /* the packet's own clock: none for telephone-event and unknown types */
+    int clock = kind == KIND_AUDIO || kind == KIND_CN ? s->cache_map.clock : 0;
+    rtp_stats_add(&s->st, h, clock, (double)ts_us / 1000.0);
     if (kind == KIND_DTMF)
         dtmf(rc, h, channel, s->cache_map.clock, ts_us);
     else if (kind == KIND_AUDIO)

@@ -184,6 +184,12 @@ struct sip_call {
     struct call_media caller_media, callee_media;
     struct call_extra extra[2][2]; /* [caller, callee][video, image] */
     bool t38;                      /* a T.38 fax was offered and accepted */
+    /* a re-INVITE's offer waits for its 2xx (a 488 leaves the media as it
+     * was); private to dialog.c, freed before the call is handed out */
+    char *pending_sdp;
+    size_t pending_len;
+    uint32_t pending_cseq;
+    bool pending_from_caller;
     char video[CALL_MAX_VIDEO_CODECS][24];
     int nvideo;
 };
@@ -378,21 +384,22 @@ struct rtp_stats {
     uint32_t last_ts;
     int clock; /* 0: unknown, no jitter */
     double last_arrival_ms;
-    double jitter_ms, max_jitter_ms, jitter_sum;
-    double min_delta_ms, max_delta_ms, delta_sum;
-    uint64_t delta_n, jitter_n;
+    double jitter_ms, max_jitter_ms, mean_jitter_ms;
+    double min_delta_ms, max_delta_ms, mean_delta_ms; /* min: -1 until a regular packet */
+    double delta_ms, last_nominal_ms;
+    uint8_t last_pt;
     uint8_t seen[RTP_SEEN_WINDOW / 8]; /* sequence numbers seen, within the window */
     /* totals (rtp_stats_end) */
     int64_t expected; /* highest extended seq - first seq + 1 */
     int64_t lost;     /* expected - packets (negative with duplicates) */
-    double mean_jitter_ms, mean_delta_ms;
     /* rarely used */
     uint32_t first_ts;
     double first_arrival_ms;
 };
 void rtp_stats_init(struct rtp_stats *s, int clock);
-/* arrival_ms: capture time in milliseconds (any fixed origin). */
-void rtp_stats_add(struct rtp_stats *s, const struct rtp_hdr *h, double arrival_ms);
+/* arrival_ms: capture time in milliseconds (any fixed origin); clock: the
+ * packet's payload clock (0 when unknown or telephone-event: no jitter). */
+void rtp_stats_add(struct rtp_stats *s, const struct rtp_hdr *h, int clock, double arrival_ms);
 /* Makes the totals (expected, lost, means) from the state; callable any time. */
 void rtp_stats_end(struct rtp_stats *s);
 

@@ -1,7 +1,10 @@
 /* RTP headers and RFC 3550 receiver statistics. The definitions follow
  * tshark's "rtp,streams" so the two can be checked against each other:
  * lost = expected - received (negative when duplicates arrive), jitter is
- * the running RFC 3550 estimate in ms, deltas are arrival gaps. */
+ * the running RFC 3550 estimate in ms with each packet's own clock, deltas
+ * are arrival gaps; extremes and means leave out marked packets, comfort
+ * noise and the packet after it, and packets out of timestamp order, and the
+ * means are the running ones tshark keeps. */
 #include "recorder/recorder.h"
 
 #include <math.h>
@@ -76,7 +79,12 @@ void rtp_stats_init(struct rtp_stats *s, int clock)
     s->clock = clock;
 }
 
-void rtp_stats_add(struct rtp_stats *s, const struct rtp_hdr *h, double arrival_ms)
+static bool is_cn(uint8_t pt)
+{
+    return pt == 13 || pt == 19; /* RFC 3389 comfort noise, and its old number */
+}
+
+void rtp_stats_add(struct rtp_stats *s, const struct rtp_hdr *h, int clock, double arrival_ms)
 {
     s->packets++;
     size_t bit = h->seq % RTP_SEEN_WINDOW;
@@ -89,7 +97,8 @@ void rtp_stats_add(struct rtp_stats *s, const struct rtp_hdr *h, double arrival_
         s->first_ts = s->last_ts = h->ts;
         s->first_arrival_ms = s->last_arrival_ms = arrival_ms;
         s->seen[bit >> 3] |= (uint8_t)(1u << (bit & 7));
-        s->min_delta_ms = 0;
+        s->min_delta_ms = -1;
+        s->last_pt = h->pt;
         return;
     }
     s->seen[bit >> 3] |= (uint8_t)(1u << (bit & 7));
@@ -110,25 +119,40 @@ void rtp_stats_add(struct rtp_stats *s, const struct rtp_hdr *h, double arrival_
         s->out_of_order++;
     }
 
-    double delta = arrival_ms - s->last_arrival_ms;
-    if (s->delta_n == 0 || delta < s->min_delta_ms)
-        s->min_delta_ms = delta;
-    if (delta > s->max_delta_ms)
-        s->max_delta_ms = delta;
-    s->delta_sum += delta;
-    s->delta_n++;
-    if (s->clock > 0) {
-        /* D(i-1, i) = (Rj - Ri) - (Sj - Si), timestamps as signed 32-bit steps */
-        double ts_ms = (double)(int32_t)(h->ts - s->last_ts) * 1000.0 / s->clock;
-        double d = fabs(delta - ts_ms);
-        s->jitter_ms += (d - s->jitter_ms) / 16.0;
-        if (s->jitter_ms > s->max_jitter_ms)
-            s->max_jitter_ms = s->jitter_ms;
-        s->jitter_sum += s->jitter_ms;
-        s->jitter_n++;
+    /* Packets whose timestamp is not before the stream's first are "in time";
+     * only they move the clock of the delay and jitter figures. A packet
+     * without a clock (unknown type, telephone-event) moves the arrival time
+     * but not the nominal time, as tshark does. */
+    bool in_time = (int32_t)(h->ts - s->first_ts) >= 0;
+    if (in_time) {
+        if (clock > 0) { /* RFC 3550 jitter, with the packet's own clock */
+            double nominal = (double)(uint32_t)(h->ts - s->first_ts) * 1000.0 / clock;
+            double d = fabs(arrival_ms - (s->last_arrival_ms + nominal - s->last_nominal_ms));
+            s->jitter_ms = (15.0 * s->jitter_ms + d) / 16.0;
+            s->last_nominal_ms = nominal;
+        }
+        s->delta_ms = arrival_ms - s->last_arrival_ms;
+        s->last_arrival_ms = arrival_ms;
+        s->last_ts = h->ts;
     }
-    s->last_ts = h->ts;
-    s->last_arrival_ms = arrival_ms;
+    /* Minimum, maximum and mean take regular packets only: not a marked
+     * talkspurt start, not comfort noise or the packet after it (silence
+     * suppression is no delay), not from before the stream's first */
+    bool regular = !h->marker && !is_cn(h->pt) && !is_cn(s->last_pt) && in_time;
+    if (regular) {
+        uint64_t n = s->packets - 1; /* packets before this one: deltas so far */
+        if (s->min_delta_ms < 0 || s->delta_ms < s->min_delta_ms)
+            s->min_delta_ms = s->delta_ms;
+        if (s->delta_ms > s->max_delta_ms)
+            s->max_delta_ms = s->delta_ms;
+        s->mean_delta_ms = (s->mean_delta_ms * (double)(n - 1) + s->delta_ms) / (double)n;
+        if (clock > 0) {
+            if (s->jitter_ms > s->max_jitter_ms)
+                s->max_jitter_ms = s->jitter_ms;
+            s->mean_jitter_ms = (s->mean_jitter_ms * (double)(n - 1) + s->jitter_ms) / (double)n;
+        }
+    }
+    s->last_pt = h->pt;
 }
 
 void rtp_stats_end(struct rtp_stats *s)
@@ -137,6 +161,6 @@ void rtp_stats_end(struct rtp_stats *s)
         return;
     s->expected = (int64_t)s->cycles * 65536 + s->max_seq - s->first_seq + 1;
     s->lost = s->expected - (int64_t)s->packets;
-    s->mean_delta_ms = s->delta_n ? s->delta_sum / (double)s->delta_n : 0;
-    s->mean_jitter_ms = s->jitter_n ? s->jitter_sum / (double)s->jitter_n : 0;
+    if (s->min_delta_ms < 0)
+        s->min_delta_ms = 0;
 }

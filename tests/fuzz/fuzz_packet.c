@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             if (!st.started)
                 rtp_stats_init(&st, rtp_static_clock(h.pt));
-            rtp_stats_add(&st, &h, (double)(h.seq * 20));
+            rtp_stats_add(&st, &h, rtp_static_clock(h.pt), (double)(h.seq * 20));
         }
     }
     return 0;

@@ -85,6 +85,27 @@ es -q record -r "$PCAPS/aaa.pcap" --json > again.json
 check "re-run skips every call" python3 -c "import json,sys; c=json.load(open('again.json')); sys.exit(0 if c['calls_skipped'] == 4 and c['calls_archived'] + c['calls_missed'] == 0 else 1)"
 es --data masked -q record --min-unknown 0 --mask-dtmf -r "$PCAPS/dtmf-2833-digit1-rtp-only.pcap" > /dev/null
 check "--mask-dtmf stores markers without digits" sh -c "$EARSHOT --data masked ls --json | grep -q '\"digit\":null'"
+# A real fax call through a proxy (nDPI's capture): one call per Call-ID
+# although the capture saw it at four hops; the refused T.38 offer (488)
+# leaves the audio as it was, so no fax and no UDPTL; the streams as
+# tshark's, but for the 27 RTP packets tshark takes for T.38 after that
+# refused offer.
+es --data fax -q record -r "$PCAPS/fax-t38-refused-proxy-hops.pcap" --json > fax.json
+es --data fax ls --json > fax.jsonl
+check "fax capture: two calls, one per Call-ID" test "$(grep -c '"id"' fax.jsonl)" = 2
+check "fax capture: a refused T.38 offer is no fax" \
+  test "$(python3 -c "import json; print(sorted(str(json.loads(l).get('fax')) for l in open('fax.jsonl')))")" = "['None', 'None']"
+check "fax capture: streams as tshark's, but for its T.38 misreading" \
+  python3 "$SRC/tests/tools/compare-streams.py" "$PCAPS/fax-t38-refused-proxy-hops.pcap" fax.jsonl --except 0EAF0EAF
+check "fax capture: SSRC 0x0EAF0EAF has tshark's 132 RTP packets plus the 27 it read as T.38" \
+  test "$(python3 -c "import json; print([s['packets'] for l in open('fax.jsonl') for s in json.loads(l)['rtp'] if s['ssrc'] == 0x0EAF0EAF])")" = "[159]"
+# SIP inside PPTP's GRE with PPP, behind a VLAN tag; a PPP link-type capture
+es --data gre -q record -r "$PCAPS/pptp-gre-ppp-sip.pcapng" --json > gre.json
+check "PPTP GRE + PPP: the SIP message inside is found" \
+  python3 -c "import json,sys; c=json.load(open('gre.json')); sys.exit(0 if c['sip_messages'] == 1 and c['bad_packets'] == 0 else 1)"
+es --data ppp -q record -r "$PCAPS/dlt-ppp.pcap" --json > ppp.json
+check "PPP link type: decoded, nothing bad" \
+  python3 -c "import json,sys; c=json.load(open('ppp.json')); sys.exit(0 if c['packets'] == 1 and c['bad_packets'] == 0 and c['not_ip'] == 0 else 1)"
 check "verify clean" es verify
 set +e; es record -r /nonexistent.pcap 2> err.txt; rc=$?; set -e
 check "unreadable capture: exit 1 with the reason ($rc)" sh -c "test $rc = 1 && grep -q nonexistent.pcap err.txt"

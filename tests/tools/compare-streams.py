@@ -18,7 +18,8 @@ import re
 import subprocess
 import sys
 
-LINE = re.compile(r'\s*[\d.]+\s+[\d.]+\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+0x([0-9A-F]+)\s+\S+\s+(\d+)\s+'
+# the payload column may list several types ("g711A, CN, RTPType-100")
+LINE = re.compile(r'\s*[\d.]+\s+[\d.]+\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+0x([0-9A-F]+)\s+.+?\s+(\d+)\s+'
                   r'(-?\d+)\s+\(.*?\)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(-?[\d.]+)\s+([\d.]+)\s+([\d.]+)')
 
 

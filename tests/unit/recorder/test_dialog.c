@@ -135,9 +135,12 @@ Test(dialog, reinvite_moves_media_and_hold)
     feed("r", "SIP/2.0 200 OK", "1 INVITE", "t", sdp("10.0.0.2", 5000, "sendrecv"));
     struct sip_call *c =
         feed("r", "INVITE sip:600@pbx SIP/2.0", "2 INVITE", "t", sdp("10.0.0.1", 4100, "sendonly"));
+    cr_assert_eq(c->caller_media.port, 4000, "an offer takes effect with its 2xx");
+    feed("r", "SIP/2.0 200 OK", "2 INVITE", "t", sdp("10.0.0.2", 5000, "recvonly"));
     cr_assert_eq(c->caller_media.port, 4100);
     cr_assert_eq(c->caller_media.dir, SDP_SENDONLY, "caller put the call on hold");
     cr_assert_eq(c->caller_media.changes, 2);
+    cr_assert_eq(c->callee_media.dir, SDP_RECVONLY);
     struct pkt_addr caller = {.family = 4, .a = {10, 0, 0, 1}};
     int side;
     cr_assert_not_null(dialogs_match_media(d, &caller, 4100, &side));
@@ -252,4 +255,28 @@ Test(dialog, new_call_on_a_lingering_address_ends_the_linger)
     cr_assert_eq(dialogs_take_ended(d, now, 30000000, 5000000, out, 2), 1);
     cr_assert_eq(out[0], old);
     free(out[0]);
+}
+
+Test(dialog, refused_reinvite_changes_nothing)
+{
+    answer("x", "10.0.0.1", 4000, "10.0.0.2", 5000);
+    const char *t38 = "v=0\r\no=- 1 2 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+                      "m=image 4000 udptl t38\r\n";
+    struct sip_call *c = feed("x", "INVITE sip:600@pbx SIP/2.0", "2 INVITE", "t1", t38);
+    feed("x", "SIP/2.0 488 Not Acceptable Here", "2 INVITE", "t1", NULL);
+    cr_assert(c->caller_media.valid && c->caller_media.port == 4000, "audio still flows");
+    cr_assert(!c->t38, "a refused fax is no fax");
+    enum sdp_kind kind;
+    struct pkt_addr caller = {.family = 4, .a = {10, 0, 0, 1}};
+    cr_assert_null(dialogs_match_extra(d, &caller, 4000, &kind));
+    cr_assert_null(c->pending_sdp);
+    /* offered again and accepted: now it is a fax */
+    feed("x", "INVITE sip:600@pbx SIP/2.0", "3 INVITE", "t1", t38);
+    const char *t38_ok = "v=0\r\no=- 1 2 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\n"
+                         "m=image 5000 udptl t38\r\n";
+    feed("x", "SIP/2.0 200 OK", "3 INVITE", "t1", t38_ok);
+    cr_assert(c->t38);
+    cr_assert(!c->caller_media.valid, "the audio address carries the fax now");
+    cr_assert_eq(dialogs_match_extra(d, &caller, 4000, &kind), c);
+    cr_assert_eq(kind, SDP_IMAGE);
 }

@@ -142,7 +142,7 @@ Test(rtp, loss_duplicates_reorder_and_wrap)
     for (size_t i = 0; i < sizeof seqs / sizeof seqs[0]; i++) {
         h.seq = seqs[i];
         h.ts = (uint32_t)(seqs[i] - 65530) * 160u;
-        rtp_stats_add(&s, &h, 20.0 * (double)i);
+        rtp_stats_add(&s, &h, 8000, 20.0 * (double)i);
     }
     rtp_stats_end(&s);
     cr_assert_eq(s.packets, 11);

@@ -54,7 +54,7 @@ static int collect(const char *path, struct stream *v)
             rtp_stats_init(&v[k].st, rtp_static_clock(h.pt));
             n++;
         }
-        rtp_stats_add(&v[k].st, &h, (double)pk.ts_us / 1000.0);
+        rtp_stats_add(&v[k].st, &h, rtp_static_clock(h.pt), (double)pk.ts_us / 1000.0);
     }
     pcapin_close(in);
     return n;
