@@ -40,6 +40,7 @@ static const char *const config_keys[] = {
     "ingest.legs",
     "ingest.bitrate",
     "ingest.stereo_bitrate",
+    "ingest.max_rate",
     "ingest.settle",
     "ingest.move_to",
     "ingest.delete",

@@ -106,13 +106,7 @@ static int transport(const uint8_t *p, size_t len, struct pkt *out, int depth)
         out->payload_len = len;
         return 0;
     }
-    if (depth < MAX_DEPTH) {
-        if (out->proto == 4 || out->proto == 41) /* IPv4 or IPv6 inside */
-            return ip(p, len, out, depth + 1);
-        if (out->proto == 47)
-            return gre(p, len, out, depth);
-    }
-    if (out->proto == PKT_UDP) {
+    if (out->proto == PKT_UDP) { /* first: nearly every packet is UDP */
         if (len < 8)
             return ES_EFORMAT;
         out->sport = be16(p);
@@ -127,6 +121,12 @@ static int transport(const uint8_t *p, size_t len, struct pkt *out, int depth)
             (out->payload[0] & 0x08))
             return ether(out->payload + 8, out->payload_len - 8, out, depth + 1);
         return 0;
+    }
+    if (depth < MAX_DEPTH) {
+        if (out->proto == 4 || out->proto == 41) /* IPv4 or IPv6 inside */
+            return ip(p, len, out, depth + 1);
+        if (out->proto == 47)
+            return gre(p, len, out, depth);
     }
     if (out->proto == PKT_TCP) {
         if (len < 20)

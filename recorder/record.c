@@ -28,8 +28,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define SWEEP_US 200000 /* how often ended calls are looked for */
-
 static const char dtmf_chars[] = "0123456789*#ABCD";
 
 static struct rec_call *rec_call_new(struct recorder *r)
@@ -675,7 +673,7 @@ void recorder_tick(struct recorder *r, int64_t now_us, bool final)
  * is matched, so it cannot land in a call that is already over. */
 void recorder_sweep(struct recorder *r, int64_t now_us, bool final)
 {
-    if (!final && now_us - r->last_sweep_us < SWEEP_US)
+    if (!final && now_us - r->last_sweep_us < REC_SWEEP_US)
         return;
     r->last_sweep_us = now_us;
     /* media keeps a call alive: the fast path leaves that to here */

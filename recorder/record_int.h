@@ -6,6 +6,7 @@
 #include "recorder/recorder.h"
 
 #define REC_MAX_STREAMS 8
+#define REC_SWEEP_US    200000 /* how often ended calls are looked for */
 #define REC_MAX_DTMF    64
 
 /* What a stream's payload type means, resolved once per type and SDP. */

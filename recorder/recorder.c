@@ -65,7 +65,8 @@ void recorder_packet(struct recorder *r, int linktype, const uint8_t *p, size_t 
 {
     r->counters.packets++;
     r->counters.bytes += len;
-    recorder_sweep(r, ts_us, false);
+    if (ts_us - r->last_sweep_us >= REC_SWEEP_US)
+        recorder_sweep(r, ts_us, false);
     struct pkt pk;
     int rc = pkt_decode(linktype, p, len, &pk);
     if (rc == ES_EUNSUPP) {

@@ -384,14 +384,18 @@ struct rtp_stats {
     uint32_t last_ts;
     int clock; /* 0: unknown, no jitter */
     double last_arrival_ms;
-    double jitter_ms, max_jitter_ms, mean_jitter_ms;
-    double min_delta_ms, max_delta_ms, mean_delta_ms; /* min: -1 until a regular packet */
-    double delta_ms, last_nominal_ms;
+    double jitter_ms, max_jitter_ms;
+    double min_delta_ms, max_delta_ms; /* min: -1 until a regular packet */
+    double acc_jitter, acc_delta;      /* sums until mixed_*, then running means */
+    double delta_ms, last_nominal_ms, ms_per_tick;
+    int tick_clock; /* the clock ms_per_tick is for */
     uint8_t last_pt;
+    bool mixed_delta, mixed_jitter;    /* an irregular packet came: running means */
     uint8_t seen[RTP_SEEN_WINDOW / 8]; /* sequence numbers seen, within the window */
     /* totals (rtp_stats_end) */
-    int64_t expected; /* highest extended seq - first seq + 1 */
-    int64_t lost;     /* expected - packets (negative with duplicates) */
+    int64_t expected;                     /* highest extended seq - first seq + 1 */
+    int64_t lost;                         /* expected - packets (negative with duplicates) */
+    double mean_jitter_ms, mean_delta_ms; /* tshark's means */
     /* rarely used */
     uint32_t first_ts;
     double first_arrival_ms;

@@ -125,8 +125,12 @@ void rtp_stats_add(struct rtp_stats *s, const struct rtp_hdr *h, int clock, doub
      * but not the nominal time, as tshark does. */
     bool in_time = (int32_t)(h->ts - s->first_ts) >= 0;
     if (in_time) {
-        if (clock > 0) { /* RFC 3550 jitter, with the packet's own clock */
-            double nominal = (double)(uint32_t)(h->ts - s->first_ts) * 1000.0 / clock;
+        if (clock > 0) {                  /* RFC 3550 jitter, with the packet's own clock */
+            if (clock != s->tick_clock) { /* a multiplication a packet, not a division */
+                s->tick_clock = clock;
+                s->ms_per_tick = 1000.0 / clock;
+            }
+            double nominal = (double)(uint32_t)(h->ts - s->first_ts) * s->ms_per_tick;
             double d = fabs(arrival_ms - (s->last_arrival_ms + nominal - s->last_nominal_ms));
             s->jitter_ms = (15.0 * s->jitter_ms + d) / 16.0;
             s->last_nominal_ms = nominal;
@@ -139,18 +143,34 @@ void rtp_stats_add(struct rtp_stats *s, const struct rtp_hdr *h, int clock, doub
      * talkspurt start, not comfort noise or the packet after it (silence
      * suppression is no delay), not from before the stream's first */
     bool regular = !h->marker && !is_cn(h->pt) && !is_cn(s->last_pt) && in_time;
+    /* tshark's means divide by every packet so far, regular or not; while
+     * all were regular that is a plain average, kept as a sum (no division
+     * a packet), and only the first irregular packet turns it into the
+     * running form */
+    uint64_t n = s->packets - 1; /* packets before this one */
     if (regular) {
-        uint64_t n = s->packets - 1; /* packets before this one: deltas so far */
         if (s->min_delta_ms < 0 || s->delta_ms < s->min_delta_ms)
             s->min_delta_ms = s->delta_ms;
         if (s->delta_ms > s->max_delta_ms)
             s->max_delta_ms = s->delta_ms;
-        s->mean_delta_ms = (s->mean_delta_ms * (double)(n - 1) + s->delta_ms) / (double)n;
-        if (clock > 0) {
-            if (s->jitter_ms > s->max_jitter_ms)
-                s->max_jitter_ms = s->jitter_ms;
-            s->mean_jitter_ms = (s->mean_jitter_ms * (double)(n - 1) + s->jitter_ms) / (double)n;
-        }
+        if (s->mixed_delta)
+            s->acc_delta = (s->acc_delta * (double)(n - 1) + s->delta_ms) / (double)n;
+        else
+            s->acc_delta += s->delta_ms; /* a sum until mixed */
+    } else if (!s->mixed_delta) {
+        s->acc_delta = n > 1 ? s->acc_delta / (double)(n - 1) : 0;
+        s->mixed_delta = true;
+    }
+    if (regular && clock > 0) {
+        if (s->jitter_ms > s->max_jitter_ms)
+            s->max_jitter_ms = s->jitter_ms;
+        if (s->mixed_jitter)
+            s->acc_jitter = (s->acc_jitter * (double)(n - 1) + s->jitter_ms) / (double)n;
+        else
+            s->acc_jitter += s->jitter_ms;
+    } else if (!s->mixed_jitter) {
+        s->acc_jitter = n > 1 ? s->acc_jitter / (double)(n - 1) : 0;
+        s->mixed_jitter = true;
     }
     s->last_pt = h->pt;
 }
@@ -163,4 +183,8 @@ void rtp_stats_end(struct rtp_stats *s)
     s->lost = s->expected - (int64_t)s->packets;
     if (s->min_delta_ms < 0)
         s->min_delta_ms = 0;
+    /* still plain sums: the averages over the packets' deltas */
+    double deltas = s->packets > 1 ? (double)(s->packets - 1) : 1;
+    s->mean_delta_ms = s->mixed_delta ? s->acc_delta : s->acc_delta / deltas;
+    s->mean_jitter_ms = s->mixed_jitter ? s->acc_jitter : s->acc_jitter / deltas;
 }

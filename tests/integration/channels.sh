@@ -99,5 +99,9 @@ check "44.1 kHz source encoded at 16 kHz by default ($(rate_of r44100))" test "$
 check "11.025 kHz source encoded at 12 kHz ($(rate_of r11025))" test "$(rate_of r11025)" = 12000
 check "8 kHz source stays at 8 kHz ($(rate_of r8000))" test "$(rate_of r8000)" = 8000
 check "--max-rate 48000 keeps 48 kHz ($(rate_of r48full))" test "$(rate_of r48full)" = 48000
+printf 'ingest.max_rate = 24000\n' > max.conf
+mkdir -p cfg-in && cp s48-24.wav cfg-in/
+es --config max.conf --data data-cfg ingest cfg-in > /dev/null
+check "ingest.max_rate in the configuration file: 24 kHz ($(rate_of cfg))" test "$(rate_of cfg)" = 24000
 check "the archive verifies (OpusHead family 1 read back)" es --data data-r44100 verify
 finish
