@@ -50,17 +50,19 @@ static void live_report(struct pcapin *in, struct recorder *r, bool tty_line)
     if (tty_line) {
         fprintf(stderr,
                 "\r\033[Kpackets %llu  calls active %zu  archived %llu  missed %llu  "
-                "kernel drops %llu  audio dropped %llu",
+                "kernel drops %llu  audio dropped %llu  stray rtp %llu",
                 (unsigned long long)c.packets, recorder_active_calls(r),
                 (unsigned long long)c.calls_archived, (unsigned long long)c.calls_missed,
-                (unsigned long long)(drop + ifdrop), (unsigned long long)c.audio_dropped);
+                (unsigned long long)(drop + ifdrop), (unsigned long long)c.audio_dropped,
+                (unsigned long long)c.stray_rtp_packets);
         return;
     }
     ES_INFO("record",
             "capture received=%llu dropped=%llu if_dropped=%llu calls_active=%zu "
-            "audio_dropped=%llu",
+            "audio_dropped=%llu stray_rtp=%llu",
             (unsigned long long)recv, (unsigned long long)drop, (unsigned long long)ifdrop,
-            recorder_active_calls(r), (unsigned long long)c.audio_dropped);
+            recorder_active_calls(r), (unsigned long long)c.audio_dropped,
+            (unsigned long long)c.stray_rtp_packets);
 }
 
 static double mono_s(void)

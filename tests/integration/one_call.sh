@@ -103,4 +103,12 @@ for v in h264 vp8 h263; do
     streams "video-$v.pcap" "video-$v.jsonl" --video
 done
 
+# 6. RTP before the 200 OK that names its address (early media both ways): the
+#    stream begun as an unknown call is the SIP call's, whole, never split.
+gen early.pcap --rtp-delay -0.3 --seconds 3 > /dev/null
+rec early early.pcap
+check "RTP before the answer: one call ($(calls early))" test "$(calls early)" = 1
+check "RTP before the answer: each stream whole in that call, as tshark's" \
+  streams early.pcap early.jsonl --heuristic
+
 finish
