@@ -3,6 +3,7 @@
 #include "recorder/record_int.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -14,7 +15,7 @@
 static const char usage[] =
     "usage: earshot record (-r FILE | -i IFACE) [--filter BPF] [--user NAME] [--buffer MB]\n"
     "                      [--operators SPEC] [--sip-port N]... [--rtp-timeout S]\n"
-    "                      [--linger S] [--min-unknown S]\n"
+    "                      [--linger S] [--min-unknown S] [--max-calls N]\n"
     "                      [--mask-dtmf] [--no-audio] [--workers N] [--stats] [--json]\n";
 
 static volatile sig_atomic_t stop;
@@ -50,19 +51,20 @@ static void live_report(struct pcapin *in, struct recorder *r, bool tty_line)
     if (tty_line) {
         fprintf(stderr,
                 "\r\033[Kpackets %llu  calls active %zu  archived %llu  missed %llu  "
-                "kernel drops %llu  audio dropped %llu  stray rtp %llu",
+                "kernel drops %llu  audio dropped %llu  stray rtp %llu  calls dropped %llu",
                 (unsigned long long)c.packets, recorder_active_calls(r),
                 (unsigned long long)c.calls_archived, (unsigned long long)c.calls_missed,
                 (unsigned long long)(drop + ifdrop), (unsigned long long)c.audio_dropped,
-                (unsigned long long)c.stray_rtp_packets);
+                (unsigned long long)c.stray_rtp_packets, (unsigned long long)c.dropped_calls);
         return;
     }
     ES_INFO("record",
             "capture received=%llu dropped=%llu if_dropped=%llu calls_active=%zu "
-            "audio_dropped=%llu stray_rtp=%llu",
+            "audio_dropped=%llu stray_rtp=%llu calls_dropped=%llu table_full=%llu evicted=%llu",
             (unsigned long long)recv, (unsigned long long)drop, (unsigned long long)ifdrop,
             recorder_active_calls(r), (unsigned long long)c.audio_dropped,
-            (unsigned long long)c.stray_rtp_packets);
+            (unsigned long long)c.stray_rtp_packets, (unsigned long long)c.dropped_calls,
+            (unsigned long long)c.calls_dropped_full, (unsigned long long)c.calls_evicted);
 }
 
 static double mono_s(void)
@@ -87,31 +89,57 @@ static void summary(const struct recorder_counters *c, int json, double input_s,
     char ports[160];
     sip_ports_text(c, json, ports, sizeof ports);
     if (json) {
-        printf("{\"packets\":%llu,\"sip_messages\":%llu,\"rtp_packets\":%llu,"
-               "\"calls_archived\":%llu,\"calls_missed\":%llu,\"calls_failed\":%llu,"
-               "\"calls_skipped\":%llu,\"calls_dropped\":%llu,\"bad_packets\":%llu,\"not_ip\":%llu,"
-               "\"fragments\":%llu,\"sip_tcp_segments\":%llu,\"audio_dropped\":%llu,"
-               "\"queue_waits\":%llu,\"stray_rtp_packets\":%llu,\"copy_rtp_packets\":%llu,"
-               "\"sip_ports_seen\":[%s],\"input_seconds\":%.3f,\"finish_seconds\":%.3f}\n",
-               (unsigned long long)c->packets, (unsigned long long)c->sip_messages,
-               (unsigned long long)c->rtp_packets, (unsigned long long)c->calls_archived,
-               (unsigned long long)c->calls_missed, (unsigned long long)c->calls_failed,
-               (unsigned long long)c->calls_skipped, (unsigned long long)c->dropped_calls,
-               (unsigned long long)c->bad_packets, (unsigned long long)c->not_ip,
-               (unsigned long long)c->fragments, (unsigned long long)c->tcp_segments,
-               (unsigned long long)c->audio_dropped, (unsigned long long)c->queue_waits,
-               (unsigned long long)c->stray_rtp_packets, (unsigned long long)c->copy_rtp_packets,
-               ports, input_s, finish_s);
+        json_t *reasons = json_pack("{s:I, s:I}", "table_full", (json_int_t)c->calls_dropped_full,
+                                    "evicted", (json_int_t)c->calls_evicted);
+        json_t *seen = json_array();
+        for (int i = 0; i < c->nsip_ports_seen; i++)
+            json_array_append_new(seen, json_integer(c->sip_ports_seen[i]));
+        const struct {
+            const char *key;
+            uint64_t v;
+        } counts[] = {
+            {"packets", c->packets},
+            {"sip_messages", c->sip_messages},
+            {"rtp_packets", c->rtp_packets},
+            {"calls_archived", c->calls_archived},
+            {"calls_missed", c->calls_missed},
+            {"calls_failed", c->calls_failed},
+            {"calls_skipped", c->calls_skipped},
+            {"calls_dropped", c->dropped_calls},
+            {"bad_packets", c->bad_packets},
+            {"not_ip", c->not_ip},
+            {"fragments", c->fragments},
+            {"sip_tcp_segments", c->tcp_segments},
+            {"audio_dropped", c->audio_dropped},
+            {"queue_waits", c->queue_waits},
+            {"stray_rtp_packets", c->stray_rtp_packets},
+            {"copy_rtp_packets", c->copy_rtp_packets},
+            {"untracked_rtp_packets", c->untracked_rtp_packets},
+        };
+        json_t *o = json_object();
+        for (size_t i = 0; i < ES_ARRAY_LEN(counts); i++) {
+            json_object_set_new(o, counts[i].key, json_integer((json_int_t)counts[i].v));
+            if (!strcmp(counts[i].key, "calls_dropped"))
+                json_object_set_new(o, "calls_dropped_reasons", reasons);
+        }
+        json_object_set_new(o, "sip_ports_seen", seen);
+        json_object_set_new(o, "input_seconds", json_real(input_s));
+        json_object_set_new(o, "finish_seconds", json_real(finish_s));
+        json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+        fputc('\n', stdout);
+        json_decref(o);
         return;
     }
     ES_INFO("record",
             "done: packets=%llu sip=%llu rtp=%llu archived=%llu missed=%llu failed=%llu "
-            "skipped=%llu dropped=%llu audio_dropped=%llu stray_rtp=%llu copy_rtp=%llu "
+            "skipped=%llu dropped=%llu (table_full=%llu evicted=%llu) audio_dropped=%llu "
+            "stray_rtp=%llu copy_rtp=%llu "
             "sip_ports=%s",
             (unsigned long long)c->packets, (unsigned long long)c->sip_messages,
             (unsigned long long)c->rtp_packets, (unsigned long long)c->calls_archived,
             (unsigned long long)c->calls_missed, (unsigned long long)c->calls_failed,
             (unsigned long long)c->calls_skipped, (unsigned long long)c->dropped_calls,
+            (unsigned long long)c->calls_dropped_full, (unsigned long long)c->calls_evicted,
             (unsigned long long)c->audio_dropped, (unsigned long long)c->stray_rtp_packets,
             (unsigned long long)c->copy_rtp_packets, ports);
 }
@@ -135,6 +163,7 @@ int cmd_record(struct es_cli *cli)
         {"workers", required_argument, NULL, 'w'},
         {"linger", required_argument, NULL, 'L'},
         {"min-unknown", required_argument, NULL, 'M'},
+        {"max-calls", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0},
     };
     struct recorder_opts ro = {0};
@@ -182,6 +211,14 @@ int cmd_record(struct es_cli *cli)
                 ro.min_unknown_ms = ms ? ms : -1; /* 0: every RTP-only call is kept */
             break;
         }
+        case 'C':
+            v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 1000000) {
+                fprintf(stderr, "earshot record: bad --max-calls %s (1 to 1000000)\n", optarg);
+                return 2;
+            }
+            ro.max_calls = (size_t)v;
+            break;
         case 'i':
             iface = optarg;
             break;

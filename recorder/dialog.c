@@ -18,8 +18,11 @@ struct dialogs {
     struct call_extra *extra[BUCKETS]; /* the same for video and T.38 */
     size_t nextra;                     /* endpoints in it: none, no lookups */
     size_t count, max;
-    uint64_t dropped;   /* new calls refused at the limit */
-    uint64_t preempted; /* lingering calls whose media address a new SDP took */
+    uint64_t dropped;   /* new calls refused at the limit: nothing could give way */
+    uint64_t evicted_n; /* unanswered calls that gave way to new ones */
+    struct sip_call *idle_head, *idle_tail; /* never answered, oldest first */
+    struct sip_call *evicted;               /* given way, not yet taken */
+    uint64_t preempted;                     /* lingering calls whose media address a new SDP took */
 };
 
 static uint32_t hash(const char *p, size_t n)
@@ -50,6 +53,11 @@ void dialogs_free(struct dialogs *d)
 {
     if (!d)
         return;
+    while (d->evicted) {
+        struct sip_call *c = d->evicted;
+        d->evicted = c->next;
+        free(c);
+    }
     for (size_t b = 0; b < BUCKETS; b++) {
         struct sip_call *c = d->bucket[b];
         while (c) {
@@ -315,10 +323,66 @@ static void end_call(struct sip_call *c, int64_t ts_us, int status)
     c->state = CALL_ENDED;
 }
 
+/* The idle queue: dialogs the far side has not answered (or only
+ * challenged) and that carried no media, oldest first. Scanners' INVITEs
+ * live here; calls being handled never do. */
+static void idle_remove(struct dialogs *d, struct sip_call *c)
+{
+    if (!c->in_idle)
+        return;
+    if (c->idle_prev)
+        c->idle_prev->idle_next = c->idle_next;
+    else
+        d->idle_head = c->idle_next;
+    if (c->idle_next)
+        c->idle_next->idle_prev = c->idle_prev;
+    else
+        d->idle_tail = c->idle_prev;
+    c->idle_prev = c->idle_next = NULL;
+    c->in_idle = false;
+}
+
+static void idle_append(struct dialogs *d, struct sip_call *c)
+{
+    idle_remove(d, c);
+    c->idle_prev = d->idle_tail;
+    if (d->idle_tail)
+        d->idle_tail->idle_next = c;
+    else
+        d->idle_head = c;
+    d->idle_tail = c;
+    c->in_idle = true;
+}
+
+static void unindex_all(struct dialogs *d, struct sip_call *c);
+
+/* Takes the call out of the table (buckets, indexes, queue) into the list
+ * of evicted calls for the recorder to take. */
+static bool evict_oldest_idle(struct dialogs *d)
+{
+    struct sip_call *c = d->idle_head;
+    if (!c)
+        return false;
+    idle_remove(d, c);
+    uint32_t b = hash(c->call_id, strlen(c->call_id)) % BUCKETS;
+    for (struct sip_call **pp = &d->bucket[b]; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    unindex_all(d, c);
+    drop_pending(c);
+    c->next = d->evicted;
+    d->evicted = c;
+    d->count--;
+    d->evicted_n++;
+    return true;
+}
+
 static struct sip_call *new_call(struct dialogs *d, const struct sip_msg *m, const struct pkt *p,
                                  int64_t ts_us, uint32_t b)
 {
-    if (d->count >= d->max) {
+    if (d->count >= d->max && !evict_oldest_idle(d)) {
         d->dropped++;
         return NULL;
     }
@@ -337,6 +401,7 @@ static struct sip_call *new_call(struct dialogs *d, const struct sip_msg *m, con
     c->next = d->bucket[b];
     d->bucket[b] = c;
     d->count++;
+    idle_append(d, c);
     return c;
 }
 
@@ -367,6 +432,13 @@ static void on_response(struct dialogs *d, struct sip_call *c, const struct sip_
     if (!sip_str_eq(m->cseq_method, "INVITE"))
         return;
     int s = m->status;
+    /* the far side answers: handled, unless it only asks for credentials
+     * (the caller may never come back: a scanner does not) */
+    c->challenged = s == 401 || s == 407;
+    if (c->challenged && c->state == CALL_INVITED)
+        idle_append(d, c);
+    else
+        idle_remove(d, c);
     if (!c->callee_ua[0])
         copy(c->callee_ua, sizeof c->callee_ua, m->user_agent);
     if (s >= 180 && s < 200) {
@@ -442,6 +514,37 @@ struct sip_call *dialogs_match_media(struct dialogs *d, const struct pkt_addr *d
     return ended->call;
 }
 
+static void unindex_all(struct dialogs *d, struct sip_call *c)
+{
+    unindex(d, &c->caller_media);
+    unindex(d, &c->callee_media);
+    for (int i = 0; i < 4; i++)
+        extra_unindex(d, &c->extra[i / 2][i % 2]);
+}
+
+void dialogs_heard(struct dialogs *d, struct sip_call *c)
+{
+    idle_remove(d, c);
+}
+
+size_t dialogs_take_evicted(struct dialogs *d, struct sip_call **out, size_t max)
+{
+    size_t n = 0;
+    while (d->evicted && n < max) {
+        struct sip_call *c = d->evicted;
+        d->evicted = c->next;
+        c->next = NULL;
+        out[n++] = c;
+    }
+    return n;
+}
+
+void dialogs_stats(const struct dialogs *d, struct dialogs_stats *out)
+{
+    out->dropped_full = d->dropped;
+    out->evicted = d->evicted_n;
+}
+
 uint64_t dialogs_preempted(const struct dialogs *d)
 {
     return d->preempted;
@@ -467,10 +570,8 @@ size_t dialogs_take_ended(struct dialogs *d, int64_t now_us, int64_t idle_us, in
             if (c->state == CALL_ENDED &&
                 (silent || linger_us <= 0 || now_us - c->last_us >= linger_us || c->preempted)) {
                 drop_pending(c);
-                unindex(d, &c->caller_media);
-                unindex(d, &c->callee_media);
-                for (int i = 0; i < 4; i++)
-                    extra_unindex(d, &c->extra[i / 2][i % 2]);
+                idle_remove(d, c);
+                unindex_all(d, c);
                 *pp = c->next;
                 c->next = NULL;
                 out[n++] = c; /* the caller frees it */

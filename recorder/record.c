@@ -457,7 +457,7 @@ static struct rec_call *unknown_call(struct recorder *r, const struct pkt *p, in
         }
     }
     if (r->active >= r->o.max_calls) {
-        r->counters.dropped_calls++;
+        r->counters.untracked_rtp_packets++; /* packets, not calls: counted apart */
         return NULL;
     }
     struct rec_call *rc = rec_call_new(r);
@@ -506,11 +506,30 @@ static void note_sip_port(struct recorder *r, const struct sip_msg *m, const str
         c->sip_ports_seen[c->nsip_ports_seen++] = port;
 }
 
+/* Dialogs that gave way to newer ones: never answered, no media, so there is
+ * nothing to record; their calls are let go without a row. */
+static void let_go_evicted(struct recorder *r)
+{
+    struct sip_call *ev[64];
+    size_t n;
+    while ((n = dialogs_take_evicted(r->dlg, ev, ES_ARRAY_LEN(ev))) > 0)
+        for (size_t i = 0; i < n; i++) {
+            struct rec_call *rc = ev[i]->ud;
+            if (!rc) {
+                free(ev[i]);
+                continue;
+            }
+            rc->discard = true;
+            end_call(rc); /* the worker frees the sip_call with the call */
+        }
+}
+
 void recorder_sip(struct recorder *r, const struct sip_msg *m, const struct pkt *p, int64_t ts_us)
 {
     r->counters.sip_messages++;
     note_sip_port(r, m, p);
     struct sip_call *c = dialogs_on_sip(r->dlg, m, p, ts_us);
+    let_go_evicted(r);
     if (c && !c->ud) {
         c->ud = rec_call_new(r);
         if (c->ud)
@@ -618,7 +637,8 @@ void recorder_udp(struct recorder *r, const struct pkt *p, int64_t ts_us)
     struct sip_call *c = dialogs_match_media(r->dlg, &p->dst, p->dport, &side);
     if (c && c->ud) {
         struct rec_call *rc = c->ud;
-        c->last_us = ts_us; /* media keeps the call alive (the tick does it for flows) */
+        c->last_us = ts_us;       /* media keeps the call alive (the tick does it for flows) */
+        dialogs_heard(r->dlg, c); /* and is never evicted for a newcomer */
         bool caller_is_customer = recorder_caller_is_customer(rc);
         channel = (side == CALL_FROM_CALLER) == caller_is_customer ? 0 : 1;
         const struct call_media *rx =
@@ -669,6 +689,36 @@ void recorder_tick(struct recorder *r, int64_t now_us, bool final)
     recorder_sweep(r, now_us, final);
 }
 
+#define FULL_QUIET_US (60LL * 1000000) /* a minute without drops ends an episode */
+
+/* A full call table is raised once per episode (a warning with the limit),
+ * and its end summed up, so a flood never goes by silently nor floods the
+ * log itself. */
+static void watch_full_table(struct recorder *r, int64_t now_us, bool final)
+{
+    struct dialogs_stats ds;
+    dialogs_stats(r->dlg, &ds);
+    uint64_t seen = ds.dropped_full + ds.evicted;
+    if (seen != r->full_seen) {
+        if (!r->full_episode) {
+            r->full_episode = true;
+            r->full_since_us = now_us;
+            r->full_base = r->full_seen;
+            ES_WARN("record",
+                    "call table full (%zu calls): new dialogs replace unanswered ones, calls "
+                    "being handled are kept; what cannot be tracked is counted as dropped",
+                    r->o.max_calls);
+        }
+        r->full_seen = seen;
+        r->full_last_us = now_us;
+    } else if (r->full_episode && (final || now_us - r->full_last_us > FULL_QUIET_US)) {
+        r->full_episode = false;
+        ES_INFO("record", "call table has room again: dropped_or_evicted=%llu over %lld s",
+                (unsigned long long)(seen - r->full_base),
+                (long long)((r->full_last_us - r->full_since_us) / 1000000));
+    }
+}
+
 /* Ends the calls whose time is up at now_us: run before a packet of that time
  * is matched, so it cannot land in a call that is already over. */
 void recorder_sweep(struct recorder *r, int64_t now_us, bool final)
@@ -676,6 +726,7 @@ void recorder_sweep(struct recorder *r, int64_t now_us, bool final)
     if (!final && now_us - r->last_sweep_us < REC_SWEEP_US)
         return;
     r->last_sweep_us = now_us;
+    watch_full_table(r, now_us, final);
     /* media keeps a call alive: the fast path leaves that to here */
     for (struct rec_call *rc = r->all; rc; rc = rc->next_all)
         if (rc->sip && rc->last_rtp_us > rc->sip->last_us)

@@ -153,6 +153,10 @@ struct recorder {
     struct rec_call *all, *unknown;
     struct rec_stream *ssrc_index[4096]; /* streams of active calls by SSRC */
     uint64_t seen_preempted;             /* dialogs_preempted() at the last look */
+    /* an episode of a full call table: warned once, summed up at its end */
+    bool full_episode;
+    int64_t full_since_us, full_last_us;
+    uint64_t full_seen, full_base;
     size_t active;
     int64_t last_sweep_us;
     struct recorder_counters counters; /* the capture thread's */

@@ -104,6 +104,11 @@ void recorder_counters(const struct recorder *r, struct recorder_counters *out)
 {
     *out = r->counters;
     rec_pool_counters(r->pool, out);
+    struct dialogs_stats ds;
+    dialogs_stats(r->dlg, &ds);
+    out->calls_dropped_full += ds.dropped_full;
+    out->calls_evicted += ds.evicted;
+    out->dropped_calls += ds.dropped_full + ds.evicted;
 }
 
 size_t recorder_active_calls(const struct recorder *r)

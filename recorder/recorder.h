@@ -190,6 +190,10 @@ struct sip_call {
     size_t pending_len;
     uint32_t pending_cseq;
     bool pending_from_caller;
+    /* the dialogs' queue of calls the far side never answered (private to
+     * dialog.c): the first to give way when the table is full */
+    struct sip_call *idle_prev, *idle_next;
+    bool in_idle, challenged;
     char video[CALL_MAX_VIDEO_CODECS][24];
     int nvideo;
 };
@@ -197,9 +201,22 @@ struct dialogs;
 int dialogs_new(size_t max_calls, struct dialogs **out);
 void dialogs_free(struct dialogs *d);
 size_t dialogs_count(const struct dialogs *d);
-/* Feeds one SIP message; returns its call (borrowed; valid until taken). */
+/* Feeds one SIP message; returns its call (borrowed; valid until taken).
+ * With the table full, a new dialog takes the place of the oldest one that
+ * never got a response from the far side (or only a 401/407 challenge) and
+ * never carried media; with none such, it is dropped. Nothing is silent:
+ * dialogs_stats() counts both. */
 struct sip_call *dialogs_on_sip(struct dialogs *d, const struct sip_msg *m, const struct pkt *p,
                                 int64_t ts_us);
+/* Media reached the call: it is being handled, never to be evicted. */
+void dialogs_heard(struct dialogs *d, struct sip_call *c);
+/* Calls evicted to make room; the caller takes ownership (free() each). */
+size_t dialogs_take_evicted(struct dialogs *d, struct sip_call **out, size_t max);
+struct dialogs_stats {
+    uint64_t dropped_full; /* INVITEs refused: the table full of calls being handled */
+    uint64_t evicted;      /* unanswered dialogs that gave way to a newer one */
+};
+void dialogs_stats(const struct dialogs *d, struct dialogs_stats *out);
 /* The call whose side receives media at dst:port; side tells who sent it.
  * A call in progress wins over one that ended but still lingers. */
 struct sip_call *dialogs_match_media(struct dialogs *d, const struct pkt_addr *dst, uint16_t port,
@@ -342,11 +359,16 @@ struct recorder_opts {
 #define REC_MAX_SIP_PORTS_SEEN 16
 struct recorder_counters {
     uint64_t packets, bytes, not_ip, bad_packets, sip_messages, bad_sip, rtp_packets;
-    uint64_t stray_rtp_packets; /* RTP-only bursts too short to be calls */
-    uint64_t copy_rtp_packets;  /* a call's stream seen again (NAT, relay, mirror) */
+    uint64_t stray_rtp_packets;     /* RTP-only bursts too short to be calls */
+    uint64_t untracked_rtp_packets; /* RTP of no call while the table was full */
+    uint64_t copy_rtp_packets;      /* a call's stream seen again (NAT, relay, mirror) */
     uint16_t sip_ports_seen[REC_MAX_SIP_PORTS_SEEN]; /* where SIP was found, in order */
     int nsip_ports_seen;
-    uint64_t calls_archived, calls_missed, calls_failed, calls_skipped, dropped_calls;
+    uint64_t calls_archived, calls_missed, calls_failed, calls_skipped;
+    /* calls not tracked: dropped_calls is every one; the reasons beside it */
+    uint64_t dropped_calls;
+    uint64_t calls_dropped_full; /* the table full of calls being handled */
+    uint64_t calls_evicted;      /* unanswered, gave way to a newer dialog */
     uint64_t fragments, tcp_segments;
     uint64_t audio_dropped; /* audio packets the workers' queues had no room for */
     uint64_t queue_waits;   /* times the capture waited for room (files; or a stalled disk) */

@@ -459,6 +459,22 @@ def make_call(w, a, rng, n, t0, enc):
     return info
 
 
+def scan(w, a, rng):
+    """A SIP scanner's flood: INVITEs with unique Call-IDs to random extensions
+    from --scanner-hosts addresses, spread over the calls' time, answered with
+    --scanner-code by the PBX (.2) or not at all."""
+    span = max(a.seconds + a.calls * a.stagger / 1000, 1)
+    for i in range(a.scanners):
+        t = 1700000000 + span * i / a.scanners
+        src = 100 + i % a.scanner_hosts
+        cid, ext = f'scan{i}-{rng.randrange(1 << 30)}', str(rng.randrange(100, 99999))
+        w.udp(t, src, 5070, 2, 5060, sip(f'INVITE sip:{ext}@pbx SIP/2.0', cid, '1 INVITE', 'scanner', ext,
+                                           body=sdp(w, src, 40000, 'pcmu')))
+        if a.scanner_code:
+            w.udp(t + 0.001, 2, 5060, src, 5070, sip(f'SIP/2.0 {a.scanner_code} Go away', cid, '1 INVITE',
+                                                       'scanner', ext, 'x'))
+
+
 def sounds_dir():
     """The PBX prompts directory: $ES_SOUNDS, else the one scripts/system-files names."""
     if os.environ.get('ES_SOUNDS'):
@@ -509,6 +525,9 @@ def main():
     ap.add_argument('--late-ms', type=float, default=30, help='how long after the BYE (--late-rtp)')
     ap.add_argument('--t38', type=float, default=0, help='re-INVITE to a T.38 fax after S seconds')
     ap.add_argument('--video', default='', choices=['', 'h264', 'vp8', 'h263'])
+    ap.add_argument('--scanners', type=int, default=0, help="a SIP scanner's INVITEs among the calls")
+    ap.add_argument('--scanner-hosts', type=int, default=10, help='addresses the scanner sends from')
+    ap.add_argument('--scanner-code', type=int, default=0, help="the PBX's answer to them (0: none)")
     ap.add_argument('--stagger', type=float, default=3000, help='ms between call starts')
     ap.add_argument('--seed', type=int, default=1)
     a = ap.parse_args()
@@ -523,6 +542,8 @@ def main():
     for n in range(a.calls):
         info = make_call(w, a, rng, n, 1700000000 + n * a.stagger / 1000, enc)
         print(json.dumps(info))
+    if a.scanners:
+        scan(w, a, rng)
     w.close()
 
 

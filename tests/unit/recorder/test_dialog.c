@@ -167,7 +167,9 @@ Test(dialog, silence_ends_a_call_and_the_limit_holds)
     dialogs_free(d);
     cr_assert_eq(dialogs_new(1, &d), 0);
     cr_assert_not_null(feed("l1", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL));
-    cr_assert_null(feed("l2", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL));
+    feed("l1", "SIP/2.0 100 Trying", "1 INVITE", NULL, NULL);
+    cr_assert_null(feed("l2", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL),
+                   "the limit holds against a call being handled");
     cr_assert_eq(dialogs_count(d), 1);
 }
 
@@ -279,4 +281,56 @@ Test(dialog, refused_reinvite_changes_nothing)
     cr_assert(!c->caller_media.valid, "the audio address carries the fax now");
     cr_assert_eq(dialogs_match_extra(d, &caller, 4000, &kind), c);
     cr_assert_eq(kind, SDP_IMAGE);
+}
+
+/* A full table: a newcomer replaces the oldest dialog the far side never
+ * answered (or only challenged); calls being handled, by a response or by
+ * media, never give way; with none to replace, the newcomer is dropped. */
+Test(dialog, full_table_evicts_only_unanswered)
+{
+    dialogs_free(d);
+    cr_assert_eq(dialogs_new(4, &d), 0);
+    feed("trying", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL);
+    feed("trying", "SIP/2.0 100 Trying", "1 INVITE", NULL, NULL);
+    struct sip_call *media = feed("media", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL);
+    dialogs_heard(d, media);
+    feed("old", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL);
+    feed("challenged", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL);
+    feed("challenged", "SIP/2.0 401 Unauthorized", "1 INVITE", "t", NULL);
+    struct dialogs_stats st;
+    /* "old" (never answered) goes first, then "challenged" */
+    cr_assert_not_null(feed("new1", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL));
+    struct sip_call *out[4];
+    cr_assert_eq(dialogs_take_evicted(d, out, 4), 1);
+    cr_assert_str_eq(out[0]->call_id, "old");
+    free(out[0]);
+    feed("new1", "SIP/2.0 180 Ringing", "1 INVITE", "t", NULL);
+    cr_assert_not_null(feed("new2", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL));
+    cr_assert_eq(dialogs_take_evicted(d, out, 4), 1);
+    cr_assert_str_eq(out[0]->call_id, "challenged");
+    free(out[0]);
+    feed("new2", "SIP/2.0 183 Session Progress", "1 INVITE", "t", NULL);
+    /* trying, media, new1, new2: all handled; the next one is dropped */
+    cr_assert_null(feed("new3", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL));
+    dialogs_stats(d, &st);
+    cr_assert_eq(st.evicted, 2);
+    cr_assert_eq(st.dropped_full, 1);
+    cr_assert_eq(dialogs_count(d), 4);
+    /* a challenged caller that comes back with credentials is a call again */
+    feed("again", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL); /* dropped: full */
+    dialogs_stats(d, &st);
+    cr_assert_eq(st.dropped_full, 2);
+}
+
+Test(dialog, challenged_then_retried_is_a_normal_call)
+{
+    feed("auth", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL);
+    struct sip_call *c =
+        feed("auth", "SIP/2.0 407 Proxy Authentication Required", "1 INVITE", "t", NULL);
+    cr_assert(c->challenged && c->in_idle, "a challenge alone leaves the dialog replaceable");
+    feed("auth", "INVITE sip:600@pbx SIP/2.0", "2 INVITE", NULL, sdp("10.0.0.1", 4000, "sendrecv"));
+    feed("auth", "SIP/2.0 180 Ringing", "2 INVITE", "t2", NULL);
+    cr_assert(!c->in_idle && !c->challenged, "answered after the credentials: handled");
+    feed("auth", "SIP/2.0 200 OK", "2 INVITE", "t2", sdp("10.0.0.2", 5000, "sendrecv"));
+    cr_assert_eq(c->state, CALL_ANSWERED);
 }
