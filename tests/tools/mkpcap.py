@@ -230,7 +230,8 @@ class Writer:
         self.records = []
 
     def ip(self, n):
-        return (f'2001:db8::{n}' if self.ipv6 else f'10.0.0.{n}')
+        """Host number n as an address: 10.0.x.y, or 2001:db8::n in hex."""
+        return (f'2001:db8::{n:x}' if self.ipv6 else f'10.0.{n >> 8}.{n & 255}')
 
     def frame(self, t, ip_packet):
         etype = 0x86dd if self.ipv6 else 0x0800
@@ -244,10 +245,10 @@ class Writer:
 
     def ip_packets(self, src, dst, proto, payload, fragment_mtu=None):
         if self.ipv6:
-            s = bytes.fromhex('20010db8' + '0' * 22 + '%02x' % src)
-            d = bytes.fromhex('20010db8' + '0' * 22 + '%02x' % dst)
+            s = bytes.fromhex('20010db8' + '0' * 20 + '%04x' % src)
+            d = bytes.fromhex('20010db8' + '0' * 20 + '%04x' % dst)
             return [struct.pack('!IHBB', 0x60000000, len(payload), proto, 64) + s + d + payload]
-        s, d = bytes([10, 0, 0, src]), bytes([10, 0, 0, dst])
+        s, d = bytes([10, 0, src >> 8, src & 255]), bytes([10, 0, dst >> 8, dst & 255])
         self.ipid = (self.ipid + 1) & 0xffff
         if not fragment_mtu or len(payload) + 20 <= fragment_mtu:
             h = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(payload), self.ipid, 0, 64, proto, 0, s, d)
