@@ -120,6 +120,13 @@ static void end_call(struct rec_call *rc)
     ssrc_unlink_call(rc->r, rc);
     rec_flows_drop(rc->r->flows, rc);
     rec_call_detach(rc);
+    /* a call let go that its worker never heard of (an evicted scanner's
+     * INVITE) is freed here: queued behind a busy worker's audio, hundreds of
+     * thousands of them would hold gigabytes */
+    if (rc->discard && !rc->worker_knows) {
+        rec_call_destroy(rc);
+        return;
+    }
     rec_send_finish(rc);
 }
 
@@ -254,6 +261,7 @@ static void audio(struct recorder *r, struct rec_call *rc, const struct rtp_hdr 
         }
         recorder_fill_call(rc, rc->call);
     }
+    rc->worker_knows = true;
     if (rc->sent_pt[channel] != h->pt || rc->sent_gen[channel] != gen) {
         if (!rec_send_codec(rc, channel, &s->cache_map)) {
             r->counters.audio_dropped++;
