@@ -67,6 +67,20 @@ static void live_report(struct pcapin *in, struct recorder *r, bool tty_line)
             (unsigned long long)c.calls_dropped_full, (unsigned long long)c.calls_evicted);
 }
 
+/* A whole-number option between lo and hi; otherwise one line naming it. */
+static bool opt_num(const char *name, const char *v, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end || errno || n < lo || n > hi) {
+        fprintf(stderr, "earshot record: bad --%s %s (%ld to %ld)\n", name, v, lo, hi);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
 static double mono_s(void)
 {
     return (double)es_mono_us() / 1e6;
@@ -181,19 +195,18 @@ int cmd_record(struct es_cli *cli)
             ro.operators = optarg;
             break;
         case 'p':
-            v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 65535 || ro.nsip_ports == (int)ES_ARRAY_LEN(ro.sip_ports)) {
-                fprintf(stderr, "earshot record: bad --sip-port %s\n", optarg);
+            if (ro.nsip_ports == (int)ES_ARRAY_LEN(ro.sip_ports)) {
+                fprintf(stderr, "earshot record: at most %zu --sip-port\n",
+                        ES_ARRAY_LEN(ro.sip_ports));
                 return 2;
             }
+            if (!opt_num("sip-port", optarg, 1, 65535, &v))
+                return 2;
             ro.sip_ports[ro.nsip_ports++] = (int)v;
             break;
         case 't':
-            v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 86400) {
-                fprintf(stderr, "earshot record: bad --rtp-timeout %s\n", optarg);
+            if (!opt_num("rtp-timeout", optarg, 1, 86400, &v))
                 return 2;
-            }
             ro.rtp_timeout_s = (int)v;
             break;
         case 'L':
@@ -212,11 +225,8 @@ int cmd_record(struct es_cli *cli)
             break;
         }
         case 'C':
-            v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 1000000) {
-                fprintf(stderr, "earshot record: bad --max-calls %s (1 to 1000000)\n", optarg);
+            if (!opt_num("max-calls", optarg, 1, 1000000, &v))
                 return 2;
-            }
             ro.max_calls = (size_t)v;
             break;
         case 'i':
@@ -232,19 +242,13 @@ int cmd_record(struct es_cli *cli)
             stats = 1;
             break;
         case 'b':
-            v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 4096) {
-                fprintf(stderr, "earshot record: bad --buffer %s\n", optarg);
+            if (!opt_num("buffer", optarg, 1, 4096, &v))
                 return 2;
-            }
             buffer_mb = (int)v;
             break;
         case 'w':
-            v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 64) {
-                fprintf(stderr, "earshot record: bad --workers %s (1 to 64)\n", optarg);
+            if (!opt_num("workers", optarg, 1, 64, &v))
                 return 2;
-            }
             ro.workers = (int)v;
             break;
         case 'm':
