@@ -139,8 +139,7 @@ static void unindex(struct dialogs *d, struct call_media *cm)
 
 static bool same_media(const struct call_media *a, const struct call_media *b)
 {
-    return a->port == b->port && a->addr.family == b->addr.family &&
-           !memcmp(a->addr.a, b->addr.a, a->addr.family == 6 ? 16 : 4);
+    return a->port == b->port && pkt_addr_eq(&a->addr, &b->addr);
 }
 
 static void reindex(struct dialogs *d, struct sip_call *c, struct call_media *cm)
@@ -297,8 +296,7 @@ struct sip_call *dialogs_match_extra(struct dialogs *d, const struct pkt_addr *d
     if (!d->nextra)
         return NULL;
     for (struct call_extra *e = d->extra[media_hash(dst, port)]; e; e = e->next_in_index)
-        if (e->port == port && e->addr.family == dst->family &&
-            !memcmp(e->addr.a, dst->a, dst->family == 6 ? 16 : 4) && !e->call->preempted) {
+        if (e->port == port && pkt_addr_eq(&e->addr, dst) && !e->call->preempted) {
             *kind = e->kind;
             return e->call;
         }
@@ -497,8 +495,7 @@ struct sip_call *dialogs_match_media(struct dialogs *d, const struct pkt_addr *d
 {
     struct call_media *ended = NULL;
     for (struct call_media *cm = d->media[media_hash(dst, port)]; cm; cm = cm->next_in_index) {
-        if (cm->port != port || cm->addr.family != dst->family ||
-            memcmp(cm->addr.a, dst->a, dst->family == 6 ? 16 : 4) || cm->call->preempted)
+        if (cm->port != port || !pkt_addr_eq(&cm->addr, dst) || cm->call->preempted)
             continue;
         if (cm->call->state == CALL_ENDED) {
             ended = ended ? ended : cm;

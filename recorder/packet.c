@@ -321,6 +321,11 @@ int pkt_decode(int linktype, const uint8_t *p, size_t len, struct pkt *out)
     return ES_EUNSUPP;
 }
 
+bool pkt_addr_eq(const struct pkt_addr *a, const struct pkt_addr *b)
+{
+    return a->family == b->family && !memcmp(a->a, b->a, a->family == 6 ? 16 : 4);
+}
+
 void pkt_addr_str(const struct pkt_addr *a, char *out, size_t outlen)
 {
     if (!inet_ntop(a->family == 6 ? AF_INET6 : AF_INET, a->a, out, (socklen_t)outlen))

@@ -375,14 +375,15 @@ static void rtp_packet(struct recorder *r, struct rec_call *rc, const struct pkt
     /* comfort noise: the gap stays silent; no codec: noted above */
 }
 
-static bool same_addr(const struct pkt_addr *a, const struct pkt_addr *b)
-{
-    return a->family == b->family && !memcmp(a->a, b->a, a->family == 6 ? 16 : 4);
-}
-
 static bool at_media(const struct call_media *m, const struct pkt_addr *a, uint16_t port)
 {
-    return m->valid && m->port == port && same_addr(&m->addr, a);
+    return m->valid && m->port == port && pkt_addr_eq(&m->addr, a);
+}
+
+/* The channel (0 customer, 1 operator) of audio sent by side. */
+static int channel_of_side(struct rec_call *rc, int side)
+{
+    return (side == CALL_FROM_CALLER) == recorder_caller_is_customer(rc) ? 0 : 1;
 }
 
 /* The channel of a stream between a and b in a SIP call, by which side's
@@ -397,9 +398,7 @@ static int sip_channel(struct rec_call *rc, const struct rec_stream *s)
     else if (at_media(&c->callee_media, &s->dst, s->dport) ||
              at_media(&c->caller_media, &s->src, s->sport))
         side = CALL_FROM_CALLER;
-    if (side < 0)
-        return -1;
-    return (side == CALL_FROM_CALLER) == recorder_caller_is_customer(rc) ? 0 : 1;
+    return side < 0 ? -1 : channel_of_side(rc, side);
 }
 
 /* The SIP call rc takes over the streams of the unknown call u: as its own
@@ -647,8 +646,7 @@ void recorder_udp(struct recorder *r, const struct pkt *p, int64_t ts_us)
         struct rec_call *rc = c->ud;
         c->last_us = ts_us;       /* media keeps the call alive (the tick does it for flows) */
         dialogs_heard(r->dlg, c); /* and is never evicted for a newcomer */
-        bool caller_is_customer = recorder_caller_is_customer(rc);
-        channel = (side == CALL_FROM_CALLER) == caller_is_customer ? 0 : 1;
+        channel = channel_of_side(rc, side);
         const struct call_media *rx =
             side == CALL_FROM_CALLER ? &c->callee_media : &c->caller_media;
         f = rec_flow_add(r->flows, p, rc, channel, &rx->media, rx->changes);
@@ -682,7 +680,7 @@ static bool stray(struct recorder *r, struct rec_call *u)
         const struct pkt_addr *hosts[] = {&c->caller_media.addr, &c->callee_media.addr,
                                           &c->caller_sig};
         for (size_t i = 0; i < ES_ARRAY_LEN(hosts); i++)
-            if (same_addr(hosts[i], &u->a) || same_addr(hosts[i], &u->b)) {
+            if (pkt_addr_eq(hosts[i], &u->a) || pkt_addr_eq(hosts[i], &u->b)) {
                 rc->stray_rtp_packets += n;
                 return true;
             }

@@ -74,9 +74,9 @@ struct rec_call {
     uint64_t overload_dropped;  /* audio packets the queue had no room for */
     uint64_t stray_rtp_packets; /* short RTP bursts to or from this call's hosts */
     uint64_t t38_packets, video_packets; /* counted, never decoded as audio */
-    bool discard; /* capture: not a call after all (stray, or absorbed): commit nothing */
+    bool discard;      /* capture: not a call after all (stray, or absorbed): commit nothing */
     bool worker_knows; /* capture: a message about this call went to its worker */
-    int nflows;   /* this call's entries in the flow cache */
+    int nflows;        /* this call's entries in the flow cache */
     struct rec_flow_key flows[REC_MAX_STREAMS];
     int seen_changes[2]; /* SDPs of each side when its flows were cached */
     int nstreams, ndtmf, ncodecs;

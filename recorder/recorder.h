@@ -59,6 +59,8 @@ int pkt_decode(int linktype, const uint8_t *p, size_t len, struct pkt *out);
 /* Parses the UDP/TCP header of a reassembled IP payload into out (whose
  * addresses and proto are already set). */
 int pkt_transport(const uint8_t *p, size_t len, struct pkt *out);
+/* Same family and address (only the bytes the family uses). */
+bool pkt_addr_eq(const struct pkt_addr *a, const struct pkt_addr *b);
 /* "192.0.2.1" or "2001:db8::1" */
 void pkt_addr_str(const struct pkt_addr *a, char *out, size_t outlen);
 

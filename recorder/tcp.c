@@ -63,13 +63,11 @@ static size_t home(const struct pkt *p)
     return h % TCP_MAX_STREAMS;
 }
 
-static struct tcp_stream *lookup(struct tcp_reasm *t, const struct pkt *p, int64_t ts_us)
+static struct tcp_stream *lookup(struct tcp_reasm *t, const struct pkt *p)
 {
     size_t h = home(p);
     for (int i = 0; i < TCP_PROBE; i++) {
         struct tcp_stream *s = &t->s[(h + (size_t)i) % TCP_MAX_STREAMS];
-        if (s->used && ts_us - s->last_us > TCP_IDLE_US)
-            s->used = false, s->len = 0;
         if (s->used && same_stream(s, p))
             return s;
     }
@@ -78,26 +76,26 @@ static struct tcp_stream *lookup(struct tcp_reasm *t, const struct pkt *p, int64
 
 bool tcp_reasm_tracks(struct tcp_reasm *t, const struct pkt *p)
 {
-    size_t h = home(p);
-    for (int i = 0; i < TCP_PROBE; i++) {
-        const struct tcp_stream *s = &t->s[(h + (size_t)i) % TCP_MAX_STREAMS];
-        if (s->used && same_stream(s, p))
-            return true;
-    }
-    return false;
+    return lookup(t, p) != NULL;
+}
+
+static bool expired(const struct tcp_stream *s, int64_t ts_us)
+{
+    return s->used && ts_us - s->last_us > TCP_IDLE_US;
 }
 
 static struct tcp_stream *find(struct tcp_reasm *t, const struct pkt *p, int64_t ts_us)
 {
-    struct tcp_stream *s = lookup(t, p, ts_us);
-    if (s)
+    struct tcp_stream *s = lookup(t, p);
+    if (s && !expired(s, ts_us))
         return s;
-    /* a free slot near home, else the one there idle the longest */
+    /* the stream's own slot starts it afresh; else a free slot near home, or
+     * the one there idle the longest */
     size_t h = home(p);
     struct tcp_stream *oldest = NULL;
     for (int i = 0; i < TCP_PROBE && !s; i++) {
         struct tcp_stream *c = &t->s[(h + (size_t)i) % TCP_MAX_STREAMS];
-        if (!c->used)
+        if (!c->used || expired(c, ts_us))
             s = c;
         else if (!oldest || c->last_us < oldest->last_us)
             oldest = c;
