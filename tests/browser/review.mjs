@@ -179,6 +179,9 @@ try {
   await ad.fill('#adduser input[name=name]', 'browser-sup');
   await ad.click('#adduser button[type=submit]');
   await waitFor(ad, () => /Password \(shown once\)/.test(document.getElementById('usermsg').textContent));
+  // the list is fetched again after the message: wait for it, not just the message
+  await waitFor(ad, () => [...document.querySelectorAll('#users td')].some((td) => td.textContent === 'browser-sup'))
+    .catch(() => {});
   check('admin adds a user from the page', await ad.locator('#users td', { hasText: 'browser-sup' }).count() === 1);
   writeFileSync(`${out}/bad.yaml`, 'id: Bad\ntitle: x\npass_score: 120\nsections: []\n');
   await ad.setInputFiles('#upload input[type=file]', `${out}/bad.yaml`);
