@@ -101,10 +101,28 @@ int catalog_insert_call(struct catalog *c, const struct archive_call *call,
 int catalog_record_failure(struct catalog *c, const char *source_path, const char *sha256_hex,
                            const char *reason, const char *failed_path);
 
+/* INVITEs from one address that were not calls: refused by the PBX
+ * (disposition rejected) or never tracked (a full call table), counted per
+ * UTC day (the day of first_at) so a scanner cannot fill the calls table. */
+struct catalog_source_count {
+    char address[64];
+    uint64_t attempts;         /* every one */
+    uint64_t catalogued;       /* of them, rows in calls (disposition rejected) */
+    uint64_t untracked;        /* of them, never tracked */
+    int64_t first_at, last_at; /* ms since the epoch */
+    char last_reason[32];
+};
+/* Adds to the days' totals, in one transaction. */
+int catalog_add_source_counts(struct catalog *c, const struct catalog_source_count *v, size_t n);
+/* The busiest sources over the UTC days from..to (YYYY-MM-DD), busiest first. */
+int catalog_top_sources(struct catalog *c, const char *from_day, const char *to_day, int limit,
+                        int (*cb)(void *ud, const struct catalog_source_count *), void *ud);
+
 struct catalog_filter {
     int64_t since, until; /* 0 = open */
     const char *operator_;
-    int limit; /* 0 = all */
+    const char *disposition; /* NULL: answered and missed (rejected only when asked) */
+    int limit;               /* 0 = all */
 };
 /* Calls newest first; cb returns non-zero to stop. */
 int catalog_list(struct catalog *c, const struct catalog_filter *f,
@@ -354,6 +372,7 @@ struct es_cli {
 int cmd_ingest(struct es_cli *cli);
 int cmd_ls(struct es_cli *cli);
 int cmd_show(struct es_cli *cli);
+int cmd_sources(struct es_cli *cli);
 int cmd_verify(struct es_cli *cli);
 int cmd_retention(struct es_cli *cli);
 int cmd_hold(struct es_cli *cli);

@@ -44,6 +44,7 @@ static const char *const sql[ST_COUNT] = {
     [ST_LIST] = "SELECT " CALL_COLS " FROM calls c LEFT JOIN recordings r ON r.call_id = c.id"
                 " WHERE (?1 = 0 OR c.started_at >= ?1) AND (?2 = 0 OR c.started_at < ?2)"
                 " AND (?3 IS NULL OR c.operator = ?3)"
+                " AND (c.disposition = ?5 OR (?5 IS NULL AND c.disposition != 'rejected'))"
                 " ORDER BY c.started_at DESC, c.id DESC LIMIT ?4",
     [ST_GET] = "SELECT " CALL_COLS " FROM calls c LEFT JOIN recordings r ON r.call_id = c.id"
                " WHERE c.id = ?1",
@@ -55,6 +56,19 @@ static const char *const sql[ST_COUNT] = {
     [ST_ALL_RECORDINGS] = "SELECT r.call_id, r.path, r.sha256, r.bytes FROM recordings r"
                           " JOIN calls c ON c.id = r.call_id WHERE c.purged_at IS NULL"
                           " ORDER BY r.path",
+    [ST_SOURCE_ADD] = "INSERT INTO rejected_sources(day, address, attempts, catalogued, untracked,"
+                      " first_at, last_at, last_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                      " ON CONFLICT (day, address) DO UPDATE SET"
+                      " attempts = attempts + excluded.attempts,"
+                      " catalogued = catalogued + excluded.catalogued,"
+                      " untracked = untracked + excluded.untracked,"
+                      " first_at = min(first_at, excluded.first_at),"
+                      " last_at = max(last_at, excluded.last_at),"
+                      " last_reason = excluded.last_reason",
+    [ST_SOURCE_TOP] = "SELECT address, sum(attempts), sum(catalogued), sum(untracked),"
+                      " min(first_at), max(last_at) FROM rejected_sources"
+                      " WHERE day >= ?1 AND day <= ?2 GROUP BY address"
+                      " ORDER BY sum(attempts) DESC, address LIMIT ?3",
     [ST_EXPIRED] = "SELECT c.id, r.path FROM calls c JOIN recordings r ON r.call_id = c.id"
                    " WHERE c.started_at < ?1 AND c.purged_at IS NULL AND c.legal_hold = 0"
                    " ORDER BY c.started_at",
@@ -77,6 +91,22 @@ int catalog_db_error(struct catalog *c, const char *what)
     return ES_EDB;
 }
 
+/* A step that edited sqlite_schema directly must bump schema_version, so
+ * that every connection (this one too) parses the schema again. */
+static int bump_schema_version(struct catalog *c, const char *step, char **msg)
+{
+    if (!strstr(step, "writable_schema"))
+        return 0;
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(c->db, "PRAGMA schema_version", -1, &s, NULL) != SQLITE_OK)
+        return 1;
+    long long v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_finalize(s);
+    char set[64];
+    snprintf(set, sizeof set, "PRAGMA schema_version = %lld", v + 1);
+    return v < 0 || sqlite3_exec(c->db, set, NULL, NULL, msg) != SQLITE_OK;
+}
+
 static int migrate(struct catalog *c, struct es_err *err)
 {
     sqlite3_stmt *s;
@@ -95,6 +125,7 @@ static int migrate(struct catalog *c, struct es_err *err)
         snprintf(setv, sizeof setv, "PRAGMA user_version = %d", v + 1);
         if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
             sqlite3_exec(c->db, catalog_migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
+            bump_schema_version(c, catalog_migrations[v], &msg) ||
             sqlite3_exec(c->db, setv, NULL, NULL, &msg) != SQLITE_OK ||
             sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
             es_seterr(err, ES_EDB, "catalog migration %d failed: %s", v + 1,
@@ -400,6 +431,34 @@ int catalog_insert_call(struct catalog *c, const struct archive_call *call,
     return 0;
 fail:
     exec_st(c, ST_ROLLBACK);
+    return rc;
+}
+
+int catalog_add_source_counts(struct catalog *c, const struct catalog_source_count *v, size_t n)
+{
+    int rc = exec_st(c, ST_BEGIN);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n && !rc; i++) {
+        struct es_tm tm;
+        es_tm_from_ms(v[i].first_at, &tm);
+        char day[16];
+        snprintf(day, sizeof day, "%04d-%02d-%02d", tm.year % 10000, tm.mon, tm.day);
+        sqlite3_stmt *s = catalog_stmt(c, ST_SOURCE_ADD);
+        bind_text(s, 1, day);
+        bind_text(s, 2, v[i].address);
+        sqlite3_bind_int64(s, 3, (sqlite3_int64)v[i].attempts);
+        sqlite3_bind_int64(s, 4, (sqlite3_int64)v[i].catalogued);
+        sqlite3_bind_int64(s, 5, (sqlite3_int64)v[i].untracked);
+        sqlite3_bind_int64(s, 6, v[i].first_at);
+        sqlite3_bind_int64(s, 7, v[i].last_at);
+        bind_text(s, 8, v[i].last_reason);
+        rc = step_done(c, s, "count rejected attempts");
+    }
+    if (!rc)
+        rc = exec_st(c, ST_COMMIT);
+    if (rc)
+        exec_st(c, ST_ROLLBACK);
     return rc;
 }
 

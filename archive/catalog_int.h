@@ -29,6 +29,8 @@ enum catalog_stmt {
     ST_ALL_RECORDINGS,
     ST_HAS_PATH,
     ST_EXPIRED,
+    ST_SOURCE_ADD,
+    ST_SOURCE_TOP,
     ST_COUNT
 };
 

@@ -63,6 +63,8 @@ int catalog_list(struct catalog *c, const struct catalog_filter *f,
     if (f && f->operator_)
         sqlite3_bind_text(s, 3, f->operator_, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 4, f && f->limit > 0 ? f->limit : -1);
+    if (f && f->disposition)
+        sqlite3_bind_text(s, 5, f->disposition, -1, SQLITE_STATIC);
     struct archive_call *k = malloc(sizeof *k);
     struct archive_recording r;
     if (!k)
@@ -180,6 +182,29 @@ int catalog_set_hold(struct catalog *c, const char *id, bool hold)
 int catalog_mark_purged(struct catalog *c, const char *id, int64_t at)
 {
     return update_one(c, ST_MARK_PURGED, id, at);
+}
+
+int catalog_top_sources(struct catalog *c, const char *from_day, const char *to_day, int limit,
+                        int (*cb)(void *ud, const struct catalog_source_count *), void *ud)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_SOURCE_TOP);
+    sqlite3_bind_text(s, 1, from_day, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, to_day, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, limit > 0 ? limit : -1);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct catalog_source_count v = {0};
+        snprintf(v.address, sizeof v.address, "%s", (const char *)sqlite3_column_text(s, 0));
+        v.attempts = (uint64_t)sqlite3_column_int64(s, 1);
+        v.catalogued = (uint64_t)sqlite3_column_int64(s, 2);
+        v.untracked = (uint64_t)sqlite3_column_int64(s, 3);
+        v.first_at = sqlite3_column_int64(s, 4);
+        v.last_at = sqlite3_column_int64(s, 5);
+        if (cb(ud, &v))
+            break;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : catalog_db_error(c, "list sources");
 }
 
 int catalog_list_expired(struct catalog *c, int64_t before,

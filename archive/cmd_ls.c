@@ -49,12 +49,15 @@ static int ls_row(void *ud, const struct archive_call *k, const struct archive_r
     char when[32];
     local_time(k->started_at, when, sizeof when);
     long long d = (long long)(k->duration_ms / 1000);
+    char outcome[160];
+    snprintf(outcome, sizeof outcome, "%s%s%s", k->disposition, k->reason[0] ? ": " : "",
+             k->reason);
     printf("%-36s  %s  %3lld:%02lld  %-8s  %-16.16s  %-16.16s  %-10.10s  %s%s\n", k->id, when,
            d / 60, d % 60, k->direction, k->caller[0] ? k->caller : "-",
            k->callee[0] ? k->callee : "-", k->operator_[0] ? k->operator_ : "-",
            k->purged_at ? "purged"
            : r          ? r->path
-                        : k->disposition,
+                        : outcome,
            k->legal_hold ? "  [hold]" : "");
     return 0;
 }
@@ -70,9 +73,13 @@ static int parse_time_arg(const char *opt, const char *v, int64_t *out)
 int cmd_ls(struct es_cli *cli)
 {
     static const struct option opts[] = {
-        {"json", no_argument, NULL, 'J'},        {"since", required_argument, NULL, 's'},
-        {"until", required_argument, NULL, 'u'}, {"operator", required_argument, NULL, 'o'},
-        {"limit", required_argument, NULL, 'n'}, {NULL, 0, NULL, 0},
+        {"json", no_argument, NULL, 'J'},
+        {"since", required_argument, NULL, 's'},
+        {"until", required_argument, NULL, 'u'},
+        {"operator", required_argument, NULL, 'o'},
+        {"limit", required_argument, NULL, 'n'},
+        {"disposition", required_argument, NULL, 'd'},
+        {NULL, 0, NULL, 0},
     };
     struct catalog_filter f = {0};
     struct ls_ctx x = {0};
@@ -97,8 +104,18 @@ int cmd_ls(struct es_cli *cli)
         case 'n':
             f.limit = (int)strtol(optarg, NULL, 10);
             break;
+        case 'd':
+            if (strcmp(optarg, "answered") && strcmp(optarg, "missed") &&
+                strcmp(optarg, "rejected")) {
+                fprintf(stderr, "earshot ls: --disposition %s: answered, missed or rejected\n",
+                        optarg);
+                return 2;
+            }
+            f.disposition = optarg;
+            break;
         default:
-            fputs("usage: earshot ls [--json] [--since T] [--until T] [--operator X] [--limit N]\n",
+            fputs("usage: earshot ls [--json] [--since T] [--until T] [--operator X] [--limit N]\n"
+                  "                 [--disposition answered|missed|rejected]\n",
                   stderr);
             return 2;
         }
@@ -233,4 +250,98 @@ int cmd_hold(struct es_cli *cli)
 int cmd_unhold(struct es_cli *cli)
 {
     return set_hold(cli, false);
+}
+
+struct src_ctx {
+    int json;
+    size_t n;
+};
+
+static int source_row(void *ud, const struct catalog_source_count *v)
+{
+    struct src_ctx *x = ud;
+    x->n++;
+    char first[40], last[40];
+    local_time(v->first_at, first, sizeof first);
+    local_time(v->last_at, last, sizeof last);
+    if (x->json) {
+        print_json(json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "address", v->address, "attempts",
+                             (json_int_t)v->attempts, "catalogued", (json_int_t)v->catalogued,
+                             "untracked", (json_int_t)v->untracked, "first", first, "last", last));
+        return 0;
+    }
+    printf("%-39s  %10llu  %10llu  %10llu  %s  %s\n", v->address, (unsigned long long)v->attempts,
+           (unsigned long long)v->catalogued, (unsigned long long)v->untracked, first, last);
+    return 0;
+}
+
+static bool day_arg(const char *v, char *out)
+{
+    int64_t ms;
+    if (es_time_parse(v, strlen(v), &ms))
+        return false;
+    struct es_tm tm;
+    es_tm_from_ms(ms, &tm);
+    snprintf(out, 16, "%04d-%02d-%02d", tm.year % 10000, tm.mon, tm.day);
+    return true;
+}
+
+/* earshot sources: where the INVITEs that were not calls came from (refused
+ * by the PBX, or never tracked by a full call table), busiest first. */
+int cmd_sources(struct es_cli *cli)
+{
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'J'},
+        {"since", required_argument, NULL, 's'},
+        {"until", required_argument, NULL, 'u'},
+        {"limit", required_argument, NULL, 'n'},
+        {NULL, 0, NULL, 0},
+    };
+    static const char usage[] =
+        "usage: earshot sources [--json] [--since DAY] [--until DAY] [--limit N]\n";
+    struct src_ctx x = {0};
+    char from[16] = "0000-00-00", to[16] = "9999-99-99";
+    int c, limit = 20;
+    optind = 1;
+    while ((c = getopt_long(cli->argc, cli->argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'J':
+            x.json = 1;
+            break;
+        case 's':
+        case 'u':
+            if (!day_arg(optarg, c == 's' ? from : to)) {
+                fprintf(stderr, "earshot sources: %s %s: expected YYYY-MM-DD\n",
+                        c == 's' ? "--since" : "--until", optarg);
+                return 2;
+            }
+            break;
+        case 'n': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (end == optarg || *end || n < 1 || n > 100000) {
+                fprintf(stderr, "earshot sources: bad --limit %s (1 to 100000)\n", optarg);
+                return 2;
+            }
+            limit = (int)n;
+            break;
+        }
+        default:
+            fputs(usage, stderr);
+            return 2;
+        }
+    }
+    if (optind < cli->argc) {
+        fprintf(stderr, "earshot sources: unexpected argument %s\n%s", cli->argv[optind], usage);
+        return 2;
+    }
+    struct catalog *cat;
+    if (open_catalog(cli, &cat))
+        return 1;
+    if (!x.json)
+        printf("%-39s  %10s  %10s  %10s  %-19s  %s\n", "ADDRESS", "ATTEMPTS", "CATALOGUED",
+               "UNTRACKED", "FIRST", "LAST");
+    int rc = catalog_top_sources(cat, from, to, limit, source_row, &x);
+    catalog_close(cat);
+    return rc ? 1 : 0;
 }

@@ -81,6 +81,32 @@ const char *const catalog_migrations[] = {
     "  module TEXT PRIMARY KEY,"
     "  version INTEGER NOT NULL"
     ") STRICT;",
+
+    /* 4: attempts the PBX refused (scanners) are 'rejected', not missed; and
+     * every source's refused or untracked INVITEs counted per day. The CHECK
+     * only widens, so every row already satisfies it: SQLite's documented
+     * way to change a constraint in place (sqlite_schema edited under
+     * writable_schema, schema_version bumped by migrate()) is safe here and
+     * spares rebuilding the calls table and everything that refers to it. */
+    "PRAGMA writable_schema = ON;"
+    "UPDATE sqlite_schema SET sql = replace(sql,"
+    "  'CHECK (disposition IN (''answered'',''missed''))',"
+    "  'CHECK (disposition IN (''answered'',''missed'',''rejected''))')"
+    " WHERE type = 'table' AND name = 'calls';"
+    "PRAGMA writable_schema = OFF;"
+    "CREATE INDEX calls_disposition ON calls(disposition, started_at)"
+    " WHERE disposition != 'answered';"
+    "CREATE TABLE rejected_sources ("
+    "  day TEXT NOT NULL," /* UTC, YYYY-MM-DD */
+    "  address TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL,"   /* rejected, or never tracked (a full table) */
+    "  catalogued INTEGER NOT NULL," /* of them, rows in calls */
+    "  untracked INTEGER NOT NULL,"  /* of them, never tracked */
+    "  first_at INTEGER NOT NULL,"
+    "  last_at INTEGER NOT NULL,"
+    "  last_reason TEXT NOT NULL DEFAULT '',"
+    "  PRIMARY KEY (day, address)"
+    ") STRICT, WITHOUT ROWID;",
 };
 
 const int catalog_nmigrations = (int)(sizeof catalog_migrations / sizeof catalog_migrations[0]);

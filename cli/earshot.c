@@ -19,6 +19,7 @@ static const struct command {
     {"record", cmd_record, "record calls from a pcap/pcapng capture"},
     {"ls", cmd_ls, "list calls"},
     {"show", cmd_show, "show one call with its analysis"},
+    {"sources", cmd_sources, "where refused and untracked INVITEs came from (SIP scanners)"},
     {"verify", cmd_verify, "re-hash every recording against the catalog"},
     {"retention", cmd_retention, "delete audio older than a period (legal holds kept)"},
     {"hold", cmd_hold, "put a call under legal hold"},
@@ -33,18 +34,9 @@ static const struct command {
 
 /* Every key the configuration file may hold (see packaging/earshot.conf). */
 static const char *const config_keys[] = {
-    "data",
-    "timezone",
-    "ingest.jobs",
-    "ingest.pattern",
-    "ingest.legs",
-    "ingest.bitrate",
-    "ingest.stereo_bitrate",
-    "ingest.max_rate",
-    "ingest.settle",
-    "ingest.move_to",
-    "ingest.delete",
-    NULL,
+    "data",          "timezone",       "ingest.jobs",           "ingest.pattern",
+    "ingest.legs",   "ingest.bitrate", "ingest.stereo_bitrate", "ingest.max_rate",
+    "ingest.settle", "ingest.move_to", "ingest.delete",         NULL,
 };
 
 static void usage(FILE *f)

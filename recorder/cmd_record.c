@@ -16,6 +16,7 @@ static const char usage[] =
     "usage: earshot record (-r FILE | -i IFACE) [--filter BPF] [--user NAME] [--buffer MB]\n"
     "                      [--operators SPEC] [--sip-port N]... [--rtp-timeout S]\n"
     "                      [--linger S] [--min-unknown S] [--max-calls N]\n"
+    "                      [--rejected-codes LIST] [--rejected rows|counts[:N]]\n"
     "                      [--mask-dtmf] [--no-audio] [--workers N] [--stats] [--json]\n";
 
 static volatile sig_atomic_t stop;
@@ -42,6 +43,19 @@ static int drop_privileges(const char *user, struct es_err *err)
     return 0;
 }
 
+/* "10.0.0.9:41234,10.0.0.7:800" (address:attempts), or "-". */
+static void top_text(const struct recorder *r, char *out, size_t n)
+{
+    struct rec_source_top top[3];
+    uint64_t nsrc, overflow;
+    size_t k = rec_sources_top(r, top, ES_ARRAY_LEN(top), &nsrc, &overflow);
+    size_t len = 0;
+    snprintf(out, n, "-");
+    for (size_t i = 0; i < k && len + 80 < n; i++)
+        len += (size_t)snprintf(out + len, n - len, "%s%s:%llu", i ? "," : "", top[i].address,
+                                (unsigned long long)top[i].attempts);
+}
+
 static void live_report(struct pcapin *in, struct recorder *r, bool tty_line)
 {
     uint64_t recv = 0, drop = 0, ifdrop = 0;
@@ -51,20 +65,26 @@ static void live_report(struct pcapin *in, struct recorder *r, bool tty_line)
     if (tty_line) {
         fprintf(stderr,
                 "\r\033[Kpackets %llu  calls active %zu  archived %llu  missed %llu  "
-                "kernel drops %llu  audio dropped %llu  stray rtp %llu  calls dropped %llu",
+                "rejected %llu  kernel drops %llu  audio dropped %llu  stray rtp %llu  "
+                "calls dropped %llu",
                 (unsigned long long)c.packets, recorder_active_calls(r),
                 (unsigned long long)c.calls_archived, (unsigned long long)c.calls_missed,
-                (unsigned long long)(drop + ifdrop), (unsigned long long)c.audio_dropped,
-                (unsigned long long)c.stray_rtp_packets, (unsigned long long)c.dropped_calls);
+                (unsigned long long)c.calls_rejected, (unsigned long long)(drop + ifdrop),
+                (unsigned long long)c.audio_dropped, (unsigned long long)c.stray_rtp_packets,
+                (unsigned long long)c.dropped_calls);
         return;
     }
+    char top[200];
+    top_text(r, top, sizeof top);
     ES_INFO("record",
             "capture received=%llu dropped=%llu if_dropped=%llu calls_active=%zu "
-            "audio_dropped=%llu stray_rtp=%llu calls_dropped=%llu table_full=%llu evicted=%llu",
+            "audio_dropped=%llu stray_rtp=%llu calls_dropped=%llu table_full=%llu evicted=%llu "
+            "rejected=%llu top_sources=%s",
             (unsigned long long)recv, (unsigned long long)drop, (unsigned long long)ifdrop,
             recorder_active_calls(r), (unsigned long long)c.audio_dropped,
             (unsigned long long)c.stray_rtp_packets, (unsigned long long)c.dropped_calls,
-            (unsigned long long)c.calls_dropped_full, (unsigned long long)c.calls_evicted);
+            (unsigned long long)c.calls_dropped_full, (unsigned long long)c.calls_evicted,
+            (unsigned long long)c.calls_rejected, top);
 }
 
 /* A whole-number option between lo and hi; otherwise one line naming it. */
@@ -98,7 +118,25 @@ static void sip_ports_text(const struct recorder_counters *c, bool json, char *o
         snprintf(out, n, "-");
 }
 
-static void summary(const struct recorder_counters *c, int json, double input_s, double finish_s)
+/* The busiest sources of refused or untracked INVITEs. */
+static json_t *sources_json(const struct recorder *r)
+{
+    struct rec_source_top top[10];
+    uint64_t nsrc, overflow;
+    size_t k = rec_sources_top(r, top, ES_ARRAY_LEN(top), &nsrc, &overflow);
+    json_t *list = json_array();
+    for (size_t i = 0; i < k; i++)
+        json_array_append_new(
+            list, json_pack("{s:s, s:I, s:I, s:I, s:I}", "address", top[i].address, "attempts",
+                            (json_int_t)top[i].attempts, "rejected", (json_int_t)top[i].rejected,
+                            "catalogued", (json_int_t)top[i].catalogued, "untracked",
+                            (json_int_t)top[i].untracked));
+    return json_pack("{s:I, s:I, s:o}", "sources", (json_int_t)nsrc, "uncounted_attempts",
+                     (json_int_t)overflow, "top", list);
+}
+
+static void summary(const struct recorder *r, const struct recorder_counters *c, int json,
+                    double input_s, double finish_s)
 {
     char ports[160];
     sip_ports_text(c, json, ports, sizeof ports);
@@ -117,6 +155,8 @@ static void summary(const struct recorder_counters *c, int json, double input_s,
             {"rtp_packets", c->rtp_packets},
             {"calls_archived", c->calls_archived},
             {"calls_missed", c->calls_missed},
+            {"calls_rejected", c->calls_rejected},
+            {"rejected_rows", c->rejected_rows},
             {"calls_failed", c->calls_failed},
             {"calls_skipped", c->calls_skipped},
             {"calls_dropped", c->dropped_calls},
@@ -137,6 +177,7 @@ static void summary(const struct recorder_counters *c, int json, double input_s,
                 json_object_set_new(o, "calls_dropped_reasons", reasons);
         }
         json_object_set_new(o, "sip_ports_seen", seen);
+        json_object_set_new(o, "rejected_sources", sources_json(r));
         json_object_set_new(o, "input_seconds", json_real(input_s));
         json_object_set_new(o, "finish_seconds", json_real(finish_s));
         json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
@@ -144,18 +185,22 @@ static void summary(const struct recorder_counters *c, int json, double input_s,
         json_decref(o);
         return;
     }
+    char top[200];
+    top_text(r, top, sizeof top);
     ES_INFO("record",
-            "done: packets=%llu sip=%llu rtp=%llu archived=%llu missed=%llu failed=%llu "
+            "done: packets=%llu sip=%llu rtp=%llu archived=%llu missed=%llu rejected=%llu "
+            "(catalogued=%llu) failed=%llu "
             "skipped=%llu dropped=%llu (table_full=%llu evicted=%llu) audio_dropped=%llu "
             "stray_rtp=%llu copy_rtp=%llu "
-            "sip_ports=%s",
+            "sip_ports=%s top_sources=%s",
             (unsigned long long)c->packets, (unsigned long long)c->sip_messages,
             (unsigned long long)c->rtp_packets, (unsigned long long)c->calls_archived,
-            (unsigned long long)c->calls_missed, (unsigned long long)c->calls_failed,
+            (unsigned long long)c->calls_missed, (unsigned long long)c->calls_rejected,
+            (unsigned long long)c->rejected_rows, (unsigned long long)c->calls_failed,
             (unsigned long long)c->calls_skipped, (unsigned long long)c->dropped_calls,
             (unsigned long long)c->calls_dropped_full, (unsigned long long)c->calls_evicted,
             (unsigned long long)c->audio_dropped, (unsigned long long)c->stray_rtp_packets,
-            (unsigned long long)c->copy_rtp_packets, ports);
+            (unsigned long long)c->copy_rtp_packets, ports, top);
 }
 
 int cmd_record(struct es_cli *cli)
@@ -178,9 +223,12 @@ int cmd_record(struct es_cli *cli)
         {"linger", required_argument, NULL, 'L'},
         {"min-unknown", required_argument, NULL, 'M'},
         {"max-calls", required_argument, NULL, 'C'},
+        {"rejected-codes", required_argument, NULL, 'R'},
+        {"rejected", required_argument, NULL, 'j'},
         {NULL, 0, NULL, 0},
     };
     struct recorder_opts ro = {0};
+    struct sip_reject_rule reject;
     const char *file = NULL, *iface = NULL, *filter = NULL, *user = NULL;
     int json = 0, c, buffer_mb = 64, stats = 0;
     optind = 1;
@@ -228,6 +276,30 @@ int cmd_record(struct es_cli *cli)
             if (!opt_num("max-calls", optarg, 1, 1000000, &v))
                 return 2;
             ro.max_calls = (size_t)v;
+            break;
+        case 'R': {
+            struct es_err e = {{0}};
+            if (sip_reject_rule_parse(optarg, &reject, &e)) {
+                fprintf(stderr, "earshot record: --rejected-codes: %s\n", e.msg);
+                return 2;
+            }
+            ro.reject = &reject;
+            break;
+        }
+        case 'j':
+            if (!strcmp(optarg, "rows")) {
+                ro.rejected_per_minute = REC_REJECTED_ROWS;
+            } else if (!strcmp(optarg, "counts")) {
+                ro.rejected_per_minute = 0; /* the default allowance */
+            } else if (!strncmp(optarg, "counts:", 7)) {
+                if (!opt_num("rejected counts:", optarg + 7, 0, 100000, &v))
+                    return 2;
+                ro.rejected_per_minute = v ? (int)v : REC_REJECTED_COUNTS;
+            } else {
+                fprintf(stderr, "earshot record: bad --rejected %s (rows, counts or counts:N)\n",
+                        optarg);
+                return 2;
+            }
             break;
         case 'i':
             iface = optarg;
@@ -341,7 +413,7 @@ int cmd_record(struct es_cli *cli)
     recorder_finish(r, last); /* SIGTERM or end of input: calls in progress are archived */
     struct recorder_counters cnt;
     recorder_counters(r, &cnt);
-    summary(&cnt, json, t_input - t_start, mono_s() - t_input);
+    summary(r, &cnt, json, t_input - t_start, mono_s() - t_input);
     rc = got < 0 || cnt.calls_failed ? 1 : 0;
 out:
     capture = NULL;

@@ -2,7 +2,10 @@
  * answered and how it ended, and where each side receives its media (from the
  * SDP offer and answer, updated by re-INVITEs). Missed calls get the reason a
  * store cares about: abandoned (the caller gave up), busy, no-answer,
- * declined, unavailable, or failed:<code>. */
+ * declined, unavailable, or failed:<code>. Attempts the PBX refused before
+ * handling them (a scanner's INVITE challenged and never retried, 403, 404,
+ * 484, or never answered at all) are `rejected` instead: not customers who
+ * did not get through. Which codes count is the sip_reject_rule. */
 #include "recorder/recorder.h"
 
 #include <stdlib.h>
@@ -11,6 +14,9 @@
 
 #define BUCKETS          4096
 #define SETUP_TIMEOUT_US (180LL * 1000000) /* RFC 3261 Timer C */
+/* a dialog the far side never answered at all: the INVITE transaction's
+ * own timeout, 64 * T1 (RFC 3261 Timer B) */
+#define UNANSWERED_TIMEOUT_US (32LL * 1000000)
 
 struct dialogs {
     struct sip_call *bucket[BUCKETS];
@@ -23,6 +29,7 @@ struct dialogs {
     struct sip_call *idle_head, *idle_tail; /* never answered, oldest first */
     struct sip_call *evicted;               /* given way, not yet taken */
     uint64_t preempted;                     /* lingering calls whose media address a new SDP took */
+    struct sip_reject_rule reject;
 };
 
 static uint32_t hash(const char *p, size_t n)
@@ -39,7 +46,13 @@ int dialogs_new(size_t max_calls, struct dialogs **out)
     if (!*out)
         return ES_ENOMEM;
     (*out)->max = max_calls;
+    sip_reject_rule_default(&(*out)->reject);
     return 0;
+}
+
+void dialogs_set_reject_rule(struct dialogs *d, const struct sip_reject_rule *rule)
+{
+    d->reject = *rule;
 }
 
 static void drop_pending(struct sip_call *c)
@@ -115,6 +128,86 @@ const char *sip_missed_reason(int status, bool cancelled, char *buf, size_t bufl
         return "unavailable";
     }
     snprintf(buf, buflen, "failed:%d", status);
+    return buf;
+}
+
+static bool code_in(const struct sip_reject_rule *r, int code)
+{
+    return code >= 300 && code < 700 && (r->codes[(code - 300) / 64] >> ((code - 300) % 64) & 1);
+}
+
+void sip_reject_rule_default(struct sip_reject_rule *out)
+{
+    static const int codes[] = {401, 403, 404, 407, 484};
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < ES_ARRAY_LEN(codes); i++)
+        out->codes[(codes[i] - 300) / 64] |= 1ull << ((codes[i] - 300) % 64);
+    out->no_response = true;
+}
+
+int sip_reject_rule_parse(const char *spec, struct sip_reject_rule *out, struct es_err *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *p = spec;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        char tok[24];
+        if (n == 0 || n >= sizeof tok)
+            return es_seterr(err, ES_EINVAL, "rejected codes '%s': empty or overlong item", spec);
+        memcpy(tok, p, n);
+        tok[n] = '\0';
+        char *end;
+        long code = strtol(tok, &end, 10);
+        if (!strcmp(tok, "no-response")) {
+            out->no_response = true;
+        } else if (!strcmp(tok, "default")) {
+            struct sip_reject_rule def;
+            sip_reject_rule_default(&def);
+            for (size_t i = 0; i < ES_ARRAY_LEN(def.codes); i++)
+                out->codes[i] |= def.codes[i];
+            out->no_response = true;
+        } else if (end != tok && !*end && code >= 300 && code <= 699) {
+            if (code == 480 || code == 486 || code == 487 || code == 600 || code == 603)
+                return es_seterr(err, ES_EINVAL,
+                                 "rejected codes '%s': %ld means a customer did not get through;"
+                                 " it stays a missed call",
+                                 spec, code);
+            out->codes[(code - 300) / 64] |= 1ull << ((code - 300) % 64);
+        } else {
+            return es_seterr(err, ES_EINVAL,
+                             "rejected codes '%s': '%s' is not a SIP code 300-699, 'no-response'"
+                             " or 'default'",
+                             spec, tok);
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+/* The reason an attempt counts as rejected, or NULL: it is a missed call. */
+static const char *rejected_reason(const struct sip_reject_rule *r, const struct sip_call *c,
+                                   int status, char *buf, size_t buflen)
+{
+    if (c->heard)
+        return NULL; /* media flowed: someone handled it */
+    if (!c->responded)
+        return r->no_response ? "no-response" : NULL;
+    if (!code_in(r, status))
+        return NULL;
+    switch (status) {
+    case 401:
+    case 407:
+        return "challenged";
+    case 403:
+        return "forbidden";
+    case 404:
+        return "not-found";
+    case 484:
+        return "address-incomplete";
+    }
+    snprintf(buf, buflen, "refused:%d", status);
     return buf;
 }
 
@@ -303,7 +396,7 @@ struct sip_call *dialogs_match_extra(struct dialogs *d, const struct pkt_addr *d
     return NULL;
 }
 
-static void end_call(struct sip_call *c, int64_t ts_us, int status)
+static void end_call(struct dialogs *d, struct sip_call *c, int64_t ts_us, int status)
 {
     if (c->state == CALL_ENDED)
         return;
@@ -312,10 +405,13 @@ static void end_call(struct sip_call *c, int64_t ts_us, int status)
         snprintf(c->disposition, sizeof c->disposition, "answered");
         c->reason[0] = '\0';
     } else {
-        snprintf(c->disposition, sizeof c->disposition, "missed");
+        if (!status && c->challenged)
+            status = c->challenge_status; /* never came back with credentials */
         char buf[32];
+        const char *why = rejected_reason(&d->reject, c, status, buf, sizeof buf);
+        snprintf(c->disposition, sizeof c->disposition, "%s", why ? "rejected" : "missed");
         snprintf(c->reason, sizeof c->reason, "%s",
-                 sip_missed_reason(status, c->cancelled, buf, sizeof buf));
+                 why ? why : sip_missed_reason(status, c->cancelled, buf, sizeof buf));
     }
     c->final_status = status;
     c->state = CALL_ENDED;
@@ -420,7 +516,7 @@ static void on_request(struct dialogs *d, struct sip_call *c, const struct sip_m
         if (c->state == CALL_INVITED || c->state == CALL_RINGING)
             c->cancelled = true;
     } else if (sip_str_eq(m->method, "BYE")) {
-        end_call(c, ts_us, 0);
+        end_call(d, c, ts_us, 0);
     }
 }
 
@@ -432,7 +528,9 @@ static void on_response(struct dialogs *d, struct sip_call *c, const struct sip_
     int s = m->status;
     /* the far side answers: handled, unless it only asks for credentials
      * (the caller may never come back: a scanner does not) */
+    c->responded = true;
     c->challenged = s == 401 || s == 407;
+    c->challenge_status = c->challenged ? s : 0;
     if (c->challenged && c->state == CALL_INVITED)
         idle_append(d, c);
     else
@@ -465,7 +563,7 @@ static void on_response(struct dialogs *d, struct sip_call *c, const struct sip_
             drop_pending(c); /* refused: the media stay as they were */
         /* 401/407 are challenges: the INVITE is sent again with credentials */
         if (c->state == CALL_INVITED || c->state == CALL_RINGING)
-            end_call(c, ts_us, s);
+            end_call(d, c, ts_us, s);
     }
 }
 
@@ -521,6 +619,7 @@ static void unindex_all(struct dialogs *d, struct sip_call *c)
 
 void dialogs_heard(struct dialogs *d, struct sip_call *c)
 {
+    c->heard = true;
     idle_remove(d, c);
 }
 
@@ -557,13 +656,18 @@ size_t dialogs_take_ended(struct dialogs *d, int64_t now_us, int64_t idle_us, in
             struct sip_call *c = *pp;
             /* an answered call ends after idle_us without SIP or media (or its
              * session expiry); a call being set up may ring, or wait for a
-             * user to re-enter credentials, for up to SETUP_TIMEOUT_US */
-            int64_t limit = c->state == CALL_ANSWERED ? idle_us : SETUP_TIMEOUT_US;
+             * user to re-enter credentials (a phone prompting for a password:
+             * a minute is not unusual), for up to SETUP_TIMEOUT_US; one the
+             * far side never answered at all is given up with its INVITE
+             * transaction */
+            int64_t limit = c->state == CALL_ANSWERED     ? idle_us
+                            : c->in_idle && !c->responded ? UNANSWERED_TIMEOUT_US
+                                                          : SETUP_TIMEOUT_US;
             if (c->state == CALL_ANSWERED && c->session_expires)
                 limit = ES_MAX(limit, (int64_t)c->session_expires * 1000000);
             bool silent = c->state != CALL_ENDED && now_us - c->last_us > limit;
             if (silent)
-                end_call(c, c->last_us, 0); /* silence on the wire: over, no linger */
+                end_call(d, c, c->last_us, 0); /* silence on the wire: over, no linger */
             if (c->state == CALL_ENDED &&
                 (silent || linger_us <= 0 || now_us - c->last_us >= linger_us || c->preempted)) {
                 drop_pending(c);
@@ -586,5 +690,5 @@ void dialogs_end_all(struct dialogs *d)
     for (size_t b = 0; b < BUCKETS; b++)
         for (struct sip_call *c = d->bucket[b]; c; c = c->next)
             if (c->state != CALL_ENDED)
-                end_call(c, c->last_us, 0); /* ended when last heard */
+                end_call(d, c, c->last_us, 0); /* ended when last heard */
 }

@@ -523,12 +523,24 @@ static void let_go_evicted(struct recorder *r)
         for (size_t i = 0; i < n; i++) {
             struct rec_call *rc = ev[i]->ud;
             if (!rc) {
+                rec_source_attempt(r, &ev[i]->caller_sig, ev[i]->last_us, "evicted", true);
                 free(ev[i]);
                 continue;
             }
+            rec_source_attempt(r, &ev[i]->caller_sig, ev[i]->last_us, "evicted", true);
             rc->discard = true;
             end_call(rc); /* the worker frees the sip_call with the call */
         }
+}
+
+/* A rejected attempt (a scanner's, most likely): counted for its source, and
+ * catalogued as a row only within the source's allowance for the minute. */
+static void note_rejected(struct recorder *r, struct rec_call *rc)
+{
+    const struct sip_call *c = rc->sip;
+    r->counters.calls_rejected++;
+    if (!rec_source_attempt(r, &c->caller_sig, c->end_us, c->reason, false))
+        rc->discard = true; /* counted, not catalogued: nothing was recorded */
 }
 
 void recorder_sip(struct recorder *r, const struct sip_msg *m, const struct pkt *p, int64_t ts_us)
@@ -537,6 +549,14 @@ void recorder_sip(struct recorder *r, const struct sip_msg *m, const struct pkt 
     note_sip_port(r, m, p);
     struct sip_call *c = dialogs_on_sip(r->dlg, m, p, ts_us);
     let_go_evicted(r);
+    if (!c && m->is_request) {
+        struct dialogs_stats ds;
+        dialogs_stats(r->dlg, &ds);
+        if (ds.dropped_full != r->seen_dropped_full) { /* an INVITE the table refused */
+            r->seen_dropped_full = ds.dropped_full;
+            rec_source_attempt(r, &p->src, ts_us, "table-full", true);
+        }
+    }
     if (c && !c->ud) {
         c->ud = rec_call_new(r);
         if (c->ud)
@@ -760,6 +780,8 @@ void recorder_sweep(struct recorder *r, int64_t now_us, bool final)
         for (size_t i = 0; i < n; i++) {
             struct rec_call *rc = ended[i]->ud;
             if (rc) {
+                if (!strcmp(ended[i]->disposition, "rejected"))
+                    note_rejected(r, rc);
                 end_call(rc); /* the worker frees the sip_call with the call */
                 continue;
             }
@@ -768,4 +790,5 @@ void recorder_sweep(struct recorder *r, int64_t now_us, bool final)
             free(ended[i]);
         }
     }
+    rec_sources_flush(r, now_us, final);
 }

@@ -172,6 +172,13 @@ static void details(struct rec_call *rc, struct archive_call *k)
                                             "duration_ms", d->duration_ms, "side",
                                             d->channel ? "operator" : "customer"));
     }
+    if (rc->sip) { /* who sent the INVITE, and the final answer to it */
+        char a[64];
+        pkt_addr_str(&rc->sip->caller_sig, a, sizeof a);
+        json_object_set_new(o, "sip_source", json_string(a));
+        if (rc->sip->final_status)
+            json_object_set_new(o, "sip_status", json_integer(rc->sip->final_status));
+    }
     json_object_set_new(o, "user_agents", uas);
     json_object_set_new(o, "codecs", codecs);
     json_object_set_new(o, "rtp", rtp);
@@ -255,6 +262,10 @@ enum rec_outcome recorder_commit_call(struct rec_call *rc, struct catalog *cat)
         ES_INFO("record", "archived call=%s duration_ms=%lld file=%s", k->id,
                 (long long)k->duration_ms, path[0] ? path : "-");
         return OUT_ARCHIVED;
+    }
+    if (!strcmp(k->disposition, "rejected")) {
+        ES_DEBUG("record", "rejected call=%s reason=%s", k->id, k->reason);
+        return OUT_REJECTED;
     }
     ES_INFO("record", "missed call=%s reason=%s", k->id, k->reason);
     return OUT_MISSED;

@@ -132,6 +132,8 @@ bool rec_send_codec(struct rec_call *rc, int channel, const struct sdp_rtpmap *m
 bool rec_send_audio(struct rec_call *rc, int channel, const struct rtp_hdr *h, int64_t ts_us);
 /* The call is over: the worker takes it (and rc->sip), commits and frees it. */
 void rec_send_finish(struct rec_call *rc);
+/* Source counts for the catalog: a worker commits them and frees v. */
+void rec_send_counts(struct rec_pool *p, struct catalog_source_count *v, size_t n);
 /* Capture time advances: workers hand out mixed audio older than the latency. */
 void rec_pool_clock(struct rec_pool *p, int64_t now_us);
 /* Waits until every message sent is handled, then stops the workers. */
@@ -154,19 +156,35 @@ struct recorder {
     struct rec_call *all, *unknown;
     struct rec_stream *ssrc_index[4096]; /* streams of active calls by SSRC */
     uint64_t seen_preempted;             /* dialogs_preempted() at the last look */
+    uint64_t seen_dropped_full;          /* the dialogs' refused INVITEs at the last look */
     /* an episode of a full call table: warned once, summed up at its end */
     bool full_episode;
     int64_t full_since_us, full_last_us;
     uint64_t full_seen, full_base;
     size_t active;
     int64_t last_sweep_us;
+    struct rec_sources *src;           /* where refused and untracked INVITEs come from */
     struct recorder_counters counters; /* the capture thread's */
 };
+
+/* Refused and untracked INVITEs per source address (sources.c, capture thread). */
+struct rec_sources;
+int rec_sources_new(struct rec_sources **out);
+void rec_sources_free(struct rec_sources *s);
+/* An INVITE from a that was not a call: rejected for reason, or untracked (a
+ * full table). True if it is to be catalogued as a row (never untracked). */
+bool rec_source_attempt(struct recorder *r, const struct pkt_addr *a, int64_t ts_us,
+                        const char *reason, bool untracked);
+/* Hands the counts not yet catalogued to a worker, once a minute (or now, if final). */
+void rec_sources_flush(struct recorder *r, int64_t now_us, bool final);
+/* The busiest sources since the start, busiest first. */
+size_t rec_sources_top(const struct recorder *r, struct rec_source_top *out, size_t max,
+                       uint64_t *nsources, uint64_t *overflow);
 
 void recorder_fill_call(struct rec_call *rc, struct archive_call *k);
 bool recorder_caller_is_customer(struct rec_call *rc);
 /* Worker side: commits a finished call (recording or missed-call row). */
-enum rec_outcome { OUT_ARCHIVED, OUT_MISSED, OUT_FAILED, OUT_SKIPPED };
+enum rec_outcome { OUT_ARCHIVED, OUT_MISSED, OUT_REJECTED, OUT_FAILED, OUT_SKIPPED };
 enum rec_outcome recorder_commit_call(struct rec_call *rc, struct catalog *cat);
 void recorder_udp(struct recorder *r, const struct pkt *p, int64_t ts_us);
 bool recorder_is_sip_port(const struct recorder *r, uint16_t port);

@@ -23,13 +23,22 @@ int recorder_new(const struct recorder_opts *o, struct ingest_session *s, struct
         r->o.min_unknown_ms = 1000;
     if (!r->o.max_calls)
         r->o.max_calls = 10000;
+    if (!r->o.rejected_per_minute)
+        r->o.rejected_per_minute = 100;
+    else if (r->o.rejected_per_minute == REC_REJECTED_COUNTS)
+        r->o.rejected_per_minute = 0;
+    else if (r->o.rejected_per_minute < 0)
+        r->o.rejected_per_minute = -1; /* every one a row */
     r->sess = s;
     r->cat = c;
     if (dialogs_new(r->o.max_calls, &r->dlg) || reasm_new(&r->frags) || tcp_reasm_new(&r->tcp) ||
-        rec_flows_new(&r->flows)) {
+        rec_flows_new(&r->flows) || rec_sources_new(&r->src)) {
         recorder_free(r);
         return es_seterr(err, ES_ENOMEM, "out of memory");
     }
+    if (r->o.reject)
+        dialogs_set_reject_rule(r->dlg, r->o.reject);
+    r->o.reject = NULL; /* the caller's; the dialogs keep their copy */
     int rc = rec_pool_new(r, r->o.workers, r->o.queue_bytes, &r->pool, err);
     if (rc) {
         recorder_free(r);
@@ -131,6 +140,7 @@ void recorder_free(struct recorder *r)
     }
     r->unknown = NULL;
     rec_flows_free(r->flows);
+    rec_sources_free(r->src);
     dialogs_free(r->dlg);
     reasm_free(r->frags);
     tcp_reasm_free(r->tcp);

@@ -181,8 +181,11 @@ struct sip_call {
     int session_expires, final_status;
     int64_t invite_us, ring_us, answer_us, end_us, last_us;
     bool preempted;       /* ended, and another call's SDP took its media address */
-    char disposition[16]; /* answered | missed */
-    char reason[32];      /* abandoned, busy, no-answer, declined, unavailable, failed:<code> */
+    char disposition[16]; /* answered | missed | rejected */
+    /* missed: abandoned, busy, no-answer, declined, unavailable, failed:<code>;
+     * rejected: challenged, forbidden, not-found, address-incomplete,
+     * no-response, refused:<code> */
+    char reason[32];
     struct call_media caller_media, callee_media;
     struct call_extra extra[2][2]; /* [caller, callee][video, image] */
     bool t38;                      /* a T.38 fax was offered and accepted */
@@ -196,11 +199,27 @@ struct sip_call {
      * dialog.c): the first to give way when the table is full */
     struct sip_call *idle_prev, *idle_next;
     bool in_idle, challenged;
+    bool responded;       /* any response to the INVITE came from the far side */
+    bool heard;           /* media reached the call */
+    int challenge_status; /* 401 or 407 while the last response was a challenge */
     char video[CALL_MAX_VIDEO_CODECS][24];
     int nvideo;
 };
+/* Which unanswered attempts are `rejected` rather than missed: final codes
+ * (300-699) and, with no_response, INVITEs the far side never answered at
+ * all. A call that carried media is never rejected. */
+struct sip_reject_rule {
+    uint64_t codes[7]; /* bit (code - 300) */
+    bool no_response;
+};
+/* 401 and 407 (never retried), 403, 404, 484, no response. */
+void sip_reject_rule_default(struct sip_reject_rule *out);
+/* "401,403,no-response", "default,488", "" (nothing is rejected). The codes
+ * a customer's missed call ends with (480, 486, 487, 600, 603) are refused. */
+int sip_reject_rule_parse(const char *spec, struct sip_reject_rule *out, struct es_err *err);
 struct dialogs;
 int dialogs_new(size_t max_calls, struct dialogs **out);
+void dialogs_set_reject_rule(struct dialogs *d, const struct sip_reject_rule *rule);
 void dialogs_free(struct dialogs *d);
 size_t dialogs_count(const struct dialogs *d);
 /* Feeds one SIP message; returns its call (borrowed; valid until taken).
@@ -357,6 +376,18 @@ struct recorder_opts {
     /* a full queue makes the capture wait instead of dropping audio: right
      * for files, where nothing is lost by waiting; live capture never waits */
     bool wait_when_full;
+    /* which unanswered attempts are rejected, not missed (NULL: the default) */
+    const struct sip_reject_rule *reject;
+    /* rejected attempts catalogued as rows per source and minute (and ten
+     * times that in all); past it they are only counted per source.
+     * 0: 100; REC_REJECTED_ROWS: every one; REC_REJECTED_COUNTS: none */
+    int rejected_per_minute;
+};
+#define REC_REJECTED_ROWS   (-1)
+#define REC_REJECTED_COUNTS (-2)
+struct rec_source_top {
+    char address[64];
+    uint64_t attempts, rejected, catalogued, untracked;
 };
 #define REC_MAX_SIP_PORTS_SEEN 16
 struct recorder_counters {
@@ -367,6 +398,9 @@ struct recorder_counters {
     uint16_t sip_ports_seen[REC_MAX_SIP_PORTS_SEEN]; /* where SIP was found, in order */
     int nsip_ports_seen;
     uint64_t calls_archived, calls_missed, calls_failed, calls_skipped;
+    /* refused by the PBX before any handling (scanners): every one, and
+     * those catalogued as rows (the rest only counted per source) */
+    uint64_t calls_rejected, rejected_rows;
     /* calls not tracked: dropped_calls is every one; the reasons beside it */
     uint64_t dropped_calls;
     uint64_t calls_dropped_full; /* the table full of calls being handled */

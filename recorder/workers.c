@@ -37,7 +37,7 @@
 #define MAX_WORKERS   64
 #define MAX_PAYLOAD   4096 /* larger RTP payloads are not audio any codec here makes */
 
-enum msg_type { MSG_PAD = 1, MSG_CODEC, MSG_AUDIO, MSG_FINISH, MSG_STOP };
+enum msg_type { MSG_PAD = 1, MSG_CODEC, MSG_AUDIO, MSG_FINISH, MSG_COUNTS, MSG_STOP };
 
 struct msg_hdr {
     uint32_t type, size; /* size: the whole record, a multiple of 8 */
@@ -47,6 +47,11 @@ struct msg_codec {
     struct msg_hdr h;
     int32_t channel;
     struct sdp_rtpmap map;
+};
+struct msg_counts {
+    struct msg_hdr h;
+    struct catalog_source_count *v; /* the worker frees it */
+    size_t n;
 };
 struct msg_audio {
     struct msg_hdr h;
@@ -76,7 +81,7 @@ struct rec_worker {
     bool own_cat;
     struct rec_call *mixing; /* calls with a mixer */
     int64_t last_sweep_us;
-    _Alignas(64) _Atomic uint64_t archived, missed, failed, skipped;
+    _Alignas(64) _Atomic uint64_t archived, missed, rejected, failed, skipped;
 };
 
 struct rec_pool {
@@ -192,6 +197,9 @@ static void on_finish(struct rec_worker *w, struct rec_call *rc)
     case OUT_MISSED:
         atomic_fetch_add_explicit(&w->missed, 1, memory_order_relaxed);
         break;
+    case OUT_REJECTED:
+        atomic_fetch_add_explicit(&w->rejected, 1, memory_order_relaxed);
+        break;
     case OUT_FAILED:
         atomic_fetch_add_explicit(&w->failed, 1, memory_order_relaxed);
         break;
@@ -200,6 +208,14 @@ static void on_finish(struct rec_worker *w, struct rec_call *rc)
         break;
     }
     rec_call_destroy(rc);
+}
+
+static void on_counts(struct rec_worker *w, struct catalog_source_count *v, size_t n)
+{
+    int rc = catalog_add_source_counts(w->cat, v, n);
+    if (rc)
+        ES_ERROR("record", "%zu sources' rejected counts not catalogued: %s", n, es_strerror(rc));
+    free(v);
 }
 
 /* Hands out every mixer's audio older than the latency at now_us. */
@@ -228,6 +244,11 @@ static bool handle(struct rec_worker *w, const struct msg_hdr *h)
     case MSG_FINISH:
         on_finish(w, h->rc);
         break;
+    case MSG_COUNTS: {
+        const struct msg_counts *m = (const struct msg_counts *)h;
+        on_counts(w, m->v, m->n);
+        break;
+    }
     case MSG_STOP:
         return false;
     default:
@@ -435,6 +456,23 @@ void rec_send_finish(struct rec_call *rc)
         send_control(w, MSG_FINISH, rc);
 }
 
+void rec_send_counts(struct rec_pool *p, struct catalog_source_count *v, size_t n)
+{
+    if (!p->n) {
+        on_counts(&p->inline_w, v, n);
+        return;
+    }
+    struct rec_worker *w = &p->w[0];
+    size_t adv;
+    struct msg_counts *m = (struct msg_counts *)reserve_for(w, sizeof *m, true, &adv);
+    m->h.type = MSG_COUNTS;
+    m->h.size = (uint32_t)((sizeof *m + 7) & ~(size_t)7);
+    m->h.rc = NULL;
+    m->v = v;
+    m->n = n;
+    ring_publish(w, adv);
+}
+
 void rec_pool_clock(struct rec_pool *p, int64_t now_us)
 {
     if (!p->n) {
@@ -479,6 +517,7 @@ static void add_counters(const struct rec_worker *w, struct recorder_counters *c
 {
     c->calls_archived += atomic_load_explicit(&w->archived, memory_order_relaxed);
     c->calls_missed += atomic_load_explicit(&w->missed, memory_order_relaxed);
+    c->rejected_rows += atomic_load_explicit(&w->rejected, memory_order_relaxed);
     c->calls_failed += atomic_load_explicit(&w->failed, memory_order_relaxed);
     c->calls_skipped += atomic_load_explicit(&w->skipped, memory_order_relaxed);
 }

@@ -39,7 +39,7 @@ static int parse_score(const char *v, double *out, bool *has)
 int calls_query_read(struct req *r, struct calls_query *q, bool paged, enum MHD_Result *res)
 {
     static const char *const directions[] = {"inbound", "outbound", "internal", "unknown", NULL};
-    static const char *const dispositions[] = {"answered", "missed", NULL};
+    static const char *const dispositions[] = {"answered", "missed", "rejected", NULL};
     memset(q, 0, sizeof *q);
     q->scored = -1;
     q->limit = 50;
@@ -144,6 +144,7 @@ enum {
     F_TAG,
     F_Q,
     F_CURSOR,
+    F_NOT_REJECTED,
     F_COUNT
 };
 static const char *const filter_sql[F_COUNT] = {
@@ -161,6 +162,8 @@ static const char *const filter_sql[F_COUNT] = {
             " OR c.customer LIKE ?10 ESCAPE '\\' OR c.external_id LIKE ?10 ESCAPE '\\')",
     /* keyset: rows strictly after (cursor_at, cursor_id) in newest-first order */
     [F_CURSOR] = " AND c.started_at <= ?12 AND (c.started_at < ?12 OR c.id < ?13)",
+    /* attempts the PBX refused (scanners) only when asked for */
+    [F_NOT_REJECTED] = " AND c.disposition != 'rejected'",
 };
 
 static const char list_cols[] =
@@ -207,6 +210,7 @@ static unsigned filter_mask(const struct calls_query *q)
     m |= (unsigned)(q->error_tag != NULL) << F_TAG;
     m |= (unsigned)(q->q != NULL) << F_Q;
     m |= (unsigned)(q->cursor_id[0] != 0) << F_CURSOR;
+    m |= (unsigned)(q->disposition == NULL) << F_NOT_REJECTED;
     if (q->scored == 1 || q->has_min || q->has_max || q->error_tag)
         m |= BY_EVALUATION;
     return m;

@@ -17,7 +17,7 @@
   const audio = document.getElementById('player');
   const playBtn = document.getElementById('play'), time = document.getElementById('time');
   if (call.path) audio.src = `/api/v1/calls/${id}/audio`;
-  else { playBtn.disabled = true; time.textContent = call.disposition === 'missed' ? `missed: ${call.reason}` : 'audio removed'; }
+  else { playBtn.disabled = true; time.textContent = call.disposition === 'answered' ? 'audio removed' : `${call.disposition}: ${call.reason}`; }
   const player = Player(audio, document.getElementById('wave'), {
     peaks, channels: peaks.channels, overtalk: peaks.overtalk_ms, dtmf: call.dtmf,
     onTime: (t, d) => { if (call.path) time.textContent = `${clock(t * 1000)} / ${clock((d || 0) * 1000)}`; },

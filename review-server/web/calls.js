@@ -32,8 +32,8 @@
       el('td', {}, c.direction),
       el('td', {}, c.operator || '—'),
       el('td', {}, c.caller), el('td', {}, c.callee),
-      el('td', { class: c.disposition === 'missed' ? 'missed' : null },
-        c.disposition === 'missed' ? `missed: ${c.reason}` : 'answered'),
+      el('td', { class: c.disposition === 'answered' ? null : c.disposition },
+        c.disposition === 'answered' ? 'answered' : `${c.disposition}: ${c.reason}`),
       el('td', {}, badge(c.evaluation)))));
     status.textContent = `${rows.length} calls` + (next ? ' so far' : '');
     more.hidden = !next;

@@ -132,6 +132,14 @@ const sup = users.supervisor, op = users.operator, comp = users.compliance;
   check(`max_score=90 (${fx.wrong_price})`, low.json.calls.length === fx.wrong_price && low.json.calls.every(c => c.evaluation.score <= 90), JSON.stringify(low.json.calls.map(c => c.evaluation && c.evaluation.score)));
   const high = await req('/calls?min_score=90&limit=1000', { session: sup.session });
   check('min_score=90', high.json.calls.length === fx.evaluated.length - fx.wrong_price && high.json.calls.every(c => c.evaluation.score >= 90));
+  // attempts the PBX refused (a scanner's) only when asked for, in the list and the export
+  const rej = await req('/calls?disposition=rejected&limit=1000', { session: sup.session });
+  check(`disposition=rejected (${fx.rejected})`, rej.json.calls.length === fx.rejected && rej.json.calls.every(c => c.disposition === 'rejected' && c.reason === 'forbidden'), JSON.stringify(rej.json.calls.map(c => c.reason)));
+  const every = await req('/calls?limit=1000', { session: sup.session });
+  check('no disposition: rejected attempts left out', every.json.calls.length === fx.calls.length && every.json.calls.every(c => c.disposition !== 'rejected'));
+  const rejCsv = await req('/export.csv?disposition=rejected', { session: sup.session });
+  const rejLines = rejCsv.buf.toString('utf8').split('\r\n').filter(l => l.length).slice(1).map(parseCsvLine);
+  check(`export with disposition=rejected (${rejLines.length})`, rejCsv.status === 200 && rejLines.length === fx.rejected && rejLines.every(f => f.includes('rejected') && f.includes('forbidden')), rejCsv.status);
   const tag = await req('/calls?error_tag=wrong-price&limit=1000', { session: sup.session });
   check(`error_tag=wrong-price (${fx.wrong_price})`, tag.json.calls.length === fx.wrong_price);
   for (const evil of ["' OR 1=1 --", '%', '_', '"; DROP TABLE calls; --', '\\', '%25%27']) {

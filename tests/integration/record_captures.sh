@@ -25,8 +25,14 @@ for l in open('calls.jsonl'):
 # aaa.pcap: the four INVITE dialogs end as the message flow says
 check "abandoned" test "$(field "c['sip_call_id'] == '105090259-446faf7a@192.168.1.2'" "c['reason']")" = abandoned
 check "no-answer after 183" test "$(field "c['sip_call_id'] == '11894297-4432a9f8@192.168.1.2'" "c['reason'], c['ring_ms']")" = "no-answer 17846"
-check "failed:403 twice" test "$(field "c['reason'] == 'failed:403'" "1" | wc -l)" = 2
-check "missed calls have no audio" test "$(field "c['disposition'] == 'missed' and c['path'] is None" "1" | wc -l)" = 4
+check "missed calls have no audio" test "$(field "c['disposition'] == 'missed' and c['path'] is None" "1" | wc -l)" = 2
+# the phone's two calls the provider refused (407, then 403 wrong password):
+# rejected, not missed, and listed only when asked for
+check "rejected calls are not in the default list" test "$(field "c['disposition'] == 'rejected'" "1" | wc -l)" = 0
+es ls --json --disposition rejected > rejected.jsonl
+check "forbidden twice, rejected" test "$(grep -c '"disposition":"rejected","reason":"forbidden"' rejected.jsonl)" = 2
+check "... with the final status and the address that sent the INVITE" \
+  test "$(grep -c '"sip_source":"192.168.1.2","sip_status":403' rejected.jsonl)" = 2
 check "user agents kept" sh -c "grep -q 'Nero SIPPS IP Phone' calls.jsonl"
 
 # RTP statistics equal tshark's on every stream

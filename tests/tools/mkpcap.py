@@ -340,6 +340,13 @@ def make_call(w, a, rng, n, t0, enc):
     pad = 30 if a.fragment else 0
     t = t0
     hm = a.media_host or hc  # where the caller's side receives (and sends) RTP
+    if a.challenge:  # asked for credentials first; the INVITE below carries them
+        send(t - 0.2, hc, ho, sip('INVITE sip:%s@pbx SIP/2.0' % callee, cid, '0 INVITE', caller, callee,
+                                  body=sdp(w, hm, cport, a.codec, pad=pad), transport=tr))
+        send(t - 0.19, ho, hc, sip(f'SIP/2.0 {a.challenge} Authentication Required', cid, '0 INVITE',
+                                   caller, callee, 'ch', transport=tr))
+        send(t - 0.18, hc, ho, sip('ACK sip:%s@pbx SIP/2.0' % callee, cid, '0 ACK', caller, callee, 'ch',
+                                   transport=tr))
     send(t, hc, ho, sip('INVITE sip:%s@pbx SIP/2.0' % callee, cid, '1 INVITE', caller, callee,
                         body=sdp(w, hm, cport, a.codec, pad=pad, video=a.video), transport=tr))
     if a.stray_early:
@@ -526,6 +533,8 @@ def main():
     ap.add_argument('--late-ms', type=float, default=30, help='how long after the BYE (--late-rtp)')
     ap.add_argument('--t38', type=float, default=0, help='re-INVITE to a T.38 fax after S seconds')
     ap.add_argument('--video', default='', choices=['', 'h264', 'vp8', 'h263'])
+    ap.add_argument('--challenge', type=int, default=0,
+                    help='every call is first challenged with this code (401 or 407), then retried with credentials')
     ap.add_argument('--scanners', type=int, default=0, help="a SIP scanner's INVITEs among the calls")
     ap.add_argument('--scanner-hosts', type=int, default=10, help='addresses the scanner sends from')
     ap.add_argument('--scanner-code', type=int, default=0, help="the PBX's answer to them (0: none)")

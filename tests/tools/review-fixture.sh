@@ -7,6 +7,10 @@ sox "$SOUNDS/vm-options.wav" -c 2 in/xss.wav 2>/dev/null
 printf '{"started_at":"2026-11-01T10:00:00Z","direction":"inbound","caller":"%s","callee":"600","operator":"104"}\n' \
   "$XSS_CALLER" > in/xss.wav.json
 es ingest in > /dev/null
+# a scanner the PBX refused (403) three times: rejected rows, listed only when asked for
+python3 "$SRC/tests/tools/mkpcap.py" scan.pcap --calls 0 --seconds 2 --scanners 3 --scanner-hosts 1 \
+  --scanner-code 403 > /dev/null
+es -q record -r scan.pcap > /dev/null
 es rubric import "$SRC/scripts-rubric/examples/inbound-order.yaml" > /dev/null
 printf 'supervisor pw 1\n' | es user add sup --role supervisor
 printf 'operator pw 102\n' | es user add op102 --role operator --operator 102
@@ -51,7 +55,7 @@ print(json.dumps({
     "calls": [{"id": c["id"], "operator": c["operator"], "caller": c["caller"]} for c in calls],
     "evaluated": evaluated, "wrong_price": wrong, "operator": "102", "other_operator": "103",
     "own_call": own[0]["id"], "other_call": other[0]["id"], "xss_caller": xss,
-    "missed_call": missed[0]["id"] if missed else None,
+    "missed_call": missed[0]["id"] if missed else None, "rejected": 3,
     "sounds": os.environ["ES_SOUNDS"], "src": sys.argv[3]}))
 PY
 

@@ -1,4 +1,5 @@
 #include "archive/archive.h"
+#include "archive/catalog_int.h"
 
 #include <criterion/criterion.h>
 #include <ftw.h>
@@ -55,6 +56,16 @@ static int count(void *ud, const struct archive_call *k, const struct archive_re
     (void)r;
     ++*(int *)ud;
     return 0;
+}
+
+static int collect_source(void *ud, const struct catalog_source_count *v)
+{
+    struct {
+        struct catalog_source_count *v;
+        int n;
+    } *acc = ud;
+    acc->v[acc->n++] = *v;
+    return acc->n == 4;
 }
 
 TestSuite(catalog, .init = setup, .fini = teardown);
@@ -126,5 +137,119 @@ Test(catalog, insert_find_duplicate_list)
     cr_assert_str_eq(got.operator_, "101");
     cr_assert_eq(catalog_mark_purged(c, k2.id, 5), 0);
     cr_assert_not(catalog_has_path(c, r2.path), "purged audio is no longer expected on disk");
+    catalog_close(c);
+}
+
+/* A catalog made by an earlier earshot (schema 3, a recorded call in it)
+ * takes the 'rejected' disposition in place: its rows and recordings stay,
+ * the widened CHECK still refuses anything else, the file passes SQLite's
+ * integrity check, and the per-source counts add up by day. */
+Test(catalog, migration_4_widens_disposition_in_place)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    for (int v = 0; v < 3; v++)
+        cr_assert_eq(sqlite3_exec(db, catalog_migrations[v], NULL, NULL, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db,
+                              "PRAGMA user_version = 3;"
+                              "INSERT INTO calls(id, started_at, ended_at, duration_ms, source,"
+                              " disposition, reason, created_at) VALUES ('old', 1, 2, 1, 'ingest',"
+                              " 'missed', 'busy', 3);"
+                              "INSERT INTO recordings(call_id, path, sha256, bytes, channels,"
+                              " sample_rate, source_rate, bitrate, duration_ms) VALUES ('old',"
+                              " 'archive/a.opus', 'x', 1, 1, 8000, 8000, 16000, 1);",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3 *other; /* a connection open across the migration sees the new schema */
+    cr_assert_eq(sqlite3_open(path, &other), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(other, "SELECT count(*) FROM calls", NULL, NULL, NULL), SQLITE_OK,
+                 "the schema as it was, read and cached");
+    struct catalog *c;
+    struct es_err e;
+    cr_assert_eq(catalog_open(dir, &c, &e), 0, "%s", e.msg);
+    cr_assert_eq(catalog_schema_version(c), catalog_nmigrations);
+    sqlite3 *cdb = catalog_sqlite(c);
+    char *msg = NULL;
+    cr_assert_eq(sqlite3_exec(cdb,
+                              "INSERT INTO calls(id, started_at, ended_at, duration_ms, source,"
+                              " disposition, reason, created_at) VALUES ('scan', 1, 2, 1,"
+                              " 'recorder', 'rejected', 'forbidden', 3)",
+                              NULL, NULL, &msg),
+                 SQLITE_OK, "%s", msg ? msg : "");
+    cr_assert_neq(sqlite3_exec(other,
+                               "INSERT INTO calls(id, started_at, ended_at, duration_ms, source,"
+                               " disposition, created_at) VALUES ('bad', 1, 2, 1, 'x', 'bogus', 3)",
+                               NULL, NULL, NULL),
+                  SQLITE_OK, "the CHECK still holds for anything else");
+    cr_assert_eq(
+        sqlite3_exec(other,
+                     "INSERT INTO calls(id, started_at, ended_at, duration_ms, source,"
+                     " disposition, created_at) VALUES ('o2', 1, 2, 1, 'x', 'rejected', 3)",
+                     NULL, NULL, NULL),
+        SQLITE_OK, "the other connection reads the widened CHECK");
+    sqlite3_close(other);
+    sqlite3_stmt *s;
+    cr_assert_eq(
+        sqlite3_prepare_v2(cdb,
+                           "SELECT (SELECT count(*) FROM recordings WHERE call_id = 'old'),"
+                           " (SELECT reason FROM calls WHERE id = 'old')",
+                           -1, &s, NULL),
+        SQLITE_OK);
+    cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(s, 0), 1, "the recording row is still there");
+    cr_assert_str_eq((const char *)sqlite3_column_text(s, 1), "busy");
+    sqlite3_finalize(s);
+    cr_assert_eq(sqlite3_prepare_v2(cdb, "PRAGMA integrity_check", -1, &s, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
+    cr_assert_str_eq((const char *)sqlite3_column_text(s, 0), "ok");
+    sqlite3_finalize(s);
+    /* rejected attempts are left out of ls unless asked for */
+    int n = 0;
+    cr_assert_eq(catalog_list(c, NULL, count, &n), 0);
+    cr_assert_eq(n, 1, "only the missed call");
+    n = 0;
+    struct catalog_filter f = {.disposition = "rejected"};
+    cr_assert_eq(catalog_list(c, &f, count, &n), 0);
+    cr_assert_eq(n, 2);
+    /* per-source counts: summed per UTC day and address */
+    struct catalog_source_count v[3] = {
+        {.address = "192.0.2.7",
+         .attempts = 10,
+         .catalogued = 4,
+         .first_at = 1763649015000LL,
+         .last_at = 1763649016000LL},
+        {.address = "192.0.2.8",
+         .attempts = 3,
+         .untracked = 3,
+         .first_at = 1763649015000LL,
+         .last_at = 1763649015000LL},
+        {.address = "192.0.2.7",
+         .attempts = 5,
+         .untracked = 5,
+         .first_at = 1763735415000LL,
+         .last_at = 1763735416000LL}, /* the next day */
+    };
+    cr_assert_eq(catalog_add_source_counts(c, v, 2), 0);
+    cr_assert_eq(catalog_add_source_counts(c, v, 3), 0);
+    cr_assert_eq(sqlite3_prepare_v2(cdb, "SELECT count(*), sum(attempts) FROM rejected_sources", -1,
+                                    &s, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(s, 0), 3, "two days of .7, one of .8");
+    cr_assert_eq(sqlite3_column_int(s, 1), 31);
+    sqlite3_finalize(s);
+    struct catalog_source_count top[4];
+    struct {
+        struct catalog_source_count *v;
+        int n;
+    } acc = {top, 0};
+    cr_assert_eq(catalog_top_sources(c, "2025-11-20", "2025-11-20", 10, collect_source, &acc), 0);
+    cr_assert_eq(acc.n, 2);
+    cr_assert_str_eq(top[0].address, "192.0.2.7");
+    cr_assert_eq(top[0].attempts, 20);
+    cr_assert_eq(top[0].catalogued, 8);
+    cr_assert_eq(top[1].untracked, 6);
     catalog_close(c);
 }

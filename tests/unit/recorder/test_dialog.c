@@ -109,10 +109,117 @@ Test(dialog, every_missed_reason)
     missed("c4", "SIP/2.0 480 Temporarily Unavailable", "no-answer");
     missed("c5", "SIP/2.0 408 Request Timeout", "no-answer");
     missed("c6", "SIP/2.0 603 Decline", "declined");
-    missed("c7", "SIP/2.0 404 Not Found", "unavailable");
     missed("c8", "SIP/2.0 503 Service Unavailable", "unavailable");
     missed("c9", "SIP/2.0 500 Server Internal Error", "failed:500");
     missed("c10", "SIP/2.0 302 Moved Temporarily", "failed:302");
+    missed("c11", "SIP/2.0 488 Not Acceptable Here", "failed:488");
+    missed("c12", "SIP/2.0 410 Gone", "unavailable");
+    /* a 404 after ringing is still refused: the number does not exist */
+    struct sip_reject_rule none;
+    struct es_err e;
+    cr_assert_eq(sip_reject_rule_parse("", &none, &e), 0);
+    dialogs_set_reject_rule(d, &none);
+    missed("c7", "SIP/2.0 404 Not Found", "unavailable");
+    missed("c13", "SIP/2.0 484 Address Incomplete", "unavailable");
+}
+
+/* INVITE, then the PBX's answer (NULL: none at all) and nothing more. */
+static struct sip_call *attempt(const char *id, const char *answer)
+{
+    feed(id, "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL);
+    if (answer)
+        feed(id, answer, "1 INVITE", "t", NULL);
+    struct sip_call *out[2];
+    /* never answered: given up with the INVITE transaction (32 s); a
+     * challenge waits as long as ringing may (180 s) for the credentials */
+    bool challenged = answer && (strstr(answer, " 401 ") || strstr(answer, " 407 "));
+    if (challenged)
+        cr_assert_eq(dialogs_take_ended(d, now + 120000000, 30000000, 0, out, 2), 0, "%s", id);
+    cr_assert_eq(
+        dialogs_take_ended(d, now + (challenged ? 181000000 : 33000000), 30000000, 0, out, 2), 1,
+        "%s", id);
+    return out[0];
+}
+
+static void rejected(const char *id, const char *answer, const char *want, int status)
+{
+    struct sip_call *c = attempt(id, answer);
+    cr_assert_str_eq(c->disposition, "rejected", "%s: %s", id, answer ? answer : "(none)");
+    cr_assert_str_eq(c->reason, want, "%s", id);
+    cr_assert_eq(c->final_status, status, "%s", id);
+    free(c);
+}
+
+Test(dialog, every_rejected_reason)
+{
+    rejected("r1", "SIP/2.0 401 Unauthorized", "challenged", 401);
+    rejected("r2", "SIP/2.0 407 Proxy Authentication Required", "challenged", 407);
+    rejected("r3", "SIP/2.0 403 Forbidden", "forbidden", 403);
+    rejected("r4", "SIP/2.0 404 Not Found", "not-found", 404);
+    rejected("r5", "SIP/2.0 484 Address Incomplete", "address-incomplete", 484);
+    rejected("r6", NULL, "no-response", 0);
+    /* the same answers after a 100 Trying: refused all the same */
+    feed("r7", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL);
+    feed("r7", "SIP/2.0 100 Trying", "1 INVITE", NULL, NULL);
+    feed("r7", "SIP/2.0 403 Forbidden", "1 INVITE", "t", NULL);
+    struct sip_call *c = take_one();
+    cr_assert_str_eq(c->disposition, "rejected");
+    free(c);
+    /* configured: 488 refused too, a 404 a missed call, silence not counted */
+    struct sip_reject_rule rule;
+    struct es_err e;
+    cr_assert_eq(sip_reject_rule_parse("401,407,403,488", &rule, &e), 0, "%s", e.msg);
+    dialogs_set_reject_rule(d, &rule);
+    rejected("r8", "SIP/2.0 488 Not Acceptable Here", "refused:488", 488);
+    c = attempt("r9", "SIP/2.0 404 Not Found");
+    cr_assert_str_eq(c->disposition, "missed");
+    cr_assert_str_eq(c->reason, "unavailable");
+    free(c);
+    c = attempt("r10", NULL);
+    cr_assert_str_eq(c->disposition, "missed");
+    cr_assert_str_eq(c->reason, "no-answer");
+    free(c);
+    c = attempt("r11", "SIP/2.0 401 Unauthorized"); /* challenged and gone: failed:401 */
+    cr_assert_str_eq(c->disposition, "rejected");
+    free(c);
+}
+
+/* Media reached the call: someone handled it, whatever the PBX answered. */
+Test(dialog, a_call_with_media_is_never_rejected)
+{
+    struct sip_call *c = feed("m", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL);
+    dialogs_heard(d, c);
+    struct sip_call *out[2];
+    cr_assert_eq(dialogs_take_ended(d, now + 33000000, 30000000, 0, out, 2), 0,
+                 "a call with media is not given up with the INVITE transaction");
+    cr_assert_eq(dialogs_take_ended(d, now + 181000000, 30000000, 0, out, 2), 1);
+    cr_assert_str_eq(out[0]->disposition, "missed");
+    cr_assert_str_eq(out[0]->reason, "no-answer");
+    free(out[0]);
+    feed("m2", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL);
+    c = feed("m2", "SIP/2.0 183 Session Progress", "1 INVITE", "t", NULL);
+    dialogs_heard(d, c);
+    feed("m2", "SIP/2.0 404 Not Found", "1 INVITE", "t", NULL);
+    c = take_one();
+    cr_assert_str_eq(c->disposition, "missed", "an announcement was played: handled");
+    free(c);
+}
+
+Test(dialog, reject_rule_parse)
+{
+    struct sip_reject_rule r;
+    struct es_err e;
+    cr_assert_eq(sip_reject_rule_parse("default,488", &r, &e), 0);
+    cr_assert(r.no_response);
+    cr_assert_eq(sip_reject_rule_parse("403,no-response", &r, &e), 0);
+    cr_assert(r.no_response);
+    const char *bad[] = {"486", "603", "487", "200", "700", "abc", "403,,404", "401x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_neq(sip_reject_rule_parse(bad[i], &r, &e), 0, "%s", bad[i]);
+        cr_assert(strstr(e.msg, "rejected codes") != NULL, "%s", e.msg);
+    }
+    cr_assert(strstr((sip_reject_rule_parse("486", &r, &e), e.msg), "missed call") != NULL,
+              "the message says why: %s", e.msg);
 }
 
 Test(dialog, auth_challenge_is_not_an_outcome)
@@ -151,11 +258,19 @@ Test(dialog, reinvite_moves_media_and_hold)
 Test(dialog, silence_ends_a_call_and_the_limit_holds)
 {
     feed("t", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL);
+    feed("t", "SIP/2.0 100 Trying", "1 INVITE", NULL, NULL);
     struct sip_call *out[2];
     /* ringing may take minutes: the RTP idle limit does not apply yet */
     cr_assert_eq(dialogs_take_ended(d, now + 31000000, 30000000, 0, out, 2), 0);
+    cr_assert_eq(dialogs_take_ended(d, now + 179000000, 30000000, 0, out, 2), 0);
     cr_assert_eq(dialogs_take_ended(d, now + 181000000, 30000000, 0, out, 2), 1);
     cr_assert_str_eq(out[0]->reason, "no-answer");
+    free(out[0]);
+    /* never answered at all: given up with the INVITE transaction (32 s) */
+    feed("t0", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL);
+    cr_assert_eq(dialogs_take_ended(d, now + 31000000, 30000000, 0, out, 2), 0);
+    cr_assert_eq(dialogs_take_ended(d, now + 33000000, 30000000, 0, out, 2), 1);
+    cr_assert_str_eq(out[0]->disposition, "rejected");
     free(out[0]);
     /* an answered call ends after the idle limit */
     feed("u", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL);
@@ -209,8 +324,10 @@ Test(dialog, real_captures)
     cr_assert_eq(n, 4);
     cr_assert_str_eq(got[0], "105090259-446faf7a@192.168.1.2 missed abandoned");
     cr_assert_str_eq(got[1], "11894297-4432a9f8@192.168.1.2 missed no-answer");
-    cr_assert_str_eq(got[2], "24487391-449bf2a0@192.168.1.2 missed failed:403");
-    cr_assert_str_eq(got[3], "85216695-42dcdb1d@192.168.1.2 missed failed:403");
+    /* a phone's outbound calls the provider refused (403 wrong password,
+     * after a 407 challenge): rejected, not a customer's missed call */
+    cr_assert_str_eq(got[2], "24487391-449bf2a0@192.168.1.2 rejected forbidden");
+    cr_assert_str_eq(got[3], "85216695-42dcdb1d@192.168.1.2 rejected forbidden");
     n = outcomes("sip-rtp-g722.pcap", got, 32);
     cr_assert_eq(n, 1);
     cr_assert_str_eq(got[0], "1-2161@10.0.2.20 answered ");
@@ -333,4 +450,17 @@ Test(dialog, challenged_then_retried_is_a_normal_call)
     cr_assert(!c->in_idle && !c->challenged, "answered after the credentials: handled");
     feed("auth", "SIP/2.0 200 OK", "2 INVITE", "t2", sdp("10.0.0.2", 5000, "sendrecv"));
     cr_assert_eq(c->state, CALL_ANSWERED);
+    feed("auth", "BYE sip:600@pbx SIP/2.0", "3 BYE", "t2", NULL);
+    c = take_one();
+    cr_assert_str_eq(c->disposition, "answered");
+    free(c);
+    /* retried with credentials, then busy: a customer who did not get through */
+    feed("auth2", "INVITE sip:600@pbx SIP/2.0", "1 INVITE", NULL, NULL);
+    feed("auth2", "SIP/2.0 401 Unauthorized", "1 INVITE", "t", NULL);
+    feed("auth2", "INVITE sip:600@pbx SIP/2.0", "2 INVITE", NULL, NULL);
+    feed("auth2", "SIP/2.0 486 Busy Here", "2 INVITE", "t3", NULL);
+    c = take_one();
+    cr_assert_str_eq(c->disposition, "missed");
+    cr_assert_str_eq(c->reason, "busy");
+    free(c);
 }
