@@ -62,20 +62,20 @@ static void live_report(struct pcapin *in, struct recorder *r, bool tty_line)
     pcapin_drops(in, &recv, &drop, &ifdrop);
     struct recorder_counters c;
     recorder_counters(r, &c);
+    char top[200];
+    top_text(r, top, sizeof top); /* where refused and untracked INVITEs come from */
     if (tty_line) {
         fprintf(stderr,
                 "\r\033[Kpackets %llu  calls active %zu  archived %llu  missed %llu  "
                 "rejected %llu  kernel drops %llu  audio dropped %llu  stray rtp %llu  "
-                "calls dropped %llu",
+                "calls dropped %llu  top sources %s",
                 (unsigned long long)c.packets, recorder_active_calls(r),
                 (unsigned long long)c.calls_archived, (unsigned long long)c.calls_missed,
                 (unsigned long long)c.calls_rejected, (unsigned long long)(drop + ifdrop),
                 (unsigned long long)c.audio_dropped, (unsigned long long)c.stray_rtp_packets,
-                (unsigned long long)c.dropped_calls);
+                (unsigned long long)c.dropped_calls, top);
         return;
     }
-    char top[200];
-    top_text(r, top, sizeof top);
     ES_INFO("record",
             "capture received=%llu dropped=%llu if_dropped=%llu calls_active=%zu "
             "audio_dropped=%llu stray_rtp=%llu calls_dropped=%llu table_full=%llu evicted=%llu "
