@@ -222,11 +222,21 @@ enum MHD_Result api_call_audio(struct req *r)
         if (rc == 0)
             status = 206;
     }
-    if (start == 0) { /* a playback or download starts; later ranges are seeks */
-        struct es_err err;
-        char detail[64];
-        snprintf(detail, sizeof detail, "{\"bytes\":%llu}", (unsigned long long)size);
-        review_audit(r->w->rv, r->user.name, "audio", r->route.arg, detail, &err);
+    /* the first request of a listening is audited, whatever its range; the
+     * ranges that follow (seeks) are part of it. No row, no audio. */
+    int64_t now = es_now_ms();
+    if (!listens_known(r->srv->listens, r->token, r->route.arg, now)) {
+        struct es_err err = {{0}};
+        char detail[128];
+        snprintf(detail, sizeof detail, "{\"bytes\":%llu,\"range\":\"%llu-%llu\"}",
+                 (unsigned long long)size, (unsigned long long)start, (unsigned long long)end);
+        if (review_audit(r->w->rv, r->user.name, "audio", r->route.arg, detail, &err)) {
+            close(fd);
+            ES_ERROR("serve", "audio of call %s not served: the audit log cannot be written: %s",
+                     r->route.arg, err.msg);
+            return http_error(r, 503, "the audit log cannot be written; try again");
+        }
+        listens_note(r->srv->listens, r->token, r->route.arg, now);
     }
     struct MHD_Response *resp = MHD_create_response_from_fd_at_offset64(
         size ? end - start + 1 : 0, fd, (uint64_t)start); /* takes fd */
@@ -236,7 +246,8 @@ enum MHD_Result api_call_audio(struct req *r)
     }
     MHD_add_response_header(resp, "Content-Type", "audio/ogg");
     MHD_add_response_header(resp, "Accept-Ranges", "bytes");
-    MHD_add_response_header(resp, "Cache-Control", "private, max-age=3600");
+    /* not kept in a shared PC's browser cache after logout */
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
     if (status == 206) {
         char cr[96];
         snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)start,

@@ -23,7 +23,7 @@ static enum MHD_Result login(struct req *r)
         return http_error(r, 400, "username and password are required");
     }
     int64_t now = es_now_ms();
-    int wait = throttle_wait(&r->srv->throttle, name, r->ip, now);
+    int wait = throttle_begin(r->srv->throttle, name, r->ip, now);
     if (wait) {
         json_decref(b);
         return http_error(r, 429, "too many failed logins; try again in %d seconds", wait);
@@ -33,14 +33,13 @@ static enum MHD_Result login(struct req *r)
     char detail[128];
     snprintf(detail, sizeof detail, "{\"address\":\"%s\"}", r->ip);
     if (review_user_check(r->w->rv, name, pw, &u, &err)) {
-        throttle_failed(&r->srv->throttle, name, r->ip, now);
         /* the name tried is kept (it may be a typo of a real one); the password never */
         review_audit(r->w->rv, review_name_valid(name) ? name : "?", "login.failed", "", detail,
                      &err);
         json_decref(b);
         return http_error(r, 401, "wrong user name or password");
     }
-    throttle_succeeded(&r->srv->throttle, name, now); /* name lives in b */
+    throttle_succeeded(r->srv->throttle, name, r->ip, now); /* name lives in b */
     json_decref(b);
     char token[REVIEW_TOKEN_HEX], csrf[REVIEW_TOKEN_HEX], cookie[256];
     if (review_session_create(r->w->rv, &u, token, csrf, &err))

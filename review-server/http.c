@@ -354,7 +354,9 @@ int http_start(struct server *srv, const struct http_opts *o, struct es_err *err
                          o->listen);
     if (pthread_key_create(&srv->worker_key, worker_free))
         return es_seterr(err, ES_ENOMEM, "cannot create the per-thread key");
-    pthread_mutex_init(&srv->throttle.lock, NULL);
+    if (throttle_new(THROTTLE_CAPACITY, THROTTLE_CEILING, &srv->throttle) ||
+        listens_new(16384, &srv->listens))
+        return es_seterr(err, ES_ENOMEM, "out of memory for the login throttle");
     srv->tls = o->tls_cert != NULL;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
@@ -389,7 +391,10 @@ void http_stop(struct server *srv)
     if (srv->d)
         MHD_stop_daemon(srv->d);
     srv->d = NULL;
-    pthread_mutex_destroy(&srv->throttle.lock);
+    throttle_free(srv->throttle);
+    srv->throttle = NULL;
+    listens_free(srv->listens);
+    srv->listens = NULL;
 }
 
 int http_parse_listen(const char *s, struct sockaddr_storage *ss)

@@ -13,18 +13,6 @@
 #define HTTP_MAX_UPLOAD (512LL << 20) /* POST /recordings */
 #define HTTP_COOKIE     "earshot_session"
 
-/* Failed logins per user and per address: a small table, guarded by a mutex. */
-#define THROTTLE_SLOTS 4096
-struct throttle_slot {
-    uint64_t key; /* hash of "u:<name>" or "a:<address>" */
-    int failures;
-    int64_t first_at, locked_until;
-};
-struct throttle {
-    pthread_mutex_t lock;
-    struct throttle_slot slot[THROTTLE_SLOTS];
-};
-
 struct server {
     struct MHD_Daemon *d;
     struct ingest_session *ingest; /* POST /recordings; shared by the pool threads */
@@ -32,7 +20,8 @@ struct server {
     char data_dir[4096];
     bool tls;
     pthread_key_t worker_key;
-    struct throttle throttle;
+    struct throttle *throttle;
+    struct listens *listens;
 };
 
 /* One per pool thread: its own catalog connection, stores and the statements
@@ -96,10 +85,26 @@ const char *http_arg(struct req *r, const char *name);
 json_t *http_body_json(struct req *r, enum MHD_Result *res);
 
 /* ---- throttle --------------------------------------------------------------- */
-/* Seconds until a login for this user from this address may be tried again; 0 = now. */
-int throttle_wait(struct throttle *t, const char *user, const char *addr, int64_t now);
-void throttle_failed(struct throttle *t, const char *user, const char *addr, int64_t now);
-void throttle_succeeded(struct throttle *t, const char *user, int64_t now);
+/* Failed logins per user name and per address (throttle.c). */
+#define THROTTLE_CAPACITY 16384 /* counters kept at once */
+#define THROTTLE_CEILING  60 /* failures a minute, in all, of attempts the table has no room for */
+struct throttle;
+int throttle_new(size_t capacity, int global_ceiling, struct throttle **out);
+void throttle_free(struct throttle *t);
+/* Checks and counts a login attempt in one step: 0, the attempt counted as a
+ * failure until throttle_succeeded gives it back; or the seconds to wait. */
+int throttle_begin(struct throttle *t, const char *user, const char *addr, int64_t now);
+void throttle_succeeded(struct throttle *t, const char *user, const char *addr, int64_t now);
+
+/* ---- listening sessions (listens.c) ------------------------------------------- */
+#define LISTEN_WINDOW_MS (30 * 60 * 1000LL) /* ranges this close belong to one listening */
+struct listens;
+int listens_new(size_t capacity, struct listens **out);
+void listens_free(struct listens *l);
+/* Is this request part of a listening already audited (and so extended)? */
+bool listens_known(struct listens *l, const char *session, const char *call_id, int64_t now);
+/* A listening was audited: its later ranges are not. */
+void listens_note(struct listens *l, const char *session, const char *call_id, int64_t now);
 
 /* ---- the call filters shared by the list and the exports ------------------ */
 /* The columns of a list row and of an export row; calls_query_stmt adds FROM and

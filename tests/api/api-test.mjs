@@ -187,6 +187,19 @@ const sup = users.supervisor, op = users.operator, comp = users.compliance;
   }
   const missed = await req(`/calls/${fx.missed_call}/audio`, { session: sup.session });
   check('missed call has no audio: 404', fx.missed_call === null || missed.status === 404, missed.status);
+  check('recordings are not cached (Cache-Control: no-store)', full.headers.get('cache-control') === 'no-store', full.headers.get('cache-control'));
+  // a listening is audited once, whatever range it starts with
+  const rows = async () => (await req(`/audit?action=audio&limit=1000`, { session: comp.session })).json.entries.filter(e => e.target === fx.other_call).length;
+  const before = await rows();
+  const other = await login(fx.users.supervisor.name, fx.users.supervisor.password);
+  const skip = await req(`/calls/${fx.other_call}/audio`, { session: other.session, headers: { Range: 'bytes=1-' } });
+  check('Range: bytes=1- is served (all but the first byte)', skip.status === 206, skip.status);
+  check('... and audited though it does not start at 0', await rows() === before + 1);
+  await req(`/calls/${fx.other_call}/audio`, { session: other.session, headers: { Range: 'bytes=0-99' } });
+  await req(`/calls/${fx.other_call}/audio`, { session: other.session, headers: { Range: 'bytes=-5' } });
+  check('later ranges of the same listening add no row', await rows() === before + 1);
+  await req(`/calls/${fx.other_call}/audio`, { session: sup.session, headers: { Range: 'bytes=7-' } });
+  check('another session listening adds its own row', await rows() === before + 2);
 }
 
 // malformed requests
@@ -398,6 +411,35 @@ const sup = users.supervisor, op = users.operator, comp = users.compliance;
   check('sixth failure: 429 with a wait', last.status === 429 && /try again in \d+ seconds/.test(last.r.json.error), `${last.status}`);
   const right = await login(fx.users.throttled.name, fx.users.throttled.password);
   check('even the right password waits', right.status === 429);
+}
+
+// parallel wrong passwords cannot all slip in before the first failure is counted
+{
+  const tries = await Promise.all(Array.from({ length: 12 }, () => login(fx.users.compliance2.name, 'parallel guess')));
+  const through = tries.filter((t) => t.status === 401).length;
+  check(`12 parallel wrong logins: 5 checked, the rest wait (${through} checked)`, through === 5 && tries.filter((t) => t.status === 429).length === 7);
+}
+
+// names chosen to land on the counters' slots (FNV-1a modulo 4096, as an
+// attacker reading the old code would search them) reset nothing
+{
+  const slot = (kind, v) => {
+    let h = 1469598103934665603n ^ BigInt(kind.charCodeAt(0));
+    for (const b of Buffer.from(v)) h = ((h ^ BigInt(b)) * 1099511628211n) & 0xffffffffffffffffn;
+    return (h === 0n ? 1n : h) % 4096n;
+  };
+  const find = (kind, target) => {
+    const want = slot(kind, target);
+    for (let i = 0; ; i++) if (slot('u', `junk${i}`) === want) return `junk${i}`;
+  };
+  const target = 'supervisor-guess';
+  const onUser = find('u', target), onAddr = find('a', '127.0.0.1');
+  let got429 = false;
+  for (let i = 0; i < 32 && !got429; i++) {
+    got429 = (await login(target, 'wrong')).status === 429;
+    if (i % 4 === 3) { await login(onUser, 'x'); await login(onAddr, 'x'); }
+  }
+  check('colliding junk logins do not reset the counts: a 429 comes', got429);
 }
 
 console.log(`${passed} passed, ${failed} failed`);
