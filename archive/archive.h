@@ -153,6 +153,14 @@ struct sqlite3 *catalog_sqlite(struct catalog *c); /* borrowed; lives as long as
 int catalog_migrate_module(struct catalog *c, const char *module, const char *const *steps,
                            int nsteps, struct es_err *err);
 
+/* A transaction that nests, for a change and its audit row to commit or fail
+ * together: BEGIN IMMEDIATE on a connection with none open, else a savepoint
+ * inside the one that is. catalog_tx_end commits (or releases the savepoint)
+ * when rc is 0, else rolls back to where catalog_tx_begin was; it returns rc,
+ * or the commit's failure. */
+int catalog_tx_begin(struct sqlite3 *db, bool *outer);
+int catalog_tx_end(struct sqlite3 *db, bool outer, int rc);
+
 /* The JSON form used by `ls --json`, `show --json` and the API. New reference. */
 json_t *archive_call_json(const struct archive_call *k, const struct archive_recording *r);
 json_t *archive_analysis_json(const struct archive_analysis *a);

@@ -473,3 +473,28 @@ int catalog_record_failure(struct catalog *c, const char *source_path, const cha
     sqlite3_bind_int64(s, 5, es_now_ms());
     return step_done(c, s, "record failure");
 }
+
+int catalog_tx_begin(sqlite3 *db, bool *outer)
+{
+    *outer = sqlite3_get_autocommit(db) != 0;
+    const char *stmt = *outer ? "BEGIN IMMEDIATE" : "SAVEPOINT es_tx";
+    if (sqlite3_exec(db, stmt, NULL, NULL, NULL) != SQLITE_OK) {
+        ES_ERROR("catalog", "%s failed: %s", stmt, sqlite3_errmsg(db));
+        return ES_EDB;
+    }
+    return 0;
+}
+
+int catalog_tx_end(sqlite3 *db, bool outer, int rc)
+{
+    if (!rc) {
+        const char *stmt = outer ? "COMMIT" : "RELEASE es_tx";
+        if (sqlite3_exec(db, stmt, NULL, NULL, NULL) == SQLITE_OK)
+            return 0;
+        ES_ERROR("catalog", "%s failed: %s", stmt, sqlite3_errmsg(db));
+        rc = ES_EDB;
+    }
+    /* an outer ROLLBACK may fail only if SQLite already rolled back */
+    sqlite3_exec(db, outer ? "ROLLBACK" : "ROLLBACK TO es_tx; RELEASE es_tx", NULL, NULL, NULL);
+    return rc;
+}

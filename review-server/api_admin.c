@@ -38,21 +38,23 @@ static enum MHD_Result user_add(struct req *r)
         review_password_generate(generated);
         pw = generated;
     }
-    int rc = review_user_add(r->w->rv, name, role, op, pw, &err);
+    bool outer;
+    char detail[128];
+    snprintf(detail, sizeof detail, "{\"role\":\"%s\"}", review_role_name(role));
+    int rc = http_tx_begin(r, &outer, &err);
+    if (!rc) {
+        rc = review_user_add(r->w->rv, name, role, op, pw, &err);
+        rc = http_tx_audit_end(r, outer, rc, "user.add", name, detail, &err);
+    }
     json_t *out = rc ? NULL
                      : json_pack("{s:s, s:s, s:s}", "name", name, "role", review_role_name(role),
                                  "operator", op ? op : "");
     if (out && generated[0]) /* shown once, in this answer only */
         json_object_set_new(out, "password", json_string(generated));
-    if (!rc) {
-        char detail[128];
-        snprintf(detail, sizeof detail, "{\"role\":\"%s\"}", review_role_name(role));
-        review_audit(r->w->rv, r->user.name, "user.add", name, detail, &err);
-    }
     sodium_memzero(generated, sizeof generated);
     json_decref(b);
     if (rc)
-        return http_error(r, rc == ES_EEXIST ? 409 : 400, "%s", err.msg);
+        return http_error(r, rc == ES_EEXIST ? 409 : rc == ES_EDB ? 500 : 400, "%s", err.msg);
     return http_json(r, 201, out);
 }
 
@@ -61,12 +63,49 @@ static enum MHD_Result user_state(struct req *r, bool disable)
     struct es_err err = {{0}};
     if (disable && !strcmp(r->route.arg, r->user.name))
         return http_error(r, 409, "you cannot disable your own account");
-    int rc = review_user_disable(r->w->rv, r->route.arg, disable, &err);
+    bool outer;
+    int rc = http_tx_begin(r, &outer, &err);
+    if (!rc) {
+        rc = review_user_disable(r->w->rv, r->route.arg, disable, &err);
+        rc = http_tx_audit_end(r, outer, rc, disable ? "user.disable" : "user.enable", r->route.arg,
+                               NULL, &err);
+    }
     if (rc)
         return http_error(r, rc == ES_ENOTFOUND ? 404 : 500, "%s", err.msg);
-    review_audit(r->w->rv, r->user.name, disable ? "user.disable" : "user.enable", r->route.arg,
-                 NULL, &err);
     return http_json(r, 200, json_pack("{s:s, s:b}", "name", r->route.arg, "disabled", disable));
+}
+
+/* POST /users/{name}/password {"password"}: an admin's reset (a password is
+ * made when none is given, and shown once); every session of the user ends. */
+static enum MHD_Result user_password(struct req *r)
+{
+    enum MHD_Result res;
+    json_t *b = r->body.len ? http_body_json(r, &res) : json_object();
+    if (!b)
+        return res;
+    const char *pw = json_string_value(json_object_get(b, "password"));
+    char generated[21] = "";
+    if (!pw || !pw[0]) {
+        review_password_generate(generated);
+        pw = generated;
+    }
+    struct es_err err = {{0}};
+    bool outer;
+    int rc = http_tx_begin(r, &outer, &err);
+    if (!rc) {
+        /* one's own reset keeps the session making it */
+        const char *keep = !strcmp(r->route.arg, r->user.name) ? r->token : NULL;
+        rc = review_user_passwd(r->w->rv, r->route.arg, pw, keep, &err);
+        rc = http_tx_audit_end(r, outer, rc, "user.passwd", r->route.arg, NULL, &err);
+    }
+    json_t *out = rc ? NULL : json_pack("{s:s}", "name", r->route.arg);
+    if (out && generated[0])
+        json_object_set_new(out, "password", json_string(generated));
+    sodium_memzero(generated, sizeof generated);
+    json_decref(b);
+    if (rc)
+        return http_error(r, rc == ES_ENOTFOUND ? 404 : rc == ES_EINVAL ? 400 : 500, "%s", err.msg);
+    return http_json(r, 200, out);
 }
 
 /* The body is the YAML itself. */
@@ -93,17 +132,22 @@ static enum MHD_Result rubric_upload(struct req *r)
     int version;
     enum rubric_import_outcome out;
     struct es_err err = {{0}};
-    rc = rubric_import(r->w->rs, (const uint8_t *)r->body.data, r->body.len, &version, &out, &err);
+    bool outer;
+    rc = http_tx_begin(r, &outer, &err);
+    if (!rc)
+        rc = rubric_import(r->w->rs, (const uint8_t *)r->body.data, r->body.len, &version, &out,
+                           &err);
+    char detail[64];
+    snprintf(detail, sizeof detail, "{\"version\":%d}", version);
+    if (!rc && out == RUBRIC_UNCHANGED)
+        rc = catalog_tx_end(catalog_sqlite(r->w->cat), outer, 0); /* nothing to audit */
+    else
+        rc = http_tx_audit_end(r, outer, rc, "rubric.import", rb->id, detail, &err);
     json_t *o = rc ? NULL
                    : json_pack("{s:s, s:i, s:s}", "id", rb->id, "version", version, "outcome",
                                out == RUBRIC_UNCHANGED      ? "unchanged"
                                : out == RUBRIC_IMPORTED_NEW ? "new"
                                                             : "version");
-    if (!rc && out != RUBRIC_UNCHANGED) {
-        char detail[64];
-        snprintf(detail, sizeof detail, "{\"version\":%d}", version);
-        review_audit(r->w->rv, r->user.name, "rubric.import", rb->id, detail, &err);
-    }
     rubric_free(rb);
     if (rc)
         return http_error(r, 500, "%s", err.msg);
@@ -130,11 +174,14 @@ static enum MHD_Result token_add(struct req *r)
     char token[REVIEW_TOKEN_HEX];
     struct es_err err = {{0}};
     const char *name = json_string_value(json_object_get(b, "name"));
-    int rc = name ? review_token_create(r->w->rv, name, r->user.name, token, &err)
-                  : es_seterr(&err, ES_EINVAL, "expected {\"name\"}");
+    bool outer;
+    int rc =
+        name ? http_tx_begin(r, &outer, &err) : es_seterr(&err, ES_EINVAL, "expected {\"name\"}");
+    if (!rc) {
+        rc = review_token_create(r->w->rv, name, r->user.name, token, &err);
+        rc = http_tx_audit_end(r, outer, rc, "token.add", name, NULL, &err);
+    }
     json_t *o = rc ? NULL : json_pack("{s:s, s:s}", "name", name, "token", token);
-    if (!rc)
-        review_audit(r->w->rv, r->user.name, "token.add", name, NULL, &err);
     sodium_memzero(token, sizeof token);
     json_decref(b);
     if (rc)
@@ -142,11 +189,24 @@ static enum MHD_Result token_add(struct req *r)
     return http_json(r, 201, o); /* the only time the token is shown */
 }
 
+static enum MHD_Result token_revoke(struct req *r)
+{
+    struct es_err err = {{0}};
+    bool outer;
+    int rc = http_tx_begin(r, &outer, &err);
+    if (!rc) {
+        rc = review_token_revoke(r->w->rv, r->route.arg, &err);
+        rc = http_tx_audit_end(r, outer, rc, "token.revoke", r->route.arg, NULL, &err);
+    }
+    if (rc)
+        return http_error(r, rc == ES_ENOTFOUND ? 404 : 500, "%s", err.msg);
+    return http_json(r, 200, json_pack("{s:s, s:b}", "name", r->route.arg, "revoked", 1));
+}
+
 enum MHD_Result api_admin(struct req *r)
 {
     if (r->user.role != ROLE_ADMIN)
         return http_error(r, 403, "this is for admins");
-    struct es_err err = {{0}};
     json_t *arr;
     switch (r->route.id) {
     case R_USERS:
@@ -159,6 +219,8 @@ enum MHD_Result api_admin(struct req *r)
         return user_state(r, true);
     case R_USER_ENABLE:
         return user_state(r, false);
+    case R_USER_PASSWORD:
+        return user_password(r);
     case R_RUBRIC_IMPORT:
         return rubric_upload(r);
     case R_TOKENS:
@@ -168,10 +230,7 @@ enum MHD_Result api_admin(struct req *r)
     case R_TOKEN_ADD:
         return token_add(r);
     case R_TOKEN_REVOKE:
-        if (review_token_revoke(r->w->rv, r->route.arg, &err))
-            return http_error(r, 404, "%s", err.msg);
-        review_audit(r->w->rv, r->user.name, "token.revoke", r->route.arg, NULL, &err);
-        return http_json(r, 200, json_pack("{s:s, s:b}", "name", r->route.arg, "revoked", 1));
+        return token_revoke(r);
     default:
         return http_error(r, 404, "no such route");
     }

@@ -43,12 +43,6 @@ static json_t *visible_eval(struct req *r, bool history, enum MHD_Result *res)
     return j;
 }
 
-static void audit_eval(struct req *r, const char *action, const char *id)
-{
-    struct es_err err;
-    review_audit(r->w->rv, r->user.name, action, id, NULL, &err);
-}
-
 /* {"item", "at_ms", "text"} into an eval_comment borrowing from c. */
 static int read_comment(const json_t *c, struct eval_comment *out)
 {
@@ -122,11 +116,14 @@ static enum MHD_Result create(struct req *r)
     };
     char id[ES_ID_LEN];
     struct es_err err = {{0}};
-    int rc = eval_create(r->w->rs, &e, id, &err);
+    bool outer;
+    int rc = http_tx_begin(r, &outer, &err);
+    if (!rc)
+        rc = eval_create(r->w->rs, &e, id, &err);
+    rc = http_tx_audit_end(r, outer, rc, "evaluation.create", id, NULL, &err);
     json_decref(b);
     if (rc)
         return lib_error(r, rc == ES_ENOTFOUND ? ES_EINVAL : rc, &err); /* unknown rubric: 400 */
-    audit_eval(r, "evaluation.create", id);
     json_t *j;
     if (eval_get_json(r->w->rs, id, false, &j, &err))
         return http_error(r, 500, "the evaluation was stored but cannot be read back");
@@ -156,21 +153,24 @@ static enum MHD_Result step(struct req *r, enum eval_status to)
     }
     const char *note = json_string_value(json_object_get(b, "comment"));
     struct es_err err = {{0}};
-    int rc = 0;
+    bool outer;
     const json_t *answers = json_object_get(b, "answers");
-    if (to == EVAL_RESOLVED && answers) /* the resolution corrects the answers first */
+    /* the resolution corrects the answers first; a step that is refused
+     * (409) takes the correction back with it */
+    int rc = http_tx_begin(r, &outer, &err);
+    if (!rc && to == EVAL_RESOLVED && answers)
         rc = eval_edit(r->w->rs, r->route.arg, answers, NULL, r->user.name, &err);
     if (!rc)
         rc = eval_transition(r->w->rs, r->route.arg, to, r->user.name, note, &err);
+    rc = http_tx_audit_end(r, outer, rc,
+                           to == EVAL_ACKNOWLEDGED ? "evaluation.acknowledge"
+                           : to == EVAL_DISPUTED   ? "evaluation.dispute"
+                           : to == EVAL_RESOLVED   ? "evaluation.resolve"
+                                                   : "evaluation.submit",
+                           r->route.arg, NULL, &err);
     json_decref(b);
     if (rc)
         return lib_error(r, rc, &err);
-    audit_eval(r,
-               to == EVAL_ACKNOWLEDGED ? "evaluation.acknowledge"
-               : to == EVAL_DISPUTED   ? "evaluation.dispute"
-               : to == EVAL_RESOLVED   ? "evaluation.resolve"
-                                       : "evaluation.submit",
-               r->route.arg);
     json_t *j = visible_eval(r, true, &res);
     return j ? http_json(r, 200, j) : res;
 }
@@ -185,14 +185,18 @@ static enum MHD_Result edit(struct req *r)
         return res;
     const json_t *answers = json_object_get(b, "answers");
     struct es_err err = {{0}};
+    bool outer;
     int rc = json_is_object(answers)
-                 ? eval_edit(r->w->rs, r->route.arg, answers,
-                             json_string_value(json_object_get(b, "comment")), r->user.name, &err)
+                 ? http_tx_begin(r, &outer, &err)
                  : es_seterr(&err, ES_EINVAL, "expected {\"answers\": {...}, \"comment\"}");
+    if (!rc) {
+        rc = eval_edit(r->w->rs, r->route.arg, answers,
+                       json_string_value(json_object_get(b, "comment")), r->user.name, &err);
+        rc = http_tx_audit_end(r, outer, rc, "evaluation.edit", r->route.arg, NULL, &err);
+    }
     json_decref(b);
     if (rc)
         return lib_error(r, rc, &err);
-    audit_eval(r, "evaluation.edit", r->route.arg);
     json_t *j = visible_eval(r, true, &res);
     return j ? http_json(r, 200, j) : res;
 }
@@ -207,9 +211,20 @@ static enum MHD_Result comment(struct req *r)
         return res;
     struct eval_comment cm;
     struct es_err err = {{0}};
+    bool outer;
     int rc = read_comment(b, &cm)
                  ? es_seterr(&err, ES_EINVAL, "expected {\"item\", \"at_ms\", \"text\"}")
-                 : eval_comment_add(r->w->rs, r->route.arg, &cm, r->user.name, &err);
+                 : http_tx_begin(r, &outer, &err);
+    if (!rc) {
+        rc = eval_comment_add(r->w->rs, r->route.arg, &cm, r->user.name, &err);
+        /* which item; the text stays in the evaluation */
+        json_t *d = json_pack("{s:s?}", "item", cm.item_id);
+        char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
+        json_decref(d);
+        rc = http_tx_audit_end(r, outer, rc, "evaluation.comment", r->route.arg,
+                               detail ? detail : "{}", &err);
+        free(detail);
+    }
     json_decref(b);
     if (rc)
         return lib_error(r, rc, &err);

@@ -22,6 +22,12 @@ static enum MHD_Result login(struct req *r)
         json_decref(b);
         return http_error(r, 400, "username and password are required");
     }
+    /* a login from another site's page (login CSRF: the victim would work in
+     * the attacker's account) is refused */
+    if (!http_same_origin(r)) {
+        json_decref(b);
+        return http_error(r, 403, "a login must come from this site's own page");
+    }
     int64_t now = es_now_ms();
     int wait = throttle_begin(r->srv->throttle, name, r->ip, now);
     if (wait) {
@@ -34,19 +40,27 @@ static enum MHD_Result login(struct req *r)
     snprintf(detail, sizeof detail, "{\"address\":\"%s\"}", r->ip);
     if (review_user_check(r->w->rv, name, pw, &u, &err)) {
         /* the name tried is kept (it may be a typo of a real one); the password never */
-        review_audit(r->w->rv, review_name_valid(name) ? name : "?", "login.failed", "", detail,
-                     &err);
+        if (review_audit(r->w->rv, review_name_valid(name) ? name : "?", "login.failed", "", detail,
+                         &err))
+            ES_ERROR("serve", "a failed login from %s is not in the audit log: %s", r->ip, err.msg);
         json_decref(b);
         return http_error(r, 401, "wrong user name or password");
     }
     throttle_succeeded(r->srv->throttle, name, r->ip, now); /* name lives in b */
     json_decref(b);
     char token[REVIEW_TOKEN_HEX], csrf[REVIEW_TOKEN_HEX], cookie[256];
-    if (review_session_create(r->w->rv, &u, token, csrf, &err))
+    bool outer;
+    int rc = http_tx_begin(r, &outer, &err);
+    if (!rc) {
+        rc = review_session_create(r->w->rv, &u, token, csrf, &err);
+        if (!rc)
+            rc = review_audit(r->w->rv, u.name, "login", "", detail, &err);
+        rc = catalog_tx_end(catalog_sqlite(r->w->cat), outer, rc);
+    }
+    if (rc)
         return http_error(r, 500, "cannot start a session");
-    review_audit(r->w->rv, u.name, "login", "", detail, &err);
     snprintf(cookie, sizeof cookie, "%s=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%lld%s",
-             HTTP_COOKIE, token, REVIEW_SESSION_ABSOLUTE_MS / 1000, r->srv->tls ? "; Secure" : "");
+             HTTP_COOKIE, token, REVIEW_SESSION_ABSOLUTE_MS / 1000, r->https ? "; Secure" : "");
     sodium_memzero(token, sizeof token);
     json_t *j = user_json(&u, csrf);
     char *body = json_dumps(j, JSON_COMPACT);
@@ -63,15 +77,60 @@ static enum MHD_Result login(struct req *r)
 
 static enum MHD_Result logout(struct req *r)
 {
-    struct es_err err;
-    review_session_delete(r->w->rv, r->token);
-    review_audit(r->w->rv, r->user.name, "logout", "", NULL, &err);
+    struct es_err err = {{0}};
+    bool outer;
+    int rc = http_tx_begin(r, &outer, &err);
+    if (!rc) {
+        rc = review_session_delete(r->w->rv, r->token);
+        rc = http_tx_audit_end(r, outer, rc, "logout", "", NULL, &err);
+    }
+    if (rc)
+        return http_error(r, 500, "cannot end the session: %s", err.msg);
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(resp, "Set-Cookie",
                             HTTP_COOKIE "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     http_common_headers(resp, true);
     return http_queue(r, 204, resp);
+}
+
+/* POST /session/password {"current", "new"}: one's own password; every other
+ * session of the user ends (whoever knew the old one is logged out). */
+static enum MHD_Result change_password(struct req *r)
+{
+    enum MHD_Result res;
+    json_t *b = http_body_json(r, &res);
+    if (!b)
+        return res;
+    const char *cur = json_string_value(json_object_get(b, "current"));
+    const char *pw = json_string_value(json_object_get(b, "new"));
+    if (!cur || !pw) {
+        json_decref(b);
+        return http_error(r, 400, "expected {\"current\", \"new\"}");
+    }
+    int64_t now = es_now_ms();
+    int wait = throttle_begin(r->srv->throttle, r->user.name, r->ip, now);
+    if (wait) {
+        json_decref(b);
+        return http_error(r, 429, "too many failed tries; try again in %d seconds", wait);
+    }
+    struct es_err err = {{0}};
+    struct review_user u;
+    if (review_user_check(r->w->rv, r->user.name, cur, &u, &err)) {
+        json_decref(b);
+        return http_error(r, 403, "the current password is wrong");
+    }
+    throttle_succeeded(r->srv->throttle, r->user.name, r->ip, now);
+    bool outer;
+    int rc = http_tx_begin(r, &outer, &err);
+    if (!rc) {
+        rc = review_user_passwd(r->w->rv, r->user.name, pw, r->token, &err);
+        rc = http_tx_audit_end(r, outer, rc, "user.passwd", r->user.name, NULL, &err);
+    }
+    json_decref(b);
+    if (rc)
+        return http_error(r, rc == ES_EINVAL ? 400 : 500, "%s", err.msg);
+    return http_json(r, 200, json_pack("{s:s}", "name", r->user.name));
 }
 
 enum MHD_Result api_session(struct req *r)
@@ -81,6 +140,8 @@ enum MHD_Result api_session(struct req *r)
         return login(r);
     case R_SESSION_DELETE:
         return logout(r);
+    case R_SESSION_PASSWORD:
+        return change_password(r);
     default:
         return http_json(r, 200, user_json(&r->user, r->csrf));
     }

@@ -40,9 +40,9 @@ static void row_hash(int64_t at, const char *actor, const char *action, const ch
 int review_audit(struct review_store *s, const char *actor, const char *action, const char *target,
                  const char *detail, struct es_err *err)
 {
-    int rc = rv_step_done(s, rv_stmt(s, RV_BEGIN), "begin", err);
-    if (rc)
-        return rc;
+    bool outer; /* a transaction of its own, or a savepoint in the change's */
+    if (catalog_tx_begin(s->db, &outer))
+        return es_seterr(err, ES_EDB, "audit: %s", sqlite3_errmsg(s->db));
     char prev[65] = GENESIS, hash[65];
     sqlite3_stmt *st = rv_stmt(s, RV_AUDIT_LAST);
     if (sqlite3_step(st) == SQLITE_ROW)
@@ -60,12 +60,13 @@ int review_audit(struct review_store *s, const char *actor, const char *action, 
     sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, prev, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, hash, -1, SQLITE_STATIC);
-    rc = rv_step_done(s, st, "audit", err);
-    if (!rc)
-        rc = rv_step_done(s, rv_stmt(s, RV_COMMIT), "commit", err);
-    if (rc)
-        rv_step_done(s, rv_stmt(s, RV_ROLLBACK), "rollback", &(struct es_err){{0}});
-    return rc;
+    int rc = rv_step_done(s, st, "audit", err);
+    int end = catalog_tx_end(s->db, outer, rc);
+    if (end && !rc)
+        es_seterr(err, end, "audit: commit failed: %s", sqlite3_errmsg(s->db));
+    if (end)
+        ES_ERROR("serve", "audit row %s by %s not written: %s", action, actor, err->msg);
+    return end;
 }
 
 static const char *col(sqlite3_stmt *st, int i)

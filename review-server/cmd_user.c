@@ -94,15 +94,22 @@ static int with_password(struct review_store *st, const char *sub, const char *n
         fprintf(stderr, "earshot user %s: the password is longer than 1024 characters\n", sub);
         return 1;
     }
-    int rc = !strcmp(sub, "add") ? review_user_add(st, name, role, op, pw, &err)
-                                 : review_user_passwd(st, name, pw, &err);
-    if (rc) {
-        fprintf(stderr, "earshot user %s: %s\n", sub, err.msg);
-    } else {
+    /* the change and its audit row commit together */
+    bool outer;
+    int rc = catalog_tx_begin(st->db, &outer);
+    if (!rc) {
+        rc = !strcmp(sub, "add") ? review_user_add(st, name, role, op, pw, &err)
+                                 : review_user_passwd(st, name, pw, NULL, &err);
         char detail[128];
         snprintf(detail, sizeof detail, "{\"role\":\"%s\"}", review_role_name(role));
-        review_audit(st, "cli", !strcmp(sub, "add") ? "user.add" : "user.passwd", name,
-                     !strcmp(sub, "add") ? detail : NULL, &err);
+        if (!rc)
+            rc = review_audit(st, "cli", !strcmp(sub, "add") ? "user.add" : "user.passwd", name,
+                              !strcmp(sub, "add") ? detail : NULL, &err);
+        rc = catalog_tx_end(st->db, outer, rc);
+    }
+    if (rc) {
+        fprintf(stderr, "earshot user %s: %s\n", sub, err.msg[0] ? err.msg : es_strerror(rc));
+    } else {
         if (generated) /* shown once, here, and nowhere else */
             printf("password for %s: %s\n", name, pw);
     }
@@ -168,11 +175,18 @@ int cmd_user(struct es_cli *cli)
         rc = with_password(st, sub, args[0], role, op);
     } else {
         bool disable = !strcmp(sub, "disable");
-        if (review_user_disable(st, args[0], disable, &err)) {
-            fprintf(stderr, "earshot user %s: %s\n", sub, err.msg);
+        bool outer;
+        int r2 = catalog_tx_begin(st->db, &outer);
+        if (!r2) {
+            r2 = review_user_disable(st, args[0], disable, &err);
+            if (!r2)
+                r2 = review_audit(st, "cli", disable ? "user.disable" : "user.enable", args[0],
+                                  NULL, &err);
+            r2 = catalog_tx_end(st->db, outer, r2);
+        }
+        if (r2) {
+            fprintf(stderr, "earshot user %s: %s\n", sub, err.msg[0] ? err.msg : es_strerror(r2));
             rc = 1;
-        } else {
-            review_audit(st, "cli", disable ? "user.disable" : "user.enable", args[0], NULL, &err);
         }
     }
     review_store_close(st);

@@ -279,9 +279,12 @@ enum MHD_Result api_export(struct req *r)
             json_object_set_new(f, keys[i], json_string(http_arg(r, keys[i])));
     char *detail = json_dumps(f, JSON_COMPACT);
     json_decref(f);
-    struct es_err err;
-    review_audit(r->w->rv, r->user.name, r->route.id == R_EXPORT_CSV ? "export.csv" : "export.xlsx",
-                 "", detail, &err);
+    struct es_err err = {{0}};
+    int rc =
+        review_audit(r->w->rv, r->user.name,
+                     r->route.id == R_EXPORT_CSV ? "export.csv" : "export.xlsx", "", detail, &err);
     free(detail);
+    if (rc) /* no row, no export */
+        return http_error(r, 503, "the audit log cannot be written; try again");
     return r->route.id == R_EXPORT_CSV ? export_csv(r) : export_xlsx(r);
 }

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- replies ------------------------------------------------------------------ */
 
@@ -68,13 +69,46 @@ enum MHD_Result http_error(struct req *r, unsigned status, const char *fmt, ...)
     return http_json(r, status, json_pack("{s:s}", "error", msg));
 }
 
+int http_tx_begin(struct req *r, bool *outer, struct es_err *err)
+{
+    sqlite3 *db = catalog_sqlite(r->w->cat);
+    return catalog_tx_begin(db, outer) ? es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(db))
+                                       : 0;
+}
+
+int http_tx_audit_end(struct req *r, bool outer, int rc, const char *action, const char *target,
+                      const char *detail, struct es_err *err)
+{
+    if (!rc)
+        rc = review_audit(r->w->rv, r->authed ? r->user.name : "?", action, target, detail, err);
+    int end = catalog_tx_end(catalog_sqlite(r->w->cat), outer, rc);
+    if (end && !rc)
+        es_seterr(err, end, "the change and its audit row could not be committed");
+    return end;
+}
+
 const char *http_arg(struct req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* application/json, with or without parameters (charset) */
+static bool json_content_type(struct req *r)
+{
+    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+    if (!ct)
+        return false;
+    size_t n = strlen("application/json");
+    return !strncasecmp(ct, "application/json", n) && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
+}
+
 json_t *http_body_json(struct req *r, enum MHD_Result *res)
 {
+    /* a cross-site form can post text/plain without a preflight; JSON cannot */
+    if (!json_content_type(r)) {
+        *res = http_error(r, 415, "the body must be sent as Content-Type: application/json");
+        return NULL;
+    }
     json_error_t je;
     json_t *o =
         json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &je);
@@ -86,6 +120,26 @@ json_t *http_body_json(struct req *r, enum MHD_Result *res)
         return NULL;
     }
     return o;
+}
+
+bool http_same_origin(struct req *r)
+{
+    const char *site = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
+    if (site && strcmp(site, "same-origin") && strcmp(site, "none"))
+        return false;
+    const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+    if (!origin)
+        return true;
+    const char *host =
+        r->proxied ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Forwarded-Host")
+                   : NULL;
+    if (!host)
+        host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
+    if (!host)
+        return false;
+    char want[300];
+    snprintf(want, sizeof want, "%s://%s", r->https ? "https" : "http", host);
+    return !strcasecmp(origin, want);
 }
 
 bool http_may_see_call(const struct req *r, const char *operator_)
@@ -200,6 +254,7 @@ static enum MHD_Result dispatch(struct req *r)
     switch (id) {
     case R_SESSION_DELETE:
     case R_SESSION_GET:
+    case R_SESSION_PASSWORD:
         return api_session(r);
     case R_CALLS:
         return api_calls(r);
@@ -234,6 +289,7 @@ static enum MHD_Result dispatch(struct req *r)
     case R_USER_ADD:
     case R_USER_DISABLE:
     case R_USER_ENABLE:
+    case R_USER_PASSWORD:
     case R_RUBRIC_IMPORT:
     case R_TOKENS:
     case R_TOKEN_ADD:
@@ -290,6 +346,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->conn = conn;
         r->method = method;
         es_buf_init(&r->body, HTTP_MAX_BODY);
+        r->https = srv->tls;
         client_address(r);
         int rc = route_match(method, url, strlen(url), &r->route);
         if (rc == ES_ENOTFOUND)

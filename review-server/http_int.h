@@ -47,6 +47,8 @@ struct req {
     struct route route;
     struct es_buf body;
     bool too_big, started;
+    bool https;   /* TLS here, or at a trusted proxy in front */
+    bool proxied; /* from a trusted proxy: its X-Forwarded-* headers count */
     bool authed;
     struct review_user user;
     char token[REVIEW_TOKEN_HEX], csrf[REVIEW_TOKEN_HEX];
@@ -78,6 +80,17 @@ void http_common_headers(struct MHD_Response *resp, bool api);
 enum MHD_Result http_queue(struct req *r, unsigned status, struct MHD_Response *resp);
 /* 303 See Other to a path of this server. */
 enum MHD_Result http_redirect(struct req *r, const char *to);
+
+/* A change and its audit row commit together or not at all: the change runs
+ * between http_tx_begin and http_tx_audit_end, which writes the row (by the
+ * request's user) when rc is 0 and commits; any failure rolls both back. */
+int http_tx_begin(struct req *r, bool *outer, struct es_err *err);
+int http_tx_audit_end(struct req *r, bool outer, int rc, const char *action, const char *target,
+                      const char *detail, struct es_err *err);
+
+/* Does a browser say this request comes from this site's own page? True when
+ * neither Sec-Fetch-Site nor Origin says otherwise (non-browser clients). */
+bool http_same_origin(struct req *r);
 
 /* A query argument, or NULL. */
 const char *http_arg(struct req *r, const char *name);

@@ -36,8 +36,10 @@ bool review_name_valid(const char *name);
 /* Passwords: 10-1024 bytes. Hashed with Argon2id (libsodium crypto_pwhash_str). */
 int review_user_add(struct review_store *s, const char *name, enum review_role role,
                     const char *operator_, const char *password, struct es_err *err);
+/* Ends every session of the user but keep_session (the one making the
+ * change; NULL: all of them). */
 int review_user_passwd(struct review_store *s, const char *name, const char *password,
-                       struct es_err *err);
+                       const char *keep_session, struct es_err *err);
 int review_user_disable(struct review_store *s, const char *name, bool disabled,
                         struct es_err *err);
 int review_user_get(struct review_store *s, const char *name, struct review_user *u,
@@ -112,6 +114,7 @@ enum route_id {
     R_SESSION_CREATE,
     R_SESSION_DELETE,
     R_SESSION_GET,
+    R_SESSION_PASSWORD,
     R_CALLS,
     R_CALL,
     R_CALL_AUDIO,
@@ -139,6 +142,7 @@ enum route_id {
     R_USER_ADD,
     R_USER_DISABLE,
     R_USER_ENABLE,
+    R_USER_PASSWORD,
     R_RUBRIC_IMPORT,
     R_TOKENS,
     R_TOKEN_ADD,

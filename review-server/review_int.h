@@ -7,15 +7,13 @@
 #include <sqlite3.h>
 
 enum review_stmt {
-    RV_BEGIN,
-    RV_COMMIT,
-    RV_ROLLBACK,
     RV_USER_ADD,
     RV_USER_PASSWD,
     RV_USER_DISABLE,
     RV_USER_GET,
     RV_USER_LIST,
     RV_SESSIONS_DROP,
+    RV_SESSIONS_DROP_OTHERS,
     RV_AUDIT_LAST,
     RV_AUDIT_ADD,
     RV_AUDIT_ALL,
@@ -38,6 +36,8 @@ struct review_store {
 
 sqlite3_stmt *rv_stmt(struct review_store *s, enum review_stmt which);
 int rv_step_done(struct review_store *s, sqlite3_stmt *st, const char *what, struct es_err *err);
+/* What the sessions table keeps of a session token: its SHA-256, in hex. */
+void rv_token_hash(const char *token, char out[65]);
 /* Columns 0-5 of a row: id, name, role, operator, disabled, created_at. */
 void rv_read_user(sqlite3_stmt *st, struct review_user *u);
 

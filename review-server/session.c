@@ -14,7 +14,7 @@ static void random_hex(char out[REVIEW_TOKEN_HEX])
     sodium_memzero(b, sizeof b);
 }
 
-static void token_hash(const char *token, char out[65])
+void rv_token_hash(const char *token, char out[65])
 {
     uint8_t d[32];
     crypto_hash_sha256(d, (const uint8_t *)token, strlen(token));
@@ -34,7 +34,7 @@ int review_session_create(struct review_store *s, const struct review_user *u,
     char h[65];
     random_hex(token);
     random_hex(csrf);
-    token_hash(token, h);
+    rv_token_hash(token, h);
     sqlite3_stmt *st = rv_stmt(s, RV_SESSION_ADD);
     sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, u->id);
@@ -47,7 +47,7 @@ int review_session_delete(struct review_store *s, const char *token)
 {
     char h[65];
     struct es_err err;
-    token_hash(token, h);
+    rv_token_hash(token, h);
     sqlite3_stmt *st = rv_stmt(s, RV_SESSION_DEL);
     sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
     return rv_step_done(s, st, "delete session", &err);
@@ -59,7 +59,7 @@ int review_session_get(struct review_store *s, const char *token, int64_t now,
     if (strlen(token) != REVIEW_TOKEN_HEX - 1)
         return ES_ENOTFOUND;
     char h[65];
-    token_hash(token, h);
+    rv_token_hash(token, h);
     sqlite3_stmt *st = rv_stmt(s, RV_SESSION_GET);
     sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {

@@ -150,8 +150,12 @@ enum MHD_Result api_recordings(struct req *r)
              res.status == INGEST_ARCHIVED  ? "archived"
              : res.status == INGEST_SKIPPED ? "skipped"
                                             : "failed");
-    struct es_err err;
-    review_audit(r->w->rv, r->token_name, "recording.push", res.id, detail, &err);
+    /* the recording is committed by now and is never given up for its audit
+     * row; a row that cannot be written is logged as an error */
+    struct es_err err = {{0}};
+    if (review_audit(r->w->rv, r->token_name, "recording.push", res.id, detail, &err))
+        ES_ERROR("serve", "recording %s pushed by token %s: no audit row: %s", res.id,
+                 r->token_name, err.msg);
     if (res.status == INGEST_FAILED)
         return http_json(r, 422, json_pack("{s:s, s:s}", "status", "failed", "error", res.msg));
     return http_json(r, res.status == INGEST_ARCHIVED ? 201 : 200,

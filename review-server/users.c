@@ -56,9 +56,6 @@ static const char *const migrations[] = {
 };
 
 static const char *const sql[RV_COUNT] = {
-    [RV_BEGIN] = "BEGIN IMMEDIATE",
-    [RV_COMMIT] = "COMMIT",
-    [RV_ROLLBACK] = "ROLLBACK",
     [RV_USER_ADD] = "INSERT INTO users(name, role, operator, pw_hash, created_at, updated_at)"
                     " VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
     [RV_USER_PASSWD] = "UPDATE users SET pw_hash = ?2, updated_at = ?3 WHERE name = ?1",
@@ -68,6 +65,7 @@ static const char *const sql[RV_COUNT] = {
     [RV_USER_LIST] = "SELECT id, name, role, operator, disabled, created_at, pw_hash FROM users"
                      " ORDER BY name",
     [RV_SESSIONS_DROP] = "DELETE FROM sessions WHERE user_id = ?1",
+    [RV_SESSIONS_DROP_OTHERS] = "DELETE FROM sessions WHERE user_id = ?1 AND token_hash != ?2",
     [RV_AUDIT_LAST] = "SELECT hash FROM audit ORDER BY id DESC LIMIT 1",
     [RV_AUDIT_ADD] = "INSERT INTO audit(at, actor, action, target, detail, prev_hash, hash)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -236,7 +234,7 @@ static int changed_one(struct review_store *s, const char *name, struct es_err *
 }
 
 int review_user_passwd(struct review_store *s, const char *name, const char *password,
-                       struct es_err *err)
+                       const char *keep_session, struct es_err *err)
 {
     char hash[crypto_pwhash_STRBYTES];
     int rc = check_password(password, err);
@@ -252,6 +250,21 @@ int review_user_passwd(struct review_store *s, const char *name, const char *pas
     sodium_memzero(hash, sizeof hash);
     if (!rc)
         rc = changed_one(s, name, err);
+    /* whoever knew the old password is logged out: every session of the
+     * user ends but the one that made the change */
+    struct review_user u;
+    if (!rc)
+        rc = review_user_get(s, name, &u, err);
+    if (!rc) {
+        char h[65] = "";
+        if (keep_session)
+            rv_token_hash(keep_session, h);
+        st = rv_stmt(s, keep_session ? RV_SESSIONS_DROP_OTHERS : RV_SESSIONS_DROP);
+        sqlite3_bind_int64(st, 1, u.id);
+        if (keep_session)
+            sqlite3_bind_text(st, 2, h, -1, SQLITE_TRANSIENT);
+        rc = rv_step_done(s, st, "end sessions", err);
+    }
     return rc;
 }
 

@@ -124,18 +124,21 @@ static int history(struct rubric_store *s, int64_t n, int64_t at, const char *wh
     return rstore_step_done(s, st, "insert history", err);
 }
 
-static int begin(struct rubric_store *s, struct es_err *err)
+/* A transaction of its own, or a savepoint in the caller's (the review
+ * server commits a change together with its audit row). */
+static int begin(struct rubric_store *s, bool *outer, struct es_err *err)
 {
-    return rstore_step_done(s, rstore_stmt(s, RS_BEGIN), "begin", err);
+    return catalog_tx_begin(s->db, outer)
+               ? es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(s->db))
+               : 0;
 }
 
-static int finish(struct rubric_store *s, int rc, struct es_err *err)
+static int finish(struct rubric_store *s, bool outer, int rc, struct es_err *err)
 {
-    if (!rc)
-        rc = rstore_step_done(s, rstore_stmt(s, RS_COMMIT), "commit", err);
-    if (rc)
-        rstore_step_done(s, rstore_stmt(s, RS_ROLLBACK), "rollback", &(struct es_err){{0}});
-    return rc;
+    int end = catalog_tx_end(s->db, outer, rc);
+    if (end && !rc)
+        es_seterr(err, end, "catalog: commit failed: %s", sqlite3_errmsg(s->db));
+    return end;
 }
 
 static int insert_comment(struct rubric_store *s, int64_t n, const struct rubric *r,
@@ -226,7 +229,8 @@ int eval_create(struct rubric_store *s, const struct eval_new *e, char *id_out, 
     }
     int64_t now = es_now_ms();
     es_uuid7(now, id_out);
-    rc = begin(s, err);
+    bool outer;
+    rc = begin(s, &outer, err);
     if (rc)
         goto out;
     sqlite3_stmt *st = rstore_stmt(s, RS_INSERT_EVAL);
@@ -258,7 +262,7 @@ int eval_create(struct rubric_store *s, const struct eval_new *e, char *id_out, 
         rc = insert_comment(s, n, r, &e->comments[i], f.duration_ms, e->reviewer, err);
     if (!rc && e->submit)
         rc = write_errors(s, n, r, sc->outcomes, f.operator_, f.started_at, 0, err);
-    rc = finish(s, rc, err);
+    rc = finish(s, outer, rc, err);
 out:
     free(answers);
     free(tags_text);
@@ -344,7 +348,8 @@ int eval_edit(struct rubric_store *s, const char *id, const json_t *answers, con
         goto out;
     }
     int64_t now = es_now_ms();
-    rc = begin(s, err);
+    bool outer;
+    rc = begin(s, &outer, err);
     if (rc)
         goto out;
     sqlite3_stmt *st = rstore_stmt(s, RS_UPDATE_EVAL);
@@ -362,7 +367,7 @@ int eval_edit(struct rubric_store *s, const char *id, const json_t *answers, con
         rc = history(s, row.n, now, who, "edited", NULL, err);
     if (!rc && row.status != EVAL_DRAFT)
         rc = write_errors(s, row.n, r, sc->outcomes, row.operator_, row.call_started_at, 0, err);
-    rc = finish(s, rc, err);
+    rc = finish(s, outer, rc, err);
 out:
     free(text);
     free(sc);
@@ -404,7 +409,8 @@ int eval_transition(struct rubric_store *s, const char *id, enum eval_status to,
     if (rc)
         return rc;
     int64_t now = es_now_ms();
-    rc = begin(s, err);
+    bool outer;
+    rc = begin(s, &outer, err);
     if (rc)
         return rc;
     sqlite3_stmt *st = rstore_stmt(s, RS_SET_STATUS);
@@ -432,7 +438,7 @@ int eval_transition(struct rubric_store *s, const char *id, enum eval_status to,
     }
     if (!rc)
         rc = history(s, row.n, now, who, eval_status_name(to), note, err);
-    return finish(s, rc, err);
+    return finish(s, outer, rc, err);
 }
 
 int eval_comment_add(struct rubric_store *s, const char *eval_id, const struct eval_comment *cm,
@@ -453,8 +459,9 @@ int eval_comment_add(struct rubric_store *s, const char *eval_id, const struct e
     json_decref(f.tags);
     if (rc)
         return rc;
-    rc = begin(s, err);
+    bool outer;
+    rc = begin(s, &outer, err);
     if (!rc)
         rc = insert_comment(s, row.n, r, cm, f.duration_ms, author, err);
-    return rc ? finish(s, rc, err) : finish(s, 0, err);
+    return finish(s, outer, rc, err);
 }

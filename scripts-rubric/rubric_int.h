@@ -37,9 +37,6 @@ int ytree_parse(const uint8_t *p, size_t len, struct rubric_arena *a, struct yno
 
 /* ---- store ---------------------------------------------------------------- */
 enum rubric_stmt {
-    RS_BEGIN,
-    RS_COMMIT,
-    RS_ROLLBACK,
     RS_LATEST_VERSION,
     RS_INSERT_VERSION,
     RS_GET_VERSION,

@@ -103,9 +103,6 @@ static const char *const migrations[] = {
     " e.resolved_at, e.resolved_by, e.resolution"
 
 static const char *const sql[RS_COUNT] = {
-    [RS_BEGIN] = "BEGIN IMMEDIATE",
-    [RS_COMMIT] = "COMMIT",
-    [RS_ROLLBACK] = "ROLLBACK",
     [RS_LATEST_VERSION] = "SELECT version, sha256 FROM rubric_versions WHERE rubric_id = ?1"
                           " ORDER BY version DESC LIMIT 1",
     [RS_INSERT_VERSION] = "INSERT INTO rubric_versions(rubric_id, version, title, sha256, yaml,"
@@ -303,11 +300,12 @@ int rubric_import(struct rubric_store *s, const uint8_t *yaml, size_t len, int *
     char hex[65];
     crypto_hash_sha256(h, yaml, len);
     es_hex(h, 32, hex);
-    sqlite3_stmt *st = rstore_stmt(s, RS_BEGIN);
-    rc = rstore_step_done(s, st, "begin", err);
-    if (rc)
+    bool outer;
+    if (catalog_tx_begin(s->db, &outer)) {
+        rc = es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(s->db));
         goto out;
-    st = rstore_stmt(s, RS_LATEST_VERSION);
+    }
+    sqlite3_stmt *st = rstore_stmt(s, RS_LATEST_VERSION);
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
     int latest = 0;
     int step = sqlite3_step(st);
@@ -317,7 +315,9 @@ int rubric_import(struct rubric_store *s, const uint8_t *yaml, size_t len, int *
             sqlite3_reset(st);
             *version = latest;
             *outcome = RUBRIC_UNCHANGED;
-            rc = rstore_step_done(s, rstore_stmt(s, RS_COMMIT), "commit", err);
+            rc = catalog_tx_end(s->db, outer, 0);
+            if (rc)
+                es_seterr(err, rc, "catalog: commit failed: %s", sqlite3_errmsg(s->db));
             goto out;
         }
     } else if (step != SQLITE_DONE) {
@@ -334,12 +334,12 @@ int rubric_import(struct rubric_store *s, const uint8_t *yaml, size_t len, int *
         sqlite3_bind_int64(st, 6, es_now_ms());
         rc = rstore_step_done(s, st, "insert rubric version", err);
     }
-    if (!rc)
-        rc = rstore_step_done(s, rstore_stmt(s, RS_COMMIT), "commit", err);
-    if (rc) {
-        rstore_step_done(s, rstore_stmt(s, RS_ROLLBACK), "rollback", &(struct es_err){{0}});
+    int end = catalog_tx_end(s->db, outer, rc);
+    if (end && !rc)
+        es_seterr(err, end, "catalog: commit failed: %s", sqlite3_errmsg(s->db));
+    rc = end;
+    if (rc)
         goto out;
-    }
     *version = latest + 1;
     *outcome = latest ? RUBRIC_IMPORTED_VERSION : RUBRIC_IMPORTED_NEW;
 out:

@@ -17,7 +17,7 @@ async function req(path, { method = 'GET', body, session, csrf, headers = {} } =
   const h = { ...headers };
   if (session) h.Cookie = `earshot_session=${session}`;
   if (csrf) h['X-CSRF-Token'] = csrf;
-  if (body !== undefined) h['Content-Type'] = 'application/json';
+  if (body !== undefined && !h['Content-Type']) h['Content-Type'] = 'application/json';
   const res = await fetch(base + path, {
     method, headers: h, redirect: 'manual',
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -270,6 +270,16 @@ const sup = users.supervisor, op = users.operator, comp = users.compliance;
   check('supervisor submits the draft', sub.status === 200 && sub.json.status === 'submitted');
   const cm = await req(`/evaluations/${id1}/comments`, { method: 'POST', body: { item: 'greeting', at_ms: 500, text: 'nice' }, session: sup.session, csrf: sup.csrf });
   check('supervisor adds a pinned comment', cm.status === 201 && cm.json.comments.length === 2);
+  const commented = await req(`/audit?action=evaluation.comment&limit=1000`, { session: comp.session });
+  check('comments are audited (the item, not the text)', commented.json.entries.some(e => e.target === id1 && e.detail.item === 'greeting' && !JSON.stringify(e.detail).includes('nice')), JSON.stringify(commented.json.entries.slice(0, 2)));
+  // resolving with answers a submitted evaluation, which cannot be resolved:
+  // 409, and the answers are as they were
+  const subm = await req(path, { method: 'POST', body, session: sup.session, csrf: sup.csrf });
+  const wrongStep = await req(`/evaluations/${subm.json.id}/resolve`, { method: 'POST', body: { comment: 'sneaky', answers: { ...answers, 'price-correct': 'yes' } }, session: sup.session, csrf: sup.csrf });
+  const after = await req(`/evaluations/${subm.json.id}`, { session: sup.session });
+  check('a refused resolve (409) changes nothing', wrongStep.status === 409 && after.json.score === subm.json.score && after.json.status === 'submitted' && after.json.answers['price-correct'] === 'no', `${wrongStep.status} ${after.json.score} vs ${subm.json.score}`);
+  const edits = await req(`/audit?action=evaluation.edit&limit=1000`, { session: comp.session });
+  check('... and audits nothing', !edits.json.entries.some(e => e.target === subm.json.id));
   const late = await req(`/evaluations/${id1}/comments`, { method: 'POST', body: { text: 'x', at_ms: 99999999 }, session: sup.session, csrf: sup.csrf });
   check('comment past the end of the call: 400', late.status === 400);
   const ed = await req(`/evaluations/${id1}`, { method: 'PUT', body: { answers }, session: sup.session, csrf: sup.csrf });
@@ -411,6 +421,43 @@ const sup = users.supervisor, op = users.operator, comp = users.compliance;
   check('sixth failure: 429 with a wait', last.status === 429 && /try again in \d+ seconds/.test(last.r.json.error), `${last.status}`);
   const right = await login(fx.users.throttled.name, fx.users.throttled.password);
   check('even the right password waits', right.status === 429);
+}
+
+// login CSRF: JSON only as application/json, and only from this site's own page
+{
+  const u = fx.users.compliance;
+  const plain = await req('/session', { method: 'POST', body: JSON.stringify({ username: u.name, password: u.password }), headers: { 'Content-Type': 'text/plain' } });
+  check('login as text/plain (a cross-site form): 415', plain.status === 415, plain.status);
+  const evil = await req('/session', { method: 'POST', body: { username: u.name, password: u.password }, headers: { Origin: 'http://attacker.example' } });
+  check('login with a foreign Origin: 403', evil.status === 403, evil.status);
+  const cross = await req('/session', { method: 'POST', body: { username: u.name, password: u.password }, headers: { 'Sec-Fetch-Site': 'cross-site' } });
+  check('login with Sec-Fetch-Site: cross-site: 403', cross.status === 403, cross.status);
+  const own = await req('/session', { method: 'POST', body: { username: u.name, password: u.password }, headers: { Origin: base.replace(/\/api\/v1$/, ''), 'Sec-Fetch-Site': 'same-origin' } });
+  check('login from the site itself: 200', own.status === 200, own.status);
+  const c2 = users.compliance2;
+  const form = await req('/score', { method: 'POST', body: JSON.stringify({ rubric: 'inbound-order', answers: {} }), session: c2.session, csrf: c2.csrf, headers: { 'Content-Type': 'text/plain' } });
+  check('a JSON route with text/plain: 415', form.status === 415, form.status);
+}
+
+// a password change ends the user's other sessions; an admin's reset ends all
+{
+  const u = fx.users.operator;
+  const a = await login(u.name, u.password), b = await login(u.name, u.password);
+  const ch = await req('/session/password', { method: 'POST', body: { current: u.password, new: 'a brand new passphrase' }, session: a.session, csrf: a.csrf });
+  check('password changed', ch.status === 200, `${ch.status} ${ch.json && ch.json.error}`);
+  check('... the session that changed it goes on', (await req('/calls', { session: a.session })).status === 200);
+  check('... the other session is over', (await req('/calls', { session: b.session })).status === 401);
+  check('... so is the one logged in at the start', (await req('/calls', { session: op.session })).status === 401);
+  const wrong = await req('/session/password', { method: 'POST', body: { current: 'not it', new: 'another new passphrase' }, session: a.session, csrf: a.csrf });
+  check('a wrong current password: 403', wrong.status === 403, wrong.status);
+  const adm = users.admin;
+  const reset = await req(`/users/${u.name}/password`, { method: 'POST', body: {}, session: adm.session, csrf: adm.csrf });
+  check('admin reset: a password shown once', reset.status === 200 && typeof reset.json.password === 'string' && reset.json.password.length >= 10, reset.status);
+  check('... and every session of the user is over', (await req('/calls', { session: a.session })).status === 401);
+  const back = await login(u.name, reset.json.password);
+  check('... the new password works', back.status === 200, back.status);
+  const audited = await req('/audit?action=user.passwd&limit=10', { session: users.compliance2.session });
+  check('both changes audited', audited.status === 200 && audited.json.entries.filter(e => e.target === u.name).length === 2, `${audited.status} ${JSON.stringify(audited.json)}`);
 }
 
 // parallel wrong passwords cannot all slip in before the first failure is counted

@@ -90,10 +90,10 @@ Test(users, disable_and_passwd)
     cr_assert_eq(review_user_check(st, "c1", "first password", &u, &err), ES_EINVAL);
     cr_assert_eq(review_user_disable(st, "c1", false, &err), 0);
     cr_assert_eq(review_user_check(st, "c1", "first password", &u, &err), 0);
-    cr_assert_eq(review_user_passwd(st, "c1", "second password", &err), 0);
+    cr_assert_eq(review_user_passwd(st, "c1", "second password", NULL, &err), 0);
     cr_assert_eq(review_user_check(st, "c1", "first password", &u, &err), ES_EINVAL);
     cr_assert_eq(review_user_check(st, "c1", "second password", &u, &err), 0);
-    cr_assert_eq(review_user_passwd(st, "zz", "second password", &err), ES_ENOTFOUND);
+    cr_assert_eq(review_user_passwd(st, "zz", "second password", NULL, &err), ES_ENOTFOUND);
     cr_assert_eq(review_user_disable(st, "zz", true, &err), ES_ENOTFOUND);
 }
 
