@@ -10,8 +10,9 @@
 static const char usage_text[] =
     "usage: earshot serve [--listen ADDR:PORT] [--tls-cert FILE --tls-key FILE]\n"
     "                     [--threads N] [--max-connections N] [--per-ip N] [--timeout S]\n"
+    "                     [--max-upload MB]\n"
     "Defaults: 127.0.0.1:8080, one thread per CPU (at least 2), 1024 connections,\n"
-    "64 per address, idle connections closed after 30 s.\n";
+    "64 per address, idle connections closed after 30 s, pushed recordings up to 512 MB.\n";
 
 static int read_pem(const char *opt, const char *path, struct es_buf *b)
 {
@@ -43,6 +44,7 @@ int cmd_serve(struct es_cli *cli)
         {"max-connections", required_argument, NULL, 'm'},
         {"per-ip", required_argument, NULL, 'p'},
         {"timeout", required_argument, NULL, 'T'},
+        {"max-upload", required_argument, NULL, 'U'},
         {NULL, 0, NULL, 0},
     };
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -77,6 +79,9 @@ int cmd_serve(struct es_cli *cli)
             break;
         case 'T':
             bad = number("--timeout", optarg, 1, 3600, &o.timeout_s);
+            break;
+        case 'U':
+            bad = number("--max-upload", optarg, 1, 1 << 20, &o.max_upload_mb);
             break;
         default:
             bad = 1;

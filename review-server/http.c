@@ -323,8 +323,11 @@ static enum MHD_Result recordings_start(struct req *r, const char *content_lengt
     if (!auth || strncmp(auth, "Bearer ", 7) ||
         review_token_check(r->w->rv, auth + 7, r->token_name))
         return http_error(r, 401, "an API token is required (Authorization: Bearer TOKEN)");
-    if (content_length && strtoull(content_length, NULL, 10) > (uint64_t)HTTP_MAX_UPLOAD)
-        return http_error(r, 413, "the recording is larger than %lld bytes", HTTP_MAX_UPLOAD);
+    /* announced too big: refused before a byte is read; a chunked body that
+     * announces nothing is counted as it comes (upload_feed) */
+    if (content_length && strtoull(content_length, NULL, 10) > r->srv->max_upload)
+        return http_error(r, 413, "the recording is larger than %llu bytes",
+                          (unsigned long long)r->srv->max_upload);
     if (upload_begin(r))
         return http_error(r, 415, "expected multipart/form-data with a \"file\" part");
     return MHD_YES;
@@ -361,8 +364,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_size && r->upload) {
-        upload_feed(r, upload_data, *upload_size);
+        size_t n = *upload_size;
         *upload_size = 0;
+        if (r->started) /* refused already: the rest is discarded */
+            return MHD_YES;
+        /* past the cap nothing more is stored; the rest of the body is read
+         * and dropped so the client gets its 413, up to a limit past which the
+         * connection is cut */
+        if (upload_feed(r, upload_data, n) == ES_ETOOBIG &&
+            upload_received(r) > srv->max_upload + UPLOAD_DRAIN) {
+            r->started = true;
+            return http_error(r, 413, "the recording is larger than %llu bytes",
+                              (unsigned long long)srv->max_upload);
+        }
         return MHD_YES;
     }
     if (*upload_size) {
@@ -415,6 +429,7 @@ int http_start(struct server *srv, const struct http_opts *o, struct es_err *err
         listens_new(16384, &srv->listens))
         return es_seterr(err, ES_ENOMEM, "out of memory for the login throttle");
     srv->tls = o->tls_cert != NULL;
+    srv->max_upload = o->max_upload_mb ? (uint64_t)o->max_upload_mb << 20 : HTTP_MAX_UPLOAD;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;

@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 
 #define HTTP_MAX_BODY   (1 << 20)     /* JSON bodies */
-#define HTTP_MAX_UPLOAD (512LL << 20) /* POST /recordings */
+#define HTTP_MAX_UPLOAD (512LL << 20) /* POST /recordings, unless --max-upload says */
 #define HTTP_COOKIE     "earshot_session"
 
 struct server {
@@ -19,6 +19,7 @@ struct server {
     struct ingest_opts ingest_opts;
     char data_dir[4096];
     bool tls;
+    uint64_t max_upload; /* bytes of a pushed recording */
     pthread_key_t worker_key;
     struct throttle *throttle;
     struct listens *listens;
@@ -63,6 +64,7 @@ struct http_opts {
     unsigned threads;
     unsigned max_connections, per_ip;
     unsigned timeout_s;
+    unsigned max_upload_mb; /* 0: HTTP_MAX_UPLOAD */
 };
 int http_start(struct server *srv, const struct http_opts *o, struct es_err *err);
 void http_stop(struct server *srv);
@@ -155,7 +157,11 @@ enum MHD_Result pages(struct req *r);
 enum MHD_Result api_admin(struct req *r);
 struct upload;
 int upload_begin(struct req *r);
-void upload_feed(struct req *r, const char *data, size_t size);
+/* ES_ETOOBIG once the body passes the upload cap (the partial file is gone,
+ * and what follows is dropped). */
+int upload_feed(struct req *r, const char *data, size_t size);
+uint64_t upload_received(const struct req *r); /* bytes of the body so far */
+#define UPLOAD_DRAIN (16ULL << 20)             /* read and dropped past the cap before cutting */
 void upload_free(struct upload *u);
 enum MHD_Result api_recordings(struct req *r);
 

@@ -15,8 +15,8 @@ struct upload {
     int fd;
     char path[4300];
     struct es_buf meta;
-    uint64_t bytes;
-    bool got_file, failed;
+    uint64_t bytes, raw; /* the file's, and the whole body's */
+    bool got_file, failed, too_big;
     char why[256];
 };
 
@@ -69,6 +69,10 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
         }
         u->got_file = true;
     }
+    if (u->bytes + size > r->srv->max_upload) {
+        u->too_big = true;
+        return MHD_NO;
+    }
     while (size) {
         ssize_t n = write(u->fd, data, size);
         if (n < 0) {
@@ -95,13 +99,39 @@ int upload_begin(struct req *r)
     return u->pp ? 0 : ES_EINVAL; /* not multipart/form-data (or url-encoded) */
 }
 
-void upload_feed(struct req *r, const char *data, size_t size)
+/* The partial file goes at once, not when the connection ends. */
+static void drop_partial(struct upload *u)
+{
+    if (u->fd >= 0)
+        close(u->fd);
+    u->fd = -1;
+    if (u->path[0])
+        unlink(u->path);
+    u->path[0] = '\0';
+}
+
+uint64_t upload_received(const struct req *r)
+{
+    return r->upload->raw;
+}
+
+int upload_feed(struct req *r, const char *data, size_t size)
 {
     struct upload *u = r->upload;
-    if (!u->failed && MHD_post_process(u->pp, data, size) != MHD_YES && !u->failed) {
+    u->raw += size;
+    /* the file, its multipart framing and the 64 KiB meta part at most */
+    if (u->raw > r->srv->max_upload + 128 * 1024)
+        u->too_big = true;
+    if (!u->too_big && !u->failed && MHD_post_process(u->pp, data, size) != MHD_YES && !u->failed &&
+        !u->too_big) {
         snprintf(u->why, sizeof u->why, "the multipart body is malformed");
         u->failed = true;
     }
+    if (u->too_big) {
+        drop_partial(u);
+        return ES_ETOOBIG;
+    }
+    return 0;
 }
 
 void upload_free(struct upload *u)
@@ -125,6 +155,9 @@ void upload_free(struct upload *u)
 enum MHD_Result api_recordings(struct req *r)
 {
     struct upload *u = r->upload;
+    if (u->too_big)
+        return http_error(r, 413, "the recording is larger than %llu bytes",
+                          (unsigned long long)r->srv->max_upload);
     if (u->failed)
         return http_error(r, 400, "%s", u->why);
     if (!u->got_file || u->bytes == 0)

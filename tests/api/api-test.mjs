@@ -395,6 +395,21 @@ const sup = users.supervisor, op = users.operator, comp = users.compliance;
   check('pushed recording archived: 201', p1.status === 201 && p1.json.status === 'archived' && p1.json.id, JSON.stringify(p1.json));
   const c = await req('/calls/' + p1.json.id, { session: sup.session });
   check('it is in the catalog with its metadata', c.status === 200 && c.json.source === 'api' && c.json.operator === '102' && c.json.caller === '+4930555');
+  // chunked (no Content-Length): counted as it streams, refused past the cap
+  const chunked = await new Promise((resolve) => {
+    const b = '----earshotbig';
+    const rq = http.request(base + '/recordings', { method: 'POST', headers: { 'Content-Type': `multipart/form-data; boundary=${b}`, Authorization: 'Bearer ' + tk.json.token } }, (res) => { res.resume(); resolve(res.statusCode); });
+    rq.on('error', (e) => resolve(e.code));
+    rq.write(`--${b}\r\nContent-Disposition: form-data; name="file"; filename="big.wav"\r\n\r\n`);
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    let i = 0;
+    const more = () => {
+      while (i < 48) { i++; if (!rq.write(chunk)) { rq.once('drain', more); return; } }
+      rq.end(`\r\n--${b}--\r\n`);
+    };
+    more();
+  });
+  check(`a chunked push of 3 MB past --max-upload 1: 413 (${chunked})`, chunked === 413);
   const p2 = await push(wav, meta, tk.json.token);
   check('the same recording again: skipped', p2.status === 200 && p2.json.status === 'skipped', JSON.stringify(p2.json));
   const junk = process.argv[3] + '.junk.wav';
