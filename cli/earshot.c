@@ -36,7 +36,7 @@ static const struct command {
 static const char *const config_keys[] = {
     "data",          "timezone",       "ingest.jobs",           "ingest.pattern",
     "ingest.legs",   "ingest.bitrate", "ingest.stereo_bitrate", "ingest.max_rate",
-    "ingest.settle", "ingest.move_to", "ingest.delete",         NULL,
+    "ingest.settle", "ingest.move_to", "ingest.delete",         "serve.trusted_proxies", NULL,
 };
 
 static void usage(FILE *f)

@@ -10,7 +10,7 @@
 static const char usage_text[] =
     "usage: earshot serve [--listen ADDR:PORT] [--tls-cert FILE --tls-key FILE]\n"
     "                     [--threads N] [--max-connections N] [--per-ip N] [--timeout S]\n"
-    "                     [--max-upload MB]\n"
+    "                     [--max-upload MB] [--trusted-proxies ADDR[/BITS],...]\n"
     "Defaults: 127.0.0.1:8080, one thread per CPU (at least 2), 1024 connections,\n"
     "64 per address, idle connections closed after 30 s, pushed recordings up to 512 MB.\n";
 
@@ -45,6 +45,7 @@ int cmd_serve(struct es_cli *cli)
         {"per-ip", required_argument, NULL, 'p'},
         {"timeout", required_argument, NULL, 'T'},
         {"max-upload", required_argument, NULL, 'U'},
+        {"trusted-proxies", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -54,6 +55,7 @@ int cmd_serve(struct es_cli *cli)
                           .per_ip = 64,
                           .timeout_s = 30};
     const char *cert = NULL, *key = NULL;
+    const char *proxies = es_config_get(cli->config, "serve.trusted_proxies");
     int c;
     optind = 1;
     while ((c = getopt_long(cli->argc, cli->argv, "", lo, NULL)) != -1) {
@@ -83,6 +85,9 @@ int cmd_serve(struct es_cli *cli)
         case 'U':
             bad = number("--max-upload", optarg, 1, 1 << 20, &o.max_upload_mb);
             break;
+        case 'P':
+            proxies = optarg;
+            break;
         default:
             bad = 1;
         }
@@ -93,6 +98,11 @@ int cmd_serve(struct es_cli *cli)
     }
     if (optind != cli->argc || (!cert != !key)) {
         fputs(usage_text, stderr);
+        return 2;
+    }
+    struct es_err perr = {{0}};
+    if (proxies && proxies_parse(proxies, &o.proxies, &perr)) {
+        fprintf(stderr, "earshot serve: %s\n", perr.msg);
         return 2;
     }
     struct es_buf cert_pem = {0}, key_pem = {0};

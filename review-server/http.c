@@ -31,6 +31,8 @@ enum MHD_Result http_queue(struct req *r, unsigned status, struct MHD_Response *
 {
     if (!resp)
         return MHD_NO;
+    if (r->https) /* browsers keep to HTTPS for this site from now on */
+        MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
     enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -351,6 +353,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         es_buf_init(&r->body, HTTP_MAX_BODY);
         r->https = srv->tls;
         client_address(r);
+        r->proxied = proxies_apply(&srv->proxies, conn, r->ip, sizeof r->ip, &r->https);
         int rc = route_match(method, url, strlen(url), &r->route);
         if (rc == ES_ENOTFOUND)
             return http_error(r, 404, "no such page or API route");
@@ -429,6 +432,7 @@ int http_start(struct server *srv, const struct http_opts *o, struct es_err *err
         listens_new(16384, &srv->listens))
         return es_seterr(err, ES_ENOMEM, "out of memory for the login throttle");
     srv->tls = o->tls_cert != NULL;
+    srv->proxies = o->proxies;
     srv->max_upload = o->max_upload_mb ? (uint64_t)o->max_upload_mb << 20 : HTTP_MAX_UPLOAD;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)

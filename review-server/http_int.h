@@ -13,6 +13,24 @@
 #define HTTP_MAX_UPLOAD (512LL << 20) /* POST /recordings, unless --max-upload says */
 #define HTTP_COOKIE     "earshot_session"
 
+/* Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto count (proxy.c). */
+#define PROXIES_MAX 32
+struct proxy_net {
+    int family, prefix;
+    uint8_t addr[16];
+};
+struct proxies {
+    struct proxy_net net[PROXIES_MAX];
+    int n;
+};
+/* "127.0.0.1, 10.0.0.0/8, ::1": addresses and CIDR blocks. */
+int proxies_parse(const char *spec, struct proxies *out, struct es_err *err);
+/* For a connection from a trusted proxy: ip becomes the client's address (the
+ * right-most X-Forwarded-For hop that is not a trusted proxy) and https the
+ * scheme X-Forwarded-Proto gives. False (nothing changed) for anyone else. */
+bool proxies_apply(const struct proxies *px, struct MHD_Connection *conn, char *ip, size_t iplen,
+                   bool *https);
+
 struct server {
     struct MHD_Daemon *d;
     struct ingest_session *ingest; /* POST /recordings; shared by the pool threads */
@@ -20,6 +38,7 @@ struct server {
     char data_dir[4096];
     bool tls;
     uint64_t max_upload; /* bytes of a pushed recording */
+    struct proxies proxies;
     pthread_key_t worker_key;
     struct throttle *throttle;
     struct listens *listens;
@@ -65,6 +84,7 @@ struct http_opts {
     unsigned max_connections, per_ip;
     unsigned timeout_s;
     unsigned max_upload_mb; /* 0: HTTP_MAX_UPLOAD */
+    struct proxies proxies; /* trusted reverse proxies */
 };
 int http_start(struct server *srv, const struct http_opts *o, struct es_err *err);
 void http_stop(struct server *srv);

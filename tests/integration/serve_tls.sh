@@ -13,10 +13,11 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 srv=$!
 trap 'kill $srv 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null && break; sleep 0.1; done
-curl -s --cacert cert.pem -D headers.txt -o body.json -X POST \
+curl -s --cacert cert.pem -D headers.txt -o body.json -X POST -H 'Content-Type: application/json' \
   -d '{"username":"sup","password":"supervisor pw 1"}' "https://127.0.0.1:$port/api/v1/session"
 check "login over HTTPS: $(head -n1 headers.txt)" grep -q '^HTTP/1.1 200' headers.txt
 check "the cookie is Secure under TLS" grep -qi '^Set-Cookie: earshot_session=.*; Secure' headers.txt
+check "HSTS under TLS" grep -qi '^Strict-Transport-Security: max-age=31536000' headers.txt
 set +e; curl -s -m 5 -o /dev/null "http://127.0.0.1:$port/login"; plain=$?; set -e
 check "plain HTTP on the TLS port gets no page (curl exit $plain)" test "$plain" != 0
 kill -TERM $srv
