@@ -150,6 +150,7 @@ int catalog_has_path(struct catalog *c, const char *relpath);
  * PRAGMA user_version tracks archive's. Never touch the recording tables. */
 struct sqlite3;
 struct sqlite3 *catalog_sqlite(struct catalog *c); /* borrowed; lives as long as c */
+const char *catalog_data_dir(const struct catalog *c);
 int catalog_migrate_module(struct catalog *c, const char *module, const char *const *steps,
                            int nsteps, struct es_err *err);
 

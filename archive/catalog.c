@@ -498,3 +498,8 @@ int catalog_tx_end(sqlite3 *db, bool outer, int rc)
     sqlite3_exec(db, outer ? "ROLLBACK" : "ROLLBACK TO es_tx; RELEASE es_tx", NULL, NULL, NULL);
     return rc;
 }
+
+const char *catalog_data_dir(const struct catalog *c)
+{
+    return c->data_dir;
+}

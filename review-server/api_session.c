@@ -56,6 +56,8 @@ static enum MHD_Result login(struct req *r)
         if (!rc)
             rc = review_audit(r->w->rv, u.name, "login", "", detail, &err);
         rc = catalog_tx_end(catalog_sqlite(r->w->cat), outer, rc);
+        if (!rc)
+            review_audit_anchor(r->w->rv);
     }
     if (rc)
         return http_error(r, 500, "cannot start a session");

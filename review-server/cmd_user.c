@@ -106,6 +106,8 @@ static int with_password(struct review_store *st, const char *sub, const char *n
             rc = review_audit(st, "cli", !strcmp(sub, "add") ? "user.add" : "user.passwd", name,
                               !strcmp(sub, "add") ? detail : NULL, &err);
         rc = catalog_tx_end(st->db, outer, rc);
+        if (!rc)
+            review_audit_anchor(st);
     }
     if (rc) {
         fprintf(stderr, "earshot user %s: %s\n", sub, err.msg[0] ? err.msg : es_strerror(rc));
@@ -183,6 +185,8 @@ int cmd_user(struct es_cli *cli)
                 r2 = review_audit(st, "cli", disable ? "user.disable" : "user.enable", args[0],
                                   NULL, &err);
             r2 = catalog_tx_end(st->db, outer, r2);
+            if (!r2)
+                review_audit_anchor(st);
         }
         if (r2) {
             fprintf(stderr, "earshot user %s: %s\n", sub, err.msg[0] ? err.msg : es_strerror(r2));
@@ -205,12 +209,13 @@ int cmd_audit(struct es_cli *cli)
     if (open_store(cli, &cat, &st))
         return 1;
     struct es_err err = {{0}};
-    int64_t rows;
-    int rc = review_audit_verify(st, &rows, &err);
+    struct review_audit_check chk;
+    int rc = review_audit_verify(st, &chk, &err);
     if (rc)
         fprintf(stderr, "earshot audit verify: %s\n", err.msg);
     else
-        printf("audit log intact: %lld rows\n", (long long)rows);
+        printf("audit log intact: %lld rows (%lld keyed), anchored at row %lld\n",
+               (long long)chk.rows, (long long)chk.keyed, (long long)chk.anchor_id);
     review_store_close(st);
     catalog_close(cat);
     return rc ? 1 : 0;

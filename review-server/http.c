@@ -86,6 +86,8 @@ int http_tx_audit_end(struct req *r, bool outer, int rc, const char *action, con
     int end = catalog_tx_end(catalog_sqlite(r->w->cat), outer, rc);
     if (end && !rc)
         es_seterr(err, end, "the change and its audit row could not be committed");
+    if (!end)
+        review_audit_anchor(r->w->rv);
     return end;
 }
 

@@ -54,10 +54,14 @@ int review_user_check(struct review_store *s, const char *name, const char *pass
 /* A random password of 20 characters for `user add` without one. */
 void review_password_generate(char out[21]);
 
-/* ---- audit log: append-only, each row carrying the hash of the one before -- */
-/* detail: a JSON object or NULL. Never pass a password or a token here. */
+/* ---- audit log: append-only, a keyed chain anchored outside the database -- */
+/* detail: a JSON object or NULL. Never pass a password or a token here. Inside
+ * a caller's transaction the row commits with it; call review_audit_anchor
+ * once that transaction has committed. */
 int review_audit(struct review_store *s, const char *actor, const char *action, const char *target,
                  const char *detail, struct es_err *err);
+/* Writes the anchor file for the last row appended, if it was committed. */
+void review_audit_anchor(struct review_store *s);
 struct review_audit_filter {
     int64_t since, until; /* 0 = open */
     const char *actor, *action;
@@ -71,9 +75,14 @@ struct review_audit_row {
 /* Newest first. */
 int review_audit_list(struct review_store *s, const struct review_audit_filter *f,
                       int (*cb)(void *ud, const struct review_audit_row *), void *ud);
-/* Walks the chain; ES_ECORRUPT with the first broken row's id in err. *rows
- * gets the number of rows checked. */
-int review_audit_verify(struct review_store *s, int64_t *rows, struct es_err *err);
+/* Walks the chain and checks its end against the anchor: ES_ECORRUPT naming
+ * the first changed row, the rows removed from the middle, or a tail cut off.
+ * *rows gets the number of rows checked. */
+struct review_audit_check {
+    int64_t rows, keyed; /* rows, and those with a MAC */
+    int64_t anchor_id;   /* the row the anchor names (0: none) */
+};
+int review_audit_verify(struct review_store *s, struct review_audit_check *out, struct es_err *err);
 
 /* ---- sessions ------------------------------------------------------------ */
 #define REVIEW_SESSION_IDLE_MS     (2LL * 3600 * 1000)  /* idle expiry */

@@ -22,6 +22,8 @@ enum review_stmt {
     RV_SESSION_TOUCH,
     RV_SESSION_DEL,
     RV_AUDIT_LIST,
+    RV_AUDIT_MAC_OF,
+    RV_AUDIT_KEYED,
     RV_TOKEN_ADD,
     RV_TOKEN_CHECK,
     RV_TOKEN_REVOKE,
@@ -32,7 +34,16 @@ enum review_stmt {
 struct review_store {
     sqlite3 *db; /* the catalog's connection */
     sqlite3_stmt *st[RV_COUNT];
+    /* the audit chain's key (outside the database) and its anchor file */
+    unsigned char key[32];
+    bool has_key;
+    char key_path[4200], anchor_path[4200];
+    int64_t pending_id; /* a row appended, not yet known to be committed */
+    char pending_mac[65];
 };
+
+/* Loads the audit key (made on first use; refused if missing while keyed rows exist). */
+int rv_audit_key_load(struct review_store *s, const char *data_dir, struct es_err *err);
 
 sqlite3_stmt *rv_stmt(struct review_store *s, enum review_stmt which);
 int rv_step_done(struct review_store *s, sqlite3_stmt *st, const char *what, struct es_err *err);

@@ -53,6 +53,10 @@ static const char *const migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+
+    /* 2: a keyed chain: HMAC-SHA-256 of each row and the MAC before it, with a
+     * key kept outside the database (audit.c) */
+    "ALTER TABLE audit ADD COLUMN mac TEXT;",
 };
 
 static const char *const sql[RV_COUNT] = {
@@ -66,9 +70,11 @@ static const char *const sql[RV_COUNT] = {
                      " ORDER BY name",
     [RV_SESSIONS_DROP] = "DELETE FROM sessions WHERE user_id = ?1",
     [RV_SESSIONS_DROP_OTHERS] = "DELETE FROM sessions WHERE user_id = ?1 AND token_hash != ?2",
-    [RV_AUDIT_LAST] = "SELECT hash FROM audit ORDER BY id DESC LIMIT 1",
-    [RV_AUDIT_ADD] = "INSERT INTO audit(at, actor, action, target, detail, prev_hash, hash)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [RV_AUDIT_LAST] = "SELECT hash, mac FROM audit ORDER BY id DESC LIMIT 1",
+    [RV_AUDIT_ADD] = "INSERT INTO audit(at, actor, action, target, detail, prev_hash, hash, mac)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [RV_AUDIT_MAC_OF] = "SELECT mac FROM audit WHERE id = ?1",
+    [RV_AUDIT_KEYED] = "SELECT count(*) FROM audit WHERE mac IS NOT NULL",
     [RV_SESSION_ADD] = "INSERT INTO sessions(token_hash, user_id, csrf, created_at, seen_at)"
                        " VALUES (?1, ?2, ?3, ?4, ?4)",
     [RV_SESSION_GET] = "SELECT u.id, u.name, u.role, u.operator, u.disabled, u.created_at,"
@@ -87,8 +93,8 @@ static const char *const sql[RV_COUNT] = {
         "UPDATE api_tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL",
     [RV_TOKEN_LIST] = "SELECT name, created_by, created_at, coalesce(revoked_at, 0) FROM api_tokens"
                       " ORDER BY name",
-    [RV_AUDIT_ALL] = "SELECT id, at, actor, action, target, detail, prev_hash, hash FROM audit"
-                     " ORDER BY id",
+    [RV_AUDIT_ALL] = "SELECT id, at, actor, action, target, detail, prev_hash, hash, mac"
+                     " FROM audit ORDER BY id",
 };
 
 static const char *const role_names[ROLE_NROLES] = {"admin", "supervisor", "operator",
@@ -149,6 +155,11 @@ int review_store_open(struct catalog *c, struct review_store **out, struct es_er
             return rc;
         }
     }
+    rc = rv_audit_key_load(s, catalog_data_dir(c), err);
+    if (rc) {
+        review_store_close(s);
+        return rc;
+    }
     *out = s;
     return 0;
 }
@@ -157,6 +168,7 @@ void review_store_close(struct review_store *s)
 {
     if (!s)
         return;
+    sodium_memzero(s->key, sizeof s->key);
     for (int i = 0; i < RV_COUNT; i++)
         sqlite3_finalize(s->st[i]);
     free(s);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static char dir[256];
 static struct catalog *cat;
@@ -109,10 +111,10 @@ Test(users, generated_passwords)
 
 static int64_t verify(void)
 {
-    int64_t rows = -1;
+    struct review_audit_check chk;
     memset(&err, 0, sizeof err);
-    int rc = review_audit_verify(st, &rows, &err);
-    return rc ? rc : rows;
+    int rc = review_audit_verify(st, &chk, &err);
+    return rc ? rc : chk.rows;
 }
 
 Test(users, audit_chain)
@@ -138,9 +140,32 @@ Test(users, audit_chain)
     cr_assert(strstr(err.msg, "row 3 was changed"), "%s", err.msg);
     sqlite3_exec(db, "UPDATE audit SET target = 'call-2' WHERE id = 3", NULL, NULL, NULL);
     cr_assert_eq(verify(), 5);
+    /* the end is anchored outside the database: rows cut from it are found */
+    sqlite3_exec(db, "DELETE FROM audit WHERE id >= 4", NULL, NULL, NULL);
+    cr_assert_eq(verify(), ES_ECORRUPT);
+    cr_assert(strstr(err.msg, "rows from 4 on were removed"), "%s", err.msg);
     sqlite3_exec(db, "DELETE FROM audit WHERE id = 2", NULL, NULL, NULL);
     cr_assert_eq(verify(), ES_ECORRUPT);
-    cr_assert(strstr(err.msg, "row 3 does not follow"), "%s", err.msg);
+    cr_assert(strstr(err.msg, "rows 2 to 2 were removed"), "%s", err.msg);
+}
+
+/* The key lives outside the database; without it, a log with keyed rows
+ * cannot be written to (a new key would only hide the loss). */
+Test(users, audit_key)
+{
+    cr_assert_eq(review_audit(st, "anna", "login", "", NULL, &err), 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/audit.key", dir);
+    struct stat sb;
+    cr_assert_eq(stat(path, &sb), 0);
+    cr_assert_eq(sb.st_mode & 0777, 0600, "mode %o", sb.st_mode & 0777);
+    cr_assert_eq(sb.st_size, 32);
+    review_store_close(st);
+    st = NULL;
+    cr_assert_eq(unlink(path), 0);
+    struct review_store *again = NULL;
+    cr_assert_eq(review_store_open(cat, &again, &err), ES_ECORRUPT);
+    cr_assert(strstr(err.msg, "missing") && strstr(err.msg, "1 keyed rows"), "%s", err.msg);
 }
 
 Test(users, empty_audit_verifies)
