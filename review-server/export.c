@@ -65,15 +65,44 @@ static struct export *export_open(struct req *r, enum MHD_Result *res)
 
 /* ---- CSV (RFC 4180, UTF-8, CRLF) ------------------------------------------------ */
 
+/* Leading blanks a spreadsheet may skip before it looks for '=': ASCII
+ * space, tab, CR, LF, and U+00A0 / U+3000 (no-break and ideographic space). */
+static const char *skip_blanks(const char *v)
+{
+    for (;;) {
+        if (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+            v++;
+        else if ((unsigned char)v[0] == 0xC2 && (unsigned char)v[1] == 0xA0)
+            v += 2;
+        else if ((unsigned char)v[0] == 0xE3 && (unsigned char)v[1] == 0x80 &&
+                 (unsigned char)v[2] == 0x80)
+            v += 3;
+        else
+            return v;
+    }
+}
+
+/* U+FF1D, U+FF0B, U+FF0D, U+FF20: full-width = + - @, which some spreadsheets
+ * read as their ASCII forms. */
+static bool fullwidth_trigger(const char *v)
+{
+    const unsigned char *u = (const unsigned char *)v;
+    return u[0] == 0xEF && u[1] == 0xBC &&
+           (u[2] == 0x9D || u[2] == 0x8B || u[2] == 0x8D || u[2] == 0xA0);
+}
+
 /* A cell a spreadsheet would run as a formula gets a leading apostrophe; a
  * phone number such as +4930... or a negative number stays as it is. */
-static bool formula_like(const char *v)
+bool export_formula_like(const char *v)
 {
-    if (v[0] == '=' || v[0] == '@' || v[0] == '\t' || v[0] == '\r')
+    if (v[0] == '\t' || v[0] == '\r' || v[0] == '\n')
+        return true; /* a cell starting with a control character is never data we wrote */
+    const char *p = skip_blanks(v);
+    if (*p == '=' || *p == '@' || fullwidth_trigger(p))
         return true;
-    if (v[0] != '+' && v[0] != '-')
+    if (*p != '+' && *p != '-')
         return false;
-    for (const char *p = v + 1; *p; p++)
+    for (p++; *p; p++)
         if (!((*p >= '0' && *p <= '9') || *p == ' ' || *p == '.'))
             return true;
     return false;
@@ -82,10 +111,10 @@ static bool formula_like(const char *v)
 static int csv_cell(struct es_buf *b, const char *v, bool last)
 {
     int rc = 0;
-    bool quote = strpbrk(v, ",\"\r\n") != NULL || formula_like(v);
+    bool quote = strpbrk(v, ",\"\r\n") != NULL || export_formula_like(v);
     if (quote)
         rc = es_buf_append(b, "\"", 1);
-    if (!rc && formula_like(v))
+    if (!rc && export_formula_like(v))
         rc = es_buf_append(b, "'", 1);
     for (const char *p = v; *p && !rc; p++)
         rc = *p == '"' ? es_buf_append(b, "\"\"", 2) : es_buf_append(b, p, 1);

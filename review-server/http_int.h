@@ -185,6 +185,9 @@ uint64_t upload_received(const struct req *r); /* bytes of the body so far */
 void upload_free(struct upload *u);
 enum MHD_Result api_recordings(struct req *r);
 
+/* Would a spreadsheet run this CSV cell as a formula (so it gets an apostrophe)? */
+bool export_formula_like(const char *v);
+
 /* Evaluation summaries matching f, without drafts for operators; NULL on a
  * database failure. New reference. */
 json_t *http_visible_evals(struct req *r, const struct eval_filter *f);
