@@ -30,6 +30,10 @@ int proxies_parse(const char *spec, struct proxies *out, struct es_err *err);
  * scheme X-Forwarded-Proto gives. False (nothing changed) for anyone else. */
 bool proxies_apply(const struct proxies *px, struct MHD_Connection *conn, char *ip, size_t iplen,
                    bool *https);
+/* The client in an X-Forwarded-For value (len bytes, not NUL-terminated): the
+ * right-most hop that is not a trusted proxy, into ip; false (ip untouched)
+ * when there is none or a hop is not an address. */
+bool proxies_client(const struct proxies *px, const char *xff, size_t len, char *ip, size_t iplen);
 
 struct server {
     struct MHD_Daemon *d;

@@ -86,35 +86,40 @@ static bool trusted(const struct proxies *px, const char *s, size_t n)
     return false;
 }
 
+bool proxies_client(const struct proxies *px, const char *xff, size_t len, char *ip, size_t iplen)
+{
+    /* right to left: the first hop that is not one of ours is the client */
+    size_t end = len;
+    while (end > 0) {
+        size_t start = end;
+        while (start > 0 && xff[start - 1] != ',')
+            start--;
+        size_t a = start, b = end;
+        while (a < b && (xff[a] == ' ' || xff[a] == '\t'))
+            a++;
+        while (b > a && (xff[b - 1] == ' ' || xff[b - 1] == '\t'))
+            b--;
+        uint8_t tmp[16];
+        int fam;
+        if (!parse_addr(xff + a, b - a, tmp, &fam))
+            return false; /* not an address: the proxy's own address stays */
+        if (!trusted(px, xff + a, b - a)) {
+            snprintf(ip, iplen, "%.*s", (int)(b - a), xff + a);
+            return true;
+        }
+        end = start ? start - 1 : 0;
+    }
+    return false;
+}
+
 bool proxies_apply(const struct proxies *px, struct MHD_Connection *conn, char *ip, size_t iplen,
                    bool *https)
 {
     if (!px->n || !trusted(px, ip, strlen(ip)))
         return false;
     const char *xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
-    if (xff) {
-        /* right to left: the first hop that is not one of ours is the client */
-        size_t end = strlen(xff);
-        while (end > 0) {
-            size_t start = end;
-            while (start > 0 && xff[start - 1] != ',')
-                start--;
-            size_t a = start, b = end;
-            while (a < b && (xff[a] == ' ' || xff[a] == '\t'))
-                a++;
-            while (b > a && (xff[b - 1] == ' ' || xff[b - 1] == '\t'))
-                b--;
-            uint8_t tmp[16];
-            int fam;
-            if (!parse_addr(xff + a, b - a, tmp, &fam))
-                break; /* not an address: the proxy's own address stays */
-            if (!trusted(px, xff + a, b - a)) {
-                snprintf(ip, iplen, "%.*s", (int)(b - a), xff + a);
-                break;
-            }
-            end = start ? start - 1 : 0;
-        }
-    }
+    if (xff)
+        proxies_client(px, xff, strlen(xff), ip, iplen);
     const char *proto = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-Proto");
     if (proto)
         *https = !strcasecmp(proto, "https");
