@@ -1,4 +1,5 @@
 /* earshot: the subcommand table. Each command's code lives in its module. */
+#include "analytics/analytics.h"
 #include "archive/archive.h"
 #include "recorder/recorder.h"
 #include "review-server/review.h"
@@ -9,6 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* `report calls|presence` come from the PBX's logs (analytics), the other
+ * reports from the evaluations (scripts-rubric). */
+static int cmd_report_any(struct es_cli *cli)
+{
+    bool pbx =
+        cli->argc >= 2 && (!strcmp(cli->argv[1], "calls") || !strcmp(cli->argv[1], "presence"));
+    return pbx ? cmd_analytics_report(cli) : cmd_report(cli);
+}
 
 static const struct command {
     const char *name;
@@ -26,7 +36,11 @@ static const struct command {
     {"unhold", cmd_unhold, "lift a legal hold"},
     {"rubric", cmd_rubric, "check, score, import and show call-script rubrics"},
     {"eval", cmd_eval, "add, edit, acknowledge, dispute and list evaluations"},
-    {"report", cmd_report, "recurring errors and scores per operator"},
+    {"report", cmd_report_any, "calls, presence (PBX logs); recurring errors, scores"},
+    {"pbx", cmd_pbx, "import the PBX's queue_log, CDR or JSON events"},
+    {"operator", cmd_operator, "map a queue member's name to an operator extension"},
+    {"erlang", cmd_erlang, "Erlang C / Erlang A: agents for a service level"},
+    {"staffing", cmd_staffing, "agents needed per weekday and hour, against who was there"},
     {"serve", cmd_serve, "run the review server (web UI and JSON API)"},
     {"user", cmd_user, "add, disable and list review-server users"},
     {"audit", cmd_audit, "verify the audit log's hash chain"},
@@ -34,9 +48,20 @@ static const struct command {
 
 /* Every key the configuration file may hold (see packaging/earshot.conf). */
 static const char *const config_keys[] = {
-    "data",          "timezone",       "ingest.jobs",           "ingest.pattern",
-    "ingest.legs",   "ingest.bitrate", "ingest.stereo_bitrate", "ingest.max_rate",
-    "ingest.settle", "ingest.move_to", "ingest.delete",         "serve.trusted_proxies", NULL,
+    "data",
+    "timezone",
+    "ingest.jobs",
+    "ingest.pattern",
+    "ingest.legs",
+    "ingest.bitrate",
+    "ingest.stereo_bitrate",
+    "ingest.max_rate",
+    "ingest.settle",
+    "ingest.move_to",
+    "ingest.delete",
+    "serve.trusted_proxies",
+    "business_hours",
+    NULL,
 };
 
 static void usage(FILE *f)

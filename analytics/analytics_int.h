@@ -1,0 +1,55 @@
+/* Private to analytics/: the store and its prepared statements. */
+#ifndef EARSHOT_ANALYTICS_INT_H
+#define EARSHOT_ANALYTICS_INT_H
+
+#include "analytics/analytics.h"
+
+#include <sqlite3.h>
+
+enum an_stmt {
+    AN_FILE_GET,
+    AN_FILE_PUT,
+    AN_QC_ENTER,
+    AN_QC_CONNECT,
+    AN_QC_END,
+    AN_QC_MISS,
+    AN_QC_ADD,
+    AN_AGENT_EVENT,
+    AN_CDR,
+    AN_MAP_GET,
+    AN_MAP_PUT,
+    AN_CALLS,
+    AN_CDR_CALLS,
+    AN_AGENT_EVENTS,
+    AN_TALK,
+    AN_COUNT
+};
+
+struct analytics {
+    sqlite3 *db; /* the catalog's connection */
+    sqlite3_stmt *st[AN_COUNT];
+};
+
+sqlite3_stmt *an_stmt(struct analytics *a, enum an_stmt which);
+int an_step_done(struct analytics *a, sqlite3_stmt *st, const char *what, struct es_err *err);
+
+/* The missed reason (index into analytics_missed_reasons) of a CDR
+ * disposition, -1 for ANSWERED, -2 for none known. */
+int pbx_disposition(struct es_str d);
+#define DISPOSITION_ANSWERED (-1)
+
+/* The extension in an agent's name (no mapping). */
+void pbx_agent_operator_digits(const char *agent, size_t len, char *out, size_t outlen);
+
+/* Local calendar (the process's time zone, TZ): weekday 1 Mon .. 7 Sun. */
+struct an_local {
+    int year, mon, day, hour, min, weekday;
+};
+void an_local(int64_t ms, struct an_local *out);
+/* The start (ms UTC) of the local hour / day holding ms, and of the next one. */
+int64_t an_hour_start(int64_t ms);
+int64_t an_day_start(int64_t ms);
+int64_t an_next_hour(int64_t ms);
+int64_t an_next_day(int64_t ms);
+
+#endif

@@ -1,0 +1,384 @@
+/* The analytics tables in the catalog database, their migrations and
+ * statements, and pbx_apply: one event into the tables. */
+#include "analytics/analytics_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* migrations[i] takes the analytics tables from version i to i + 1. Append
+ * only; never edit a released step. */
+static const char *const migrations[] = {
+    /* 1: files read so far, queue calls, agent events, CDR calls, agent mapping */
+    "CREATE TABLE pbx_files ("
+    "  identity TEXT PRIMARY KEY," /* format and SHA-256 of the first line */
+    "  format TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  offset INTEGER NOT NULL,"
+    "  lines INTEGER NOT NULL,"
+    "  bad INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE queue_calls ("
+    "  callid TEXT NOT NULL,"
+    "  queue TEXT NOT NULL,"
+    "  entered_at INTEGER NOT NULL,"
+    "  caller TEXT NOT NULL DEFAULT '',"
+    "  outcome TEXT NOT NULL DEFAULT 'waiting' CHECK (outcome IN"
+    "    ('waiting','answered','abandoned','timeout','exit-key','exit-empty')),"
+    "  agent TEXT NOT NULL DEFAULT '',"
+    "  operator TEXT NOT NULL DEFAULT '',"
+    "  connected_at INTEGER,"
+    "  ended_at INTEGER,"
+    "  hold_s INTEGER,"
+    "  ring_s INTEGER,"
+    "  talk_s INTEGER,"
+    "  wait_s INTEGER,"
+    "  completed INTEGER NOT NULL DEFAULT 0,"
+    "  transferred INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (callid, queue)"
+    ") STRICT;"
+    "CREATE INDEX queue_calls_entered ON queue_calls(entered_at);"
+    "CREATE INDEX queue_calls_operator ON queue_calls(operator, connected_at);"
+    "CREATE TABLE agent_events ("
+    "  at INTEGER NOT NULL,"
+    "  agent TEXT NOT NULL,"
+    "  operator TEXT NOT NULL,"
+    "  queue TEXT NOT NULL DEFAULT '',"
+    "  kind TEXT NOT NULL CHECK (kind IN"
+    "    ('login','logoff','member-add','member-remove','pause','unpause','ringnoanswer')),"
+    "  reason TEXT NOT NULL DEFAULT ''"
+    ") STRICT;"
+    "CREATE INDEX agent_events_at ON agent_events(at);"
+    "CREATE TABLE cdr_calls ("
+    "  uniqueid TEXT PRIMARY KEY,"
+    "  started_at INTEGER NOT NULL,"
+    "  answered_at INTEGER,"
+    "  ended_at INTEGER,"
+    "  src TEXT NOT NULL DEFAULT '',"
+    "  dst TEXT NOT NULL DEFAULT '',"
+    "  disposition TEXT NOT NULL,"
+    "  billsec INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+    "CREATE INDEX cdr_calls_started ON cdr_calls(started_at);"
+    "CREATE TABLE operator_map ("
+    "  agent TEXT PRIMARY KEY,"
+    "  operator TEXT NOT NULL"
+    ") STRICT;",
+};
+
+static const char *const sql[AN_COUNT] = {
+    [AN_FILE_GET] = "SELECT offset, lines FROM pbx_files WHERE identity = ?1",
+    [AN_FILE_PUT] = "INSERT INTO pbx_files(identity, format, path, offset, lines, bad, updated_at)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (identity) DO UPDATE SET"
+                    " path = excluded.path, offset = excluded.offset, lines = excluded.lines,"
+                    " bad = bad + excluded.bad, updated_at = excluded.updated_at",
+    [AN_QC_ENTER] = "INSERT INTO queue_calls(callid, queue, entered_at, caller)"
+                    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (callid, queue) DO NOTHING",
+    [AN_QC_CONNECT] = "UPDATE queue_calls SET outcome = 'answered', agent = ?3, operator = ?4,"
+                      " connected_at = ?5, hold_s = ?6, ring_s = ?7"
+                      " WHERE callid = ?1 AND queue = ?2",
+    [AN_QC_END] = "UPDATE queue_calls SET ended_at = ?3, talk_s = ?4,"
+                  " hold_s = coalesce(hold_s, ?5), completed = 1, transferred = ?6"
+                  " WHERE callid = ?1 AND queue = ?2",
+    [AN_QC_MISS] = "UPDATE queue_calls SET outcome = ?3, wait_s = ?4, ended_at = ?5"
+                   " WHERE callid = ?1 AND queue = ?2 AND outcome = 'waiting'",
+    /* an event of a call whose entry this file did not hold (it began earlier) */
+    [AN_QC_ADD] = "INSERT INTO queue_calls(callid, queue, entered_at) VALUES (?1, ?2, ?3)"
+                  " ON CONFLICT (callid, queue) DO NOTHING",
+    [AN_AGENT_EVENT] = "INSERT INTO agent_events(at, agent, operator, queue, kind, reason)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [AN_CDR] = "INSERT INTO cdr_calls(uniqueid, started_at, answered_at, ended_at, src, dst,"
+               " disposition, billsec) VALUES (?1, ?2, nullif(?3, 0), nullif(?4, 0), ?5, ?6, ?7,"
+               " ?8) ON CONFLICT (uniqueid) DO UPDATE SET answered_at = excluded.answered_at,"
+               " ended_at = excluded.ended_at, disposition = excluded.disposition,"
+               " billsec = excluded.billsec",
+    [AN_MAP_GET] = "SELECT operator FROM operator_map WHERE agent = ?1",
+    [AN_MAP_PUT] = "INSERT INTO operator_map(agent, operator) VALUES (?1, ?2)"
+                   " ON CONFLICT (agent) DO UPDATE SET operator = excluded.operator",
+    [AN_CALLS] = "SELECT entered_at, outcome, coalesce(hold_s, 0), coalesce(talk_s, 0),"
+                 " coalesce(wait_s, 0), completed FROM queue_calls"
+                 " WHERE entered_at >= ?1 AND entered_at < ?2 AND (?3 IS NULL OR queue = ?3)"
+                 " ORDER BY entered_at",
+    /* calls the CDR knows that no queue saw */
+    [AN_CDR_CALLS] = "SELECT c.started_at, c.disposition, c.billsec FROM cdr_calls c"
+                     " WHERE c.started_at >= ?1 AND c.started_at < ?2"
+                     " AND NOT EXISTS (SELECT 1 FROM queue_calls q WHERE q.callid = c.uniqueid)"
+                     " ORDER BY c.started_at",
+    [AN_AGENT_EVENTS] = "SELECT at, operator, queue, kind, reason FROM agent_events"
+                        " WHERE at >= ?1 AND at < ?2 AND (?3 IS NULL OR operator = ?3)"
+                        " ORDER BY operator, at, rowid",
+    [AN_TALK] = "SELECT operator, count(*), coalesce(sum(talk_s), 0) FROM queue_calls"
+                " WHERE outcome = 'answered' AND connected_at >= ?1 AND connected_at < ?2"
+                " AND operator != '' GROUP BY operator",
+};
+
+const char *const analytics_missed_reasons[MISSED_REASONS] = {
+    "abandoned", "timeout", "exit-key", "exit-empty",  "no-answer",
+    "busy",      "failed",  "declined", "unavailable",
+};
+
+int analytics_open(struct catalog *c, struct analytics **out, struct es_err *err)
+{
+    *out = NULL;
+    int rc = catalog_migrate_module(c, "analytics", migrations, (int)ES_ARRAY_LEN(migrations), err);
+    if (rc)
+        return rc;
+    struct analytics *a = calloc(1, sizeof *a);
+    if (!a)
+        return ES_ENOMEM;
+    a->db = catalog_sqlite(c);
+    for (int i = 0; i < AN_COUNT; i++)
+        if (sqlite3_prepare_v3(a->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &a->st[i], NULL) !=
+            SQLITE_OK) {
+            rc = es_seterr(err, ES_EDB, "catalog: preparing analytics statement %d: %s", i,
+                           sqlite3_errmsg(a->db));
+            analytics_close(a);
+            return rc;
+        }
+    *out = a;
+    return 0;
+}
+
+void analytics_close(struct analytics *a)
+{
+    if (!a)
+        return;
+    for (int i = 0; i < AN_COUNT; i++)
+        sqlite3_finalize(a->st[i]);
+    free(a);
+}
+
+sqlite3_stmt *an_stmt(struct analytics *a, enum an_stmt which)
+{
+    sqlite3_stmt *s = a->st[which];
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return s;
+}
+
+int an_step_done(struct analytics *a, sqlite3_stmt *st, const char *what, struct es_err *err)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    return es_seterr(err, ES_EDB, "catalog: %s: %s", what, sqlite3_errmsg(a->db));
+}
+
+static void bind_str(sqlite3_stmt *st, int i, struct es_str s)
+{
+    sqlite3_bind_text(st, i, s.p ? s.p : "", (int)s.len, SQLITE_TRANSIENT);
+}
+
+int pbx_disposition(struct es_str d)
+{
+    static const struct {
+        const char *name;
+        int reason;
+    } map[] = {
+        {"ANSWERED", DISPOSITION_ANSWERED},
+        {"answered", DISPOSITION_ANSWERED},
+        {"NO ANSWER", 4},
+        {"no-answer", 4},
+        {"BUSY", 5},
+        {"busy", 5},
+        {"FAILED", 6},
+        {"failed", 6},
+        {"CONGESTION", 6},
+        {"congestion", 6},
+        {"declined", 7},
+        {"unavailable", 8},
+    };
+    for (size_t i = 0; i < ES_ARRAY_LEN(map); i++)
+        if (d.len == strlen(map[i].name) && !memcmp(d.p, map[i].name, d.len))
+            return map[i].reason;
+    return -2;
+}
+
+void pbx_agent_operator(const char *agent, size_t len, char *out, size_t outlen)
+{
+    pbx_agent_operator_digits(agent, len, out, outlen);
+}
+
+/* The mapping first, then the extension in the name. */
+static void operator_of(struct analytics *a, struct es_str agent, char *out, size_t outlen)
+{
+    sqlite3_stmt *st = an_stmt(a, AN_MAP_GET);
+    bind_str(st, 1, agent);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(st, 0));
+        sqlite3_reset(st);
+        return;
+    }
+    sqlite3_reset(st);
+    pbx_agent_operator_digits(agent.p, agent.len, out, outlen);
+}
+
+int analytics_map_agent(struct analytics *a, const char *agent, const char *operator_,
+                        struct es_err *err)
+{
+    sqlite3_stmt *st = an_stmt(a, AN_MAP_PUT);
+    sqlite3_bind_text(st, 1, agent, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, operator_, -1, SQLITE_STATIC);
+    return an_step_done(a, st, "map agent", err);
+}
+
+/* The call's row, made from this event if its entry was before this file. */
+static int ensure_call(struct analytics *a, const struct pbx_event *ev, int64_t entered,
+                       struct es_err *err)
+{
+    sqlite3_stmt *st = an_stmt(a, AN_QC_ADD);
+    bind_str(st, 1, ev->call);
+    bind_str(st, 2, ev->queue);
+    sqlite3_bind_int64(st, 3, entered);
+    return an_step_done(a, st, "queue call", err);
+}
+
+static int agent_event(struct analytics *a, const struct pbx_event *ev, const char *kind,
+                       struct es_err *err)
+{
+    char op[64];
+    operator_of(a, ev->agent, op, sizeof op);
+    sqlite3_stmt *st = an_stmt(a, AN_AGENT_EVENT);
+    sqlite3_bind_int64(st, 1, ev->at);
+    bind_str(st, 2, ev->agent);
+    sqlite3_bind_text(st, 3, op, -1, SQLITE_TRANSIENT);
+    bind_str(st, 4, ev->queue);
+    sqlite3_bind_text(st, 5, kind, -1, SQLITE_STATIC);
+    bind_str(st, 6, ev->reason);
+    return an_step_done(a, st, "agent event", err);
+}
+
+int pbx_apply(struct analytics *a, const struct pbx_event *ev, struct es_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = 0;
+    switch (ev->kind) {
+    case PBX_NONE:
+        return 0;
+    case PBX_ENTER:
+        st = an_stmt(a, AN_QC_ENTER);
+        bind_str(st, 1, ev->call);
+        bind_str(st, 2, ev->queue);
+        sqlite3_bind_int64(st, 3, ev->at);
+        bind_str(st, 4, ev->caller);
+        return an_step_done(a, st, "queue call", err);
+    case PBX_CONNECT: {
+        char op[64];
+        operator_of(a, ev->agent, op, sizeof op);
+        rc = ensure_call(a, ev, ev->at - (int64_t)ev->hold_s * 1000, err);
+        st = an_stmt(a, AN_QC_CONNECT);
+        bind_str(st, 1, ev->call);
+        bind_str(st, 2, ev->queue);
+        bind_str(st, 3, ev->agent);
+        sqlite3_bind_text(st, 4, op, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 5, ev->at);
+        sqlite3_bind_int(st, 6, ev->hold_s);
+        sqlite3_bind_int(st, 7, ev->ring_s);
+        return rc ? rc : an_step_done(a, st, "queue call", err);
+    }
+    case PBX_COMPLETE:
+    case PBX_TRANSFER:
+        st = an_stmt(a, AN_QC_END);
+        bind_str(st, 1, ev->call);
+        bind_str(st, 2, ev->queue);
+        sqlite3_bind_int64(st, 3, ev->at);
+        sqlite3_bind_int(st, 4, ev->talk_s);
+        sqlite3_bind_int(st, 5, ev->hold_s);
+        sqlite3_bind_int(st, 6, ev->kind == PBX_TRANSFER);
+        return an_step_done(a, st, "queue call", err);
+    case PBX_ABANDON:
+    case PBX_TIMEOUT:
+    case PBX_EXIT_KEY:
+    case PBX_EXIT_EMPTY: {
+        rc = ensure_call(a, ev, ev->at - (int64_t)ev->wait_s * 1000, err);
+        st = an_stmt(a, AN_QC_MISS);
+        bind_str(st, 1, ev->call);
+        bind_str(st, 2, ev->queue);
+        sqlite3_bind_text(st, 3,
+                          analytics_missed_reasons[ev->kind == PBX_ABANDON    ? 0
+                                                   : ev->kind == PBX_TIMEOUT  ? 1
+                                                   : ev->kind == PBX_EXIT_KEY ? 2
+                                                                              : 3],
+                          -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, ev->wait_s);
+        sqlite3_bind_int64(st, 5, ev->at);
+        return rc ? rc : an_step_done(a, st, "queue call", err);
+    }
+    case PBX_RING_NOANSWER:
+        return agent_event(a, ev, "ringnoanswer", err);
+    case PBX_LOGIN:
+        return agent_event(a, ev, ev->member ? "member-add" : "login", err);
+    case PBX_LOGOFF:
+        return agent_event(a, ev, ev->member ? "member-remove" : "logoff", err);
+    case PBX_PAUSE:
+        return agent_event(a, ev, "pause", err);
+    case PBX_UNPAUSE:
+        return agent_event(a, ev, "unpause", err);
+    case PBX_CDR:
+        st = an_stmt(a, AN_CDR);
+        bind_str(st, 1, ev->call);
+        sqlite3_bind_int64(st, 2, ev->at);
+        sqlite3_bind_int64(st, 3, ev->answered_at);
+        sqlite3_bind_int64(st, 4, ev->ended_at);
+        bind_str(st, 5, ev->caller);
+        bind_str(st, 6, ev->callee);
+        bind_str(st, 7, ev->reason);
+        sqlite3_bind_int(st, 8, ev->talk_s);
+        return an_step_done(a, st, "cdr call", err);
+    }
+    return 0;
+}
+
+/* ---- local time ------------------------------------------------------------------ */
+
+void an_local(int64_t ms, struct an_local *out)
+{
+    time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    out->year = tm.tm_year + 1900;
+    out->mon = tm.tm_mon + 1;
+    out->day = tm.tm_mday;
+    out->hour = tm.tm_hour;
+    out->min = tm.tm_min;
+    out->weekday = tm.tm_wday == 0 ? 7 : tm.tm_wday;
+}
+
+static int64_t local_start(int64_t ms, bool day, int add)
+{
+    time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    tm.tm_min = tm.tm_sec = 0;
+    if (day) {
+        tm.tm_hour = 0;
+        tm.tm_mday += add;
+    } else {
+        tm.tm_hour += add;
+    }
+    tm.tm_isdst = -1;
+    return (int64_t)mktime(&tm) * 1000;
+}
+
+int64_t an_hour_start(int64_t ms)
+{
+    return local_start(ms, false, 0);
+}
+
+int64_t an_day_start(int64_t ms)
+{
+    return local_start(ms, true, 0);
+}
+
+int64_t an_next_hour(int64_t ms)
+{
+    int64_t n = local_start(ms, false, 1);
+    return n > ms ? n : ms + 3600000; /* a clock change may make mktime repeat an hour */
+}
+
+int64_t an_next_day(int64_t ms)
+{
+    return local_start(ms, true, 1);
+}
