@@ -212,10 +212,11 @@ static int report_calls(struct es_cli *cli)
             if (s.all.missed_by[i])
                 printf("  missed %-12s %lld\n", analytics_missed_reasons[i],
                        (long long)s.all.missed_by[i]);
-        printf("service level (%d s) %s  with abandons %s\n", q.sl_seconds,
-               s.service_level < 0 ? "-" : "", s.service_level_abandons < 0 ? "-" : "");
         if (s.service_level >= 0)
-            printf("  answered within %d s: %.1f %%\n", q.sl_seconds, 100 * s.service_level);
+            printf("service level: %.1f %% answered within %d s (%.1f %% counting abandons)\n",
+                   100 * s.service_level, q.sl_seconds, 100 * s.service_level_abandons);
+        else
+            printf("service level: - (no queue call answered)\n");
         printf("ASA %.1f s  AHT %.1f s  abandon wait %.1f s  longest wait %.0f s\n", s.asa_s,
                s.aht_s, s.abandon_wait_s, s.max_wait_s);
         if (q.hours)

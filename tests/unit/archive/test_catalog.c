@@ -190,6 +190,7 @@ Test(catalog, migration_4_widens_disposition_in_place)
                      NULL, NULL, NULL),
         SQLITE_OK, "the other connection reads the widened CHECK");
     sqlite3_close(other);
+    sqlite3_close(db);
     sqlite3_stmt *s;
     cr_assert_eq(
         sqlite3_prepare_v2(cdb,
