@@ -87,6 +87,11 @@ struct pbx_import_result {
 int pbx_import_file(struct analytics *a, enum pbx_format f, const char *path,
                     void (*on_bad)(void *ud, int64_t line, const char *why), void *ud,
                     struct pbx_import_result *res, struct es_err *err);
+/* The same from an open file (--follow keeps the file open across a rotation,
+ * to read what was written to it before). path only names it in messages. */
+int pbx_import_fd(struct analytics *a, enum pbx_format f, int fd, const char *path,
+                  void (*on_bad)(void *ud, int64_t line, const char *why), void *ud,
+                  struct pbx_import_result *res, struct es_err *err);
 /* Applies one event (importers, tests). */
 int pbx_apply(struct analytics *a, const struct pbx_event *ev, struct es_err *err);
 int analytics_map_agent(struct analytics *a, const char *agent, const char *operator_,

@@ -1,15 +1,31 @@
 /* earshot pbx import, earshot operator map|list */
 #include "analytics/analytics_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 static const char usage_pbx[] =
     "usage: earshot pbx import [--format queue_log|cdr|events] FILE...\n"
+    "       earshot pbx import --follow [--format F] FILE\n"
     "A file is read from where its last import stopped; without --format the format\n"
     "is told from the first line. Bad lines are listed as FILE:LINE: reason (the\n"
-    "first 20, then a count); the rest imports, and the exit status is 1.\n";
+    "first 20, then a count); the rest imports, and the exit status is 1.\n"
+    "--follow keeps reading FILE as it grows, through rotation and truncation,\n"
+    "until SIGTERM; a restart resumes where it stopped.\n";
+
+static volatile sig_atomic_t stop;
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
 
 #define SHOW_BAD 20
 
@@ -41,6 +57,62 @@ static enum pbx_format guess(const char *path)
     return d && line[d] == '|' ? PBX_QUEUE_LOG : PBX_CDR_CSV;
 }
 
+static void report(const char *path, enum pbx_format f, const struct pbx_import_result *r,
+                   int json);
+
+/* Reads FILE as it grows. The open file is kept: when the name points to a new
+ * file (rotated), what was written to the old one meanwhile is read first. */
+static int follow(struct analytics *a, const char *path, const char *format, int json)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    int fd = -1;
+    dev_t dev = 0;
+    ino_t ino = 0;
+    enum pbx_format f = PBX_QUEUE_LOG;
+    struct bad_ctx b = {.path = path};
+    while (!stop) {
+        if (fd < 0) {
+            fd = open(path, O_RDONLY | O_CLOEXEC);
+            struct stat st;
+            if (fd >= 0 && fstat(fd, &st) == 0) {
+                dev = st.st_dev;
+                ino = st.st_ino;
+                if (format)
+                    pbx_format_parse(format, &f);
+                else
+                    f = guess(path);
+            } else if (fd >= 0) {
+                close(fd);
+                fd = -1;
+            }
+        }
+        bool rotated = false;
+        if (fd >= 0) {
+            struct stat now;
+            rotated = stat(path, &now) != 0 || now.st_ino != ino || now.st_dev != dev;
+            struct pbx_import_result r;
+            struct es_err err = {{0}};
+            b.shown = 0;
+            if (pbx_import_fd(a, f, fd, path, on_bad, &b, &r, &err))
+                ES_ERROR("pbx", "%s", err.msg);
+            else if (r.lines)
+                report(path, f, &r, json);
+            if (rotated) { /* the old file is read to its end: on to the new one */
+                close(fd);
+                fd = -1;
+                continue;
+            }
+        }
+        struct timespec ts = {1, 0};
+        nanosleep(&ts, NULL);
+    }
+    if (fd >= 0)
+        close(fd);
+    return 0;
+}
+
 int cmd_pbx(struct es_cli *cli)
 {
     if (cli->argc < 2 || strcmp(cli->argv[1], "import")) {
@@ -52,10 +124,11 @@ int cmd_pbx(struct es_cli *cli)
     static const struct option lo[] = {
         {"format", required_argument, NULL, 'f'},
         {"json", no_argument, NULL, 'J'},
+        {"follow", no_argument, NULL, 'F'},
         {NULL, 0, NULL, 0},
     };
     const char *format = NULL;
-    int json = 0, c;
+    int json = 0, c, follow_mode = 0;
     optind = 1;
     while ((c = getopt_long(cli->argc, cli->argv, "", lo, NULL)) != -1) {
         switch (c) {
@@ -65,13 +138,17 @@ int cmd_pbx(struct es_cli *cli)
         case 'J':
             json = 1;
             break;
+        case 'F':
+            follow_mode = 1;
+            break;
         default:
             fputs(usage_pbx, stderr);
             return 2;
         }
     }
     enum pbx_format fixed = PBX_QUEUE_LOG;
-    if ((format && pbx_format_parse(format, &fixed)) || optind == cli->argc) {
+    if ((format && pbx_format_parse(format, &fixed)) || optind == cli->argc ||
+        (follow_mode && optind != cli->argc - 1)) {
         fputs(usage_pbx, stderr);
         return 2;
     }
@@ -82,6 +159,12 @@ int cmd_pbx(struct es_cli *cli)
         fprintf(stderr, "earshot pbx import: %s\n", err.msg);
         catalog_close(cat);
         return 1;
+    }
+    if (follow_mode) {
+        int rc = follow(a, cli->argv[optind], format, json);
+        analytics_close(a);
+        catalog_close(cat);
+        return rc;
     }
     int status = 0;
     for (int i = optind; i < cli->argc; i++) {
@@ -99,27 +182,33 @@ int cmd_pbx(struct es_cli *cli)
             fprintf(stderr, "%s: %lld more bad lines\n", path, (long long)(b.shown - SHOW_BAD));
         if (r.bad)
             status = 1;
-        if (json) {
-            json_t *o =
-                json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "file", path, "format",
-                          pbx_format_name(f), "lines", (json_int_t)r.lines, "events",
-                          (json_int_t)r.events, "bad", (json_int_t)r.bad, "unknown",
-                          (json_int_t)r.unknown, "already_imported", (json_int_t)r.skipped_lines);
-            char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            if (s)
-                puts(s);
-            free(s);
-            json_decref(o);
-        } else {
-            printf("%s (%s): %lld new lines, %lld events, %lld bad, %lld not counted"
-                   " (%lld lines imported before)\n",
-                   path, pbx_format_name(f), (long long)r.lines, (long long)r.events,
-                   (long long)r.bad, (long long)r.unknown, (long long)r.skipped_lines);
-        }
+        report(path, f, &r, json);
     }
     analytics_close(a);
     catalog_close(cat);
     return status;
+}
+
+static void report(const char *path, enum pbx_format f, const struct pbx_import_result *r, int json)
+{
+    if (json) {
+        json_t *o =
+            json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "file", path, "format",
+                      pbx_format_name(f), "lines", (json_int_t)r->lines, "events",
+                      (json_int_t)r->events, "bad", (json_int_t)r->bad, "unknown",
+                      (json_int_t)r->unknown, "already_imported", (json_int_t)r->skipped_lines);
+        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (s)
+            puts(s);
+        free(s);
+        json_decref(o);
+    } else {
+        printf("%s (%s): %lld new lines, %lld events, %lld bad, %lld not counted"
+               " (%lld lines imported before)\n",
+               path, pbx_format_name(f), (long long)r->lines, (long long)r->events,
+               (long long)r->bad, (long long)r->unknown, (long long)r->skipped_lines);
+    }
+    fflush(stdout);
 }
 
 int cmd_operator(struct es_cli *cli)

@@ -114,18 +114,24 @@ int pbx_import_file(struct analytics *a, enum pbx_format f, const char *path,
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return es_seterr(err, -errno, "%s: %s", path, strerror(errno));
+    int rc = pbx_import_fd(a, f, fd, path, on_bad, ud, res, err);
+    close(fd);
+    return rc;
+}
+
+int pbx_import_fd(struct analytics *a, enum pbx_format f, int fd, const char *path,
+                  void (*on_bad)(void *ud, int64_t line, const char *why), void *ud,
+                  struct pbx_import_result *res, struct es_err *err)
+{
+    memset(res, 0, sizeof *res);
     char identity[96];
     int rc = identity_of(fd, f, identity);
-    if (rc) {
-        close(fd);
+    if (rc)
         return rc == ES_EFORMAT
                    ? es_seterr(err, rc, "%s: the first line is over %u bytes", path, MAX_LINE)
                    : es_seterr(err, rc, "%s: %s", path, es_strerror(rc));
-    }
-    if (!identity[0]) { /* not one whole line yet */
-        close(fd);
+    if (!identity[0]) /* not one whole line yet */
         return 0;
-    }
     int64_t offset = 0, lines = 0;
     sqlite3_stmt *st = an_stmt(a, AN_FILE_GET);
     sqlite3_bind_text(st, 1, identity, -1, SQLITE_STATIC);
@@ -139,7 +145,6 @@ int pbx_import_file(struct analytics *a, enum pbx_format f, const char *path,
     uint8_t *buf = malloc(CHUNK + MAX_LINE);
     if (!buf || (f == PBX_EVENTS && pbx_json_new(&r.json))) {
         free(buf);
-        close(fd);
         return es_seterr(err, ES_ENOMEM, "out of memory");
     }
     bool outer;
@@ -198,6 +203,5 @@ int pbx_import_file(struct analytics *a, enum pbx_format f, const char *path,
     rc = catalog_tx_end(a->db, outer, rc);
     pbx_json_free(r.json);
     free(buf);
-    close(fd);
     return rc;
 }
