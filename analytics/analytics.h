@@ -92,6 +92,16 @@ int pbx_import_file(struct analytics *a, enum pbx_format f, const char *path,
 int pbx_import_fd(struct analytics *a, enum pbx_format f, int fd, const char *path,
                   void (*on_bad)(void *ud, int64_t line, const char *why), void *ud,
                   struct pbx_import_result *res, struct es_err *err);
+/* One call, one row: queue calls whose last queue ended before `before` are
+ * joined to the catalog's calls (archive's catalog_join_pbx_call): a recording
+ * gets its empty operator, queue and wait filled; a missed call nothing
+ * recorded becomes a missed call. An answered call whose recording is not
+ * catalogued is tried again at the next join, for a day. */
+struct pbx_join_result {
+    int64_t joined, created, waiting, given_up;
+};
+int analytics_join(struct analytics *a, int64_t before, struct pbx_join_result *res,
+                   struct es_err *err);
 /* Applies one event (importers, tests). */
 int pbx_apply(struct analytics *a, const struct pbx_event *ev, struct es_err *err);
 int analytics_map_agent(struct analytics *a, const char *agent, const char *operator_,

@@ -22,11 +22,15 @@ enum an_stmt {
     AN_CDR_CALLS,
     AN_AGENT_EVENTS,
     AN_TALK,
+    AN_JOIN_PENDING,
+    AN_JOIN_MARK,
+    AN_JOIN_ROWS,
     AN_COUNT
 };
 
 struct analytics {
-    sqlite3 *db; /* the catalog's connection */
+    sqlite3 *db;         /* the catalog's connection */
+    struct catalog *cat; /* borrowed: archive's calls are joined through it */
     sqlite3_stmt *st[AN_COUNT];
 };
 

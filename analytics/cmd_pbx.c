@@ -60,6 +60,39 @@ static enum pbx_format guess(const char *path)
 static void report(const char *path, enum pbx_format f, const struct pbx_import_result *r,
                    int json);
 
+#define JOIN_GRACE_MS 60000 /* a call's recording or missed-call row may come this late */
+
+/* One call, one row: the calls that ended a minute ago or more, joined to the
+ * catalog's. */
+static int join(struct analytics *a, int json)
+{
+    struct pbx_join_result j;
+    struct es_err err = {{0}};
+    if (analytics_join(a, es_now_ms() - JOIN_GRACE_MS, &j, &err)) {
+        ES_ERROR("pbx", "joining the queue calls to the catalog: %s", err.msg);
+        return 1;
+    }
+    if (!j.joined && !j.created && !j.given_up)
+        return 0;
+    if (json) {
+        json_t *o =
+            json_pack("{s:s, s:I, s:I, s:I, s:I}", "type", "join", "joined", (json_int_t)j.joined,
+                      "missed_created", (json_int_t)j.created, "waiting_for_recording",
+                      (json_int_t)j.waiting, "given_up", (json_int_t)j.given_up);
+        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (s)
+            puts(s);
+        free(s);
+        json_decref(o);
+    } else {
+        printf("calls: %lld recordings given their operator and queue, %lld missed calls"
+               " catalogued, %lld answered calls without a recording yet\n",
+               (long long)j.joined, (long long)j.created, (long long)j.waiting);
+    }
+    fflush(stdout);
+    return 0;
+}
+
 /* Reads FILE as it grows. The open file is kept: when the name points to a new
  * file (rotated), what was written to the old one meanwhile is read first. */
 static int follow(struct analytics *a, const char *path, const char *format, int json)
@@ -72,7 +105,12 @@ static int follow(struct analytics *a, const char *path, const char *format, int
     ino_t ino = 0;
     enum pbx_format f = PBX_QUEUE_LOG;
     struct bad_ctx b = {.path = path};
+    int64_t next_join = 0;
     while (!stop) {
+        if (es_now_ms() >= next_join) {
+            join(a, json);
+            next_join = es_now_ms() + JOIN_GRACE_MS;
+        }
         if (fd < 0) {
             fd = open(path, O_RDONLY | O_CLOEXEC);
             struct stat st;
@@ -184,6 +222,8 @@ int cmd_pbx(struct es_cli *cli)
             status = 1;
         report(path, f, &r, json);
     }
+    if (join(a, json))
+        status = 1;
     analytics_close(a);
     catalog_close(cat);
     return status;

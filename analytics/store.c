@@ -65,6 +65,10 @@ static const char *const migrations[] = {
     "  agent TEXT PRIMARY KEY,"
     "  operator TEXT NOT NULL"
     ") STRICT;",
+
+    /* 2: queue calls joined to the catalog's calls (1), or given up on (2) */
+    "ALTER TABLE queue_calls ADD COLUMN joined INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX queue_calls_unjoined ON queue_calls(ended_at) WHERE joined = 0;",
 };
 
 static const char *const sql[AN_COUNT] = {
@@ -108,6 +112,15 @@ static const char *const sql[AN_COUNT] = {
     [AN_AGENT_EVENTS] = "SELECT at, operator, queue, kind, reason FROM agent_events"
                         " WHERE at >= ?1 AND at < ?2 AND (?3 IS NULL OR operator = ?3)"
                         " ORDER BY operator, at, rowid",
+    /* calls not joined yet that ended before ?1, after the cursor (?2, ?3) */
+    [AN_JOIN_PENDING] = "SELECT ended_at, callid FROM queue_calls WHERE joined = 0"
+                        " AND outcome != 'waiting' AND ended_at < ?1"
+                        " AND (ended_at > ?2 OR (ended_at = ?2 AND callid > ?3))"
+                        " ORDER BY ended_at, callid LIMIT 500",
+    [AN_JOIN_ROWS] = "SELECT queue, entered_at, caller, outcome, operator, coalesce(hold_s, -1),"
+                     " coalesce(wait_s, -1), coalesce(ended_at, entered_at), joined"
+                     " FROM queue_calls WHERE callid = ?1 ORDER BY entered_at",
+    [AN_JOIN_MARK] = "UPDATE queue_calls SET joined = ?2 WHERE callid = ?1",
     [AN_TALK] = "SELECT operator, count(*), coalesce(sum(talk_s), 0) FROM queue_calls"
                 " WHERE outcome = 'answered' AND connected_at >= ?1 AND connected_at < ?2"
                 " AND operator != '' GROUP BY operator",
@@ -128,6 +141,7 @@ int analytics_open(struct catalog *c, struct analytics **out, struct es_err *err
     if (!a)
         return ES_ENOMEM;
     a->db = catalog_sqlite(c);
+    a->cat = c;
     for (int i = 0; i < AN_COUNT; i++)
         if (sqlite3_prepare_v3(a->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &a->st[i], NULL) !=
             SQLITE_OK) {
@@ -381,4 +395,127 @@ int64_t an_next_hour(int64_t ms)
 int64_t an_next_day(int64_t ms)
 {
     return local_start(ms, true, 1);
+}
+
+/* ---- one call, one row ---------------------------------------------------------- */
+
+#define JOIN_GIVE_UP_MS (24LL * 3600 * 1000)
+
+struct pending {
+    char callid[128], queue[128], caller[128], operator_[64], reason[16];
+    int64_t started, ended, wait_ms;
+    bool answered;
+};
+
+static int mark(struct analytics *a, const char *callid, int how, struct es_err *err)
+{
+    sqlite3_stmt *st = an_stmt(a, AN_JOIN_MARK);
+    sqlite3_bind_text(st, 1, callid, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, how);
+    return an_step_done(a, st, "join", err);
+}
+
+static int join_one(struct analytics *a, const struct pending *p, int64_t before,
+                    struct pbx_join_result *res, struct es_err *err)
+{
+    struct catalog_pbx_call c = {.external_id = p->callid,
+                                 .caller = p->caller,
+                                 .queue = p->queue,
+                                 .operator_ = p->operator_,
+                                 .source = "queue_log",
+                                 .missed_reason = p->answered ? NULL : p->reason,
+                                 .started_at = p->started,
+                                 .ended_at = p->ended,
+                                 .wait_ms = p->wait_ms};
+    int r = catalog_join_pbx_call(a->cat, &c, err);
+    if (r < 0)
+        return r;
+    if (r == 0 && before - p->ended < JOIN_GIVE_UP_MS) {
+        res->waiting++;
+        return 0;
+    }
+    res->joined += r == 1;
+    res->created += r == 2;
+    res->given_up += r == 0;
+    return mark(a, p->callid, r ? 1 : 2, err);
+}
+
+/* All the queues a call went through: answered in one of them, or missed
+ * with its last queue's reason. False when it is still in a queue, or
+ * already joined. */
+static bool whole_call(struct analytics *a, const char *callid, struct pending *p)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->callid, sizeof p->callid, "%s", callid);
+    p->wait_ms = -1;
+    sqlite3_stmt *st = an_stmt(a, AN_JOIN_ROWS);
+    sqlite3_bind_text(st, 1, callid, -1, SQLITE_STATIC);
+    bool ok = true, any = false;
+    while (ok && sqlite3_step(st) == SQLITE_ROW) {
+        const char *outcome = (const char *)sqlite3_column_text(st, 3);
+        if (!strcmp(outcome, "waiting") || sqlite3_column_int(st, 8)) {
+            ok = false;
+            break;
+        }
+        if (!any) {
+            p->started = sqlite3_column_int64(st, 1);
+            snprintf(p->caller, sizeof p->caller, "%s", (const char *)sqlite3_column_text(st, 2));
+            any = true;
+        }
+        bool answered = !strcmp(outcome, "answered");
+        if (answered || !p->answered) {
+            snprintf(p->queue, sizeof p->queue, "%s", (const char *)sqlite3_column_text(st, 0));
+            snprintf(p->operator_, sizeof p->operator_, "%s",
+                     (const char *)sqlite3_column_text(st, 4));
+            snprintf(p->reason, sizeof p->reason, "%s", outcome);
+            int64_t w = sqlite3_column_int64(st, answered ? 5 : 6);
+            p->wait_ms = w >= 0 ? w * 1000 : -1;
+            p->answered = p->answered || answered;
+        }
+        p->ended = ES_MAX(p->ended, sqlite3_column_int64(st, 7));
+    }
+    sqlite3_reset(st);
+    return ok && any;
+}
+
+int analytics_join(struct analytics *a, int64_t before, struct pbx_join_result *res,
+                   struct es_err *err)
+{
+    memset(res, 0, sizeof *res);
+    int64_t cur_at = INT64_MIN;
+    char cur_id[128] = "";
+    for (;;) {
+        /* a batch of call ids first: the joins change the rows the query walks */
+        char(*ids)[128] = malloc(500 * sizeof *ids);
+        if (!ids)
+            return es_seterr(err, ES_ENOMEM, "out of memory");
+        size_t n = 0;
+        sqlite3_stmt *st = an_stmt(a, AN_JOIN_PENDING);
+        sqlite3_bind_int64(st, 1, before);
+        sqlite3_bind_int64(st, 2, cur_at);
+        sqlite3_bind_text(st, 3, cur_id, -1, SQLITE_TRANSIENT);
+        int step;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW && n < 500) {
+            cur_at = sqlite3_column_int64(st, 0);
+            snprintf(cur_id, sizeof cur_id, "%s", (const char *)sqlite3_column_text(st, 1));
+            memcpy(ids[n++], cur_id, sizeof cur_id);
+        }
+        sqlite3_reset(st);
+        int rc = step == SQLITE_ROW || step == SQLITE_DONE
+                     ? 0
+                     : es_seterr(err, ES_EDB, "catalog: join: %s", sqlite3_errmsg(a->db));
+        bool outer = false;
+        if (!rc && n)
+            rc = catalog_tx_begin(a->db, &outer) ? es_seterr(err, ES_EDB, "catalog: begin") : 0;
+        for (size_t i = 0; i < n && !rc; i++) {
+            struct pending p;
+            if (whole_call(a, ids[i], &p))
+                rc = join_one(a, &p, before, res, err);
+        }
+        if (n)
+            rc = catalog_tx_end(a->db, outer, rc);
+        free(ids);
+        if (rc || n < 500)
+            return rc;
+    }
 }

@@ -118,6 +118,21 @@ int catalog_add_source_counts(struct catalog *c, const struct catalog_source_cou
 int catalog_top_sources(struct catalog *c, const char *from_day, const char *to_day, int limit,
                         int (*cb)(void *ud, const struct catalog_source_count *), void *ud);
 
+/* A call the PBX's logs know (a queue call), joined to the catalog: the call
+ * with the same external id (the PBX's uniqueid), else the same caller within
+ * 5 s of its start. 1: found, and its empty operator and queue (and unknown
+ * ring time) filled, with `source` noted in meta_sources; 2: a missed call
+ * nothing recorded, catalogued now (once: joining again finds it); 0: an
+ * answered call with no row yet (its recording may come later). */
+struct catalog_pbx_call {
+    const char *external_id, *caller, *queue, *operator_;
+    const char *source;        /* "queue_log" */
+    const char *missed_reason; /* NULL: answered */
+    int64_t started_at, ended_at;
+    int64_t wait_ms; /* until answered or given up; -1 unknown */
+};
+int catalog_join_pbx_call(struct catalog *c, const struct catalog_pbx_call *p, struct es_err *err);
+
 struct catalog_filter {
     int64_t since, until; /* 0 = open */
     const char *operator_;

@@ -2,6 +2,7 @@
  * catalog_query.c. Every statement is prepared once here. */
 #include "archive/catalog_int.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,9 +15,6 @@
     " coalesce(c.ring_ms, -1), coalesce(c.talk_ms, -1), c.details"
 
 static const char *const sql[ST_COUNT] = {
-    [ST_BEGIN] = "BEGIN IMMEDIATE",
-    [ST_COMMIT] = "COMMIT",
-    [ST_ROLLBACK] = "ROLLBACK",
     [ST_FIND_SOURCE] = "SELECT id FROM calls WHERE source_sha256 = ?1",
     [ST_PENDING_ADD] = "INSERT OR REPLACE INTO pending_files(path, owner, created_at)"
                        " VALUES (?1, ?2, ?3)",
@@ -69,6 +67,13 @@ static const char *const sql[ST_COUNT] = {
                       " min(first_at), max(last_at) FROM rejected_sources"
                       " WHERE day >= ?1 AND day <= ?2 GROUP BY address"
                       " ORDER BY sum(attempts) DESC, address LIMIT ?3",
+    [ST_PBX_BY_ID] = "SELECT id, operator, queue, meta_sources FROM calls WHERE external_id = ?1"
+                     " ORDER BY started_at LIMIT 1",
+    [ST_PBX_BY_CALLER] = "SELECT id, operator, queue, meta_sources FROM calls"
+                         " WHERE started_at BETWEEN ?2 - 5000 AND ?2 + 5000 AND caller = ?1"
+                         " ORDER BY abs(started_at - ?2) LIMIT 1",
+    [ST_PBX_FILL] = "UPDATE calls SET operator = ?2, queue = ?3, ring_ms = coalesce(ring_ms, ?4),"
+                    " meta_sources = ?5 WHERE id = ?1",
     [ST_EXPIRED] = "SELECT c.id, r.path FROM calls c JOIN recordings r ON r.call_id = c.id"
                    " WHERE c.started_at < ?1 AND c.purged_at IS NULL AND c.legal_hold = 0"
                    " ORDER BY c.started_at",
@@ -311,11 +316,6 @@ int catalog_pending_remove(struct catalog *c, const char *relpath)
     return step_done(c, s, "pending remove");
 }
 
-static int exec_st(struct catalog *c, enum catalog_stmt which)
-{
-    return step_done(c, catalog_stmt(c, which), sql[which]);
-}
-
 static void bind_text(sqlite3_stmt *s, int i, const char *v)
 {
     sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
@@ -411,32 +411,24 @@ out:
 int catalog_insert_call(struct catalog *c, const struct archive_call *call,
                         const struct archive_recording *rec, const struct archive_analysis *an)
 {
-    int rc = exec_st(c, ST_BEGIN);
+    bool outer; /* its own transaction, or a savepoint in the caller's */
+    int rc = catalog_tx_begin(c->db, &outer);
     if (rc)
         return rc;
     rc = insert_call_row(c, call);
-    if (rc)
-        goto fail;
-    if (rec)
+    if (!rc && rec)
         rc = insert_rec_row(c, call->id, rec);
     if (!rc && an && an->channels)
         rc = insert_analysis_row(c, call->id, an);
     if (!rc && rec)
         rc = catalog_pending_remove(c, rec->path);
-    if (rc)
-        goto fail;
-    rc = exec_st(c, ST_COMMIT);
-    if (rc)
-        goto fail;
-    return 0;
-fail:
-    exec_st(c, ST_ROLLBACK);
-    return rc;
+    return catalog_tx_end(c->db, outer, rc);
 }
 
 int catalog_add_source_counts(struct catalog *c, const struct catalog_source_count *v, size_t n)
 {
-    int rc = exec_st(c, ST_BEGIN);
+    bool outer;
+    int rc = catalog_tx_begin(c->db, &outer);
     if (rc)
         return rc;
     for (size_t i = 0; i < n && !rc; i++) {
@@ -455,11 +447,115 @@ int catalog_add_source_counts(struct catalog *c, const struct catalog_source_cou
         bind_text(s, 8, v[i].last_reason);
         rc = step_done(c, s, "count rejected attempts");
     }
-    if (!rc)
-        rc = exec_st(c, ST_COMMIT);
-    if (rc)
-        exec_st(c, ST_ROLLBACK);
-    return rc;
+    return catalog_tx_end(c->db, outer, rc);
+}
+
+/* The catalogued call a PBX call is: the same external id, else the same
+ * caller within 5 s. */
+static int pbx_find(struct catalog *c, const struct catalog_pbx_call *p, char *id, char *op,
+                    char *queue, char *sources)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        const char *key = pass ? p->caller : p->external_id;
+        if (!key || !key[0])
+            continue;
+        sqlite3_stmt *s = catalog_stmt(c, pass ? ST_PBX_BY_CALLER : ST_PBX_BY_ID);
+        bind_text(s, 1, key);
+        if (pass)
+            sqlite3_bind_int64(s, 2, p->started_at);
+        int step = sqlite3_step(s);
+        if (step == SQLITE_ROW) {
+            snprintf(id, ES_ID_LEN, "%s", (const char *)sqlite3_column_text(s, 0));
+            snprintf(op, ARCHIVE_FIELD_LEN, "%s", (const char *)sqlite3_column_text(s, 1));
+            snprintf(queue, ARCHIVE_FIELD_LEN, "%s", (const char *)sqlite3_column_text(s, 2));
+            snprintf(sources, 1024, "%s", (const char *)sqlite3_column_text(s, 3));
+            sqlite3_reset(s);
+            return 1;
+        }
+        sqlite3_reset(s);
+        if (step != SQLITE_DONE)
+            return catalog_db_error(c, "find a PBX call");
+    }
+    return 0;
+}
+
+/* Marks in meta_sources where the fields filled came from. */
+static void note_sources(char *sources, size_t cap, const char *from, bool op, bool queue)
+{
+    json_error_t je;
+    json_t *o = json_loads(sources, 0, &je);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        o = json_object();
+    }
+    if (op)
+        json_object_set_new(o, "operator", json_string(from));
+    if (queue)
+        json_object_set_new(o, "queue", json_string(from));
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    if (s && strlen(s) < cap)
+        memcpy(sources, s, strlen(s) + 1);
+    free(s);
+    json_decref(o);
+}
+
+int catalog_join_pbx_call(struct catalog *c, const struct catalog_pbx_call *p, struct es_err *err)
+{
+    char id[ES_ID_LEN], op[ARCHIVE_FIELD_LEN], queue[ARCHIVE_FIELD_LEN], sources[1024];
+    int found = pbx_find(c, p, id, op, queue, sources);
+    if (found < 0)
+        return es_seterr(err, found, "catalog: %s", sqlite3_errmsg(c->db));
+    if (found) { /* fill what the recording did not know */
+        bool set_op = !op[0] && p->operator_ && p->operator_[0];
+        bool set_q = !queue[0] && p->queue && p->queue[0];
+        note_sources(sources, sizeof sources, p->source, set_op, set_q);
+        sqlite3_stmt *s = catalog_stmt(c, ST_PBX_FILL);
+        bind_text(s, 1, id);
+        bind_text(s, 2, set_op ? p->operator_ : op);
+        bind_text(s, 3, set_q ? p->queue : queue);
+        if (p->wait_ms >= 0)
+            sqlite3_bind_int64(s, 4, p->wait_ms);
+        bind_text(s, 5, sources);
+        int rc = step_done(c, s, "fill a call from the PBX");
+        return rc ? es_seterr(err, rc, "catalog: %s", sqlite3_errmsg(c->db)) : 1;
+    }
+    if (!p->missed_reason)
+        return 0; /* answered, and its recording not catalogued yet */
+    /* missed, and nothing recorded it: a row of its own */
+    struct archive_call *k = calloc(1, sizeof *k);
+    if (!k)
+        return es_seterr(err, ES_ENOMEM, "out of memory");
+    es_uuid7(p->started_at, k->id);
+    k->started_at = p->started_at;
+    k->ended_at = ES_MAX(p->ended_at, p->started_at);
+    k->duration_ms = k->ended_at - k->started_at;
+    snprintf(k->direction, sizeof k->direction, "inbound");
+    snprintf(k->caller, sizeof k->caller, "%s", p->caller ? p->caller : "");
+    snprintf(k->customer, sizeof k->customer, "%s", p->caller ? p->caller : "");
+    snprintf(k->queue, sizeof k->queue, "%s", p->queue ? p->queue : "");
+    snprintf(k->external_id, sizeof k->external_id, "%s", p->external_id);
+    snprintf(k->source, sizeof k->source, "%s", p->source);
+    snprintf(k->source_ref, sizeof k->source_ref, "%s", p->external_id);
+    /* the same PBX call is the same row, however often it is joined */
+    char key[600];
+    uint8_t h[32];
+    snprintf(key, sizeof key, "%s:%s", p->source, p->external_id);
+    crypto_hash_sha256(h, (const unsigned char *)key, strlen(key));
+    es_hex(h, 32, k->source_sha256);
+    snprintf(k->meta_sources, sizeof k->meta_sources,
+             "{\"caller\":\"%s\",\"queue\":\"%s\",\"started_at\":\"%s\"}", p->source, p->source,
+             p->source);
+    snprintf(k->disposition, sizeof k->disposition, "missed");
+    snprintf(k->reason, sizeof k->reason, "%s", p->missed_reason);
+    snprintf(k->tags, sizeof k->tags, "[]");
+    snprintf(k->details, sizeof k->details, "{}");
+    k->ring_ms = p->wait_ms;
+    k->talk_ms = -1;
+    int rc = catalog_insert_call(c, k, NULL, NULL);
+    free(k);
+    if (rc == ES_EEXIST)
+        return 2;
+    return rc ? es_seterr(err, rc, "catalog: a missed PBX call: %s", es_strerror(rc)) : 2;
 }
 
 int catalog_record_failure(struct catalog *c, const char *source_path, const char *sha256_hex,

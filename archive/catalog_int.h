@@ -10,9 +10,6 @@ extern const char *const catalog_migrations[];
 extern const int catalog_nmigrations;
 
 enum catalog_stmt {
-    ST_BEGIN,
-    ST_COMMIT,
-    ST_ROLLBACK,
     ST_FIND_SOURCE,
     ST_PENDING_ADD,
     ST_PENDING_DEL,
@@ -31,6 +28,9 @@ enum catalog_stmt {
     ST_EXPIRED,
     ST_SOURCE_ADD,
     ST_SOURCE_TOP,
+    ST_PBX_BY_ID,
+    ST_PBX_BY_CALLER,
+    ST_PBX_FILL,
     ST_COUNT
 };
 

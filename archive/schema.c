@@ -107,6 +107,9 @@ const char *const catalog_migrations[] = {
     "  last_reason TEXT NOT NULL DEFAULT '',"
     "  PRIMARY KEY (day, address)"
     ") STRICT, WITHOUT ROWID;",
+
+    /* 5: calls found by the PBX's uniqueid (the queue_log join) */
+    "CREATE INDEX calls_external ON calls(external_id) WHERE external_id != '';",
 };
 
 const int catalog_nmigrations = (int)(sizeof catalog_migrations / sizeof catalog_migrations[0]);

@@ -254,3 +254,77 @@ Test(catalog, migration_4_widens_disposition_in_place)
     cr_assert_eq(top[1].untracked, 6);
     catalog_close(c);
 }
+
+/* One call, one row: a PBX call joins the catalogued call with its uniqueid,
+ * else the same caller within 5 s; fills only what is empty; a missed call
+ * nothing recorded is catalogued once however often it is joined. */
+Test(catalog, join_pbx_calls)
+{
+    struct catalog *c;
+    struct es_err e;
+    cr_assert_eq(catalog_open(dir, &c, &e), 0, "%s", e.msg);
+    struct archive_call k;
+    struct archive_recording r;
+    char sha[65];
+    memset(sha, 'c', 64);
+    sha[64] = 0;
+    make_call(&k, &r, 1796026800000LL, "", sha); /* a queue recording: no operator */
+    snprintf(k.external_id, sizeof k.external_id, "1796026800.7");
+    snprintf(k.caller, sizeof k.caller, "+4930111");
+    k.ring_ms = k.talk_ms = -1; /* as ingest leaves them: a PBX file does not say */
+    cr_assert_eq(catalog_insert_call(c, &k, &r, NULL), 0);
+    sha[0] = 'd';
+    struct archive_call k2;
+    make_call(&k2, &r, 1796030000000LL, "105", sha); /* no uniqueid; its own operator */
+    snprintf(k2.caller, sizeof k2.caller, "+4930222");
+    cr_assert_eq(catalog_insert_call(c, &k2, &r, NULL), 0);
+
+    struct catalog_pbx_call p = {.external_id = "1796026800.7",
+                                 .caller = "+4930111",
+                                 .queue = "sales",
+                                 .operator_ = "101",
+                                 .source = "queue_log",
+                                 .started_at = 1796026790000LL,
+                                 .ended_at = 1796027100000LL,
+                                 .wait_ms = 12000};
+    cr_assert_eq(catalog_join_pbx_call(c, &p, &e), 1, "%s", e.msg);
+    struct archive_call got;
+    struct archive_recording gr;
+    bool has;
+    cr_assert_eq(catalog_get(c, k.id, &got, &gr, &has), 0);
+    cr_assert_str_eq(got.operator_, "101");
+    cr_assert_str_eq(got.queue, "sales");
+    cr_assert_eq(got.ring_ms, 12000);
+    cr_assert(strstr(got.meta_sources, "\"operator\":\"queue_log\""), "%s", got.meta_sources);
+    /* by caller within 5 s; an operator already known stays */
+    p = (struct catalog_pbx_call){.external_id = "x.1",
+                                  .caller = "+4930222",
+                                  .queue = "sales",
+                                  .operator_ = "101",
+                                  .source = "queue_log",
+                                  .started_at = 1796030004000LL,
+                                  .wait_ms = 3000};
+    cr_assert_eq(catalog_join_pbx_call(c, &p, &e), 1);
+    cr_assert_eq(catalog_get(c, k2.id, &got, &gr, &has), 0);
+    cr_assert_str_eq(got.operator_, "105");
+    cr_assert_str_eq(got.queue, "sales");
+    p.started_at = 1796030006000LL; /* 6 s off, another uniqueid: not this call */
+    p.external_id = "x.2";
+    cr_assert_eq(catalog_join_pbx_call(c, &p, &e), 0, "answered, not catalogued yet");
+    /* missed, recorded by nobody: one row, once */
+    p = (struct catalog_pbx_call){.external_id = "1796040000.9",
+                                  .caller = "+4930333",
+                                  .queue = "sales",
+                                  .source = "queue_log",
+                                  .missed_reason = "abandoned",
+                                  .started_at = 1796040000000LL,
+                                  .ended_at = 1796040048000LL,
+                                  .wait_ms = 48000};
+    cr_assert_eq(catalog_join_pbx_call(c, &p, &e), 2);
+    cr_assert_eq(catalog_join_pbx_call(c, &p, &e), 1, "joined again: found, not a second row");
+    int n = 0;
+    struct catalog_filter f = {.disposition = "missed"};
+    cr_assert_eq(catalog_list(c, &f, count, &n), 0);
+    cr_assert_eq(n, 1);
+    catalog_close(c);
+}
