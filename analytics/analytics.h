@@ -192,6 +192,48 @@ int erlang_eval(const struct erlang_in *in, int agents, struct erlang_out *out);
 /* The fewest agents (up to 2,000) reaching service level `target`. */
 int erlang_agents(const struct erlang_in *in, double target, struct erlang_out *out);
 
+/* ---- staffing ----------------------------------------------------------------------- */
+struct an_staffing_query {
+    int64_t from, to;
+    double level;           /* the service level to reach (0.8) */
+    double shrinkage;       /* share of paid time not on the phones (0.3) */
+    struct erlang_in model; /* target_s, model, patience_s; calls and AHT come from the log */
+};
+struct an_staffing_row {
+    int weekday, hour;
+    double calls_per_hour, aht_s;
+    int agents, agents_with_shrinkage; /* -1: not reachable */
+    double observed_agents;            /* logged in and not paused, on average */
+    double service_level_observed;     /* -1: no call answered */
+};
+/* One row per local weekday-hour with calls in the window, in order. */
+int analytics_staffing(struct analytics *a, const struct an_staffing_query *q,
+                       struct an_staffing_row rows[168], size_t *n, struct es_err *err);
+
+/* ---- presence timeline ------------------------------------------------------------- */
+struct an_segment {
+    const char *operator_; /* borrowed, valid during the callback */
+    int64_t from, to;
+    const char *state;  /* "in", "paused", "call" */
+    const char *reason; /* paused: the reason ("" none) */
+};
+int analytics_timeline(struct analytics *a, int64_t from, int64_t to, const char *operator_,
+                       int (*cb)(void *ud, const struct an_segment *), void *ud,
+                       struct es_err *err);
+/* The queues with calls in the window (at most max names). */
+int analytics_queues(struct analytics *a, int64_t from, int64_t to, char (*names)[64], size_t max,
+                     size_t *n, struct es_err *err);
+
+/* ---- the JSON the CLI prints and the API answers (new references) ------------- */
+json_t *analytics_summary_json(const struct an_summary *s);
+json_t *analytics_bucket_json(const struct an_bucket *b, enum an_by by);
+json_t *analytics_presence_json(const struct an_presence *p);
+json_t *analytics_erlang_json(const struct erlang_out *o, enum erlang_model m);
+json_t *analytics_staffing_json(const struct an_staffing_row *r);
+/* --from/--to as the commands and the API take them: local days (to: its end) or
+ * ISO 8601 times. */
+int analytics_window(const char *from, const char *to, int64_t *f, int64_t *t);
+
 /* ---- commands ----------------------------------------------------------------------- */
 int cmd_pbx(struct es_cli *cli);              /* earshot pbx import ... */
 int cmd_operator(struct es_cli *cli);         /* earshot operator map AGENT EXT */

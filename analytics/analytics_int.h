@@ -25,6 +25,8 @@ enum an_stmt {
     AN_JOIN_PENDING,
     AN_JOIN_MARK,
     AN_JOIN_ROWS,
+    AN_CALL_SEGMENTS,
+    AN_QUEUES,
     AN_COUNT
 };
 

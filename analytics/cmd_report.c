@@ -18,23 +18,14 @@ static void print_json(json_t *o)
     json_decref(o);
 }
 
-/* A day (local midnight; as --to, the end of that day) or any time es_time_parse takes. */
-static int window_arg(const char *opt, const char *v, bool end, int64_t *out)
+static int window(const char *from, const char *to, int64_t *f, int64_t *t)
 {
-    int y, m, d;
-    char extra;
-    if (sscanf(v, "%4d-%2d-%2d%c", &y, &m, &d, &extra) == 3) {
-        struct tm tm = {
-            .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d + (end ? 1 : 0), .tm_isdst = -1};
-        time_t t = mktime(&tm);
-        if (t != (time_t)-1 && m >= 1 && m <= 12 && d >= 1 && d <= 31) {
-            *out = (int64_t)t * 1000;
-            return 0;
-        }
-    } else if (es_time_parse(v, strlen(v), out) == 0) {
+    if (analytics_window(from, to, f, t) == 0)
         return 0;
-    }
-    fprintf(stderr, "earshot: %s %s: expected YYYY-MM-DD or an ISO 8601 time\n", opt, v);
+    fprintf(stderr,
+            "earshot: --from %s --to %s: expected YYYY-MM-DD (or ISO 8601 times),"
+            " --to not before --from\n",
+            from ? from : "?", to ? to : "?");
     return ES_EINVAL;
 }
 
@@ -68,25 +59,6 @@ static int open_store(struct es_cli *cli, struct catalog **cat, struct analytics
         return 1;
     }
     return 0;
-}
-
-static json_t *counts_json(const struct an_counts *c, bool reasons)
-{
-    json_t *o = json_pack("{s:I, s:I, s:I}", "offered", (json_int_t)c->offered, "answered",
-                          (json_int_t)c->answered, "missed", (json_int_t)c->missed);
-    if (reasons) {
-        json_t *r = json_object();
-        for (int i = 0; i < MISSED_REASONS; i++)
-            if (c->missed_by[i])
-                json_object_set_new(r, analytics_missed_reasons[i], json_integer(c->missed_by[i]));
-        json_object_set_new(o, "missed_reasons", r);
-    }
-    return o;
-}
-
-static json_t *ratio(double v)
-{
-    return v < 0 ? json_null() : json_real(round(v * 10000) / 10000);
 }
 
 static void local_iso(int64_t ms, char *out, size_t n)
@@ -148,8 +120,7 @@ static int report_calls(struct es_cli *cli)
         }
     }
     set_tz(tz);
-    if (!from || !to || optind != cli->argc || window_arg("--from", from, false, &q.from) ||
-        window_arg("--to", to, true, &q.to)) {
+    if (!from || !to || optind != cli->argc || window(from, to, &q.from, &q.to)) {
         fputs(usage_calls, stderr);
         return 2;
     }
@@ -182,29 +153,9 @@ static int report_calls(struct es_cli *cli)
     if (rc) {
         fprintf(stderr, "earshot report calls: %s\n", err.msg);
     } else if (json) {
-        json_t *o = json_pack("{s:s}", "type", "summary");
-        json_object_update_new(o, counts_json(&s.all, true));
-        json_object_set_new(o, "service_level", ratio(s.service_level));
-        json_object_set_new(o, "service_level_abandons", ratio(s.service_level_abandons));
-        json_object_set_new(o, "asa_s", json_real(round(s.asa_s * 10) / 10));
-        json_object_set_new(o, "aht_s", json_real(round(s.aht_s * 10) / 10));
-        json_object_set_new(o, "abandon_wait_s", json_real(round(s.abandon_wait_s * 10) / 10));
-        json_object_set_new(o, "max_wait_s", json_real(s.max_wait_s));
-        json_object_set_new(o, "after_hours", counts_json(&s.after_hours, false));
-        print_json(o);
-        for (size_t i = 0; i < nb; i++) {
-            json_t *k = json_pack("{s:s}", "type", "bucket");
-            if (q.by == AN_BY_WEEKDAY_HOUR) {
-                json_object_set_new(k, "weekday", json_integer(b[i].weekday));
-                json_object_set_new(k, "hour", json_integer(b[i].hour));
-            } else {
-                char iso[32];
-                local_iso(b[i].start, iso, sizeof iso);
-                json_object_set_new(k, "start", json_string(iso));
-            }
-            json_object_update_new(k, counts_json(&b[i].c, false));
-            print_json(k);
-        }
+        print_json(analytics_summary_json(&s));
+        for (size_t i = 0; i < nb; i++)
+            print_json(analytics_bucket_json(&b[i], q.by));
     } else {
         printf("offered %lld  answered %lld  missed %lld\n", (long long)s.all.offered,
                (long long)s.all.answered, (long long)s.all.missed);
@@ -274,8 +225,7 @@ static int report_presence(struct es_cli *cli)
     }
     set_tz(tz);
     int64_t f, t;
-    if (!from || !to || optind != cli->argc || window_arg("--from", from, false, &f) ||
-        window_arg("--to", to, true, &t)) {
+    if (!from || !to || optind != cli->argc || window(from, to, &f, &t)) {
         fputs(usage_calls, stderr);
         return 2;
     }
@@ -295,19 +245,7 @@ static int report_presence(struct es_cli *cli)
     for (size_t i = 0; i < n && !rc; i++) {
         const struct an_presence *p = &rows[i];
         if (json) {
-            json_t *pauses = json_object();
-            for (int k = 0; k < p->npauses; k++)
-                json_object_set_new(pauses, p->pauses[k].reason,
-                                    json_integer(p->pauses[k].seconds));
-            json_t *o = json_pack("{s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:o}", "operator",
-                                  p->operator_, "logged_in_s", (json_int_t)p->logged_in_s,
-                                  "paused_s", (json_int_t)p->paused_s, "pauses", pauses, "sessions",
-                                  (json_int_t)p->sessions, "answered", (json_int_t)p->answered,
-                                  "talk_s", (json_int_t)p->talk_s, "ring_no_answer",
-                                  (json_int_t)p->ring_no_answer, "occupancy", ratio(p->occupancy));
-            if (p->unmatched_logoffs)
-                json_object_set_new(o, "unmatched_logoffs", json_integer(p->unmatched_logoffs));
-            print_json(o);
+            print_json(analytics_presence_json(p));
         } else {
             char occ[16] = "-";
             if (p->occupancy >= 0)
@@ -341,18 +279,6 @@ int cmd_analytics_report(struct es_cli *cli)
 }
 
 /* ---- erlang and staffing ------------------------------------------------------------ */
-
-static json_t *erlang_json(const struct erlang_out *o, enum erlang_model m)
-{
-    json_t *j = json_pack(
-        "{s:i, s:f, s:f, s:f, s:f, s:f}", "agents", o->agents, "load", round(o->load * 1000) / 1000,
-        "service_level", round(o->service_level * 10000) / 10000, "asa_s",
-        round(o->asa_s * 10) / 10, "occupancy", round(o->occupancy * 10000) / 10000, "p_wait",
-        round(o->p_wait * 10000) / 10000);
-    if (m == ERLANG_A)
-        json_object_set_new(j, "abandon", json_real(round(o->abandon * 10000) / 10000));
-    return j;
-}
 
 static const char usage_erlang[] =
     "usage: earshot erlang --calls N --period-s P --aht-s A --target-s T\n"
@@ -430,7 +356,7 @@ int cmd_erlang(struct es_cli *cli)
         return 1;
     }
     if (json) {
-        print_json(erlang_json(&out, in.model));
+        print_json(analytics_erlang_json(&out, in.model));
     } else {
         printf("agents %d  load %.2f Erlangs  service level %.1f %% in %g s  ASA %.1f s  "
                "occupancy %.1f %%  waiting %.1f %%",
@@ -501,71 +427,40 @@ int cmd_staffing(struct es_cli *cli)
         }
     }
     set_tz(tz);
-    struct an_query q = {.by = AN_BY_WEEKDAY_HOUR};
+    struct an_staffing_query q = {.level = level, .shrinkage = shrink, .model = base};
+    q.model.target_s = target_s;
     if (bad || !from || !to || optind != cli->argc ||
-        (base.model == ERLANG_A && !base.patience_s) ||
-        window_arg("--from", from, false, &q.from) || window_arg("--to", to, true, &q.to)) {
+        (base.model == ERLANG_A && !base.patience_s) || window(from, to, &q.from, &q.to)) {
         fputs(usage_staffing, stderr);
         return 2;
     }
-    q.sl_seconds = (int)target_s;
     struct catalog *cat;
     struct analytics *a;
     if (open_store(cli, &cat, &a))
         return 1;
-    struct an_summary s;
-    struct an_bucket *b = NULL;
-    size_t nb = 0;
-    double avail[168];
+    struct an_staffing_row rows[168];
+    size_t n = 0;
     struct es_err err = {{0}};
-    int rc = analytics_calls(a, &q, &s, &b, &nb, &err);
-    if (!rc)
-        rc = analytics_available(a, q.from, q.to, avail, &err);
+    int rc = analytics_staffing(a, &q, rows, &n, &err);
     if (rc)
         fprintf(stderr, "earshot staffing: %s\n", err.msg);
-    /* how many of each weekday-hour the window holds */
-    int occurs[168] = {0};
-    for (int64_t t = q.from; !rc && t < q.to; t = an_next_hour(t)) {
-        struct an_local l;
-        an_local(t, &l);
-        occurs[(l.weekday - 1) * 24 + l.hour]++;
-    }
     if (!rc && !json)
         printf("%-3s %5s %8s %6s %7s %9s %8s %8s\n", "DAY", "HOUR", "CALLS/H", "AHT", "AGENTS",
                "+SHRINK", "PRESENT", "SL SEEN");
     static const char *const days[] = {"", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
-    for (size_t i = 0; i < nb && !rc; i++) {
-        const struct an_bucket *k = &b[i];
-        if (!occurs[i] || !k->c.offered)
-            continue;
-        struct erlang_in in = base;
-        in.calls = (double)k->c.offered / occurs[i];
-        in.aht_s = k->c.completed ? k->c.talk_s / (double)k->c.completed
-                   : s.aht_s > 0  ? s.aht_s
-                                  : 180;
-        in.target_s = target_s;
-        struct erlang_out out;
-        int need = erlang_agents(&in, level, &out) ? -1 : out.agents;
-        int with = need < 0 ? -1 : (int)ceil(need / (1 - shrink));
-        double present = avail[i] / (occurs[i] * 3600.0);
-        double seen = k->c.answered ? (double)k->c.answered_within / (double)k->c.answered : -1;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const struct an_staffing_row *r = &rows[i];
         if (json) {
-            print_json(json_pack(
-                "{s:i, s:i, s:f, s:f, s:o, s:o, s:f, s:o}", "weekday", k->weekday, "hour", k->hour,
-                "calls_per_hour", round(in.calls * 100) / 100, "aht_s", round(in.aht_s * 10) / 10,
-                "agents", need < 0 ? json_null() : json_integer(need), "agents_with_shrinkage",
-                with < 0 ? json_null() : json_integer(with), "observed_agents",
-                round(present * 100) / 100, "service_level_observed", ratio(seen)));
-        } else {
-            char sl[16] = "-";
-            if (seen >= 0)
-                snprintf(sl, sizeof sl, "%.0f %%", 100 * seen);
-            printf("%-3s %02d:00 %8.1f %6.0f %7d %9d %8.1f %8s%s\n", days[k->weekday], k->hour,
-                   in.calls, in.aht_s, need, with, present, sl,
-                   need > 0 && present + 0.5 < need ? "  under-staffed" : "");
+            print_json(analytics_staffing_json(r));
+            continue;
         }
+        char sl[16] = "-";
+        if (r->service_level_observed >= 0)
+            snprintf(sl, sizeof sl, "%.0f %%", 100 * r->service_level_observed);
+        printf("%-3s %02d:00 %8.1f %6.0f %7d %9d %8.1f %8s%s\n", days[r->weekday], r->hour,
+               r->calls_per_hour, r->aht_s, r->agents, r->agents_with_shrinkage, r->observed_agents,
+               sl, r->agents > 0 && r->observed_agents + 0.5 < r->agents ? "  under-staffed" : "");
     }
-    free(b);
     analytics_close(a);
     catalog_close(cat);
     return rc ? 1 : 0;

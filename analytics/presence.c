@@ -55,8 +55,15 @@ static void add_pause(struct an_presence *p, const char *reason, int64_t ms)
     p->pauses[i].seconds += ms;
 }
 
+/* Where segments go, for the timeline. */
+struct seg_sink {
+    int (*cb)(void *ud, const struct an_segment *);
+    void *ud;
+};
+static __thread struct seg_sink *sink;
+
 /* The state held from s->since to t: into the row's totals, and (if asked)
- * available seconds into weekday-hour buckets. */
+ * available seconds into weekday-hour buckets and segments into the sink. */
 static void hold_until(struct agent_state *s, int64_t t, int64_t from, int64_t to,
                        struct an_presence *p, double *avail)
 {
@@ -64,6 +71,14 @@ static void hold_until(struct agent_state *s, int64_t t, int64_t from, int64_t t
         return;
     if (logged_in(s)) {
         int64_t in = clip(s->since, t, from, to);
+        if (sink && in) {
+            struct an_segment g = {.operator_ = s->operator_,
+                                   .from = ES_MAX(s->since, from),
+                                   .to = ES_MIN(t, to),
+                                   .state = s->paused ? "paused" : "in",
+                                   .reason = s->paused ? s->pause_reason : ""};
+            sink->cb(sink->ud, &g);
+        }
         p->logged_in_s += in;
         if (s->paused) {
             p->paused_s += in;
@@ -236,4 +251,50 @@ int analytics_available(struct analytics *a, int64_t from, int64_t to, double av
 {
     memset(avail_s, 0, 168 * sizeof *avail_s);
     return walk(a, from, to, NULL, NULL, NULL, avail_s, err);
+}
+
+int analytics_timeline(struct analytics *a, int64_t from, int64_t to, const char *operator_,
+                       int (*cb)(void *ud, const struct an_segment *), void *ud, struct es_err *err)
+{
+    struct seg_sink k = {cb, ud};
+    sink = &k;
+    int rc = walk(a, from, to, operator_, NULL, NULL, NULL, err);
+    sink = NULL;
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = an_stmt(a, AN_CALL_SEGMENTS);
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    if (operator_)
+        sqlite3_bind_text(st, 3, operator_, -1, SQLITE_STATIC);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t at = sqlite3_column_int64(st, 1);
+        struct an_segment g = {.operator_ = (const char *)sqlite3_column_text(st, 0),
+                               .from = at,
+                               .to = ES_MIN(at + sqlite3_column_int64(st, 2) * 1000, to),
+                               .state = "call",
+                               .reason = ""};
+        cb(ud, &g);
+    }
+    sqlite3_reset(st);
+    return step == SQLITE_DONE
+               ? 0
+               : es_seterr(err, ES_EDB, "catalog: calls: %s", sqlite3_errmsg(a->db));
+}
+
+int analytics_queues(struct analytics *a, int64_t from, int64_t to, char (*names)[64], size_t max,
+                     size_t *n, struct es_err *err)
+{
+    *n = 0;
+    sqlite3_stmt *st = an_stmt(a, AN_QUEUES);
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+        snprintf(names[(*n)++], 64, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return step == SQLITE_DONE || step == SQLITE_ROW
+               ? 0
+               : es_seterr(err, ES_EDB, "catalog: queues: %s", sqlite3_errmsg(a->db));
 }

@@ -121,6 +121,12 @@ static const char *const sql[AN_COUNT] = {
                      " coalesce(wait_s, -1), coalesce(ended_at, entered_at), joined"
                      " FROM queue_calls WHERE callid = ?1 ORDER BY entered_at",
     [AN_JOIN_MARK] = "UPDATE queue_calls SET joined = ?2 WHERE callid = ?1",
+    [AN_CALL_SEGMENTS] = "SELECT operator, connected_at, coalesce(talk_s, 0) FROM queue_calls"
+                         " WHERE outcome = 'answered' AND connected_at >= ?1 AND connected_at < ?2"
+                         " AND operator != '' AND (?3 IS NULL OR operator = ?3)"
+                         " ORDER BY operator, connected_at",
+    [AN_QUEUES] = "SELECT DISTINCT queue FROM queue_calls WHERE entered_at >= ?1"
+                  " AND entered_at < ?2 ORDER BY queue",
     [AN_TALK] = "SELECT operator, count(*), coalesce(sum(talk_s), 0) FROM queue_calls"
                 " WHERE outcome = 'answered' AND connected_at >= ?1 AND connected_at < ?2"
                 " AND operator != '' GROUP BY operator",

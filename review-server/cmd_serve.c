@@ -101,6 +101,12 @@ int cmd_serve(struct es_cli *cli)
         return 2;
     }
     struct es_err perr = {{0}};
+    const char *bh = es_config_get(cli->config, "business_hours");
+    struct an_hours hours;
+    if (bh && an_hours_parse(bh, &hours, &perr)) {
+        fprintf(stderr, "earshot serve: %s\n", perr.msg);
+        return 2;
+    }
     if (proxies && proxies_parse(proxies, &o.proxies, &perr)) {
         fprintf(stderr, "earshot serve: %s\n", perr.msg);
         return 2;
@@ -128,6 +134,9 @@ int cmd_serve(struct es_cli *cli)
     int rc = 1;
     if (!srv || es_fmt(srv->data_dir, sizeof srv->data_dir, "%s", cli->data_dir))
         goto out;
+    srv->has_hours = bh != NULL;
+    if (bh)
+        srv->hours = hours;
     /* open once here so that migrations run and problems show before listening */
     struct rubric_store *rs = NULL;
     struct review_store *rv = NULL;

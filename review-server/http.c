@@ -163,6 +163,7 @@ static void worker_free(void *p)
     for (int i = 0; i < WORKER_STMT_CACHE; i++)
         sqlite3_finalize(w->cache[i].st);
     review_store_close(w->rv);
+    analytics_close(w->an);
     rubric_store_close(w->rs);
     catalog_close(w->cat);
     free(w);
@@ -176,7 +177,8 @@ static struct worker *worker_get(struct server *srv)
     w = calloc(1, sizeof *w);
     struct es_err err = {{0}};
     if (!w || catalog_open(srv->data_dir, &w->cat, &err) ||
-        rubric_store_open(w->cat, &w->rs, &err) || review_store_open(w->cat, &w->rv, &err)) {
+        rubric_store_open(w->cat, &w->rs, &err) || review_store_open(w->cat, &w->rv, &err) ||
+        analytics_open(w->cat, &w->an, &err)) {
         ES_ERROR("serve", "opening the catalog for a request thread: %s", err.msg);
         worker_free(w);
         return NULL;
@@ -307,8 +309,17 @@ static enum MHD_Result dispatch(struct req *r)
     case R_PAGE_FEEDBACK:
     case R_PAGE_ERRORS:
     case R_PAGE_QUEUE:
+    case R_PAGE_ANALYTICS:
+    case R_PAGE_PRESENCE:
+    case R_PAGE_STAFFING:
     case R_PAGE_ADMIN:
         return pages(r);
+    case R_AN_CALLS:
+    case R_AN_PRESENCE:
+    case R_AN_TIMELINE:
+    case R_AN_STAFFING:
+    case R_AN_ERLANG:
+        return api_analytics(r);
     default:
         return http_error(r, 404, "not here yet");
     }

@@ -2,6 +2,7 @@
 #ifndef EARSHOT_HTTP_INT_H
 #define EARSHOT_HTTP_INT_H
 
+#include "analytics/analytics.h"
 #include "review-server/review_int.h"
 
 #include <microhttpd.h>
@@ -43,6 +44,8 @@ struct server {
     bool tls;
     uint64_t max_upload; /* bytes of a pushed recording */
     struct proxies proxies;
+    bool has_hours; /* business_hours from the configuration */
+    struct an_hours hours;
     pthread_key_t worker_key;
     struct throttle *throttle;
     struct listens *listens;
@@ -55,6 +58,7 @@ struct worker {
     struct catalog *cat;
     struct rubric_store *rs;
     struct review_store *rv;
+    struct analytics *an;
     /* call-list statements, one per combination of filters in use (see calls_query.c) */
     struct {
         unsigned key;
@@ -179,6 +183,7 @@ enum MHD_Result api_reports(struct req *r);
 enum MHD_Result api_export(struct req *r);
 enum MHD_Result pages(struct req *r);
 enum MHD_Result api_admin(struct req *r);
+enum MHD_Result api_analytics(struct req *r);
 struct upload;
 int upload_begin(struct req *r);
 /* ES_ETOOBIG once the body passes the upload cap (the partial file is gone,

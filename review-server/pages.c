@@ -75,6 +75,12 @@ enum MHD_Result pages(struct req *r)
         return send_asset(r, "errors.html");
     case R_PAGE_QUEUE:
         return send_asset(r, "queue.html");
+    case R_PAGE_ANALYTICS:
+        return send_asset(r, "analytics.html");
+    case R_PAGE_PRESENCE:
+        return send_asset(r, "presence.html");
+    case R_PAGE_STAFFING:
+        return send_asset(r, "staffing.html");
     case R_PAGE_ADMIN:
         if (r->user.role != ROLE_ADMIN && r->user.role != ROLE_COMPLIANCE)
             return http_redirect(r, home);

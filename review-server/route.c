@@ -51,6 +51,11 @@ static const struct pattern patterns[] = {
     {"GET", "/api/v1/tokens", R_TOKENS},
     {"POST", "/api/v1/tokens", R_TOKEN_ADD},
     {"DELETE", "/api/v1/tokens/{name}", R_TOKEN_REVOKE},
+    {"GET", "/api/v1/analytics/calls", R_AN_CALLS},
+    {"GET", "/api/v1/analytics/presence", R_AN_PRESENCE},
+    {"GET", "/api/v1/analytics/timeline", R_AN_TIMELINE},
+    {"GET", "/api/v1/analytics/staffing", R_AN_STAFFING},
+    {"GET", "/api/v1/analytics/erlang", R_AN_ERLANG},
     {"GET", "/", R_PAGE_ROOT},
     {"GET", "/login", R_PAGE_LOGIN},
     {"GET", "/calls", R_PAGE_CALLS},
@@ -58,6 +63,9 @@ static const struct pattern patterns[] = {
     {"GET", "/feedback", R_PAGE_FEEDBACK},
     {"GET", "/errors", R_PAGE_ERRORS},
     {"GET", "/queue", R_PAGE_QUEUE},
+    {"GET", "/analytics", R_PAGE_ANALYTICS},
+    {"GET", "/presence", R_PAGE_PRESENCE},
+    {"GET", "/staffing", R_PAGE_STAFFING},
     {"GET", "/admin", R_PAGE_ADMIN},
 };
 

@@ -50,6 +50,9 @@ const ES = (() => {
     links.push(['/feedback', role === 'operator' ? 'My feedback' : 'Disputes']);
     if (role === 'supervisor' || role === 'admin') links.push(['/queue', 'Review queue']);
     if (role !== 'operator') links.push(['/errors', 'Recurring errors']);
+    if (role !== 'operator') links.push(['/analytics', 'Analytics']);
+    links.push(['/presence', role === 'operator' ? 'My presence' : 'Presence']);
+    if (role !== 'operator') links.push(['/staffing', 'Staffing']);
     if (role === 'admin' || role === 'compliance') links.push(['/admin', 'Admin']);
     const logout = el('button', { onclick: async () => {
       try { await api('/session', { method: 'DELETE' }); } finally { sessionStorage.clear(); location.href = '/login'; }
