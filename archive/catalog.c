@@ -67,8 +67,9 @@ static const char *const sql[ST_COUNT] = {
                       " min(first_at), max(last_at) FROM rejected_sources"
                       " WHERE day >= ?1 AND day <= ?2 GROUP BY address"
                       " ORDER BY sum(attempts) DESC, address LIMIT ?3",
+    /* "!= ''" lets SQLite use the partial index on external_id */
     [ST_PBX_BY_ID] = "SELECT id, operator, queue, meta_sources FROM calls WHERE external_id = ?1"
-                     " ORDER BY started_at LIMIT 1",
+                     " AND external_id != '' ORDER BY started_at LIMIT 1",
     [ST_PBX_BY_CALLER] = "SELECT id, operator, queue, meta_sources FROM calls"
                          " WHERE started_at BETWEEN ?2 - 5000 AND ?2 + 5000 AND caller = ?1"
                          " ORDER BY abs(started_at - ?2) LIMIT 1",
