@@ -30,11 +30,23 @@ enum an_stmt {
     AN_COUNT
 };
 
+#define AN_MEMO 512
+struct an_agent_memo { /* an agent's operator, as last looked up */
+    bool used;
+    size_t len;
+    char agent[96], op[64];
+};
+
 struct analytics {
     sqlite3 *db;         /* the catalog's connection */
     struct catalog *cat; /* borrowed: archive's calls are joined through it */
     sqlite3_stmt *st[AN_COUNT];
+    struct an_agent_memo memo[AN_MEMO];
+    int64_t seq; /* the next agent event's order */
 };
+
+/* Forgets the agents' operators (a mapping changed, or an import starts). */
+void an_memo_clear(struct analytics *a);
 
 sqlite3_stmt *an_stmt(struct analytics *a, enum an_stmt which);
 int an_step_done(struct analytics *a, sqlite3_stmt *st, const char *what, struct es_err *err);

@@ -132,6 +132,8 @@ int pbx_import_fd(struct analytics *a, enum pbx_format f, int fd, const char *pa
                    : es_seterr(err, rc, "%s: %s", path, es_strerror(rc));
     if (!identity[0]) /* not one whole line yet */
         return 0;
+    an_memo_clear(a);                /* a mapping set since the last import applies */
+    catalog_set_cache_mb(a->cat, 8); /* the indexes being written stay in memory */
     int64_t offset = 0, lines = 0;
     sqlite3_stmt *st = an_stmt(a, AN_FILE_GET);
     sqlite3_bind_text(st, 1, identity, -1, SQLITE_STATIC);

@@ -39,17 +39,22 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (callid, queue)"
     ") STRICT;"
     "CREATE INDEX queue_calls_entered ON queue_calls(entered_at);"
-    "CREATE INDEX queue_calls_operator ON queue_calls(operator, connected_at);"
+    /* covering the talk-time totals: no row is read for them */
+    "CREATE INDEX queue_calls_connected ON queue_calls(connected_at, operator, talk_s)"
+    " WHERE outcome = 'answered';"
+    /* kept in the order presence walks them: each operator's, by time, and
+     * in the order they were written (seq) within a second */
     "CREATE TABLE agent_events ("
-    "  at INTEGER NOT NULL,"
-    "  agent TEXT NOT NULL,"
     "  operator TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  agent TEXT NOT NULL,"
     "  queue TEXT NOT NULL DEFAULT '',"
     "  kind TEXT NOT NULL CHECK (kind IN"
     "    ('login','logoff','member-add','member-remove','pause','unpause','ringnoanswer')),"
-    "  reason TEXT NOT NULL DEFAULT ''"
-    ") STRICT;"
-    "CREATE INDEX agent_events_at ON agent_events(at);"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  PRIMARY KEY (operator, at, seq)"
+    ") STRICT, WITHOUT ROWID;"
     "CREATE TABLE cdr_calls ("
     "  uniqueid TEXT PRIMARY KEY,"
     "  started_at INTEGER NOT NULL,"
@@ -90,8 +95,8 @@ static const char *const sql[AN_COUNT] = {
     /* an event of a call whose entry this file did not hold (it began earlier) */
     [AN_QC_ADD] = "INSERT INTO queue_calls(callid, queue, entered_at) VALUES (?1, ?2, ?3)"
                   " ON CONFLICT (callid, queue) DO NOTHING",
-    [AN_AGENT_EVENT] = "INSERT INTO agent_events(at, agent, operator, queue, kind, reason)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [AN_AGENT_EVENT] = "INSERT INTO agent_events(at, agent, operator, queue, kind, reason, seq)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [AN_CDR] = "INSERT INTO cdr_calls(uniqueid, started_at, answered_at, ended_at, src, dst,"
                " disposition, billsec) VALUES (?1, ?2, nullif(?3, 0), nullif(?4, 0), ?5, ?6, ?7,"
                " ?8) ON CONFLICT (uniqueid) DO UPDATE SET answered_at = excluded.answered_at,"
@@ -111,7 +116,7 @@ static const char *const sql[AN_COUNT] = {
                      " ORDER BY c.started_at",
     [AN_AGENT_EVENTS] = "SELECT at, operator, queue, kind, reason FROM agent_events"
                         " WHERE at >= ?1 AND at < ?2 AND (?3 IS NULL OR operator = ?3)"
-                        " ORDER BY operator, at, rowid",
+                        " ORDER BY operator, at, seq",
     /* calls not joined yet that ended before ?1, after the cursor (?2, ?3) */
     [AN_JOIN_PENDING] = "SELECT ended_at, callid FROM queue_calls WHERE joined = 0"
                         " AND outcome != 'waiting' AND ended_at < ?1"
@@ -186,9 +191,10 @@ int an_step_done(struct analytics *a, sqlite3_stmt *st, const char *what, struct
     return es_seterr(err, ES_EDB, "catalog: %s: %s", what, sqlite3_errmsg(a->db));
 }
 
+/* The slices live until the statement has run (the callers step it at once). */
 static void bind_str(sqlite3_stmt *st, int i, struct es_str s)
 {
-    sqlite3_bind_text(st, i, s.p ? s.p : "", (int)s.len, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, i, s.p ? s.p : "", (int)s.len, SQLITE_STATIC);
 }
 
 int pbx_disposition(struct es_str d)
@@ -222,17 +228,36 @@ void pbx_agent_operator(const char *agent, size_t len, char *out, size_t outlen)
 }
 
 /* The mapping first, then the extension in the name. */
+/* The mapping first, then the extension in the name; remembered for the
+ * rest of the import (a queue_log names the same few agents a million times). */
 static void operator_of(struct analytics *a, struct es_str agent, char *out, size_t outlen)
 {
-    sqlite3_stmt *st = an_stmt(a, AN_MAP_GET);
-    bind_str(st, 1, agent);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(st, 0));
-        sqlite3_reset(st);
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < agent.len; i++)
+        h = (h ^ (uint8_t)agent.p[i]) * 16777619u;
+    struct an_agent_memo *m = &a->memo[h % AN_MEMO];
+    if (m->used && m->len == agent.len && !memcmp(m->agent, agent.p, agent.len)) {
+        snprintf(out, outlen, "%s", m->op);
         return;
     }
+    sqlite3_stmt *st = an_stmt(a, AN_MAP_GET);
+    bind_str(st, 1, agent);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(st, 0));
+    else
+        pbx_agent_operator_digits(agent.p, agent.len, out, outlen);
     sqlite3_reset(st);
-    pbx_agent_operator_digits(agent.p, agent.len, out, outlen);
+    if (agent.len < sizeof m->agent) {
+        m->used = true;
+        m->len = agent.len;
+        memcpy(m->agent, agent.p, agent.len);
+        snprintf(m->op, sizeof m->op, "%s", out);
+    }
+}
+
+void an_memo_clear(struct analytics *a)
+{
+    memset(a->memo, 0, sizeof a->memo);
 }
 
 int analytics_map_agent(struct analytics *a, const char *agent, const char *operator_,
@@ -241,6 +266,7 @@ int analytics_map_agent(struct analytics *a, const char *agent, const char *oper
     sqlite3_stmt *st = an_stmt(a, AN_MAP_PUT);
     sqlite3_bind_text(st, 1, agent, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, operator_, -1, SQLITE_STATIC);
+    an_memo_clear(a);
     return an_step_done(a, st, "map agent", err);
 }
 
@@ -263,10 +289,14 @@ static int agent_event(struct analytics *a, const struct pbx_event *ev, const ch
     sqlite3_stmt *st = an_stmt(a, AN_AGENT_EVENT);
     sqlite3_bind_int64(st, 1, ev->at);
     bind_str(st, 2, ev->agent);
-    sqlite3_bind_text(st, 3, op, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, op, -1, SQLITE_STATIC);
     bind_str(st, 4, ev->queue);
     sqlite3_bind_text(st, 5, kind, -1, SQLITE_STATIC);
     bind_str(st, 6, ev->reason);
+    /* increasing across imports: the import's start, then its events in order */
+    if (!a->seq)
+        a->seq = es_now_ms() * 4096;
+    sqlite3_bind_int64(st, 7, a->seq++);
     return an_step_done(a, st, "agent event", err);
 }
 
@@ -287,16 +317,24 @@ int pbx_apply(struct analytics *a, const struct pbx_event *ev, struct es_err *er
     case PBX_CONNECT: {
         char op[64];
         operator_of(a, ev->agent, op, sizeof op);
-        rc = ensure_call(a, ev, ev->at - (int64_t)ev->hold_s * 1000, err);
-        st = an_stmt(a, AN_QC_CONNECT);
-        bind_str(st, 1, ev->call);
-        bind_str(st, 2, ev->queue);
-        bind_str(st, 3, ev->agent);
-        sqlite3_bind_text(st, 4, op, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 5, ev->at);
-        sqlite3_bind_int(st, 6, ev->hold_s);
-        sqlite3_bind_int(st, 7, ev->ring_s);
-        return rc ? rc : an_step_done(a, st, "queue call", err);
+        /* the call's row is there but when its entry came before this file */
+        for (int pass = 0; pass < 2 && !rc; pass++) {
+            if (pass)
+                rc = ensure_call(a, ev, ev->at - (int64_t)ev->hold_s * 1000, err);
+            st = an_stmt(a, AN_QC_CONNECT);
+            bind_str(st, 1, ev->call);
+            bind_str(st, 2, ev->queue);
+            bind_str(st, 3, ev->agent);
+            sqlite3_bind_text(st, 4, op, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 5, ev->at);
+            sqlite3_bind_int(st, 6, ev->hold_s);
+            sqlite3_bind_int(st, 7, ev->ring_s);
+            if (!rc)
+                rc = an_step_done(a, st, "queue call", err);
+            if (!rc && sqlite3_changes(a->db))
+                break;
+        }
+        return rc;
     }
     case PBX_COMPLETE:
     case PBX_TRANSFER:
@@ -312,19 +350,26 @@ int pbx_apply(struct analytics *a, const struct pbx_event *ev, struct es_err *er
     case PBX_TIMEOUT:
     case PBX_EXIT_KEY:
     case PBX_EXIT_EMPTY: {
-        rc = ensure_call(a, ev, ev->at - (int64_t)ev->wait_s * 1000, err);
-        st = an_stmt(a, AN_QC_MISS);
-        bind_str(st, 1, ev->call);
-        bind_str(st, 2, ev->queue);
-        sqlite3_bind_text(st, 3,
-                          analytics_missed_reasons[ev->kind == PBX_ABANDON    ? 0
-                                                   : ev->kind == PBX_TIMEOUT  ? 1
-                                                   : ev->kind == PBX_EXIT_KEY ? 2
-                                                                              : 3],
-                          -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 4, ev->wait_s);
-        sqlite3_bind_int64(st, 5, ev->at);
-        return rc ? rc : an_step_done(a, st, "queue call", err);
+        for (int pass = 0; pass < 2 && !rc; pass++) {
+            if (pass)
+                rc = ensure_call(a, ev, ev->at - (int64_t)ev->wait_s * 1000, err);
+            st = an_stmt(a, AN_QC_MISS);
+            bind_str(st, 1, ev->call);
+            bind_str(st, 2, ev->queue);
+            sqlite3_bind_text(st, 3,
+                              analytics_missed_reasons[ev->kind == PBX_ABANDON    ? 0
+                                                       : ev->kind == PBX_TIMEOUT  ? 1
+                                                       : ev->kind == PBX_EXIT_KEY ? 2
+                                                                                  : 3],
+                              -1, SQLITE_STATIC);
+            sqlite3_bind_int(st, 4, ev->wait_s);
+            sqlite3_bind_int64(st, 5, ev->at);
+            if (!rc)
+                rc = an_step_done(a, st, "queue call", err);
+            if (!rc && sqlite3_changes(a->db))
+                break;
+        }
+        return rc;
     }
     case PBX_RING_NOANSWER:
         return agent_event(a, ev, "ringnoanswer", err);
@@ -353,54 +398,99 @@ int pbx_apply(struct analytics *a, const struct pbx_event *ev, struct es_err *er
 
 /* ---- local time ------------------------------------------------------------------ */
 
+/* The zone's offset from UTC, asked of the C library once per quarter hour
+ * of UTC and remembered: a year's report buckets hundreds of thousands of
+ * calls, and zones change their offset only on whole quarter hours. */
+#define QUARTER_MS 900000LL
+struct offset_memo {
+    int64_t key; /* quarter hours since 1970, + 1 (0: empty) */
+    int64_t off_ms;
+};
+static __thread struct offset_memo offsets[256];
+static __thread long memo_tz_gen = -1;
+
+static int64_t floordiv(int64_t a, int64_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+static int64_t offset_at(int64_t ms)
+{
+    if (memo_tz_gen != (long)timezone) { /* tzset() with another zone: forget */
+        memset(offsets, 0, sizeof offsets);
+        memo_tz_gen = (long)timezone;
+    }
+    int64_t q = floordiv(ms, QUARTER_MS);
+    struct offset_memo *m = &offsets[(uint64_t)q & 255];
+    if (m->key != q + 1) {
+        time_t t = (time_t)(q * (QUARTER_MS / 1000));
+        struct tm tm;
+        localtime_r(&t, &tm);
+        m->key = q + 1;
+        m->off_ms = (int64_t)tm.tm_gmtoff * 1000;
+    }
+    return m->off_ms;
+}
+
 void an_local(int64_t ms, struct an_local *out)
 {
-    time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    out->year = tm.tm_year + 1900;
-    out->mon = tm.tm_mon + 1;
-    out->day = tm.tm_mday;
-    out->hour = tm.tm_hour;
-    out->min = tm.tm_min;
-    out->weekday = tm.tm_wday == 0 ? 7 : tm.tm_wday;
+    int64_t local = ms + offset_at(ms);
+    struct es_tm tm;
+    es_tm_from_ms(local, &tm);
+    out->year = tm.year;
+    out->mon = tm.mon;
+    out->day = tm.day;
+    out->hour = tm.hour;
+    out->min = tm.min;
+    int64_t days = floordiv(local, 86400000);
+    out->weekday = (int)((days + 3) % 7 + 7) % 7 + 1; /* 1970-01-01 was a Thursday */
 }
 
-static int64_t local_start(int64_t ms, bool day, int add)
+/* The UTC time of a local wall-clock time `local` (ms), given a guess of
+ * the UTC time near it. */
+static int64_t utc_of_local(int64_t local, int64_t near)
 {
-    time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    tm.tm_min = tm.tm_sec = 0;
-    if (day) {
-        tm.tm_hour = 0;
-        tm.tm_mday += add;
-    } else {
-        tm.tm_hour += add;
-    }
-    tm.tm_isdst = -1;
-    return (int64_t)mktime(&tm) * 1000;
+    int64_t t = local - offset_at(near);
+    return local - offset_at(t); /* once more, in case the offset differs there */
 }
 
+static bool on_the_hour(int64_t t)
+{
+    int64_t local = t + offset_at(t);
+    return local - floordiv(local, 3600000) * 3600000 == 0;
+}
+
+/* Offsets are whole quarter hours: the local hour begins on one of the
+ * quarter hours of UTC around ms. */
 int64_t an_hour_start(int64_t ms)
 {
-    return local_start(ms, false, 0);
+    int64_t t = floordiv(ms, QUARTER_MS) * QUARTER_MS;
+    for (int i = 0; i < 8; i++, t -= QUARTER_MS)
+        if (on_the_hour(t))
+            return t;
+    return ms;
 }
 
 int64_t an_day_start(int64_t ms)
 {
-    return local_start(ms, true, 0);
+    int64_t local = ms + offset_at(ms);
+    return utc_of_local(floordiv(local, 86400000) * 86400000, ms);
 }
 
 int64_t an_next_hour(int64_t ms)
 {
-    int64_t n = local_start(ms, false, 1);
-    return n > ms ? n : ms + 3600000; /* a clock change may make mktime repeat an hour */
+    int64_t t = (floordiv(ms, QUARTER_MS) + 1) * QUARTER_MS;
+    for (int i = 0; i < 8; i++, t += QUARTER_MS)
+        if (on_the_hour(t))
+            return t;
+    return ms + 3600000;
 }
 
 int64_t an_next_day(int64_t ms)
 {
-    return local_start(ms, true, 1);
+    int64_t local = ms + offset_at(ms);
+    int64_t n = utc_of_local((floordiv(local, 86400000) + 1) * 86400000, ms + 86400000);
+    return n > ms ? n : ms + 86400000;
 }
 
 /* ---- one call, one row ---------------------------------------------------------- */

@@ -166,6 +166,8 @@ int catalog_has_path(struct catalog *c, const char *relpath);
 struct sqlite3;
 struct sqlite3 *catalog_sqlite(struct catalog *c); /* borrowed; lives as long as c */
 const char *catalog_data_dir(const struct catalog *c);
+/* SQLite's page cache for this connection (bulk imports). */
+void catalog_set_cache_mb(struct catalog *c, int mb);
 int catalog_migrate_module(struct catalog *c, const char *module, const char *const *steps,
                            int nsteps, struct es_err *err);
 

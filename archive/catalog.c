@@ -600,3 +600,10 @@ const char *catalog_data_dir(const struct catalog *c)
 {
     return c->data_dir;
 }
+
+void catalog_set_cache_mb(struct catalog *c, int mb)
+{
+    char sql_text[64];
+    snprintf(sql_text, sizeof sql_text, "PRAGMA cache_size = -%d", mb * 1024);
+    sqlite3_exec(c->db, sql_text, NULL, NULL, NULL);
+}

@@ -4,7 +4,7 @@
  * midnight, a pause never ended, a logoff without a login; a call entering
  * two queues; a transfer. And the import: the same file again, a grown one,
  * a copy under another name, a half-written last line, bad lines. */
-#include "analytics/analytics.h"
+#include "analytics/analytics_int.h"
 
 #include <criterion/criterion.h>
 #include <ftw.h>
@@ -292,4 +292,38 @@ Test(analytics, agents_are_operators)
         pbx_agent_operator(cases[i].agent, strlen(cases[i].agent), out, sizeof out);
         cr_assert_str_eq(out, cases[i].op);
     }
+}
+
+/* Local hours across the clock changes of Europe/Berlin, against the C
+ * library's own answers. */
+Test(analytics, local_time_across_clock_changes)
+{
+    setenv("TZ", "Europe/Berlin", 1);
+    tzset();
+    /* every quarter hour of the two days around each change */
+    const int64_t starts[] = {1774656000000LL /* 2026-03-28 */, 1792886400000LL /* 2026-10-25 */};
+    for (size_t s = 0; s < 2; s++)
+        for (int64_t t = starts[s]; t < starts[s] + 2 * 86400000LL; t += 900000) {
+            struct an_local l;
+            an_local(t, &l);
+            time_t tt = (time_t)(t / 1000);
+            struct tm tm;
+            localtime_r(&tt, &tm);
+            cr_assert(l.hour == tm.tm_hour && l.min == tm.tm_min && l.day == tm.tm_mday &&
+                          l.weekday == (tm.tm_wday ? tm.tm_wday : 7),
+                      "at %lld: %d:%02d vs %d:%02d", (long long)t, l.hour, l.min, tm.tm_hour,
+                      tm.tm_min);
+            int64_t next = an_next_hour(t);
+            cr_assert(next > t && next - t <= 3600000, "next hour after %lld: %lld", (long long)t,
+                      (long long)next);
+            struct an_local n;
+            an_local(next, &n);
+            cr_assert_eq(n.min, 0, "an hour starts on the hour");
+        }
+    /* 2026-03-29 00:30 UTC is 01:30 CET; the next hour is 03:00 CEST, 01:00 UTC */
+    cr_assert_eq(an_next_hour(1774744200000LL), 1774746000000LL);
+    /* the day of 2026-03-29 has 23 hours */
+    cr_assert_eq(an_next_day(1774744200000LL) - an_day_start(1774744200000LL), 23 * 3600000LL);
+    setenv("TZ", "UTC", 1);
+    tzset();
 }
