@@ -128,6 +128,9 @@ int an_hours_parse(const char *spec, struct an_hours *out, struct es_err *err);
 bool an_hours_open(const struct an_hours *h, int64_t ms);
 struct an_summary {
     struct an_counts all, after_hours;
+    /* B2B customers with an account manager: their answered calls, and those
+     * their own account manager answered */
+    int64_t managed_answered, answered_by_manager;
     double service_level, service_level_abandons; /* -1: nothing to divide by */
     double asa_s, aht_s, abandon_wait_s, max_wait_s;
 };
@@ -143,6 +146,8 @@ struct an_query {
     int sl_seconds; /* T of the service level (0: 20) */
     enum an_by by;
     const struct an_hours *hours; /* NULL: no after-hours split */
+    const char *segment;          /* "b2b" or "b2c": that segment's callers only */
+    const char *country_code;     /* for numbers without one ("49"); NULL: none */
 };
 /* Buckets in time order (weekday-hour: all 168); *buckets is the caller's to free(). */
 int analytics_calls(struct analytics *a, const struct an_query *q, struct an_summary *sum,
@@ -168,6 +173,21 @@ int analytics_presence(struct analytics *a, int64_t from, int64_t to, const char
  * weekday-hour of the window, summed: for staffing. avail[168], weekday-major. */
 int analytics_available(struct analytics *a, int64_t from, int64_t to, double avail_s[168],
                         struct es_err *err);
+
+/* ---- customers -------------------------------------------------------------------- */
+/* A phone number in E.164 (+4930123456): blanks, dashes, dots, slashes and
+ * brackets dropped; 00 and a leading + kept as international; a leading 0
+ * (a national trunk prefix) replaced by +country_code. Internal extensions
+ * (fewer than 7 digits) are left as they are. ES_EINVAL: not a number. */
+int analytics_e164(const char *in, const char *country_code, char *out, size_t outlen);
+/* number,name,segment,account_manager lines (a header line is skipped); each
+ * number is stored in E.164. Bad lines go to on_bad as (line, why). */
+struct customers_result {
+    int64_t imported, bad;
+};
+int analytics_customers_import(struct analytics *a, const char *path, const char *country_code,
+                               void (*on_bad)(void *ud, int64_t line, const char *why), void *ud,
+                               struct customers_result *res, struct es_err *err);
 
 /* ---- Erlang ------------------------------------------------------------------------- */
 enum erlang_model { ERLANG_C, ERLANG_A };
@@ -240,5 +260,6 @@ int cmd_operator(struct es_cli *cli);         /* earshot operator map AGENT EXT 
 int cmd_analytics_report(struct es_cli *cli); /* earshot report calls|presence */
 int cmd_erlang(struct es_cli *cli);
 int cmd_staffing(struct es_cli *cli);
+int cmd_customers(struct es_cli *cli); /* earshot customers import FILE.csv */
 
 #endif

@@ -27,6 +27,8 @@ enum an_stmt {
     AN_JOIN_ROWS,
     AN_CALL_SEGMENTS,
     AN_QUEUES,
+    AN_CUSTOMER_PUT,
+    AN_CUSTOMERS,
     AN_COUNT
 };
 
@@ -50,6 +52,18 @@ void an_memo_clear(struct analytics *a);
 
 sqlite3_stmt *an_stmt(struct analytics *a, enum an_stmt which);
 int an_step_done(struct analytics *a, sqlite3_stmt *st, const char *what, struct es_err *err);
+
+/* The customer directory in memory (customers.c), for a report. */
+struct an_customer {
+    char number[40];
+    bool b2b;
+    char manager[64];
+};
+struct an_directory;
+int an_directory_load(struct analytics *a, struct an_directory **out, struct es_err *err);
+void an_directory_free(struct an_directory *d);
+const struct an_customer *an_directory_find(const struct an_directory *d, const char *caller,
+                                            const char *country_code);
 
 /* The missed reason (index into analytics_missed_reasons) of a CDR
  * disposition, -1 for ANSWERED, -2 for none known. */

@@ -271,3 +271,35 @@ int cmd_operator(struct es_cli *cli)
     catalog_close(cat);
     return rc ? 1 : 0;
 }
+
+int cmd_customers(struct es_cli *cli)
+{
+    if (cli->argc != 3 || strcmp(cli->argv[1], "import")) {
+        fputs("usage: earshot customers import FILE.csv\n"
+              "Lines: number,name,segment (b2b or b2c),account_manager (an extension); a\n"
+              "header line is skipped. Numbers are kept in E.164, completed with the\n"
+              "configuration's country_code when they start with one 0.\n",
+              stderr);
+        return 2;
+    }
+    struct catalog *cat = NULL;
+    struct analytics *a = NULL;
+    struct es_err err = {{0}};
+    if (catalog_open(cli->data_dir, &cat, &err) || analytics_open(cat, &a, &err)) {
+        fprintf(stderr, "earshot customers import: %s\n", err.msg);
+        catalog_close(cat);
+        return 1;
+    }
+    struct bad_ctx b = {.path = cli->argv[2]};
+    struct customers_result r;
+    int rc = analytics_customers_import(a, cli->argv[2], es_config_get(cli->config, "country_code"),
+                                        on_bad, &b, &r, &err);
+    if (rc)
+        fprintf(stderr, "earshot customers import: %s\n", err.msg);
+    else
+        printf("%s: %lld customers, %lld bad lines\n", cli->argv[2], (long long)r.imported,
+               (long long)r.bad);
+    analytics_close(a);
+    catalog_close(cat);
+    return rc || r.bad ? 1 : 0;
+}

@@ -69,7 +69,8 @@ static void local_iso(int64_t ms, char *out, size_t n)
 }
 
 static const char usage_calls[] =
-    "usage: earshot report calls --from D --to D [--queue Q] [--by hour|day|weekday-hour]\n"
+    "usage: earshot report calls --from D --to D [--queue Q] [--segment b2b|b2c]\n"
+    "                            [--by hour|day|weekday-hour]\n"
     "                            [--sl-seconds T] [--tz ZONE] [--json]\n"
     "       earshot report presence --from D --to D [--operator X] [--tz ZONE] [--json]\n";
 
@@ -83,6 +84,7 @@ static int report_calls(struct es_cli *cli)
         {"sl-seconds", required_argument, NULL, 's'},
         {"tz", required_argument, NULL, 'z'},
         {"json", no_argument, NULL, 'J'},
+        {"segment", required_argument, NULL, 'g'},
         {NULL, 0, NULL, 0},
     };
     struct an_query q = {0};
@@ -100,6 +102,13 @@ static int report_calls(struct es_cli *cli)
             break;
         case 'q':
             q.queue = optarg;
+            break;
+        case 'g':
+            if (strcmp(optarg, "b2b") && strcmp(optarg, "b2c")) {
+                fprintf(stderr, "earshot report calls: --segment %s: b2b or b2c\n", optarg);
+                return 2;
+            }
+            q.segment = optarg;
             break;
         case 'b':
             by = optarg;
@@ -125,6 +134,7 @@ static int report_calls(struct es_cli *cli)
         return 2;
     }
     q.sl_seconds = (int)sl;
+    q.country_code = es_config_get(cli->config, "country_code");
     q.by = !by                           ? AN_BY_NONE
            : !strcmp(by, "hour")         ? AN_BY_HOUR
            : !strcmp(by, "day")          ? AN_BY_DAY
@@ -173,6 +183,9 @@ static int report_calls(struct es_cli *cli)
         if (q.hours)
             printf("after hours: offered %lld  missed %lld\n", (long long)s.after_hours.offered,
                    (long long)s.after_hours.missed);
+        if (s.managed_answered)
+            printf("B2B calls answered by the customer's account manager: %.1f %%\n",
+                   100.0 * (double)s.answered_by_manager / (double)s.managed_answered);
         for (size_t i = 0; i < nb; i++) {
             char when[32];
             if (q.by == AN_BY_WEEKDAY_HOUR)

@@ -41,6 +41,9 @@ json_t *analytics_summary_json(const struct an_summary *s)
     json_object_set_new(o, "abandon_wait_s", tenths(s->abandon_wait_s));
     json_object_set_new(o, "max_wait_s", json_real(s->max_wait_s));
     json_object_set_new(o, "after_hours", counts_json(&s->after_hours, false));
+    if (s->managed_answered) /* B2B: answered by the customer's own account manager */
+        json_object_set_new(o, "answered_by_account_manager",
+                            ratio((double)s->answered_by_manager / (double)s->managed_answered));
     return o;
 }
 

@@ -142,6 +142,12 @@ int analytics_calls(struct analytics *a, const struct an_query *q, struct an_sum
         }
         *nbuckets = cap = 168;
     }
+    struct an_directory *dir = NULL;
+    if (an_directory_load(a, &dir, err)) {
+        free(*buckets);
+        *buckets = NULL;
+        return ES_EDB;
+    }
     double hold_sum = 0, abandon_wait_sum = 0;
     int64_t abandoned = 0, abandoned_within = 0;
     int64_t q_answered = 0, q_within = 0; /* queue calls: the service level is theirs */
@@ -159,6 +165,10 @@ int analytics_calls(struct analytics *a, const struct an_query *q, struct an_sum
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
             int64_t at = sqlite3_column_int64(st, 0);
             const char *outcome = (const char *)sqlite3_column_text(st, 1);
+            const char *caller = (const char *)sqlite3_column_text(st, pass ? 3 : 6);
+            const struct an_customer *cu = an_directory_find(dir, caller, q->country_code);
+            if (q->segment && (!cu || strcmp(q->segment, cu->b2b ? "b2b" : "b2c")))
+                continue;
             int reason, hold = 0, talk = 0, wait = 0;
             bool completed;
             if (pass == 0) {
@@ -182,6 +192,11 @@ int analytics_calls(struct analytics *a, const struct an_query *q, struct an_sum
             count(&sum->all, reason, hold, talk, completed, sl);
             if (q->hours && !an_hours_open(q->hours, at))
                 count(&sum->after_hours, reason, hold, talk, completed, sl);
+            if (reason < 0 && pass == 0 && cu && cu->b2b && cu->manager[0]) {
+                sum->managed_answered++;
+                sum->answered_by_manager +=
+                    !strcmp((const char *)sqlite3_column_text(st, 7), cu->manager);
+            }
             if (reason < 0 && pass == 0) {
                 q_answered++;
                 q_within += hold <= sl;
@@ -208,6 +223,7 @@ int analytics_calls(struct analytics *a, const struct an_query *q, struct an_sum
         if (!rc && step != SQLITE_DONE)
             rc = es_seterr(err, ES_EDB, "catalog: calls: %s", sqlite3_errmsg(a->db));
     }
+    an_directory_free(dir);
     if (rc) {
         free(*buckets);
         *buckets = NULL;

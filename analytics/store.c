@@ -74,6 +74,14 @@ static const char *const migrations[] = {
     /* 2: queue calls joined to the catalog's calls (1), or given up on (2) */
     "ALTER TABLE queue_calls ADD COLUMN joined INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX queue_calls_unjoined ON queue_calls(ended_at) WHERE joined = 0;",
+
+    /* 3: the customer directory: numbers in E.164, segment, account manager */
+    "CREATE TABLE customers ("
+    "  number TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  segment TEXT NOT NULL CHECK (segment IN ('b2b','b2c')),"
+    "  account_manager TEXT NOT NULL DEFAULT ''"
+    ") STRICT;",
 };
 
 static const char *const sql[AN_COUNT] = {
@@ -106,11 +114,11 @@ static const char *const sql[AN_COUNT] = {
     [AN_MAP_PUT] = "INSERT INTO operator_map(agent, operator) VALUES (?1, ?2)"
                    " ON CONFLICT (agent) DO UPDATE SET operator = excluded.operator",
     [AN_CALLS] = "SELECT entered_at, outcome, coalesce(hold_s, 0), coalesce(talk_s, 0),"
-                 " coalesce(wait_s, 0), completed FROM queue_calls"
+                 " coalesce(wait_s, 0), completed, caller, operator FROM queue_calls"
                  " WHERE entered_at >= ?1 AND entered_at < ?2 AND (?3 IS NULL OR queue = ?3)"
                  " ORDER BY entered_at",
     /* calls the CDR knows that no queue saw */
-    [AN_CDR_CALLS] = "SELECT c.started_at, c.disposition, c.billsec FROM cdr_calls c"
+    [AN_CDR_CALLS] = "SELECT c.started_at, c.disposition, c.billsec, c.src FROM cdr_calls c"
                      " WHERE c.started_at >= ?1 AND c.started_at < ?2"
                      " AND NOT EXISTS (SELECT 1 FROM queue_calls q WHERE q.callid = c.uniqueid)"
                      " ORDER BY c.started_at",
@@ -130,6 +138,11 @@ static const char *const sql[AN_COUNT] = {
                          " WHERE outcome = 'answered' AND connected_at >= ?1 AND connected_at < ?2"
                          " AND operator != '' AND (?3 IS NULL OR operator = ?3)"
                          " ORDER BY operator, connected_at",
+    [AN_CUSTOMER_PUT] = "INSERT INTO customers(number, name, segment, account_manager)"
+                        " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (number) DO UPDATE SET"
+                        " name = excluded.name, segment = excluded.segment,"
+                        " account_manager = excluded.account_manager",
+    [AN_CUSTOMERS] = "SELECT number, segment, account_manager FROM customers",
     [AN_QUEUES] = "SELECT DISTINCT queue FROM queue_calls WHERE entered_at >= ?1"
                   " AND entered_at < ?2 ORDER BY queue",
     [AN_TALK] = "SELECT operator, count(*), coalesce(sum(talk_s), 0) FROM queue_calls"

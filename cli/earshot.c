@@ -39,6 +39,7 @@ static const struct command {
     {"report", cmd_report_any, "calls, presence (PBX logs); recurring errors, scores"},
     {"pbx", cmd_pbx, "import the PBX's queue_log, CDR or JSON events"},
     {"operator", cmd_operator, "map a queue member's name to an operator extension"},
+    {"customers", cmd_customers, "import the customer directory (segments, account managers)"},
     {"erlang", cmd_erlang, "Erlang C / Erlang A: agents for a service level"},
     {"staffing", cmd_staffing, "agents needed per weekday and hour, against who was there"},
     {"serve", cmd_serve, "run the review server (web UI and JSON API)"},
@@ -61,6 +62,7 @@ static const char *const config_keys[] = {
     "ingest.delete",
     "serve.trusted_proxies",
     "business_hours",
+    "country_code",
     NULL,
 };
 

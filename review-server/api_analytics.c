@@ -53,6 +53,10 @@ static enum MHD_Result calls(struct req *r)
         return res;
     q.sl_seconds = (int)sl;
     q.queue = http_arg(r, "queue");
+    q.segment = http_arg(r, "segment");
+    q.country_code = r->srv->country_code[0] ? r->srv->country_code : NULL;
+    if (q.segment && strcmp(q.segment, "b2b") && strcmp(q.segment, "b2c"))
+        return http_error(r, 400, "bad value for the 'segment' filter (b2b or b2c)");
     q.hours = r->srv->has_hours ? &r->srv->hours : NULL;
     const char *by = http_arg(r, "by");
     q.by = !by                           ? AN_BY_NONE

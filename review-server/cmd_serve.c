@@ -135,6 +135,8 @@ int cmd_serve(struct es_cli *cli)
     if (!srv || es_fmt(srv->data_dir, sizeof srv->data_dir, "%s", cli->data_dir))
         goto out;
     srv->has_hours = bh != NULL;
+    const char *cc = es_config_get(cli->config, "country_code");
+    snprintf(srv->country_code, sizeof srv->country_code, "%s", cc ? cc : "");
     if (bh)
         srv->hours = hours;
     /* open once here so that migrations run and problems show before listening */

@@ -44,7 +44,8 @@ struct server {
     bool tls;
     uint64_t max_upload; /* bytes of a pushed recording */
     struct proxies proxies;
-    bool has_hours; /* business_hours from the configuration */
+    bool has_hours;       /* business_hours from the configuration */
+    char country_code[8]; /* for customers' numbers without one */
     struct an_hours hours;
     pthread_key_t worker_key;
     struct throttle *throttle;

@@ -18,7 +18,8 @@
     const missedPct = s.offered ? s.missed / s.offered : null;
     return [tile('Offered', s.offered), tile('Answered', s.answered), tile('Missed', pct(missedPct)),
       tile(`Answered within ${form.sl_seconds.value} s`, pct(s.service_level)), tile('Average wait (ASA)', secs(s.asa_s)),
-      tile('Average talk (AHT)', secs(s.aht_s))];
+      tile('Average talk (AHT)', secs(s.aht_s)),
+      s.answered_by_account_manager !== undefined ? tile('B2B answered by their account manager', pct(s.answered_by_account_manager)) : null].filter(Boolean);
   }
 
   function heat() {
@@ -77,7 +78,8 @@
 
   async function load() {
     const base = `from=${form.from.value}&to=${form.to.value}&sl_seconds=${form.sl_seconds.value || 20}` +
-      (form.queue.value ? `&queue=${encodeURIComponent(form.queue.value)}` : '');
+      (form.queue.value ? `&queue=${encodeURIComponent(form.queue.value)}` : '') +
+      (form.segment.value ? `&segment=${form.segment.value}` : '');
     try {
       const [wh, byDay] = await Promise.all([api(`/analytics/calls?${base}&by=weekday-hour`), api(`/analytics/calls?${base}&by=day`)]);
       document.getElementById('tiles').replaceChildren(...tiles(wh.summary));

@@ -46,6 +46,32 @@ for r in rows:
     assert r['sessions'] == 6 and r['answered'] > 0 and 0 < r['occupancy'] < 1, r
 PY
 
+# customers: three callers of the week as B2B customers of operator 101
+python3 - queue_log > customers.csv <<'PY'
+import sys
+callers = []
+for l in open(sys.argv[1]):
+    f = l.rstrip('\n').split('|')
+    if len(f) > 6 and f[4] == 'ENTERQUEUE' and f[6] not in callers:
+        callers.append(f[6])
+print('number,name,segment,account_manager')
+for c in callers[:3]:  # written the way people write them: national, with blanks
+    print(f'0{c[3:5]} {c[5:]},"Customer, {c}",b2b,101')
+print('not a number,Bad,b2b,101')
+PY
+set +e; "$EARSHOT" --data data --config <(echo 'country_code = 49') customers import customers.csv > cust.out 2> cust.err; rc=$?; set -e
+check "customers imported, the bad line named and exit 1 ($(cat cust.out) $(cat cust.err))" \
+  sh -c "test $rc = 1 && grep -q '3 customers, 1 bad' cust.out && grep -q 'customers.csv:5: ' cust.err"
+want=$(python3 - queue_log customers.csv <<'PY'
+import sys
+nums = ['+49' + l.split(',')[0][1:].replace(' ', '') for l in open(sys.argv[2]).read().splitlines()[1:4]]
+print(sum(1 for l in open(sys.argv[1]) if l.split('|')[4:5] == ['ENTERQUEUE'] and l.rstrip('\n').split('|')[6] in nums))
+PY
+)
+"$EARSHOT" --data data --config <(echo 'country_code = 49') report calls --from 2026-11-30 --to 2026-12-06 --segment b2b --json | head -n1 > b2b.json
+check "report calls --segment b2b: their $want calls ($(cat b2b.json | cut -c1-80))" \
+  python3 -c "import json; s=json.load(open('b2b.json')); assert s['offered'] == $want and 0 <= s.get('answered_by_account_manager', 0) <= 1, s"
+
 # bad lines: named, counted, the rest imported, exit 1
 printf '%s\n' "1796050000|b1|q1|NONE|ENTERQUEUE||+49|1" "not a line" "1796050010|b1|q1|NONE|ABANDON|1|1|10" \
   "1796050020||q1|NONE|ABANDON|1|1|3" > bad_log

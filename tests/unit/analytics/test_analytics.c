@@ -327,3 +327,57 @@ Test(analytics, local_time_across_clock_changes)
     setenv("TZ", "UTC", 1);
     tzset();
 }
+
+Test(analytics, numbers_in_e164)
+{
+    char out[40];
+    const struct {
+        const char *in, *cc, *want;
+    } ok[] = {{"030 123-456", "49", "+4930123456"},    {"+1 (555) 010-9999", "49", "+15550109999"},
+              {"0049301234567", "49", "+49301234567"}, {"101", "49", "101"},
+              {"0301234567", NULL, "0301234567"},      {"+49 30/1234.567", NULL, "+49301234567"}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        cr_assert_eq(analytics_e164(ok[i].in, ok[i].cc, out, sizeof out), 0, "%s", ok[i].in);
+        cr_assert_str_eq(out, ok[i].want, "%s", ok[i].in);
+    }
+    cr_assert_eq(analytics_e164("12a", "49", out, sizeof out), ES_EINVAL);
+    cr_assert_eq(analytics_e164("", "49", out, sizeof out), ES_EINVAL);
+    cr_assert_eq(analytics_e164("+49+30", "49", out, sizeof out), ES_EINVAL);
+}
+
+Test(analytics, segments_and_account_managers)
+{
+    write_file("queue_log", queue_log(), "w");
+    import("queue_log");
+    write_file("customers.csv",
+               "number,name,segment,account_manager\n"
+               "+49 (30) 111,\"Müller, GmbH\",b2b,101\n"
+               "+49 30 666,Shop Six,b2b,101\n"
+               "0049 30 777,Seven,b2c,\n"
+               "abc,Nobody,b2b,101\n"
+               "0301234,Wrong,b2x,1\n",
+               "w");
+    char path[400];
+    snprintf(path, sizeof path, "%s/customers.csv", dir);
+    struct customers_result cr;
+    nbad = 0;
+    cr_assert_eq(analytics_customers_import(an, path, "49", count_bad, NULL, &cr, &err), 0, "%s",
+                 err.msg);
+    cr_assert_eq(cr.imported, 3);
+    cr_assert_eq(cr.bad, 2);
+    cr_assert_eq(nbad, 2);
+    struct an_query q = {
+        .from = DAY * 1000, .to = (DAY + 86400) * 1000, .segment = "b2b", .country_code = "49"};
+    struct an_summary s;
+    struct an_bucket *b;
+    size_t nb;
+    cr_assert_eq(analytics_calls(an, &q, &s, &b, &nb, &err), 0, "%s", err.msg);
+    cr_assert_eq(s.all.offered, 2, "c1 and c6");
+    cr_assert_eq(s.managed_answered, 2);
+    cr_assert_eq(s.answered_by_manager, 1, "c6 was answered by 102, not its manager 101");
+    q.segment = "b2c";
+    cr_assert_eq(analytics_calls(an, &q, &s, &b, &nb, &err), 0);
+    cr_assert_eq(s.all.offered, 2, "c7, in two queues");
+    cr_assert_eq(s.all.answered, 1);
+    cr_assert_eq(s.managed_answered, 0, "no account manager for B2C");
+}

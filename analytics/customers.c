@@ -1,0 +1,188 @@
+/* The customer directory: numbers in E.164 with their segment (b2b, b2c)
+ * and account manager, so the call report can be cut by segment and a B2B
+ * customer's calls checked against who answered them. */
+#include "analytics/analytics_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int analytics_e164(const char *in, const char *country_code, char *out, size_t outlen)
+{
+    char digits[40];
+    size_t n = 0;
+    bool plus = false;
+    for (const char *p = in; *p; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (n + 1 >= sizeof digits)
+                return ES_EINVAL;
+            digits[n++] = *p;
+        } else if (*p == '+' && n == 0 && !plus) {
+            plus = true;
+        } else if (!strchr(" -./()\t", *p)) {
+            return ES_EINVAL;
+        }
+    }
+    digits[n] = '\0';
+    if (n == 0)
+        return ES_EINVAL;
+    int w;
+    if (plus)
+        w = snprintf(out, outlen, "+%s", digits);
+    else if (n > 2 && digits[0] == '0' && digits[1] == '0')
+        w = snprintf(out, outlen, "+%s", digits + 2);
+    else if (n >= 7 && digits[0] == '0' && country_code && country_code[0])
+        w = snprintf(out, outlen, "+%s%s", country_code, digits + 1);
+    else
+        w = snprintf(out, outlen, "%s", digits); /* an extension, or no country known */
+    return w < 0 || (size_t)w >= outlen ? ES_ETOOBIG : 0;
+}
+
+/* One CSV field, bare or quoted ("" inside); p advances past its comma. */
+static bool field(const char **p, char *out, size_t cap)
+{
+    const char *s = *p;
+    size_t o = 0;
+    if (*s == '"') {
+        s++;
+        for (;;) {
+            if (!*s)
+                return false;
+            if (*s == '"' && s[1] == '"') {
+                if (o + 1 < cap)
+                    out[o++] = '"';
+                s += 2;
+                continue;
+            }
+            if (*s == '"') {
+                s++;
+                break;
+            }
+            if (o + 1 < cap)
+                out[o++] = *s;
+            s++;
+        }
+    } else {
+        while (*s && *s != ',' && *s != '\r' && *s != '\n') {
+            if (o + 1 < cap)
+                out[o++] = *s;
+            s++;
+        }
+    }
+    out[o] = '\0';
+    if (*s == ',')
+        s++;
+    *p = s;
+    return true;
+}
+
+int analytics_customers_import(struct analytics *a, const char *path, const char *country_code,
+                               void (*on_bad)(void *ud, int64_t line, const char *why), void *ud,
+                               struct customers_result *res, struct es_err *err)
+{
+    memset(res, 0, sizeof *res);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return es_seterr(err, -errno, "%s: %s", path, strerror(errno));
+    bool outer;
+    int rc = catalog_tx_begin(a->db, &outer) ? es_seterr(err, ES_EDB, "catalog: cannot begin") : 0;
+    char line[2048];
+    int64_t n = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        n++;
+        const char *p = line;
+        char number[64], name[256], segment[16], manager[64], e164[40];
+        if (!field(&p, number, sizeof number) || !field(&p, name, sizeof name) ||
+            !field(&p, segment, sizeof segment) || !field(&p, manager, sizeof manager)) {
+            res->bad++;
+            if (on_bad)
+                on_bad(ud, n, "a quoted field is not closed");
+            continue;
+        }
+        if (n == 1 && !strcmp(number, "number"))
+            continue; /* the header */
+        if (!number[0] && !name[0])
+            continue; /* a blank line */
+        const char *why = NULL;
+        if (analytics_e164(number, country_code, e164, sizeof e164))
+            why = "the number is not a phone number";
+        else if (strcmp(segment, "b2b") && strcmp(segment, "b2c"))
+            why = "the segment is not b2b or b2c";
+        if (why) {
+            res->bad++;
+            if (on_bad)
+                on_bad(ud, n, why);
+            continue;
+        }
+        sqlite3_stmt *st = an_stmt(a, AN_CUSTOMER_PUT);
+        sqlite3_bind_text(st, 1, e164, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, segment, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, manager, -1, SQLITE_STATIC);
+        rc = an_step_done(a, st, "customer", err);
+        res->imported += !rc;
+    }
+    fclose(f);
+    return catalog_tx_end(a->db, outer, rc);
+}
+
+/* ---- the directory in memory, for a report -------------------------------------- */
+
+struct an_directory {
+    size_t n, cap;
+    struct an_customer *v; /* sorted by number */
+};
+
+static int by_number(const void *x, const void *y)
+{
+    return strcmp(((const struct an_customer *)x)->number, ((const struct an_customer *)y)->number);
+}
+
+int an_directory_load(struct analytics *a, struct an_directory **out, struct es_err *err)
+{
+    struct an_directory *d = calloc(1, sizeof *d);
+    if (!d)
+        return es_seterr(err, ES_ENOMEM, "out of memory");
+    sqlite3_stmt *st = an_stmt(a, AN_CUSTOMERS);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (d->n == d->cap) {
+            size_t nc = d->cap ? d->cap * 2 : 256;
+            struct an_customer *g = realloc(d->v, nc * sizeof *g);
+            if (!g)
+                break;
+            d->v = g;
+            d->cap = nc;
+        }
+        struct an_customer *c = &d->v[d->n++];
+        snprintf(c->number, sizeof c->number, "%s", (const char *)sqlite3_column_text(st, 0));
+        c->b2b = !strcmp((const char *)sqlite3_column_text(st, 1), "b2b");
+        snprintf(c->manager, sizeof c->manager, "%s", (const char *)sqlite3_column_text(st, 2));
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE) {
+        an_directory_free(d);
+        return es_seterr(err, ES_EDB, "catalog: customers: %s", sqlite3_errmsg(a->db));
+    }
+    qsort(d->v, d->n, sizeof *d->v, by_number);
+    *out = d;
+    return 0;
+}
+
+void an_directory_free(struct an_directory *d)
+{
+    if (!d)
+        return;
+    free(d->v);
+    free(d);
+}
+
+const struct an_customer *an_directory_find(const struct an_directory *d, const char *caller,
+                                            const char *country_code)
+{
+    struct an_customer key;
+    if (!d->n || analytics_e164(caller, country_code, key.number, sizeof key.number))
+        return NULL;
+    return bsearch(&key, d->v, d->n, sizeof *d->v, by_number);
+}
