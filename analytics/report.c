@@ -124,14 +124,95 @@ static int by_start(const void *x, const void *y)
     return a->start < b->start ? -1 : a->start > b->start;
 }
 
+/* One report being counted. */
+struct tally {
+    const struct an_query *q;
+    struct an_summary *sum;
+    struct an_bucket **buckets;
+    size_t *nbuckets, cap;
+    const struct an_directory *dir;
+    int sl;
+    double hold_sum, abandon_wait_sum;
+    int64_t abandoned, abandoned_within;
+    int64_t q_answered, q_within; /* queue calls: the service level is theirs */
+    int64_t others;               /* CDR calls counted */
+};
+
+/* One call: reason < 0 answered. queue: a queue call (hold and wait known). */
+static int tally_call(struct tally *t, int64_t at, const char *caller, const char *operator_,
+                      int reason, int hold, int talk, int wait, bool completed, bool queue)
+{
+    const struct an_query *q = t->q;
+    const struct an_customer *cu = an_directory_find(t->dir, caller, q->country_code);
+    if (q->segment && (!cu || strcmp(q->segment, cu->b2b ? "b2b" : "b2c")))
+        return 0;
+    if (!queue)
+        hold = 1 << 30; /* not known: never "within" the service level */
+    struct an_summary *sum = t->sum;
+    count(&sum->all, reason, hold, talk, completed, t->sl);
+    if (q->hours && !an_hours_open(q->hours, at))
+        count(&sum->after_hours, reason, hold, talk, completed, t->sl);
+    if (reason < 0 && queue && cu && cu->b2b && cu->manager[0]) {
+        sum->managed_answered++;
+        sum->answered_by_manager += !strcmp(operator_, cu->manager);
+    }
+    if (reason < 0 && queue) {
+        t->q_answered++;
+        t->q_within += hold <= t->sl;
+        t->hold_sum += hold;
+        sum->max_wait_s = ES_MAX(sum->max_wait_s, (double)hold);
+    } else if (queue) {
+        sum->max_wait_s = ES_MAX(sum->max_wait_s, (double)wait);
+    }
+    if (reason == 0 && queue) {
+        t->abandoned++;
+        t->abandoned_within += wait <= t->sl;
+        t->abandon_wait_sum += wait;
+    }
+    if (q->by != AN_BY_NONE) {
+        struct an_bucket *b = bucket_for(t->buckets, t->nbuckets, &t->cap, q, at);
+        if (!b)
+            return ES_ENOMEM;
+        count(&b->c, reason, hold, talk, completed, t->sl);
+    }
+    return 0;
+}
+
+/* The recorder's missed-call reasons in the report's words. */
+static int recorder_reason(const char *disposition, const char *reason)
+{
+    if (!strcmp(disposition, "answered"))
+        return -1;
+    if (strcmp(disposition, "missed"))
+        return -2; /* rejected: not a customer's call */
+    if (!strncmp(reason, "failed", 6))
+        return reason_index("failed");
+    int r = reason_index(reason);
+    return r >= 0 ? r : reason_index("failed");
+}
+
+static int recorder_call(void *ud, const struct catalog_call_brief *b)
+{
+    struct tally *t = ud;
+    if (b->queue[0])
+        return 0; /* joined to a queue call: counted as that */
+    int reason = recorder_reason(b->disposition, b->reason);
+    if (reason == -2)
+        return 0;
+    return tally_call(t, b->started_at, b->caller, b->operator_, reason, 0, 0, 0, false, false);
+}
+
 int analytics_calls(struct analytics *a, const struct an_query *q, struct an_summary *sum,
                     struct an_bucket **buckets, size_t *nbuckets, struct es_err *err)
 {
     memset(sum, 0, sizeof *sum);
     *buckets = NULL;
     *nbuckets = 0;
-    size_t cap = 0;
-    int sl = q->sl_seconds > 0 ? q->sl_seconds : 20;
+    struct tally t = {.q = q,
+                      .sum = sum,
+                      .buckets = buckets,
+                      .nbuckets = nbuckets,
+                      .sl = q->sl_seconds > 0 ? q->sl_seconds : 20};
     if (q->by == AN_BY_WEEKDAY_HOUR) {
         *buckets = calloc(168, sizeof **buckets);
         if (!*buckets)
@@ -140,7 +221,7 @@ int analytics_calls(struct analytics *a, const struct an_query *q, struct an_sum
             (*buckets)[i].weekday = i / 24 + 1;
             (*buckets)[i].hour = i % 24;
         }
-        *nbuckets = cap = 168;
+        *nbuckets = t.cap = 168;
     }
     struct an_directory *dir = NULL;
     if (an_directory_load(a, &dir, err)) {
@@ -148,9 +229,7 @@ int analytics_calls(struct analytics *a, const struct an_query *q, struct an_sum
         *buckets = NULL;
         return ES_EDB;
     }
-    double hold_sum = 0, abandon_wait_sum = 0;
-    int64_t abandoned = 0, abandoned_within = 0;
-    int64_t q_answered = 0, q_within = 0; /* queue calls: the service level is theirs */
+    t.dir = dir;
     int rc = 0;
     for (int pass = 0; pass < 2 && !rc; pass++) {
         /* the queues' calls, then (without a queue filter) the CDR's other calls */
@@ -162,67 +241,39 @@ int analytics_calls(struct analytics *a, const struct an_query *q, struct an_sum
         if (!pass && q->queue)
             sqlite3_bind_text(st, 3, q->queue, -1, SQLITE_STATIC);
         int step;
-        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
             int64_t at = sqlite3_column_int64(st, 0);
             const char *outcome = (const char *)sqlite3_column_text(st, 1);
-            const char *caller = (const char *)sqlite3_column_text(st, pass ? 3 : 6);
-            const struct an_customer *cu = an_directory_find(dir, caller, q->country_code);
-            if (q->segment && (!cu || strcmp(q->segment, cu->b2b ? "b2b" : "b2c")))
-                continue;
-            int reason, hold = 0, talk = 0, wait = 0;
-            bool completed;
             if (pass == 0) {
                 if (!strcmp(outcome, "waiting"))
                     continue; /* still in the queue (or its end is not in the log yet) */
-                reason = strcmp(outcome, "answered") ? reason_index(outcome) : -1;
-                hold = sqlite3_column_int(st, 2);
-                talk = sqlite3_column_int(st, 3);
-                wait = sqlite3_column_int(st, 4);
-                completed = sqlite3_column_int(st, 5) != 0;
+                rc = tally_call(&t, at, (const char *)sqlite3_column_text(st, 6),
+                                (const char *)sqlite3_column_text(st, 7),
+                                strcmp(outcome, "answered") ? reason_index(outcome) : -1,
+                                sqlite3_column_int(st, 2), sqlite3_column_int(st, 3),
+                                sqlite3_column_int(st, 4), sqlite3_column_int(st, 5) != 0, true);
             } else {
-                reason =
+                int r =
                     pbx_disposition((struct es_str){outcome, (size_t)sqlite3_column_bytes(st, 1)});
-                if (reason == -2)
+                if (r == -2)
                     continue;
-                talk = sqlite3_column_int(st, 2);
-                hold = 1 << 30; /* not known: never "within" the service level */
-                completed = reason == DISPOSITION_ANSWERED;
-                reason = reason == DISPOSITION_ANSWERED ? -1 : reason;
-            }
-            count(&sum->all, reason, hold, talk, completed, sl);
-            if (q->hours && !an_hours_open(q->hours, at))
-                count(&sum->after_hours, reason, hold, talk, completed, sl);
-            if (reason < 0 && pass == 0 && cu && cu->b2b && cu->manager[0]) {
-                sum->managed_answered++;
-                sum->answered_by_manager +=
-                    !strcmp((const char *)sqlite3_column_text(st, 7), cu->manager);
-            }
-            if (reason < 0 && pass == 0) {
-                q_answered++;
-                q_within += hold <= sl;
-                hold_sum += hold;
-                sum->max_wait_s = ES_MAX(sum->max_wait_s, (double)hold);
-            } else {
-                sum->max_wait_s = ES_MAX(sum->max_wait_s, (double)wait);
-            }
-            if (reason == 0) {
-                abandoned++;
-                abandoned_within += wait <= sl;
-                abandon_wait_sum += wait;
-            }
-            if (q->by != AN_BY_NONE) {
-                struct an_bucket *b = bucket_for(buckets, nbuckets, &cap, q, at);
-                if (!b) {
-                    rc = es_seterr(err, ES_ENOMEM, "out of memory");
-                    break;
-                }
-                count(&b->c, reason, hold, talk, completed, sl);
+                t.others++;
+                rc = tally_call(&t, at, (const char *)sqlite3_column_text(st, 3), "",
+                                r == DISPOSITION_ANSWERED ? -1 : r, 0, sqlite3_column_int(st, 2), 0,
+                                r == DISPOSITION_ANSWERED, false);
             }
         }
         sqlite3_reset(st);
-        if (!rc && step != SQLITE_DONE)
+        if (rc)
+            rc = es_seterr(err, rc, "out of memory");
+        else if (step != SQLITE_DONE)
             rc = es_seterr(err, ES_EDB, "catalog: calls: %s", sqlite3_errmsg(a->db));
     }
+    /* without a CDR for the window, the calls the network recorder saw that no
+     * queue did are the other calls (both would count the same calls twice) */
+    if (!rc && !q->queue && !t.others &&
+        catalog_briefs(a->cat, q->from, q->to, "recorder", recorder_call, &t))
+        rc = es_seterr(err, ES_EDB, "catalog: the recorder's calls");
     an_directory_free(dir);
     if (rc) {
         free(*buckets);
@@ -230,15 +281,16 @@ int analytics_calls(struct analytics *a, const struct an_query *q, struct an_sum
         *nbuckets = 0;
         return rc;
     }
-    if (q->by == AN_BY_HOUR || q->by == AN_BY_DAY) /* CDR rows came after the queues' */
+    if (q->by == AN_BY_HOUR || q->by == AN_BY_DAY) /* other calls came after the queues' */
         qsort(*buckets, *nbuckets, sizeof **buckets, by_start);
     const struct an_counts *c = &sum->all;
-    sum->service_level = q_answered ? (double)q_within / (double)q_answered : -1;
-    sum->service_level_abandons = q_answered + abandoned ? (double)(q_within + abandoned_within) /
-                                                               (double)(q_answered + abandoned)
-                                                         : -1;
-    sum->asa_s = q_answered ? hold_sum / (double)q_answered : 0;
+    sum->service_level = t.q_answered ? (double)t.q_within / (double)t.q_answered : -1;
+    sum->service_level_abandons =
+        t.q_answered + t.abandoned
+            ? (double)(t.q_within + t.abandoned_within) / (double)(t.q_answered + t.abandoned)
+            : -1;
+    sum->asa_s = t.q_answered ? t.hold_sum / (double)t.q_answered : 0;
     sum->aht_s = c->completed ? c->talk_s / (double)c->completed : 0;
-    sum->abandon_wait_s = abandoned ? abandon_wait_sum / (double)abandoned : 0;
+    sum->abandon_wait_s = t.abandoned ? t.abandon_wait_sum / (double)t.abandoned : 0;
     return 0;
 }

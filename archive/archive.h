@@ -133,6 +133,15 @@ struct catalog_pbx_call {
 };
 int catalog_join_pbx_call(struct catalog *c, const struct catalog_pbx_call *p, struct es_err *err);
 
+/* Calls started in [from, to) from one source ("recorder"), oldest first, with
+ * the few fields a count needs (borrowed during the callback). */
+struct catalog_call_brief {
+    int64_t started_at;
+    const char *disposition, *reason, *queue, *caller, *operator_;
+};
+int catalog_briefs(struct catalog *c, int64_t from, int64_t to, const char *source,
+                   int (*cb)(void *ud, const struct catalog_call_brief *), void *ud);
+
 struct catalog_filter {
     int64_t since, until; /* 0 = open */
     const char *operator_;

@@ -31,6 +31,7 @@ enum catalog_stmt {
     ST_PBX_BY_ID,
     ST_PBX_BY_CALLER,
     ST_PBX_FILL,
+    ST_BRIEFS,
     ST_COUNT
 };
 

@@ -244,3 +244,31 @@ int catalog_has_path(struct catalog *c, const char *relpath)
     sqlite3_reset(s);
     return rc == SQLITE_ROW;
 }
+
+static const char *text_or_empty(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    return t ? (const char *)t : "";
+}
+
+int catalog_briefs(struct catalog *c, int64_t from, int64_t to, const char *source,
+                   int (*cb)(void *ud, const struct catalog_call_brief *), void *ud)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_BRIEFS);
+    sqlite3_bind_int64(s, 1, from);
+    sqlite3_bind_int64(s, 2, to);
+    sqlite3_bind_text(s, 3, source, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct catalog_call_brief b = {.started_at = sqlite3_column_int64(s, 0),
+                                       .disposition = text_or_empty(s, 1),
+                                       .reason = text_or_empty(s, 2),
+                                       .queue = text_or_empty(s, 3),
+                                       .caller = text_or_empty(s, 4),
+                                       .operator_ = text_or_empty(s, 5)};
+        if (cb(ud, &b))
+            break;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : catalog_db_error(c, "list calls");
+}

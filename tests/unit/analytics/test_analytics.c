@@ -381,3 +381,45 @@ Test(analytics, segments_and_account_managers)
     cr_assert_eq(s.all.answered, 1);
     cr_assert_eq(s.managed_answered, 0, "no account manager for B2C");
 }
+
+static void recorded(const char *id_seed, int64_t at, const char *disposition, const char *reason,
+                     const char *queue)
+{
+    struct archive_call *k = calloc(1, sizeof *k);
+    es_uuid7(at, k->id);
+    k->started_at = at;
+    k->ended_at = at + 1000;
+    snprintf(k->source, sizeof k->source, "recorder");
+    snprintf(k->caller, sizeof k->caller, "+4930999");
+    snprintf(k->disposition, sizeof k->disposition, "%s", disposition);
+    snprintf(k->reason, sizeof k->reason, "%s", reason);
+    snprintf(k->queue, sizeof k->queue, "%s", queue);
+    snprintf(k->meta_sources, sizeof k->meta_sources, "{}");
+    snprintf(k->tags, sizeof k->tags, "[]");
+    snprintf(k->details, sizeof k->details, "{}");
+    snprintf(k->source_sha256, sizeof k->source_sha256, "%064x", (unsigned)strlen(id_seed) * 7919u);
+    k->ring_ms = k->talk_ms = -1;
+    cr_assert_eq(catalog_insert_call(cat, k, NULL, NULL), 0);
+    free(k);
+}
+
+/* Calls no queue saw: the recorder's, when no CDR covers the window. */
+Test(analytics, the_recorders_other_calls)
+{
+    write_file("queue_log", queue_log(), "w");
+    import("queue_log");
+    recorded("a", H(15, 0, 0) * 1000, "answered", "", "");
+    recorded("bb", H(15, 5, 0) * 1000, "missed", "busy", "");
+    recorded("ccc", H(15, 6, 0) * 1000, "missed", "failed:500", "");
+    recorded("dddd", H(15, 7, 0) * 1000, "rejected", "forbidden", "");
+    recorded("eeeee", H(8, 0, 0) * 1000, "answered", "", "sales"); /* c1 itself, joined */
+    struct an_bucket *b;
+    size_t nb;
+    struct an_summary s = day_summary(AN_BY_NONE, &b, &nb);
+    cr_assert_eq(s.all.offered, 9 + 3,
+                 "the answered, busy and failed ones; not the rejected or c1");
+    cr_assert_eq(s.all.answered, 3 + 1);
+    cr_assert_eq(s.all.missed_by[5], 1, "busy");
+    cr_assert_eq(s.all.missed_by[6], 1, "failed");
+    cr_assert_float_eq(s.service_level, 2.0 / 3, 1e-9, "the queues' service level only");
+}
