@@ -21,6 +21,24 @@ Test(erlang, the_published_example)
     cr_assert_float_eq(o.load, 10.0, 1e-9);
 }
 
+/* Rows published with their figures: the R package ErlangC's README on CRAN
+ * (https://CRAN.R-project.org/package=ErlangC, MIT) gives, for the same
+ * 10 Erlangs and 20 s, 11 agents: P(wait) 0.6821182, SL 0.3896138; and 14
+ * agents: P(wait) 0.1741319, SL 0.88835, ASA 7.835937 s, occupancy 0.7142857. */
+Test(erlang, published_rows)
+{
+    struct erlang_in in = {.calls = 100, .period_s = 1800, .aht_s = 180, .target_s = 20};
+    struct erlang_out o;
+    cr_assert_eq(erlang_eval(&in, 11, &o), 0);
+    cr_assert_float_eq(o.p_wait, 0.6821182, 5e-7);
+    cr_assert_float_eq(o.service_level, 0.3896138, 5e-7);
+    cr_assert_eq(erlang_eval(&in, 14, &o), 0);
+    cr_assert_float_eq(o.p_wait, 0.1741319, 5e-7);
+    cr_assert_float_eq(o.service_level, 0.88835, 5e-6);
+    cr_assert_float_eq(o.asa_s, 7.835937, 5e-6);
+    cr_assert_float_eq(o.occupancy, 0.7142857, 5e-7);
+}
+
 /* The textbook sum A^N/N! N/(N-A) / (sum_{k<N} A^k/k! + A^N/N! N/(N-A)), in
  * long double: small N only, which is why the module does not use it. */
 static double erlang_c_direct(int n, double a)
