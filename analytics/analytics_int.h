@@ -27,6 +27,7 @@ enum an_stmt {
     AN_JOIN_ROWS,
     AN_CALL_SEGMENTS,
     AN_QUEUES,
+    AN_QC_PUT,
     AN_CUSTOMER_PUT,
     AN_CUSTOMERS,
     AN_COUNT
@@ -44,8 +45,22 @@ struct analytics {
     struct catalog *cat; /* borrowed: archive's calls are joined through it */
     sqlite3_stmt *st[AN_COUNT];
     struct an_agent_memo memo[AN_MEMO];
-    int64_t seq; /* the next agent event's order */
+    int64_t seq;          /* the next agent event's order */
+    struct an_open *open; /* during an import: calls in progress (opencalls.c) */
+    bool importing;       /* ... and whether one is under way */
 };
+
+/* Calls in progress during an import (opencalls.c). */
+struct an_open;
+int an_open_new(struct an_open **out);
+void an_open_free(struct an_open *o);
+/* Takes a queue event of a call begun in this import (*done); writes the
+ * call once it ends. op: the agent's operator (CONNECT). */
+int an_open_apply(struct analytics *a, const struct pbx_event *ev, const char *op, bool *done,
+                  struct es_err *err);
+/* Writes every call still in progress (at each commit of the import). */
+int an_open_flush(struct analytics *a, struct es_err *err);
+void an_open_clear(struct analytics *a);
 
 /* Forgets the agents' operators (a mapping changed, or an import starts). */
 void an_memo_clear(struct analytics *a);

@@ -36,8 +36,8 @@ static struct es_str str(const json_t *o, const char *key)
 static bool when(const json_t *v, int64_t *out)
 {
     if (json_is_string(v)) /* from 1970 to 2999, like the numbers below */
-        return es_time_parse(json_string_value(v), json_string_length(v), out) == 0 &&
-               *out >= 0 && *out < 32503680000000LL;
+        return es_time_parse(json_string_value(v), json_string_length(v), out) == 0 && *out >= 0 &&
+               *out < 32503680000000LL;
     if (json_is_number(v)) {
         double s = json_number_value(v);
         if (!(s >= 0 && s < 32503680000.0))

@@ -145,10 +145,13 @@ int pbx_import_fd(struct analytics *a, enum pbx_format f, int fd, const char *pa
     res->skipped_lines = lines;
     struct reader r = {.a = a, .f = f, .on_bad = on_bad, .ud = ud, .res = res, .line = lines};
     uint8_t *buf = malloc(CHUNK + MAX_LINE);
-    if (!buf || (f == PBX_EVENTS && pbx_json_new(&r.json))) {
+    if (!buf || (f == PBX_EVENTS && pbx_json_new(&r.json)) || (!a->open && an_open_new(&a->open))) {
         free(buf);
+        pbx_json_free(r.json);
         return es_seterr(err, ES_ENOMEM, "out of memory");
     }
+    an_open_clear(a); /* calls in progress are kept in memory until they end */
+    a->importing = true;
     bool outer;
     rc = catalog_tx_begin(a->db, &outer) ? es_seterr(err, ES_EDB, "catalog: cannot begin") : 0;
     size_t have = 0;       /* bytes in buf, from file position `offset` */
@@ -181,8 +184,10 @@ int pbx_import_fd(struct analytics *a, enum pbx_format f, int fd, const char *pa
             }
             pos += len;
             if (++batch == BATCH_LINES && !rc) { /* commit what is done, with its offset */
-                rc = save(a, identity, f, path, offset + (int64_t)pos, r.line, res->bad - bad_saved,
-                          err);
+                rc = an_open_flush(a, err);      /* calls in progress: as far as they went */
+                if (!rc)
+                    rc = save(a, identity, f, path, offset + (int64_t)pos, r.line,
+                              res->bad - bad_saved, err);
                 bad_saved = res->bad;
                 if (!rc)
                     rc = catalog_tx_end(a->db, outer, 0);
@@ -200,6 +205,10 @@ int pbx_import_fd(struct analytics *a, enum pbx_format f, int fd, const char *pa
             skipping = true;
         }
     }
+    if (!rc)
+        rc = an_open_flush(a, err);
+    an_open_clear(a); /* the next import finds them in the table */
+    a->importing = false;
     if (!rc)
         rc = save(a, identity, f, path, offset, r.line, res->bad - bad_saved, err);
     rc = catalog_tx_end(a->db, outer, rc);

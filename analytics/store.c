@@ -143,6 +143,16 @@ static const char *const sql[AN_COUNT] = {
                         " name = excluded.name, segment = excluded.segment,"
                         " account_manager = excluded.account_manager",
     [AN_CUSTOMERS] = "SELECT number, segment, account_manager FROM customers",
+    [AN_QC_PUT] = "INSERT INTO queue_calls(callid, queue, entered_at, caller, outcome, agent,"
+                  " operator, connected_at, ended_at, hold_s, ring_s, talk_s, wait_s, completed,"
+                  " transferred) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+                  " ?14, ?15) ON CONFLICT (callid, queue) DO UPDATE SET"
+                  " outcome = excluded.outcome, agent = excluded.agent,"
+                  " operator = excluded.operator, connected_at = excluded.connected_at,"
+                  " ended_at = excluded.ended_at, hold_s = excluded.hold_s,"
+                  " ring_s = excluded.ring_s, talk_s = excluded.talk_s,"
+                  " wait_s = excluded.wait_s, completed = excluded.completed,"
+                  " transferred = excluded.transferred",
     [AN_QUEUES] = "SELECT DISTINCT queue FROM queue_calls WHERE entered_at >= ?1"
                   " AND entered_at < ?2 ORDER BY queue",
     [AN_TALK] = "SELECT operator, count(*), coalesce(sum(talk_s), 0) FROM queue_calls"
@@ -182,6 +192,7 @@ void analytics_close(struct analytics *a)
 {
     if (!a)
         return;
+    an_open_free(a->open);
     for (int i = 0; i < AN_COUNT; i++)
         sqlite3_finalize(a->st[i]);
     free(a);
@@ -317,6 +328,15 @@ int pbx_apply(struct analytics *a, const struct pbx_event *ev, struct es_err *er
 {
     sqlite3_stmt *st;
     int rc = 0;
+    if (a->importing && ev->kind >= PBX_ENTER && ev->kind <= PBX_EXIT_EMPTY) {
+        char op[64] = "";
+        if (ev->kind == PBX_CONNECT)
+            operator_of(a, ev->agent, op, sizeof op);
+        bool done;
+        rc = an_open_apply(a, ev, op, &done, err);
+        if (rc || done)
+            return rc;
+    }
     switch (ev->kind) {
     case PBX_NONE:
         return 0;
