@@ -165,7 +165,8 @@ int an_directory_load(struct analytics *a, struct an_directory **out, struct es_
         an_directory_free(d);
         return es_seterr(err, ES_EDB, "catalog: customers: %s", sqlite3_errmsg(a->db));
     }
-    qsort(d->v, d->n, sizeof *d->v, by_number);
+    if (d->n)
+        qsort(d->v, d->n, sizeof *d->v, by_number);
     *out = d;
     return 0;
 }

@@ -282,7 +282,8 @@ int analytics_calls(struct analytics *a, const struct an_query *q, struct an_sum
         return rc;
     }
     if (q->by == AN_BY_HOUR || q->by == AN_BY_DAY) /* other calls came after the queues' */
-        qsort(*buckets, *nbuckets, sizeof **buckets, by_start);
+        if (*nbuckets)
+            qsort(*buckets, *nbuckets, sizeof **buckets, by_start);
     const struct an_counts *c = &sum->all;
     sum->service_level = t.q_answered ? (double)t.q_within / (double)t.q_answered : -1;
     sum->service_level_abandons =

@@ -274,7 +274,8 @@ static void operator_of(struct analytics *a, struct es_str agent, char *out, siz
     if (agent.len < sizeof m->agent) {
         m->used = true;
         m->len = agent.len;
-        memcpy(m->agent, agent.p, agent.len);
+        if (agent.len)
+            memcpy(m->agent, agent.p, agent.len);
         snprintf(m->op, sizeof m->op, "%s", out);
     }
 }
