@@ -189,6 +189,12 @@ int analytics_customers_import(struct analytics *a, const char *path, const char
                                void (*on_bad)(void *ud, int64_t line, const char *why), void *ud,
                                struct customers_result *res, struct es_err *err);
 
+/* The catalog's calls since `since` whose caller (or customer) is in the
+ * directory get their segment as a tag ("b2b" or "b2c"), which the rubrics'
+ * rules can use. *tagged: calls that got one now. */
+int analytics_tag_calls(struct analytics *a, int64_t since, const char *country_code,
+                        int64_t *tagged, struct es_err *err);
+
 /* ---- Erlang ------------------------------------------------------------------------- */
 enum erlang_model { ERLANG_C, ERLANG_A };
 struct erlang_in {

@@ -64,12 +64,18 @@ static void report(const char *path, enum pbx_format f, const struct pbx_import_
 
 /* One call, one row: the calls that ended a minute ago or more, joined to the
  * catalog's. */
-static int join(struct analytics *a, int json)
+static int join(struct analytics *a, const char *country_code, int json)
 {
     struct pbx_join_result j;
     struct es_err err = {{0}};
     if (analytics_join(a, es_now_ms() - JOIN_GRACE_MS, &j, &err)) {
         ES_ERROR("pbx", "joining the queue calls to the catalog: %s", err.msg);
+        return 1;
+    }
+    /* the calls of the last two days from known customers get their segment */
+    int64_t tagged;
+    if (analytics_tag_calls(a, es_now_ms() - 2 * 86400000LL, country_code, &tagged, &err)) {
+        ES_ERROR("pbx", "tagging calls with their customers' segments: %s", err.msg);
         return 1;
     }
     if (!j.joined && !j.created && !j.given_up)
@@ -95,7 +101,8 @@ static int join(struct analytics *a, int json)
 
 /* Reads FILE as it grows. The open file is kept: when the name points to a new
  * file (rotated), what was written to the old one meanwhile is read first. */
-static int follow(struct analytics *a, const char *path, const char *format, int json)
+static int follow(struct analytics *a, const char *path, const char *format, const char *cc,
+                  int json)
 {
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
@@ -108,7 +115,7 @@ static int follow(struct analytics *a, const char *path, const char *format, int
     int64_t next_join = 0;
     while (!stop) {
         if (es_now_ms() >= next_join) {
-            join(a, json);
+            join(a, cc, json);
             next_join = es_now_ms() + JOIN_GRACE_MS;
         }
         if (fd < 0) {
@@ -199,7 +206,8 @@ int cmd_pbx(struct es_cli *cli)
         return 1;
     }
     if (follow_mode) {
-        int rc = follow(a, cli->argv[optind], format, json);
+        int rc =
+            follow(a, cli->argv[optind], format, es_config_get(cli->config, "country_code"), json);
         analytics_close(a);
         catalog_close(cat);
         return rc;
@@ -222,7 +230,7 @@ int cmd_pbx(struct es_cli *cli)
             status = 1;
         report(path, f, &r, json);
     }
-    if (join(a, json))
+    if (join(a, es_config_get(cli->config, "country_code"), json))
         status = 1;
     analytics_close(a);
     catalog_close(cat);
@@ -294,11 +302,14 @@ int cmd_customers(struct es_cli *cli)
     struct customers_result r;
     int rc = analytics_customers_import(a, cli->argv[2], es_config_get(cli->config, "country_code"),
                                         on_bad, &b, &r, &err);
+    int64_t tagged = 0;
+    if (!rc) /* every call so far, from a customer in the directory, gets its segment */
+        rc = analytics_tag_calls(a, 0, es_config_get(cli->config, "country_code"), &tagged, &err);
     if (rc)
         fprintf(stderr, "earshot customers import: %s\n", err.msg);
     else
-        printf("%s: %lld customers, %lld bad lines\n", cli->argv[2], (long long)r.imported,
-               (long long)r.bad);
+        printf("%s: %lld customers, %lld bad lines; %lld calls tagged with their segment\n",
+               cli->argv[2], (long long)r.imported, (long long)r.bad, (long long)tagged);
     analytics_close(a);
     catalog_close(cat);
     return rc || r.bad ? 1 : 0;

@@ -187,3 +187,77 @@ const struct an_customer *an_directory_find(const struct an_directory *d, const 
         return NULL;
     return bsearch(&key, d->v, d->n, sizeof *d->v, by_number);
 }
+
+/* ---- segments as the calls' tags -------------------------------------------------- */
+
+struct to_tag {
+    const struct an_directory *dir;
+    const char *cc;
+    char (*ids)[ES_ID_LEN];
+    const char **tags;
+    size_t n, cap;
+    bool oom;
+};
+
+static int collect(void *ud, const struct catalog_call_brief *b)
+{
+    struct to_tag *t = ud;
+    const struct an_customer *cu = an_directory_find(t->dir, b->caller, t->cc);
+    if (!cu && b->customer[0])
+        cu = an_directory_find(t->dir, b->customer, t->cc);
+    if (!cu)
+        return 0;
+    const char *tag = cu->b2b ? "b2b" : "b2c";
+    char quoted[8];
+    snprintf(quoted, sizeof quoted, "\"%s\"", tag);
+    if (strstr(b->tags, quoted) || strlen(b->id) >= ES_ID_LEN)
+        return 0; /* tagged already */
+    if (t->n == t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 256;
+        char(*ids)[ES_ID_LEN] = realloc(t->ids, nc * sizeof *ids);
+        const char **tags = ids ? realloc(t->tags, nc * sizeof *tags) : NULL;
+        if (ids)
+            t->ids = ids;
+        if (!ids || !tags) {
+            t->oom = true;
+            return 1;
+        }
+        t->tags = tags;
+        t->cap = nc;
+    }
+    snprintf(t->ids[t->n], ES_ID_LEN, "%s", b->id);
+    t->tags[t->n++] = tag;
+    return 0;
+}
+
+int analytics_tag_calls(struct analytics *a, int64_t since, const char *country_code,
+                        int64_t *tagged, struct es_err *err)
+{
+    *tagged = 0;
+    struct an_directory *dir;
+    int rc = an_directory_load(a, &dir, err);
+    if (rc)
+        return rc;
+    struct to_tag t = {.dir = dir, .cc = country_code};
+    if (dir->n && catalog_briefs(a->cat, since, INT64_MAX, NULL, collect, &t))
+        rc = es_seterr(err, ES_EDB, "catalog: calls to tag");
+    if (!rc && t.oom)
+        rc = es_seterr(err, ES_ENOMEM, "out of memory");
+    bool outer;
+    if (!rc && t.n && catalog_tx_begin(a->db, &outer)) {
+        rc = es_seterr(err, ES_EDB, "catalog: begin");
+    } else if (!rc && t.n) {
+        for (size_t i = 0; i < t.n && !rc; i++) {
+            int r = catalog_add_tag(a->cat, t.ids[i], t.tags[i]);
+            if (r < 0)
+                rc = es_seterr(err, r, "catalog: tag a call");
+            else
+                *tagged += r;
+        }
+        rc = catalog_tx_end(a->db, outer, rc);
+    }
+    free(t.ids);
+    free(t.tags);
+    an_directory_free(dir);
+    return rc;
+}

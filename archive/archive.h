@@ -137,10 +137,14 @@ int catalog_join_pbx_call(struct catalog *c, const struct catalog_pbx_call *p, s
  * the few fields a count needs (borrowed during the callback). */
 struct catalog_call_brief {
     int64_t started_at;
-    const char *disposition, *reason, *queue, *caller, *operator_;
+    const char *id, *disposition, *reason, *queue, *caller, *customer, *operator_;
+    const char *tags; /* the JSON array */
 };
+/* source NULL: every source. */
 int catalog_briefs(struct catalog *c, int64_t from, int64_t to, const char *source,
                    int (*cb)(void *ud, const struct catalog_call_brief *), void *ud);
+/* Adds a tag to a call's tags (once). 1 if it was added, 0 if already there. */
+int catalog_add_tag(struct catalog *c, const char *id, const char *tag);
 
 struct catalog_filter {
     int64_t since, until; /* 0 = open */

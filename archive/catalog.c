@@ -75,9 +75,11 @@ static const char *const sql[ST_COUNT] = {
                          " ORDER BY abs(started_at - ?2) LIMIT 1",
     [ST_PBX_FILL] = "UPDATE calls SET operator = ?2, queue = ?3, ring_ms = coalesce(ring_ms, ?4),"
                     " meta_sources = ?5 WHERE id = ?1",
-    [ST_BRIEFS] = "SELECT started_at, disposition, reason, queue, caller, operator FROM calls"
-                  " WHERE started_at >= ?1 AND started_at < ?2 AND source = ?3"
-                  " ORDER BY started_at",
+    [ST_BRIEFS] = "SELECT started_at, disposition, reason, queue, caller, operator, id, customer,"
+                  " tags FROM calls WHERE started_at >= ?1 AND started_at < ?2"
+                  " AND (?3 IS NULL OR source = ?3) ORDER BY started_at",
+    [ST_ADD_TAG] = "UPDATE calls SET tags = json_insert(tags, '$[#]', ?2) WHERE id = ?1"
+                   " AND NOT EXISTS (SELECT 1 FROM json_each(calls.tags) WHERE value = ?2)",
     [ST_EXPIRED] = "SELECT c.id, r.path FROM calls c JOIN recordings r ON r.call_id = c.id"
                    " WHERE c.started_at < ?1 AND c.purged_at IS NULL AND c.legal_hold = 0"
                    " ORDER BY c.started_at",

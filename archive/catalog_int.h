@@ -32,6 +32,7 @@ enum catalog_stmt {
     ST_PBX_BY_CALLER,
     ST_PBX_FILL,
     ST_BRIEFS,
+    ST_ADD_TAG,
     ST_COUNT
 };
 

@@ -257,7 +257,8 @@ int catalog_briefs(struct catalog *c, int64_t from, int64_t to, const char *sour
     sqlite3_stmt *s = catalog_stmt(c, ST_BRIEFS);
     sqlite3_bind_int64(s, 1, from);
     sqlite3_bind_int64(s, 2, to);
-    sqlite3_bind_text(s, 3, source, -1, SQLITE_STATIC);
+    if (source)
+        sqlite3_bind_text(s, 3, source, -1, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct catalog_call_brief b = {.started_at = sqlite3_column_int64(s, 0),
@@ -265,10 +266,25 @@ int catalog_briefs(struct catalog *c, int64_t from, int64_t to, const char *sour
                                        .reason = text_or_empty(s, 2),
                                        .queue = text_or_empty(s, 3),
                                        .caller = text_or_empty(s, 4),
-                                       .operator_ = text_or_empty(s, 5)};
+                                       .operator_ = text_or_empty(s, 5),
+                                       .id = text_or_empty(s, 6),
+                                       .customer = text_or_empty(s, 7),
+                                       .tags = text_or_empty(s, 8)};
         if (cb(ud, &b))
             break;
     }
     sqlite3_reset(s);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : catalog_db_error(c, "list calls");
+}
+
+int catalog_add_tag(struct catalog *c, const char *id, const char *tag)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_ADD_TAG);
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, tag, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return catalog_db_error(c, "tag a call");
+    return sqlite3_changes(catalog_sqlite(c)) > 0;
 }

@@ -423,3 +423,31 @@ Test(analytics, the_recorders_other_calls)
     cr_assert_eq(s.all.missed_by[6], 1, "failed");
     cr_assert_float_eq(s.service_level, 2.0 / 3, 1e-9, "the queues' service level only");
 }
+
+static int tag_is_b2b(void *ud, const struct archive_call *k, const struct archive_recording *r)
+{
+    (void)r;
+    *(int *)ud += strcmp(k->tags, "[\"b2b\"]") == 0;
+    return 0;
+}
+
+/* Customers' calls get their segment as a tag, once, past ones too. */
+Test(analytics, segments_become_tags)
+{
+    recorded("a", H(15, 0, 0) * 1000, "answered", "", "");
+    recorded("bb", H(16, 0, 0) * 1000, "missed", "busy", "");
+    write_file("customers.csv", "00 49 30 999,Nine,b2b,101\n", "w");
+    char path[400];
+    snprintf(path, sizeof path, "%s/customers.csv", dir);
+    struct customers_result cr;
+    cr_assert_eq(analytics_customers_import(an, path, "49", NULL, NULL, &cr, &err), 0);
+    int64_t tagged = -1;
+    cr_assert_eq(analytics_tag_calls(an, 0, "49", &tagged, &err), 0, "%s", err.msg);
+    cr_assert_eq(tagged, 2);
+    cr_assert_eq(analytics_tag_calls(an, 0, "49", &tagged, &err), 0);
+    cr_assert_eq(tagged, 0, "once");
+    int n = 0;
+    struct catalog_filter f = {.limit = 10};
+    cr_assert_eq(catalog_list(cat, &f, tag_is_b2b, &n), 0);
+    cr_assert_eq(n, 2, "both calls carry the b2b tag");
+}
