@@ -175,11 +175,7 @@ int analytics_available(struct analytics *a, int64_t from, int64_t to, double av
                         struct es_err *err);
 
 /* ---- customers -------------------------------------------------------------------- */
-/* A phone number in E.164 (+4930123456): blanks, dashes, dots, slashes and
- * brackets dropped; 00 and a leading + kept as international; a leading 0
- * (a national trunk prefix) replaced by +country_code. Internal extensions
- * (fewer than 7 digits) are left as they are. ES_EINVAL: not a number. */
-int analytics_e164(const char *in, const char *country_code, char *out, size_t outlen);
+/* Numbers are normalised with archive_e164(). */
 /* number,name,segment,account_manager lines (a header line is skipped); each
  * number is stored in E.164. Bad lines go to on_bad as (line, why). */
 struct customers_result {

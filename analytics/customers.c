@@ -8,36 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int analytics_e164(const char *in, const char *country_code, char *out, size_t outlen)
-{
-    char digits[40];
-    size_t n = 0;
-    bool plus = false;
-    for (const char *p = in; *p; p++) {
-        if (*p >= '0' && *p <= '9') {
-            if (n + 1 >= sizeof digits)
-                return ES_EINVAL;
-            digits[n++] = *p;
-        } else if (*p == '+' && n == 0 && !plus) {
-            plus = true;
-        } else if (!strchr(" -./()\t", *p)) {
-            return ES_EINVAL;
-        }
-    }
-    digits[n] = '\0';
-    if (n == 0)
-        return ES_EINVAL;
-    int w;
-    if (plus)
-        w = snprintf(out, outlen, "+%s", digits);
-    else if (n > 2 && digits[0] == '0' && digits[1] == '0')
-        w = snprintf(out, outlen, "+%s", digits + 2);
-    else if (n >= 7 && digits[0] == '0' && country_code && country_code[0])
-        w = snprintf(out, outlen, "+%s%s", country_code, digits + 1);
-    else
-        w = snprintf(out, outlen, "%s", digits); /* an extension, or no country known */
-    return w < 0 || (size_t)w >= outlen ? ES_ETOOBIG : 0;
-}
 
 /* One CSV field, bare or quoted ("" inside); p advances past its comma. */
 static bool field(const char **p, char *out, size_t cap)
@@ -105,7 +75,7 @@ int analytics_customers_import(struct analytics *a, const char *path, const char
         if (!number[0] && !name[0])
             continue; /* a blank line */
         const char *why = NULL;
-        if (analytics_e164(number, country_code, e164, sizeof e164))
+        if (archive_e164(number, country_code, e164, sizeof e164))
             why = "the number is not a phone number";
         else if (strcmp(segment, "b2b") && strcmp(segment, "b2c"))
             why = "the segment is not b2b or b2c";
@@ -183,7 +153,7 @@ const struct an_customer *an_directory_find(const struct an_directory *d, const 
                                             const char *country_code)
 {
     struct an_customer key;
-    if (!d->n || analytics_e164(caller, country_code, key.number, sizeof key.number))
+    if (!d->n || archive_e164(caller, country_code, key.number, sizeof key.number))
         return NULL;
     return bsearch(&key, d->v, d->n, sizeof *d->v, by_number);
 }

@@ -25,6 +25,12 @@
 
 struct catalog; /* opaque; one per thread */
 
+/* A phone number in E.164 (+4930123456): blanks, dashes, dots, slashes and
+ * brackets dropped; 00 and a leading + kept as international; a leading 0
+ * (a national trunk prefix) replaced by +country_code. Internal extensions
+ * (fewer than 7 digits) are left as they are. ES_EINVAL: not a number. */
+int archive_e164(const char *in, const char *country_code, char *out, size_t outlen);
+
 /* A call as catalogued. Strings are empty when unknown. */
 struct archive_call {
     char id[ES_ID_LEN];

@@ -337,12 +337,12 @@ Test(analytics, numbers_in_e164)
               {"0049301234567", "49", "+49301234567"}, {"101", "49", "101"},
               {"0301234567", NULL, "0301234567"},      {"+49 30/1234.567", NULL, "+49301234567"}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        cr_assert_eq(analytics_e164(ok[i].in, ok[i].cc, out, sizeof out), 0, "%s", ok[i].in);
+        cr_assert_eq(archive_e164(ok[i].in, ok[i].cc, out, sizeof out), 0, "%s", ok[i].in);
         cr_assert_str_eq(out, ok[i].want, "%s", ok[i].in);
     }
-    cr_assert_eq(analytics_e164("12a", "49", out, sizeof out), ES_EINVAL);
-    cr_assert_eq(analytics_e164("", "49", out, sizeof out), ES_EINVAL);
-    cr_assert_eq(analytics_e164("+49+30", "49", out, sizeof out), ES_EINVAL);
+    cr_assert_eq(archive_e164("12a", "49", out, sizeof out), ES_EINVAL);
+    cr_assert_eq(archive_e164("", "49", out, sizeof out), ES_EINVAL);
+    cr_assert_eq(archive_e164("+49+30", "49", out, sizeof out), ES_EINVAL);
 }
 
 Test(analytics, segments_and_account_managers)
