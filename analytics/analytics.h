@@ -185,6 +185,9 @@ int analytics_customers_import(struct analytics *a, const char *path, const char
                                void (*on_bad)(void *ud, int64_t line, const char *why), void *ud,
                                struct customers_result *res, struct es_err *err);
 
+/* The directory's name and segment of one E.164 number: 1 found, 0 not. */
+int analytics_customer(struct analytics *a, const char *e164, char name[128], char segment[8]);
+
 /* The catalog's calls since `since` whose caller (or customer) is in the
  * directory get their segment as a tag ("b2b" or "b2c"), which the rubrics'
  * rules can use. *tagged: calls that got one now. */

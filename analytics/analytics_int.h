@@ -30,6 +30,7 @@ enum an_stmt {
     AN_QC_PUT,
     AN_CUSTOMER_PUT,
     AN_CUSTOMERS,
+    AN_CUSTOMER_GET,
     AN_COUNT
 };
 

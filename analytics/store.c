@@ -145,6 +145,7 @@ static const char *const sql[AN_COUNT] = {
                         " name = excluded.name, segment = excluded.segment,"
                         " account_manager = excluded.account_manager",
     [AN_CUSTOMERS] = "SELECT number, segment, account_manager FROM customers",
+    [AN_CUSTOMER_GET] = "SELECT name, segment FROM customers WHERE number = ?1",
     [AN_QC_PUT] = "INSERT INTO queue_calls(callid, queue, entered_at, caller, outcome, agent,"
                   " operator, connected_at, ended_at, hold_s, ring_s, talk_s, wait_s, completed,"
                   " transferred) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
@@ -650,4 +651,18 @@ int analytics_join(struct analytics *a, int64_t before, struct pbx_join_result *
         if (rc || n < 500)
             return rc;
     }
+}
+
+int analytics_customer(struct analytics *a, const char *e164, char name[128], char segment[8])
+{
+    name[0] = segment[0] = '\0';
+    sqlite3_stmt *st = an_stmt(a, AN_CUSTOMER_GET);
+    sqlite3_bind_text(st, 1, e164, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(name, 128, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(segment, 8, "%s", (const char *)sqlite3_column_text(st, 1));
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : ES_EDB;
 }

@@ -142,13 +142,18 @@ int catalog_join_pbx_call(struct catalog *c, const struct catalog_pbx_call *p, s
 /* Calls started in [from, to) from one source ("recorder"), oldest first, with
  * the few fields a count needs (borrowed during the callback). */
 struct catalog_call_brief {
-    int64_t started_at;
+    int64_t started_at, created_at;
     const char *id, *disposition, *reason, *queue, *caller, *customer, *operator_;
     const char *tags; /* the JSON array */
+    const char *direction, *callee;
 };
 /* source NULL: every source. */
 int catalog_briefs(struct catalog *c, int64_t from, int64_t to, const char *source,
                    int (*cb)(void *ud, const struct catalog_call_brief *), void *ud);
+/* The calls catalogued after (created_at, id), in that order, at most limit:
+ * for modules that follow the catalog as it grows. */
+int catalog_calls_since(struct catalog *c, int64_t created_at, const char *id, int limit,
+                        int (*cb)(void *ud, const struct catalog_call_brief *), void *ud);
 /* Adds a tag to a call's tags (once). 1 if it was added, 0 if already there. */
 int catalog_add_tag(struct catalog *c, const char *id, const char *tag);
 

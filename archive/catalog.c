@@ -78,6 +78,10 @@ static const char *const sql[ST_COUNT] = {
     [ST_BRIEFS] = "SELECT started_at, disposition, reason, queue, caller, operator, id, customer,"
                   " tags FROM calls WHERE started_at >= ?1 AND started_at < ?2"
                   " AND (?3 IS NULL OR source = ?3) ORDER BY started_at",
+    [ST_SINCE] = "SELECT started_at, disposition, reason, queue, caller, operator, id, customer,"
+                 " tags, direction, callee, created_at FROM calls"
+                 " WHERE created_at > ?1 OR (created_at = ?1 AND id > ?2)"
+                 " ORDER BY created_at, id LIMIT ?3",
     [ST_ADD_TAG] = "UPDATE calls SET tags = json_insert(tags, '$[#]', ?2) WHERE id = ?1"
                    " AND NOT EXISTS (SELECT 1 FROM json_each(calls.tags) WHERE value = ?2)",
     [ST_EXPIRED] = "SELECT c.id, r.path FROM calls c JOIN recordings r ON r.call_id = c.id"

@@ -33,6 +33,7 @@ enum catalog_stmt {
     ST_PBX_FILL,
     ST_BRIEFS,
     ST_ADD_TAG,
+    ST_SINCE,
     ST_COUNT
 };
 

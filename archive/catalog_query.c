@@ -269,7 +269,9 @@ int catalog_briefs(struct catalog *c, int64_t from, int64_t to, const char *sour
                                        .operator_ = text_or_empty(s, 5),
                                        .id = text_or_empty(s, 6),
                                        .customer = text_or_empty(s, 7),
-                                       .tags = text_or_empty(s, 8)};
+                                       .tags = text_or_empty(s, 8),
+                                       .direction = "",
+                                       .callee = ""};
         if (cb(ud, &b))
             break;
     }
@@ -287,4 +289,32 @@ int catalog_add_tag(struct catalog *c, const char *id, const char *tag)
     if (rc != SQLITE_DONE)
         return catalog_db_error(c, "tag a call");
     return sqlite3_changes(catalog_sqlite(c)) > 0;
+}
+
+int catalog_calls_since(struct catalog *c, int64_t created_at, const char *id, int limit,
+                        int (*cb)(void *ud, const struct catalog_call_brief *), void *ud)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_SINCE);
+    sqlite3_bind_int64(s, 1, created_at);
+    sqlite3_bind_text(s, 2, id ? id : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, limit);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct catalog_call_brief b = {.started_at = sqlite3_column_int64(s, 0),
+                                       .disposition = text_or_empty(s, 1),
+                                       .reason = text_or_empty(s, 2),
+                                       .queue = text_or_empty(s, 3),
+                                       .caller = text_or_empty(s, 4),
+                                       .operator_ = text_or_empty(s, 5),
+                                       .id = text_or_empty(s, 6),
+                                       .customer = text_or_empty(s, 7),
+                                       .tags = text_or_empty(s, 8),
+                                       .direction = text_or_empty(s, 9),
+                                       .callee = text_or_empty(s, 10),
+                                       .created_at = sqlite3_column_int64(s, 11)};
+        if (cb(ud, &b))
+            break;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : catalog_db_error(c, "list new calls");
 }

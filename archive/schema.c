@@ -110,6 +110,9 @@ const char *const catalog_migrations[] = {
 
     /* 5: calls found by the PBX's uniqueid (the queue_log join) */
     "CREATE INDEX calls_external ON calls(external_id) WHERE external_id != '';",
+
+    /* 6: calls in the order they were catalogued (the follow-up reads the new ones) */
+    "CREATE INDEX calls_created ON calls(created_at, id);",
 };
 
 const int catalog_nmigrations = (int)(sizeof catalog_migrations / sizeof catalog_migrations[0]);

@@ -1,6 +1,7 @@
 /* earshot: the subcommand table. Each command's code lives in its module. */
 #include "analytics/analytics.h"
 #include "archive/archive.h"
+#include "followup/followup.h"
 #include "recorder/recorder.h"
 #include "review-server/review.h"
 #include "scripts-rubric/rubric.h"
@@ -40,6 +41,7 @@ static const struct command {
     {"pbx", cmd_pbx, "import the PBX's queue_log, CDR or JSON events"},
     {"operator", cmd_operator, "map a queue member's name to an operator extension"},
     {"customers", cmd_customers, "import the customer directory (segments, account managers)"},
+    {"missed", cmd_missed, "missed calls nobody has called back yet: list, close, claim, report"},
     {"erlang", cmd_erlang, "Erlang C / Erlang A: agents for a service level"},
     {"staffing", cmd_staffing, "agents needed per weekday and hour, against who was there"},
     {"serve", cmd_serve, "run the review server (web UI and JSON API)"},

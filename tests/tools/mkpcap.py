@@ -540,6 +540,8 @@ def main():
     ap.add_argument('--scanner-code', type=int, default=0, help="the PBX's answer to them (0: none)")
     ap.add_argument('--stagger', type=float, default=3000, help='ms between call starts')
     ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--start', type=float, default=1700000000,
+                    help='when the first call starts (Unix time)')
     a = ap.parse_args()
     rng = random.Random(a.seed)
     cust = read_wav(a.customer, a.seconds)
@@ -550,7 +552,7 @@ def main():
     npk = int(round(a.seconds / ptime(a.codec)))
     enc = {c: (frames(cust, c, npk), frames(oper, c, npk)) for c in {a.codec, a.reinvite_codec} if c}
     for n in range(a.calls):
-        info = make_call(w, a, rng, n, 1700000000 + n * a.stagger / 1000, enc)
+        info = make_call(w, a, rng, n, a.start + n * a.stagger / 1000, enc)
         print(json.dumps(info))
     if a.scanners:
         scan(w, a, rng)

@@ -1,0 +1,56 @@
+/* followup's private parts: the handle and its statements. */
+#ifndef EARSHOT_FOLLOWUP_INT_H
+#define EARSHOT_FOLLOWUP_INT_H
+
+#include "analytics/analytics.h"
+#include "followup/followup.h"
+
+#include <sqlite3.h>
+
+enum st {
+    S_POS_GET,
+    S_POS_PUT,
+    S_FU_CALL,
+    S_OPEN_GET,
+    S_OPEN_NEW,
+    S_OPEN_ADD,
+    S_CLOSE,
+    S_OURS,
+    S_ANSWERED_AFTER,
+    S_CLOSE_MANUAL,
+    S_CLAIM,
+    S_REPORT,
+    S_LIST_OPEN,
+    S_LIST_CLOSED,
+    S_COUNT
+};
+
+struct followup {
+    struct catalog *cat; /* borrowed */
+    sqlite3 *db;
+    sqlite3_stmt *st[S_COUNT];
+    struct analytics *an; /* the customer directory */
+};
+
+extern const char *const fu_sql[S_COUNT];
+
+static inline sqlite3_stmt *stmt(struct followup *f, enum st which)
+{
+    sqlite3_stmt *s = f->st[which];
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return s;
+}
+
+static inline int done(struct followup *f, sqlite3_stmt *s, struct es_err *err)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(f->db));
+}
+
+/* The other party's number in one form: E.164, "anonymous" for a withheld
+ * one; false for an internal extension (not a customer). */
+bool fu_party(const char *raw, const char *cc, char out[40]);
+
+#endif
