@@ -42,6 +42,7 @@ static const struct command {
     {"operator", cmd_operator, "map a queue member's name to an operator extension"},
     {"customers", cmd_customers, "import the customer directory (segments, account managers)"},
     {"missed", cmd_missed, "missed calls nobody has called back yet: list, close, claim, report"},
+    {"notify", cmd_notify, "send notifications (webhook, e-mail); list and retry dead letters"},
     {"erlang", cmd_erlang, "Erlang C / Erlang A: agents for a service level"},
     {"staffing", cmd_staffing, "agents needed per weekday and hour, against who was there"},
     {"serve", cmd_serve, "run the review server (web UI and JSON API)"},
@@ -116,7 +117,15 @@ int main(int argc, char **argv)
     struct es_config *cfg = NULL;
     if (config_path && config_path[0]) {
         struct es_err err = {{0}};
-        if (es_config_load(config_path, config_keys, &cfg, &err)) {
+        /* the core's keys and the notification rules' */
+        const char *keys[ES_ARRAY_LEN(config_keys) + 32];
+        size_t n = 0;
+        for (size_t k = 0; config_keys[k]; k++)
+            keys[n++] = config_keys[k];
+        for (size_t k = 0; notify_config_keys[k] && n < ES_ARRAY_LEN(keys) - 1; k++)
+            keys[n++] = notify_config_keys[k];
+        keys[n] = NULL;
+        if (es_config_load(config_path, keys, &cfg, &err)) {
             fprintf(stderr, "earshot: %s\n", err.msg);
             return 2;
         }

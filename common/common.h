@@ -125,11 +125,15 @@ int es_json_string(struct es_buf *b, const char *s, size_t n);
 
 /* ---- configuration file ------------------------------------------------ */
 struct es_config;
-/* known: NULL-terminated list of accepted keys. */
+/* known: NULL-terminated list of accepted keys; '*' in one stands for one name
+ * ("notify.*.url"). */
 int es_config_load(const char *path, const char *const *known, struct es_config **out,
                    struct es_err *err);
 const char *es_config_get(const struct es_config *c, const char *key); /* NULL if unset */
 void es_config_free(struct es_config *c);
+/* The keys in file order (for the ones named by a pattern). */
+size_t es_config_count(const struct es_config *c);
+const char *es_config_key(const struct es_config *c, size_t i);
 
 #define ES_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define ES_MIN(a, b)    ((a) < (b) ? (a) : (b))

@@ -16,6 +16,24 @@ struct es_config {
     } kv[256];
 };
 
+/* A known key may hold '*' for one name of letters, digits, '-' and '_'
+ * ("notify.*.url" accepts "notify.crm.url"). */
+static int key_matches(const char *pattern, const char *key)
+{
+    for (; *pattern; pattern++) {
+        if (*pattern != '*') {
+            if (*key++ != *pattern)
+                return 0;
+            continue;
+        }
+        size_t n = strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
+        if (!n)
+            return 0;
+        key += n;
+    }
+    return *key == '\0';
+}
+
 static char *trim(char *s, char *end)
 {
     while (s < end && isspace((unsigned char)*s))
@@ -60,7 +78,7 @@ int es_config_load(const char *path, const char *const *known, struct es_config 
         char *key = trim(whole, eq), *value = trim(eq + 1, eq + 1 + strlen(eq + 1));
         int ok = 0;
         for (const char *const *k = known; *k && !ok; k++)
-            ok = !strcmp(*k, key);
+            ok = key_matches(*k, key);
         if (!ok)
             rc = es_seterr(err, ES_EINVAL, "config %s:%d: unknown key '%s'", path, line + 1, key);
         else if (c->n == ES_ARRAY_LEN(c->kv))
@@ -104,4 +122,14 @@ void es_config_free(struct es_config *c)
         free(c->kv[i].value);
     }
     free(c);
+}
+
+size_t es_config_count(const struct es_config *c)
+{
+    return c ? c->n : 0;
+}
+
+const char *es_config_key(const struct es_config *c, size_t i)
+{
+    return c && i < c->n ? c->kv[i].key : NULL;
 }

@@ -21,6 +21,8 @@ struct followup_opts {
     const char *country_code; /* for national numbers ("49") */
     bool has_hours;           /* business hours known: misses outside them are after hours */
     struct an_hours hours;
+    int64_t emit_after; /* events (call.missed, recording.ready) for calls started at or
+                         * after this; the configuration's: an hour ago (older is history) */
 };
 /* country_code and business_hours from the configuration (cfg may be NULL). */
 int followup_opts_from_config(const struct es_config *cfg, struct followup_opts *o,
@@ -82,6 +84,79 @@ int followup_report(struct followup *f, int64_t from, int64_t to, struct followu
 json_t *followup_entry_json(const struct followup_entry *e, int64_t now);
 json_t *followup_report_json(const struct followup_report *r);
 
-int cmd_missed(struct es_cli *cli); /* earshot missed list|close|report */
+/* ---- notifications ------------------------------------------------------------------
+ * Events go into a durable outbox in the same transaction as what caused them
+ * (the sync writes call.missed with the entry it opens). A sender routes each
+ * event through the rules into deliveries (one per rule, or an hourly digest)
+ * and delivers them at least once, with the same X-Earshot-Id on every attempt,
+ * retrying with exponential backoff (1 s doubling to 1 h) for 24 h, then
+ * keeping them as dead letters until someone retries them. */
+#define NOTIFY_MAX_RULES 32
+enum notify_channel { NOTIFY_WEBHOOK, NOTIFY_EMAIL };
+enum notify_hours { NOTIFY_ANY_HOURS, NOTIFY_BUSINESS_HOURS, NOTIFY_AFTER_HOURS };
+struct notify_rule {
+    char name[64];
+    enum notify_channel channel;
+    char target[512]; /* the webhook's URL, or e-mail addresses (comma-separated) */
+    char secret[256]; /* webhook: the HMAC-SHA256 key */
+    char events[512]; /* comma-separated event names; "*": all */
+    char queue[64];   /* "": any */
+    enum notify_hours hours;
+    int64_t min_wait_s; /* events with a waiting time: at least this long */
+    bool hourly;        /* one digest an hour instead of one message an event */
+};
+struct notify_config {
+    struct notify_rule rules[NOTIFY_MAX_RULES];
+    int nrules;
+    char smtp_url[512], smtp_user[128], smtp_password[256], smtp_from[256];
+    int timeout_s;               /* one attempt's limit (notify_timeout, default 10 s) */
+    int64_t give_up_ms;          /* dead-lettered after (24 h) */
+    int64_t unreturned_after_ms; /* missed.unreturned after (unreturned_after, 30 min) */
+    int64_t max_age_ms;          /* events about calls older than this are history (1 h) */
+};
+extern const char *const notify_events[];      /* NULL-terminated */
+extern const char *const notify_config_keys[]; /* NULL-terminated, for the config loader */
+int notify_config_load(const struct es_config *cfg, struct notify_config *nc, struct es_err *err);
+
+/* Writes one event to the outbox, inside the caller's transaction if there is
+ * one. data is taken (decref'd). queue, after_hours and waiting_s in data are
+ * what the rules filter on. */
+int notify_emit(struct followup *f, const char *event, int64_t at, json_t *data,
+                struct es_err *err);
+/* Open entries waiting longer than unreturned_after get missed.unreturned, once. */
+int notify_unreturned(struct followup *f, const struct notify_config *nc, int64_t now,
+                      int64_t *emitted, struct es_err *err);
+/* Events into deliveries by the rules; hourly digests whose hour is over. */
+int notify_route(struct followup *f, const struct notify_config *nc, int64_t now, int64_t *routed,
+                 struct es_err *err);
+/* Sends up to max due deliveries. */
+struct notify_pass {
+    int64_t sent, failed, dead;
+};
+int notify_deliver(struct followup *f, const struct notify_config *nc, int64_t now, int max,
+                   struct notify_pass *p, struct es_err *err);
+
+enum notify_state { NOTIFY_PENDING, NOTIFY_DELIVERED, NOTIFY_DEAD };
+struct notify_delivery {
+    int64_t id, created_at, next_at, delivered_at;
+    char uuid[ES_ID_LEN], event[40], rule[64], channel[16], target[512];
+    enum notify_state state;
+    int64_t attempts;
+    char last_error[256];
+};
+/* Newest first; state -1: any. */
+int notify_list(struct followup *f, int state, int limit,
+                int (*cb)(void *ud, const struct notify_delivery *), void *ud, struct es_err *err);
+/* A dead (or pending) delivery due again now, its 24 h counted afresh. */
+int notify_retry(struct followup *f, int64_t id, int64_t now, struct es_err *err);
+struct notify_counts {
+    int64_t pending, dead, delivered, outbox;
+};
+int notify_counts(struct followup *f, struct notify_counts *c, struct es_err *err);
+json_t *notify_delivery_json(const struct notify_delivery *d);
+
+int cmd_missed(struct es_cli *cli);
+int cmd_notify(struct es_cli *cli);
+    /* earshot notify run|list|retry|test */ /* earshot missed list|close|report */
 
 #endif

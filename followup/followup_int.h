@@ -29,7 +29,9 @@ struct followup {
     struct catalog *cat; /* borrowed */
     sqlite3 *db;
     sqlite3_stmt *st[S_COUNT];
-    struct analytics *an; /* the customer directory */
+    struct analytics *an;  /* the customer directory */
+    sqlite3_stmt *nst[24]; /* notify.c's, prepared on first use */
+    void *curl;            /* send.c's handle, kept for its connections */
 };
 
 extern const char *const fu_sql[S_COUNT];
@@ -51,6 +53,19 @@ static inline int done(struct followup *f, sqlite3_stmt *s, struct es_err *err)
 
 /* The other party's number in one form: E.164, "anonymous" for a withheld
  * one; false for an internal extension (not a customer). */
+void notify_free(struct followup *f);
+void notify_send_free(struct followup *f);
+/* send.c: one attempt; 0 delivered, else why not in why. */
+struct notify_message {
+    const struct notify_rule *rule;
+    const char *uuid, *event, *body, *target;
+    int64_t created_at;
+};
+int notify_send(struct followup *f, const struct notify_config *nc, const struct notify_message *m,
+                int64_t now, char why[256]);
+int fu_emit_call(struct followup *f, const char *event, const struct catalog_call_brief *b,
+                 bool after_hours, int64_t attempts, struct es_err *err);
+
 bool fu_party(const char *raw, const char *cc, char out[40]);
 
 #endif

@@ -47,6 +47,45 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL,"
     "  call_id TEXT NOT NULL"
     ") STRICT;",
+
+    /* 2: the notifications' outbox, deliveries and hourly digests */
+    "ALTER TABLE unreturned ADD COLUMN unreturned_sent INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY,"
+    "  uuid TEXT NOT NULL UNIQUE,"
+    "  event TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  queue TEXT NOT NULL DEFAULT '',"
+    "  after_hours INTEGER NOT NULL DEFAULT 0,"
+    "  waiting_s INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+    "CREATE TABLE deliveries ("
+    "  id INTEGER PRIMARY KEY,"
+    "  uuid TEXT NOT NULL," /* X-Earshot-Id: the event's, the same on every attempt */
+    "  event TEXT NOT NULL,"
+    "  rule TEXT NOT NULL,"
+    "  channel TEXT NOT NULL CHECK (channel IN ('webhook','email')),"
+    "  target TEXT NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','delivered','dead')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  next_at INTEGER NOT NULL,"
+    "  delivered_at INTEGER,"
+    "  last_error TEXT NOT NULL DEFAULT '',"
+    "  UNIQUE (uuid, rule)"
+    ") STRICT;"
+    "CREATE INDEX deliveries_due ON deliveries(next_at) WHERE state = 'pending';"
+    "CREATE INDEX deliveries_state ON deliveries(state, id);"
+    "CREATE TABLE digest_items ("
+    "  id INTEGER PRIMARY KEY,"
+    "  rule TEXT NOT NULL,"
+    "  hour INTEGER NOT NULL,"
+    "  event TEXT NOT NULL,"
+    "  body TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX digest_items_rule ON digest_items(rule, hour);",
 };
 
 const char *const fu_sql[S_COUNT] = {
@@ -130,6 +169,7 @@ void followup_close(struct followup *f)
         return;
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(f->st[i]);
+    notify_free(f);
     analytics_close(f->an);
     free(f);
 }
@@ -173,7 +213,7 @@ static int close_number(struct followup *f, const char *number, int64_t at, bool
 
 /* A miss: the entry of (number, line) opened or added to. */
 static int miss(struct followup *f, const char *number, const char *line, int64_t at,
-                const char *reason, bool after_hours, struct es_err *err)
+                const char *reason, bool after_hours, int64_t *attempts, struct es_err *err)
 {
     sqlite3_stmt *s = stmt(f, S_OPEN_GET);
     sqlite3_bind_text(s, 1, number, -1, SQLITE_STATIC);
@@ -183,6 +223,9 @@ static int miss(struct followup *f, const char *number, const char *line, int64_
     if (sqlite3_step(s) == SQLITE_ROW) {
         id = sqlite3_column_int64(s, 0);
         reasons = json_loads((const char *)sqlite3_column_text(s, 1), 0, NULL);
+        *attempts = sqlite3_column_int64(s, 2) + 1;
+    } else {
+        *attempts = 1;
     }
     sqlite3_reset(s);
     if (!json_is_object(reasons)) {
@@ -241,6 +284,13 @@ static int one_call(void *ud, const struct catalog_call_brief *b)
     bool answered = !strcmp(b->disposition, "answered");
     if (strcmp(b->disposition, "answered") && strcmp(b->disposition, "missed"))
         return 0; /* rejected attempts are nobody's call to return */
+    bool emit = x->o && b->started_at >= x->o->emit_after;
+    bool ah = x->o && x->o->has_hours && !an_hours_open(&x->o->hours, b->started_at);
+    if (answered && emit) {
+        x->rc = fu_emit_call(f, "recording.ready", b, ah, 0, x->err);
+        if (x->rc)
+            return 1;
+    }
     char number[40];
     if (!fu_party(outbound ? b->callee : b->caller, x->o ? x->o->country_code : NULL, number))
         return 0; /* between extensions */
@@ -263,8 +313,10 @@ static int one_call(void *ud, const struct catalog_call_brief *b)
         x->rc = done(f, s, x->err);
     } else {
         const char *line = b->queue[0] ? b->queue : b->callee;
-        bool ah = x->o && x->o->has_hours && !an_hours_open(&x->o->hours, b->started_at);
-        x->rc = miss(f, number, line, b->started_at, b->reason, ah, x->err);
+        int64_t attempts;
+        x->rc = miss(f, number, line, b->started_at, b->reason, ah, &attempts, x->err);
+        if (!x->rc && emit)
+            x->rc = fu_emit_call(f, "call.missed", b, ah, attempts, x->err);
     }
     return x->rc ? 1 : 0;
 }
@@ -320,6 +372,7 @@ int followup_opts_from_config(const struct es_config *cfg, struct followup_opts 
 {
     memset(o, 0, sizeof *o);
     o->country_code = cfg ? es_config_get(cfg, "country_code") : NULL;
+    o->emit_after = es_now_ms() - 3600 * 1000LL;
     const char *bh = cfg ? es_config_get(cfg, "business_hours") : NULL;
     if (bh) {
         int rc = an_hours_parse(bh, &o->hours, err);

@@ -1,0 +1,219 @@
+/* Notification rules and routing without the network: the configuration's
+ * rules and its errors, the filters (event, queue, business or after hours,
+ * minimum wait), hourly digests made when their hour is over, and the backoff
+ * and dead letters against a port where nobody listens. */
+#include "followup/followup.h"
+
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static char dir[256];
+static struct catalog *cat;
+static struct followup *fu;
+static struct es_err err;
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+    (void)sb;
+    (void)flag;
+    (void)f;
+    return remove(p);
+}
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/earshot-notify-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_eq(catalog_open(dir, &cat, &err), 0, "%s", err.msg);
+    cr_assert_eq(followup_open(cat, &fu, &err), 0, "%s", err.msg);
+}
+
+static void teardown(void)
+{
+    followup_close(fu);
+    catalog_close(cat);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(notify, .init = setup, .fini = teardown);
+
+static int load(const char *text, struct notify_config *nc)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/earshot.conf", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+    struct es_config *cfg;
+    memset(&err, 0, sizeof err);
+    int rc = es_config_load(path, notify_config_keys, &cfg, &err);
+    if (rc)
+        return rc;
+    rc = notify_config_load(cfg, nc, &err);
+    es_config_free(cfg);
+    return rc;
+}
+
+#define HOUR 3600000LL
+#define T0   (1796000000000LL / HOUR * HOUR) /* an hour's start */
+
+static void emit(const char *event, const char *queue, bool after_hours, int64_t waiting_s)
+{
+    json_t *d = json_pack("{s:s, s:b, s:I}", "queue", queue, "after_hours", after_hours,
+                          "waiting_s", (json_int_t)waiting_s);
+    cr_assert_eq(notify_emit(fu, event, T0, d, &err), 0, "%s", err.msg);
+}
+
+struct tally {
+    int n;
+    char rules[32][64], events[32][40];
+    int64_t ids[32];
+};
+
+static int count(void *ud, const struct notify_delivery *d)
+{
+    struct tally *t = ud;
+    cr_assert_lt(t->n, 32);
+    t->ids[t->n] = d->id;
+    snprintf(t->rules[t->n], 64, "%s", d->rule);
+    snprintf(t->events[t->n++], 40, "%s", d->event);
+    return 0;
+}
+
+static int for_rule(const struct tally *t, const char *rule)
+{
+    int n = 0;
+    for (int i = 0; i < t->n; i++)
+        n += !strcmp(t->rules[i], rule);
+    return n;
+}
+
+static struct tally deliveries(int state)
+{
+    struct tally t = {0};
+    cr_assert_eq(notify_list(fu, state, 0, count, &t, &err), 0, "%s", err.msg);
+    return t;
+}
+
+Test(notify, the_rules_filters_decide_who_gets_what)
+{
+    struct notify_config nc;
+    cr_assert_eq(load("webhook_url = https://crm.example/hook\n"
+                      "webhook_events = call.missed, recording.ready\n"
+                      "notify.sales.channel = webhook\n"
+                      "notify.sales.url = http://127.0.0.1:1/sales\n"
+                      "notify.sales.events = call.missed\n"
+                      "notify.sales.queue = sales\n"
+                      "notify.night.channel = webhook\n"
+                      "notify.night.url = http://127.0.0.1:1/night\n"
+                      "notify.night.events = *\n"
+                      "notify.night.hours = after\n"
+                      "notify.slow.channel = webhook\n"
+                      "notify.slow.url = http://127.0.0.1:1/slow\n"
+                      "notify.slow.events = missed.unreturned\n"
+                      "notify.slow.min_wait = 60\n",
+                      &nc),
+                 0, "%s", err.msg);
+    cr_assert_eq(nc.nrules, 4);
+    emit("call.missed", "sales", false, 0);
+    emit("call.missed", "support", true, 0);
+    emit("recording.ready", "sales", false, 0);
+    emit("missed.unreturned", "sales", false, 30 * 60);
+    emit("missed.unreturned", "sales", false, 61 * 60);
+    emit("capture.health", "", true, 0);
+    int64_t routed;
+    cr_assert_eq(notify_route(fu, &nc, T0, &routed, &err), 0, "%s", err.msg);
+    cr_assert_eq(routed, 6);
+    struct tally t = deliveries(NOTIFY_PENDING);
+    cr_assert_eq(for_rule(&t, "webhook"), 3, "two missed calls and the recording");
+    cr_assert_eq(for_rule(&t, "sales"), 1, "only the sales queue's missed call");
+    cr_assert_eq(for_rule(&t, "night"), 2, "the after-hours missed call and health alert");
+    cr_assert_eq(for_rule(&t, "slow"), 1, "only the entry waiting over an hour");
+    struct notify_counts c;
+    cr_assert_eq(notify_counts(fu, &c, &err), 0);
+    cr_assert_eq(c.outbox, 0, "every event routed");
+    cr_assert_eq(c.pending, 7);
+    cr_assert_eq(notify_route(fu, &nc, T0, &routed, &err), 0);
+    cr_assert_eq(deliveries(-1).n, 7, "routing again adds nothing");
+}
+
+Test(notify, an_hourly_digest_is_made_when_its_hour_is_over)
+{
+    struct notify_config nc;
+    cr_assert_eq(load("notify.boss.channel = webhook\n"
+                      "notify.boss.url = http://127.0.0.1:1/boss\n"
+                      "notify.boss.events = call.missed\n"
+                      "notify.boss.digest = hourly\n",
+                      &nc),
+                 0, "%s", err.msg);
+    for (int i = 0; i < 5; i++)
+        emit("call.missed", "sales", false, 0);
+    int64_t routed;
+    cr_assert_eq(notify_route(fu, &nc, T0 + 10 * 60000, &routed, &err), 0, "%s", err.msg);
+    cr_assert_eq(deliveries(-1).n, 0, "the hour is not over");
+    cr_assert_eq(notify_route(fu, &nc, T0 + 59 * 60000, &routed, &err), 0);
+    cr_assert_eq(deliveries(-1).n, 0);
+    cr_assert_eq(notify_route(fu, &nc, T0 + HOUR + 1000, &routed, &err), 0);
+    struct tally t = deliveries(-1);
+    cr_assert_eq(t.n, 1, "one digest for the five");
+    cr_assert_str_eq(t.events[0], "digest");
+    cr_assert_eq(notify_route(fu, &nc, T0 + 2 * HOUR, &routed, &err), 0);
+    cr_assert_eq(deliveries(-1).n, 1, "its items are gone with it");
+}
+
+Test(notify, failures_back_off_then_become_dead_letters_that_can_be_retried)
+{
+    struct notify_config nc;
+    cr_assert_eq(load("webhook_url = http://127.0.0.1:1/nobody\nnotify_give_up = 5\n"
+                      "notify_timeout = 1\n",
+                      &nc),
+                 0, "%s", err.msg);
+    emit("call.missed", "sales", false, 0);
+    int64_t routed, now = es_now_ms();
+    cr_assert_eq(notify_route(fu, &nc, now, &routed, &err), 0);
+    struct notify_pass p;
+    cr_assert_eq(notify_deliver(fu, &nc, now, 10, &p, &err), 0, "%s", err.msg);
+    cr_assert_eq(p.failed, 1);
+    cr_assert_eq(notify_deliver(fu, &nc, now + 500, 10, &p, &err), 0);
+    cr_assert_eq(p.failed + p.sent + p.dead, 0, "not due again before 1 s");
+    /* 1 s, 2 s, 4 s: the third failure would retry after the 5 s give-up */
+    int64_t t = now;
+    int dead = 0;
+    for (int i = 0; i < 6 && !dead; i++) {
+        t += 9000; /* past any lease and backoff */
+        cr_assert_eq(notify_deliver(fu, &nc, t, 10, &p, &err), 0);
+        dead = (int)p.dead;
+    }
+    cr_assert(dead, "a dead letter after notify_give_up");
+    struct tally d = deliveries(NOTIFY_DEAD);
+    cr_assert_eq(d.n, 1);
+    cr_assert_eq(notify_retry(fu, d.ids[0] + 1, t, &err), ES_ENOTFOUND);
+    cr_assert_eq(notify_retry(fu, d.ids[0], t, &err), 0, "%s", err.msg);
+    cr_assert_eq(deliveries(NOTIFY_PENDING).n, 1);
+    cr_assert_eq(deliveries(NOTIFY_DEAD).n, 0);
+}
+
+Test(notify, configuration_mistakes_name_the_key)
+{
+    struct notify_config nc;
+    cr_assert_neq(load("notify.a.channel = fax\n", &nc), 0);
+    cr_assert(strstr(err.msg, "notify.a.channel 'fax'"), "%s", err.msg);
+    cr_assert_neq(load("notify.a.channel = webhook\n", &nc), 0);
+    cr_assert(strstr(err.msg, "notify.a: no url"), "%s", err.msg);
+    cr_assert_neq(load("notify.a.channel = webhook\nnotify.a.url = ftp://x/\n", &nc), 0);
+    cr_assert(strstr(err.msg, "http:// or https://"), "%s", err.msg);
+    cr_assert_neq(load("notify.a.channel = email\nnotify.a.to = a@b.c\n", &nc), 0);
+    cr_assert(strstr(err.msg, "smtp_url"), "%s", err.msg);
+    cr_assert_neq(load("webhook_url = http://x/\nwebhook_events = call.mised\n", &nc), 0);
+    cr_assert(strstr(err.msg, "unknown event 'call.mised'"), "%s", err.msg);
+    cr_assert_neq(load("notify.a.hours = night\n", &nc), 0);
+    cr_assert(strstr(err.msg, "business, after or any"), "%s", err.msg);
+    cr_assert_neq(load("notify.a.colour = red\n", &nc), 0);
+    cr_assert(strstr(err.msg, "unknown key 'notify.a.colour'"), "%s", err.msg);
+    cr_assert_neq(load("notify..url = http://x/\n", &nc), 0, "an empty rule name");
+}
