@@ -185,6 +185,10 @@ int analytics_customers_import(struct analytics *a, const char *path, const char
                                void (*on_bad)(void *ud, int64_t line, const char *why), void *ud,
                                struct customers_result *res, struct es_err *err);
 
+/* The queues an operator was a member of, or answered in, since `since`
+ * (the PBX's logs), by name. */
+int analytics_operator_queues(struct analytics *a, const char *operator_, int64_t since,
+                              char (*names)[64], size_t max, size_t *n, struct es_err *err);
 /* The directory's name and segment of one E.164 number: 1 found, 0 not. */
 int analytics_customer(struct analytics *a, const char *e164, char name[128], char segment[8]);
 

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* One CSV field, bare or quoted ("" inside); p advances past its comma. */
 static bool field(const char **p, char *out, size_t cap)
 {

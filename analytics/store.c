@@ -146,6 +146,9 @@ static const char *const sql[AN_COUNT] = {
                         " account_manager = excluded.account_manager",
     [AN_CUSTOMERS] = "SELECT number, segment, account_manager FROM customers",
     [AN_CUSTOMER_GET] = "SELECT name, segment FROM customers WHERE number = ?1",
+    [AN_OPERATOR_QUEUES] = "SELECT queue FROM agent_events WHERE operator = ?1 AND at >= ?2"
+                           " AND queue != '' UNION SELECT queue FROM queue_calls"
+                           " WHERE operator = ?1 AND entered_at >= ?2 ORDER BY 1",
     [AN_QC_PUT] = "INSERT INTO queue_calls(callid, queue, entered_at, caller, outcome, agent,"
                   " operator, connected_at, ended_at, hold_s, ring_s, talk_s, wait_s, completed,"
                   " transferred) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
@@ -665,4 +668,20 @@ int analytics_customer(struct analytics *a, const char *e164, char name[128], ch
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : ES_EDB;
+}
+
+int analytics_operator_queues(struct analytics *a, const char *operator_, int64_t since,
+                              char (*names)[64], size_t max, size_t *n, struct es_err *err)
+{
+    *n = 0;
+    sqlite3_stmt *st = an_stmt(a, AN_OPERATOR_QUEUES);
+    sqlite3_bind_text(st, 1, operator_, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, since);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+        snprintf(names[(*n)++], 64, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE
+               ? 0
+               : es_seterr(err, ES_EDB, "catalog: an operator's queues: %s", sqlite3_errmsg(a->db));
 }

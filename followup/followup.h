@@ -52,6 +52,7 @@ struct followup_filter {
     int which;                 /* 0 all (open ones first), 1 open (and claimed), 2 closed */
     int64_t since;             /* last miss at or after; 0: any */
     const char *number, *line; /* NULL: any */
+    const char *lines;         /* a JSON array of lines (an operator's queues); NULL: any */
     int limit;                 /* 0: all */
     /* keyset: the entries after this one in the list's order (after_id 0: from the start);
      * after_key is the entry's first_missed_at when open, closed_at when closed */
@@ -65,6 +66,13 @@ int followup_list(struct followup *f, const struct followup_filter *flt, int64_t
 int followup_close_number(struct followup *f, const char *number, const char *who, const char *note,
                           const char *country_code, int64_t now, int64_t *closed,
                           struct es_err *err);
+/* Closes one open entry by hand (the page's close button). ES_ENOTFOUND when
+ * it is not open. */
+int followup_close_entry(struct followup *f, int64_t id, const char *who, const char *note,
+                         int64_t now, struct es_err *err);
+/* One entry, whatever its state; 0, or ES_ENOTFOUND. */
+int followup_get(struct followup *f, int64_t id, int64_t now, struct followup_entry *e,
+                 struct es_err *err);
 /* Claims an open entry for `who` until now + FOLLOWUP_CLAIM_MS; ES_ESTATE if
  * someone else holds a live claim. */
 int followup_claim(struct followup *f, int64_t id, const char *who, int64_t now,
@@ -157,6 +165,6 @@ json_t *notify_delivery_json(const struct notify_delivery *d);
 
 int cmd_missed(struct es_cli *cli);
 int cmd_notify(struct es_cli *cli);
-    /* earshot notify run|list|retry|test */ /* earshot missed list|close|report */
+/* earshot notify run|list|retry|test */ /* earshot missed list|close|report */
 
 #endif

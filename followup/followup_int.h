@@ -22,6 +22,8 @@ enum st {
     S_REPORT,
     S_LIST_OPEN,
     S_LIST_CLOSED,
+    S_CLOSE_ONE,
+    S_GET,
     S_COUNT
 };
 

@@ -56,6 +56,8 @@ static int list_one(struct followup *f, enum st which, const struct followup_fil
     sqlite3_bind_int64(s, 4, flt->after_key);
     sqlite3_bind_int64(s, 5, flt->after_id);
     sqlite3_bind_int(s, 6, limit);
+    if (flt->lines)
+        sqlite3_bind_text(s, 7, flt->lines, -1, SQLITE_STATIC);
     int rc, n = 0;
     struct followup_entry e;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -112,6 +114,36 @@ int followup_close_number(struct followup *f, const char *number, const char *wh
     if (!*closed)
         return es_seterr(err, ES_ENOTFOUND, "%s: no open unreturned call", e164);
     return 0;
+}
+
+int followup_close_entry(struct followup *f, int64_t id, const char *who, const char *note,
+                         int64_t now, struct es_err *err)
+{
+    sqlite3_stmt *s = stmt(f, S_CLOSE_ONE);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, now);
+    sqlite3_bind_text(s, 3, who ? who : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, note ? note : "", -1, SQLITE_STATIC);
+    int rc = done(f, s, err);
+    if (!rc && !sqlite3_changes(f->db))
+        rc = es_seterr(err, ES_ENOTFOUND, "unreturned call %lld: not open", (long long)id);
+    return rc;
+}
+
+int followup_get(struct followup *f, int64_t id, int64_t now, struct followup_entry *e,
+                 struct es_err *err)
+{
+    sqlite3_stmt *s = stmt(f, S_GET);
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        row(f, s, now, e);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE)
+        return es_seterr(err, ES_ENOTFOUND, "no unreturned call %lld", (long long)id);
+    return es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(f->db));
 }
 
 int followup_claim(struct followup *f, int64_t id, const char *who, int64_t now, struct es_err *err)

@@ -127,12 +127,18 @@ const char *const fu_sql[S_COUNT] = {
     " callback_call_id, callback_operator, note"
     [S_LIST_OPEN] = "SELECT " FU_COLS " FROM unreturned WHERE open = 1 AND last_missed_at >= ?1"
                     " AND (?2 IS NULL OR number = ?2) AND (?3 IS NULL OR line = ?3)"
+                    " AND (?7 IS NULL OR line IN (SELECT value FROM json_each(?7)))"
                     " AND (?5 = 0 OR first_missed_at > ?4 OR (first_missed_at = ?4 AND id > ?5))"
                     " ORDER BY first_missed_at, id LIMIT ?6",
     [S_LIST_CLOSED] = "SELECT " FU_COLS " FROM unreturned WHERE open = 0 AND last_missed_at >= ?1"
                       " AND (?2 IS NULL OR number = ?2) AND (?3 IS NULL OR line = ?3)"
+                      " AND (?7 IS NULL OR line IN (SELECT value FROM json_each(?7)))"
                       " AND (?5 = 0 OR closed_at < ?4 OR (closed_at = ?4 AND id < ?5))"
                       " ORDER BY closed_at DESC, id DESC LIMIT ?6",
+    [S_CLOSE_ONE] = "UPDATE unreturned SET open = 0, closed_by = 'manual', closed_at = ?2,"
+                    " callback_operator = ?3, note = ?4, claimed_until = 0"
+                    " WHERE id = ?1 AND open = 1",
+    [S_GET] = "SELECT " FU_COLS " FROM unreturned WHERE id = ?1",
 };
 
 int followup_open(struct catalog *c, struct followup **out, struct es_err *err)

@@ -22,6 +22,34 @@ static enum MHD_Result lib_error(struct req *r, int rc, const struct es_err *err
     return http_error(r, status, "%s", err->msg[0] ? err->msg : es_strerror(rc));
 }
 
+/* evaluation.submitted (for the operator) and evaluation.disputed (for the
+ * supervisors) go to the outbox with the step itself. */
+static int notify_step(struct req *r, const char *id, enum eval_status to, const char *note,
+                       struct es_err *err)
+{
+    if (to != EVAL_SUBMITTED && to != EVAL_DISPUTED)
+        return 0;
+    json_t *j;
+    int rc = eval_get_json(r->w->rs, id, false, &j, err);
+    if (rc)
+        return rc;
+    static const char *const keep[] = {"id",    "call_id", "operator", "rubric",
+                                       "score", "passed",  "status",   "evaluator"};
+    json_t *d = json_object();
+    for (size_t i = 0; i < ES_ARRAY_LEN(keep); i++) {
+        json_t *v = json_object_get(j, keep[i]);
+        if (v)
+            json_object_set(d, keep[i], v);
+    }
+    json_decref(j);
+    json_object_set_new(d, "by", json_string(r->user.name));
+    if (note && note[0])
+        json_object_set_new(d, to == EVAL_DISPUTED ? "reason" : "comment", json_string(note));
+    return notify_emit(r->w->fu,
+                       to == EVAL_SUBMITTED ? "evaluation.submitted" : "evaluation.disputed",
+                       es_now_ms(), d, err);
+}
+
 /* The evaluation if this user may see it (else a 404 is queued). */
 static json_t *visible_eval(struct req *r, bool history, enum MHD_Result *res)
 {
@@ -120,6 +148,8 @@ static enum MHD_Result create(struct req *r)
     int rc = http_tx_begin(r, &outer, &err);
     if (!rc)
         rc = eval_create(r->w->rs, &e, id, &err);
+    if (!rc && e.submit)
+        rc = notify_step(r, id, EVAL_SUBMITTED, NULL, &err);
     rc = http_tx_audit_end(r, outer, rc, "evaluation.create", id, NULL, &err);
     json_decref(b);
     if (rc)
@@ -162,6 +192,8 @@ static enum MHD_Result step(struct req *r, enum eval_status to)
         rc = eval_edit(r->w->rs, r->route.arg, answers, NULL, r->user.name, &err);
     if (!rc)
         rc = eval_transition(r->w->rs, r->route.arg, to, r->user.name, note, &err);
+    if (!rc)
+        rc = notify_step(r, r->route.arg, to, note, &err);
     rc = http_tx_audit_end(r, outer, rc,
                            to == EVAL_ACKNOWLEDGED ? "evaluation.acknowledge"
                            : to == EVAL_DISPUTED   ? "evaluation.dispute"

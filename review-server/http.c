@@ -163,6 +163,7 @@ static void worker_free(void *p)
     for (int i = 0; i < WORKER_STMT_CACHE; i++)
         sqlite3_finalize(w->cache[i].st);
     review_store_close(w->rv);
+    followup_close(w->fu);
     analytics_close(w->an);
     rubric_store_close(w->rs);
     catalog_close(w->cat);
@@ -178,7 +179,7 @@ static struct worker *worker_get(struct server *srv)
     struct es_err err = {{0}};
     if (!w || catalog_open(srv->data_dir, &w->cat, &err) ||
         rubric_store_open(w->cat, &w->rs, &err) || review_store_open(w->cat, &w->rv, &err) ||
-        analytics_open(w->cat, &w->an, &err)) {
+        analytics_open(w->cat, &w->an, &err) || followup_open(w->cat, &w->fu, &err)) {
         ES_ERROR("serve", "opening the catalog for a request thread: %s", err.msg);
         worker_free(w);
         return NULL;
@@ -313,6 +314,7 @@ static enum MHD_Result dispatch(struct req *r)
     case R_PAGE_PRESENCE:
     case R_PAGE_STAFFING:
     case R_PAGE_ADMIN:
+    case R_PAGE_MISSED:
         return pages(r);
     case R_AN_CALLS:
     case R_AN_PRESENCE:
@@ -320,6 +322,13 @@ static enum MHD_Result dispatch(struct req *r)
     case R_AN_STAFFING:
     case R_AN_ERLANG:
         return api_analytics(r);
+    case R_MISSED:
+    case R_MISSED_CLAIM:
+    case R_MISSED_CLOSE:
+    case R_MISSED_REPORT:
+    case R_NOTIFICATIONS:
+    case R_NOTIFICATION_RETRY:
+        return api_missed(r);
     default:
         return http_error(r, 404, "not here yet");
     }

@@ -3,6 +3,7 @@
 #define EARSHOT_HTTP_INT_H
 
 #include "analytics/analytics.h"
+#include "followup/followup.h"
 #include "review-server/review_int.h"
 
 #include <microhttpd.h>
@@ -50,6 +51,7 @@ struct server {
     pthread_key_t worker_key;
     struct throttle *throttle;
     struct listens *listens;
+    _Atomic int64_t missed_synced_at; /* the unreturned-calls list was brought up to date */
 };
 
 /* One per pool thread: its own catalog connection, stores and the statements
@@ -60,6 +62,7 @@ struct worker {
     struct rubric_store *rs;
     struct review_store *rv;
     struct analytics *an;
+    struct followup *fu;
     /* call-list statements, one per combination of filters in use (see calls_query.c) */
     struct {
         unsigned key;
@@ -185,6 +188,7 @@ enum MHD_Result api_export(struct req *r);
 enum MHD_Result pages(struct req *r);
 enum MHD_Result api_admin(struct req *r);
 enum MHD_Result api_analytics(struct req *r);
+enum MHD_Result api_missed(struct req *r);
 struct upload;
 int upload_begin(struct req *r);
 /* ES_ETOOBIG once the body passes the upload cap (the partial file is gone,

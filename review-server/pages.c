@@ -81,6 +81,8 @@ enum MHD_Result pages(struct req *r)
         return send_asset(r, "presence.html");
     case R_PAGE_STAFFING:
         return send_asset(r, "staffing.html");
+    case R_PAGE_MISSED:
+        return send_asset(r, "missed.html");
     case R_PAGE_ADMIN:
         if (r->user.role != ROLE_ADMIN && r->user.role != ROLE_COMPLIANCE)
             return http_redirect(r, home);

@@ -161,6 +161,12 @@ enum route_id {
     R_AN_TIMELINE,
     R_AN_STAFFING,
     R_AN_ERLANG,
+    R_MISSED,
+    R_MISSED_CLAIM,
+    R_MISSED_CLOSE,
+    R_MISSED_REPORT,
+    R_NOTIFICATIONS,
+    R_NOTIFICATION_RETRY,
     R_PAGE_ROOT,
     R_PAGE_LOGIN,
     R_PAGE_CALLS,
@@ -172,11 +178,12 @@ enum route_id {
     R_PAGE_PRESENCE,
     R_PAGE_STAFFING,
     R_PAGE_ADMIN,
+    R_PAGE_MISSED,
     R_ASSET,
 };
 struct route {
     enum route_id id;
-    char arg[REVIEW_NAME_LEN]; /* the {id} or {name} of the path, or an asset's file name */
+    char arg[REVIEW_NAME_LEN]; /* the {id}, {n} or {name} of the path, or an asset's file name */
 };
 /* ES_ENOTFOUND: no such path (404); ES_EUNSUPP: the path exists but not for
  * this method (405). */

@@ -56,6 +56,12 @@ static const struct pattern patterns[] = {
     {"GET", "/api/v1/analytics/timeline", R_AN_TIMELINE},
     {"GET", "/api/v1/analytics/staffing", R_AN_STAFFING},
     {"GET", "/api/v1/analytics/erlang", R_AN_ERLANG},
+    {"GET", "/api/v1/missed", R_MISSED},
+    {"POST", "/api/v1/missed/{n}/claim", R_MISSED_CLAIM},
+    {"POST", "/api/v1/missed/{n}/close", R_MISSED_CLOSE},
+    {"GET", "/api/v1/missed/report", R_MISSED_REPORT},
+    {"GET", "/api/v1/notifications", R_NOTIFICATIONS},
+    {"POST", "/api/v1/notifications/{n}/retry", R_NOTIFICATION_RETRY},
     {"GET", "/", R_PAGE_ROOT},
     {"GET", "/login", R_PAGE_LOGIN},
     {"GET", "/calls", R_PAGE_CALLS},
@@ -67,6 +73,7 @@ static const struct pattern patterns[] = {
     {"GET", "/presence", R_PAGE_PRESENCE},
     {"GET", "/staffing", R_PAGE_STAFFING},
     {"GET", "/admin", R_PAGE_ADMIN},
+    {"GET", "/missed", R_PAGE_MISSED},
 };
 
 /* Does one pattern match path? On a match with an {id}, the id goes to arg. */
@@ -86,6 +93,18 @@ static bool match(const char *pat, const char *path, size_t len, char *arg /* RE
                 return false;
             i += n;
             pat += 6;
+            continue;
+        }
+        if (!strncmp(pat, "{n}", 3)) { /* a row number: 1 to 18 digits, no leading 0 */
+            size_t n = 0;
+            while (i + n < len && path[i + n] >= '0' && path[i + n] <= '9')
+                n++;
+            if (n == 0 || n > 18 || path[i] == '0')
+                return false;
+            memcpy(arg, path + i, n);
+            arg[n] = 0;
+            i += n;
+            pat += 3;
             continue;
         }
         if (!strncmp(pat, "{id}", 4)) {

@@ -96,4 +96,23 @@
   users().catch((err) => fail(document.getElementById('users'), err));
   rubrics().catch((err) => fail(document.getElementById('rubrics'), err));
   tokens().catch((err) => fail(document.getElementById('tokens'), err));
+
+  // notifications: what waits, and the dead letters with a retry button
+  async function notifications() {
+    try {
+      const r = await api('/notifications?state=dead');
+      const c = r.counts;
+      document.getElementById('notecounts').textContent =
+        `${c.pending} waiting to be sent, ${c.delivered} delivered (last 7 days), ${c.dead} given up after 24 h of failures.`;
+      document.getElementById('dead').replaceChildren(r.deliveries.length ? table(['Event', 'Rule', 'To', 'Tries', 'Since', 'Last error', ''],
+        r.deliveries.map((d) => el('tr', { 'data-id': d.id }, el('td', {}, d.event), el('td', {}, d.rule), el('td', {}, d.target),
+          el('td', { class: 'num' }, d.attempts), el('td', {}, when(d.created_at)), el('td', { class: 'error' }, d.last_error),
+          el('td', {}, el('button', { class: 'retry', onclick: async () => {
+            await api(`/notifications/${d.id}/retry`, { method: 'POST' });
+            notifications();
+          } }, 'Retry')))))
+        : el('p', { class: 'muted' }, 'No dead letters.'));
+    } catch (err) { fail(document.getElementById('dead'), err); }
+  }
+  notifications();
 })();
