@@ -154,6 +154,29 @@ int catalog_briefs(struct catalog *c, int64_t from, int64_t to, const char *sour
  * for modules that follow the catalog as it grows. */
 int catalog_calls_since(struct catalog *c, int64_t created_at, const char *id, int limit,
                         int (*cb)(void *ud, const struct catalog_call_brief *), void *ud);
+/* A live recorder's counters (a JSON object), stored each minute under its
+ * interface's name: its health, read by the follow-up's alerts and metrics. */
+int catalog_recorder_status_put(struct catalog *c, const char *source, int64_t at,
+                                const char *counters);
+struct catalog_recorder_status {
+    const char *source, *counters;
+    int64_t at;
+};
+int catalog_recorder_status_list(struct catalog *c,
+                                 int (*cb)(void *ud, const struct catalog_recorder_status *),
+                                 void *ud);
+/* Inputs that failed (again) after (last_at, id), in that order. */
+struct catalog_failure {
+    int64_t id, last_at, attempts;
+    const char *source_path, *reason, *failed_path;
+};
+int catalog_failures_since(struct catalog *c, int64_t last_at, int64_t id, int limit,
+                           int (*cb)(void *ud, const struct catalog_failure *), void *ud);
+/* What the catalog holds, for the metrics. */
+struct catalog_totals {
+    int64_t answered, missed, rejected, failures, audio_bytes;
+};
+int catalog_totals(struct catalog *c, struct catalog_totals *t);
 /* Adds a tag to a call's tags (once). 1 if it was added, 0 if already there. */
 int catalog_add_tag(struct catalog *c, const char *id, const char *tag);
 

@@ -82,6 +82,18 @@ static const char *const sql[ST_COUNT] = {
                  " tags, direction, callee, created_at FROM calls"
                  " WHERE created_at > ?1 OR (created_at = ?1 AND id > ?2)"
                  " ORDER BY created_at, id LIMIT ?3",
+    [ST_STATUS_PUT] = "INSERT INTO recorder_status(source, at, counters) VALUES (?1, ?2, ?3)"
+                      " ON CONFLICT (source) DO UPDATE SET at = excluded.at,"
+                      " counters = excluded.counters",
+    [ST_STATUS_LIST] = "SELECT source, at, counters FROM recorder_status ORDER BY source",
+    [ST_FAILURES_SINCE] = "SELECT id, last_at, attempts, source_path, reason, failed_path"
+                          " FROM ingest_failures WHERE last_at > ?1 OR (last_at = ?1 AND id > ?2)"
+                          " ORDER BY last_at, id LIMIT ?3",
+    [ST_TOTALS] = "SELECT (SELECT count(*) FROM calls WHERE disposition = 'answered'),"
+                  " (SELECT count(*) FROM calls WHERE disposition = 'missed'),"
+                  " (SELECT count(*) FROM calls WHERE disposition = 'rejected'),"
+                  " (SELECT count(*) FROM ingest_failures),"
+                  " (SELECT coalesce(sum(bytes), 0) FROM recordings)",
     [ST_ADD_TAG] = "UPDATE calls SET tags = json_insert(tags, '$[#]', ?2) WHERE id = ?1"
                    " AND NOT EXISTS (SELECT 1 FROM json_each(calls.tags) WHERE value = ?2)",
     [ST_EXPIRED] = "SELECT c.id, r.path FROM calls c JOIN recordings r ON r.call_id = c.id"

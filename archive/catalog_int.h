@@ -34,6 +34,10 @@ enum catalog_stmt {
     ST_BRIEFS,
     ST_ADD_TAG,
     ST_SINCE,
+    ST_STATUS_PUT,
+    ST_STATUS_LIST,
+    ST_FAILURES_SINCE,
+    ST_TOTALS,
     ST_COUNT
 };
 

@@ -318,3 +318,70 @@ int catalog_calls_since(struct catalog *c, int64_t created_at, const char *id, i
     sqlite3_reset(s);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : catalog_db_error(c, "list new calls");
 }
+
+int catalog_recorder_status_put(struct catalog *c, const char *source, int64_t at,
+                                const char *counters)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_STATUS_PUT);
+    sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, at);
+    sqlite3_bind_text(s, 3, counters, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : catalog_db_error(c, "store the recorder's status");
+}
+
+int catalog_recorder_status_list(struct catalog *c,
+                                 int (*cb)(void *ud, const struct catalog_recorder_status *),
+                                 void *ud)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_STATUS_LIST);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct catalog_recorder_status st = {.source = text_or_empty(s, 0),
+                                             .at = sqlite3_column_int64(s, 1),
+                                             .counters = text_or_empty(s, 2)};
+        if (cb(ud, &st))
+            break;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : catalog_db_error(c, "list recorders");
+}
+
+int catalog_failures_since(struct catalog *c, int64_t last_at, int64_t id, int limit,
+                           int (*cb)(void *ud, const struct catalog_failure *), void *ud)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_FAILURES_SINCE);
+    sqlite3_bind_int64(s, 1, last_at);
+    sqlite3_bind_int64(s, 2, id);
+    sqlite3_bind_int(s, 3, limit);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct catalog_failure f = {.id = sqlite3_column_int64(s, 0),
+                                    .last_at = sqlite3_column_int64(s, 1),
+                                    .attempts = sqlite3_column_int64(s, 2),
+                                    .source_path = text_or_empty(s, 3),
+                                    .reason = text_or_empty(s, 4),
+                                    .failed_path = text_or_empty(s, 5)};
+        if (cb(ud, &f))
+            break;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : catalog_db_error(c, "list failures");
+}
+
+int catalog_totals(struct catalog *c, struct catalog_totals *t)
+{
+    memset(t, 0, sizeof *t);
+    sqlite3_stmt *s = catalog_stmt(c, ST_TOTALS);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        t->answered = sqlite3_column_int64(s, 0);
+        t->missed = sqlite3_column_int64(s, 1);
+        t->rejected = sqlite3_column_int64(s, 2);
+        t->failures = sqlite3_column_int64(s, 3);
+        t->audio_bytes = sqlite3_column_int64(s, 4);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : catalog_db_error(c, "count calls");
+}

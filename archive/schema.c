@@ -113,6 +113,15 @@ const char *const catalog_migrations[] = {
 
     /* 6: calls in the order they were catalogued (the follow-up reads the new ones) */
     "CREATE INDEX calls_created ON calls(created_at, id);",
+
+    /* 7: each live recorder's counters, a minute apart (its health); failures in
+     * the order they happened (the notifications follow them) */
+    "CREATE TABLE recorder_status ("
+    "  source TEXT PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  counters TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX ingest_failures_last ON ingest_failures(last_at, id);",
 };
 
 const int catalog_nmigrations = (int)(sizeof catalog_migrations / sizeof catalog_migrations[0]);

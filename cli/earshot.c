@@ -118,11 +118,11 @@ int main(int argc, char **argv)
     if (config_path && config_path[0]) {
         struct es_err err = {{0}};
         /* the core's keys and the notification rules' */
-        const char *keys[ES_ARRAY_LEN(config_keys) + 32];
+        const char *keys[ES_ARRAY_LEN(config_keys) + 64];
         size_t n = 0;
         for (size_t k = 0; config_keys[k]; k++)
             keys[n++] = config_keys[k];
-        for (size_t k = 0; notify_config_keys[k] && n < ES_ARRAY_LEN(keys) - 1; k++)
+        for (size_t k = 0; notify_config_keys[k] && n + 1 < ES_ARRAY_LEN(keys); k++)
             keys[n++] = notify_config_keys[k];
         keys[n] = NULL;
         if (es_config_load(config_path, keys, &cfg, &err)) {

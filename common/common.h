@@ -123,6 +123,13 @@ int es_read_file(const char *path, size_t cap, struct es_buf *out);
  * \u00XX, invalid UTF-8 replaced by U+FFFD, so the output is always valid JSON. */
 int es_json_string(struct es_buf *b, const char *s, size_t n);
 
+/* ---- Prometheus text exposition -------------------------------------------- */
+/* es_prom_family once per metric, then its samples; labels are
+ * {"key", "value", ..., NULL} or NULL. */
+void es_prom_family(struct es_buf *b, const char *name, const char *type, const char *help);
+void es_prom_u64(struct es_buf *b, const char *name, const char *const *labels, uint64_t v);
+void es_prom_f64(struct es_buf *b, const char *name, const char *const *labels, double v);
+
 /* ---- configuration file ------------------------------------------------ */
 struct es_config;
 /* known: NULL-terminated list of accepted keys; '*' in one stands for one name

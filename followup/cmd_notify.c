@@ -15,7 +15,9 @@ static const char usage[] =
     "       earshot notify list [--pending|--dead|--delivered] [--limit N] [--json]\n"
     "       earshot notify retry ID\n"
     "run reads the calls catalogued since its last pass (call.missed, recording.ready),\n"
-    "raises missed.unreturned for entries open longer than unreturned_after, routes the\n"
+    "raises missed.unreturned for entries open longer than unreturned_after,\n"
+    "capture.health when a live recorder or the disk is in trouble (once per episode)\n"
+    "and ingest.failed for inputs that could not be archived, routes the\n"
     "events through the configured rules and delivers them, at least once, retrying\n"
     "for 24 h; until SIGTERM (--once: one pass). list shows deliveries, newest first;\n"
     "retry sends a dead (or waiting) one again now.\n";
@@ -32,6 +34,7 @@ struct ctx {
     struct followup *f;
     struct followup_opts o;
     struct notify_config nc;
+    const char *data_dir;
 };
 
 static int open_all(struct es_cli *cli, struct ctx *x)
@@ -45,6 +48,7 @@ static int open_all(struct es_cli *cli, struct ctx *x)
         catalog_close(x->cat);
         return 1;
     }
+    x->data_dir = catalog_data_dir(x->cat);
     return 0;
 }
 
@@ -61,7 +65,9 @@ static int pass(struct ctx *x, bool *more)
     int64_t now = es_now_ms(), n, u, routed;
     x->o.emit_after = now - x->nc.max_age_ms;
     *more = false;
+    struct followup_health h;
     if (followup_sync(x->f, &x->o, &n, &err) || notify_unreturned(x->f, &x->nc, now, &u, &err) ||
+        notify_health(x->f, &x->nc, &x->o, x->data_dir, now, &h, &err) ||
         notify_route(x->f, &x->nc, now, &routed, &err)) {
         ES_ERROR("notify", "%s", err.msg);
         return 1;

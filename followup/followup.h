@@ -78,6 +78,10 @@ int followup_get(struct followup *f, int64_t id, int64_t now, struct followup_en
 int followup_claim(struct followup *f, int64_t id, const char *who, int64_t now,
                    struct es_err *err);
 
+/* Open entries now (claimed ones among them), for the metrics. */
+int followup_open_count(struct followup *f, int64_t now, int64_t *open, int64_t *claimed,
+                        struct es_err *err);
+
 /* Time to callback for the entries closed by a callback or a new call in
  * [from, to) of their first miss. */
 struct followup_report {
@@ -121,6 +125,12 @@ struct notify_config {
     int64_t give_up_ms;          /* dead-lettered after (24 h) */
     int64_t unreturned_after_ms; /* missed.unreturned after (unreturned_after, 30 min) */
     int64_t max_age_ms;          /* events about calls older than this are history (1 h) */
+    /* capture.health thresholds (health_* keys) */
+    double unparsed_per_min; /* packets or SIP messages the recorder could not parse (100) */
+    double no_sip_min;       /* no SIP for this long in business hours (15; 0: never) */
+    double disk_free_pct;    /* the data directory's file system below this (10 %) */
+    double silent_min;       /* a live recorder's counters older than this (5) */
+    double clear_min;        /* a condition unseen this long has ended (5) */
 };
 extern const char *const notify_events[];      /* NULL-terminated */
 extern const char *const notify_config_keys[]; /* NULL-terminated, for the config loader */
@@ -134,6 +144,19 @@ int notify_emit(struct followup *f, const char *event, int64_t at, json_t *data,
 /* Open entries waiting longer than unreturned_after get missed.unreturned, once. */
 int notify_unreturned(struct followup *f, const struct notify_config *nc, int64_t now,
                       int64_t *emitted, struct es_err *err);
+/* The health of the recording system: the live recorders' counters, the data
+ * directory's free space and ingest failures, turned into capture.health
+ * (firing once when a condition starts, cleared once when it ends) and
+ * ingest.failed events. data_dir: the file system checked for space. */
+struct followup_health {
+    int64_t firing, raised, cleared, failures;
+};
+int notify_health(struct followup *f, const struct notify_config *nc, const struct followup_opts *o,
+                  const char *data_dir, int64_t now, struct followup_health *h, struct es_err *err);
+/* The conditions firing now, for the metrics: cb(condition, since). */
+int notify_health_firing(struct followup *f,
+                         int (*cb)(void *ud, const char *condition, int64_t since), void *ud,
+                         struct es_err *err);
 /* Events into deliveries by the rules; hourly digests whose hour is over. */
 int notify_route(struct followup *f, const struct notify_config *nc, int64_t now, int64_t *routed,
                  struct es_err *err);

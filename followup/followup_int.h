@@ -24,6 +24,7 @@ enum st {
     S_LIST_CLOSED,
     S_CLOSE_ONE,
     S_GET,
+    S_OPEN_COUNT,
     S_COUNT
 };
 
@@ -33,6 +34,7 @@ struct followup {
     sqlite3_stmt *st[S_COUNT];
     struct analytics *an;  /* the customer directory */
     sqlite3_stmt *nst[24]; /* notify.c's, prepared on first use */
+    sqlite3_stmt *hst[12]; /* health.c's, the same */
     void *curl;            /* send.c's handle, kept for its connections */
 };
 

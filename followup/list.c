@@ -316,3 +316,15 @@ json_t *followup_report_json(const struct followup_report *r)
     json_object_set_new(o, "same_day", real_or_null(r->same_day));
     return o;
 }
+
+int followup_open_count(struct followup *f, int64_t now, int64_t *open, int64_t *claimed,
+                        struct es_err *err)
+{
+    sqlite3_stmt *s = stmt(f, S_OPEN_COUNT);
+    sqlite3_bind_int64(s, 1, now);
+    int rc = sqlite3_step(s);
+    *open = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    *claimed = rc == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(f->db));
+}

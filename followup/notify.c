@@ -14,17 +14,33 @@ const char *const notify_events[] = {
 };
 
 const char *const notify_config_keys[] = {
-    "webhook_url",       "webhook_secret",
-    "webhook_events",    "email_to",
-    "email_events",      "smtp_url",
-    "smtp_user",         "smtp_password",
-    "smtp_from",         "notify_timeout",
-    "unreturned_after",  "notify.*.channel",
-    "notify.*.url",      "notify.*.secret",
-    "notify.*.to",       "notify.*.events",
-    "notify.*.queue",    "notify.*.hours",
-    "notify.*.min_wait", "notify.*.digest",
-    "notify_give_up",    NULL,
+    "webhook_url",
+    "webhook_secret",
+    "webhook_events",
+    "email_to",
+    "email_events",
+    "smtp_url",
+    "smtp_user",
+    "smtp_password",
+    "smtp_from",
+    "notify_timeout",
+    "notify_give_up",
+    "unreturned_after",
+    "notify.*.channel",
+    "notify.*.url",
+    "notify.*.secret",
+    "notify.*.to",
+    "notify.*.events",
+    "notify.*.queue",
+    "notify.*.hours",
+    "notify.*.min_wait",
+    "notify.*.digest",
+    "health_unparsed_per_minute",
+    "health_no_sip_minutes",
+    "health_disk_free_percent",
+    "health_recorder_silent_minutes",
+    "health_clear_after_minutes",
+    NULL,
 };
 
 static int copy(char *dst, size_t n, const char *v, const char *key, struct es_err *err)
@@ -157,6 +173,11 @@ int notify_config_load(const struct es_config *cfg, struct notify_config *nc, st
     nc->give_up_ms = 24LL * 3600 * 1000;
     nc->unreturned_after_ms = 30LL * 60 * 1000;
     nc->max_age_ms = 3600LL * 1000;
+    nc->unparsed_per_min = 100;
+    nc->no_sip_min = 15;
+    nc->disk_free_pct = 10;
+    nc->silent_min = 5;
+    nc->clear_min = 5;
     if (!cfg)
         return 0;
     const char *v;
@@ -211,6 +232,27 @@ int notify_config_load(const struct es_config *cfg, struct notify_config *nc, st
             rc = es_seterr(err, ES_EINVAL, "config notify_give_up '%s': seconds, 1 to 2592000", v);
         nc->give_up_ms = t * 1000;
     }
+    static const struct {
+        const char *key;
+        size_t off;
+        double hi;
+    } health[] = {
+        {"health_unparsed_per_minute", offsetof(struct notify_config, unparsed_per_min), 1e9},
+        {"health_no_sip_minutes", offsetof(struct notify_config, no_sip_min), 10080},
+        {"health_disk_free_percent", offsetof(struct notify_config, disk_free_pct), 100},
+        {"health_recorder_silent_minutes", offsetof(struct notify_config, silent_min), 10080},
+        {"health_clear_after_minutes", offsetof(struct notify_config, clear_min), 10080},
+    };
+    for (size_t i = 0; !rc && i < ES_ARRAY_LEN(health); i++)
+        if ((v = es_config_get(cfg, health[i].key))) {
+            char *e;
+            double d = strtod(v, &e);
+            if (e == v || *e || !(d >= 0 && d <= health[i].hi))
+                rc = es_seterr(err, ES_EINVAL, "config %s '%s': a number, 0 to %g", health[i].key,
+                               v, health[i].hi);
+            else
+                *(double *)((char *)nc + health[i].off) = d;
+        }
     if (!rc && (v = es_config_get(cfg, "unreturned_after")))
         rc = minutes(v, "unreturned_after", &nc->unreturned_after_ms, err);
     for (size_t i = 0; !rc && i < es_config_count(cfg); i++) {
@@ -830,5 +872,7 @@ void notify_free(struct followup *f)
 {
     for (size_t i = 0; i < ES_ARRAY_LEN(f->nst); i++)
         sqlite3_finalize(f->nst[i]);
+    for (size_t i = 0; i < ES_ARRAY_LEN(f->hst); i++)
+        sqlite3_finalize(f->hst[i]);
     notify_send_free(f);
 }

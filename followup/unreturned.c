@@ -86,6 +86,27 @@ static const char *const migrations[] = {
     "  body TEXT NOT NULL"
     ") STRICT;"
     "CREATE INDEX digest_items_rule ON digest_items(rule, hour);",
+
+    /* 3: the health conditions' episodes, the recorders' last counters seen,
+     * and how far the ingest failures were read */
+    "CREATE TABLE fu_health ("
+    "  condition TEXT PRIMARY KEY,"
+    "  firing INTEGER NOT NULL,"
+    "  since INTEGER NOT NULL,"
+    "  last_seen INTEGER NOT NULL,"
+    "  detail TEXT NOT NULL DEFAULT ''"
+    ") STRICT;"
+    "CREATE TABLE fu_recorders ("
+    "  source TEXT PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  counters TEXT NOT NULL,"
+    "  last_sip_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE fu_failures ("
+    "  one INTEGER PRIMARY KEY CHECK (one = 1),"
+    "  last_at INTEGER NOT NULL,"
+    "  id INTEGER NOT NULL"
+    ") STRICT;",
 };
 
 const char *const fu_sql[S_COUNT] = {
@@ -139,6 +160,8 @@ const char *const fu_sql[S_COUNT] = {
                     " callback_operator = ?3, note = ?4, claimed_until = 0"
                     " WHERE id = ?1 AND open = 1",
     [S_GET] = "SELECT " FU_COLS " FROM unreturned WHERE id = ?1",
+    [S_OPEN_COUNT] = "SELECT count(*), coalesce(sum(claimed_until > ?1), 0) FROM unreturned"
+                     " WHERE open = 1",
 };
 
 int followup_open(struct catalog *c, struct followup **out, struct es_err *err)

@@ -17,7 +17,11 @@ static const char usage[] =
     "                      [--operators SPEC] [--sip-port N]... [--rtp-timeout S]\n"
     "                      [--linger S] [--min-unknown S] [--max-calls N]\n"
     "                      [--rejected-codes LIST] [--rejected rows|counts[:N]]\n"
-    "                      [--mask-dtmf] [--no-audio] [--workers N] [--stats] [--json]\n";
+    "                      [--mask-dtmf] [--no-audio] [--workers N] [--stats] [--json]\n"
+    "                      [--metrics ADDRESS:PORT] [--status-every S]\n"
+    "Live capture (-i) stores its counters in the catalog every --status-every seconds\n"
+    "(default 60) for the health alerts of `earshot notify run`, and with --metrics\n"
+    "serves them for Prometheus at http://ADDRESS:PORT/metrics.\n";
 
 static volatile sig_atomic_t stop;
 static struct pcapin *capture;
@@ -85,6 +89,23 @@ static void live_report(struct pcapin *in, struct recorder *r, bool tty_line)
             (unsigned long long)c.stray_rtp_packets, (unsigned long long)c.dropped_calls,
             (unsigned long long)c.calls_dropped_full, (unsigned long long)c.calls_evicted,
             (unsigned long long)c.calls_rejected, top);
+}
+
+/* The counters now, for the metrics; with cat, also stored for the alerts. */
+static void health_snapshot(struct pcapin *in, struct recorder *r, struct rec_health *h,
+                            int64_t now, struct catalog *cat, const char *iface)
+{
+    struct rec_snapshot s = {.at = now};
+    recorder_counters(r, &s.c);
+    s.active = recorder_active_calls(r);
+    pcapin_drops(in, &s.kernel_received, &s.kernel_dropped, &s.if_dropped);
+    rec_health_update(h, &s);
+    if (!cat)
+        return;
+    char *j = rec_snapshot_json(&s);
+    if (!j || catalog_recorder_status_put(cat, iface, now, j))
+        ES_WARN("record", "could not store the capture's counters for the health alerts");
+    free(j);
 }
 
 /* A whole-number option between lo and hi; otherwise one line naming it. */
@@ -225,12 +246,15 @@ int cmd_record(struct es_cli *cli)
         {"max-calls", required_argument, NULL, 'C'},
         {"rejected-codes", required_argument, NULL, 'R'},
         {"rejected", required_argument, NULL, 'j'},
+        {"metrics", required_argument, NULL, 'X'},
+        {"status-every", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     struct recorder_opts ro = {0};
     struct sip_reject_rule reject;
-    const char *file = NULL, *iface = NULL, *filter = NULL, *user = NULL;
+    const char *file = NULL, *iface = NULL, *filter = NULL, *user = NULL, *metrics = NULL;
     int json = 0, c, buffer_mb = 64, stats = 0;
+    long status_every = 60;
     optind = 1;
     while ((c = getopt_long(cli->argc, cli->argv, "r:i:", opts, NULL)) != -1) {
         char *end;
@@ -332,6 +356,13 @@ int cmd_record(struct es_cli *cli)
         case 'J':
             json = 1;
             break;
+        case 'X':
+            metrics = optarg;
+            break;
+        case 'S':
+            if (!opt_num("status-every", optarg, 1, 3600, &status_every))
+                return 2;
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -353,6 +384,7 @@ int cmd_record(struct es_cli *cli)
     struct ingest_session *s = NULL;
     struct catalog *cat = NULL;
     struct recorder *r = NULL;
+    struct rec_health *health = NULL;
     int rc = 1;
     struct ingest_opts io = {.data_dir = cli->data_dir,
                              .bitrate_mono = 16000,
@@ -369,6 +401,15 @@ int cmd_record(struct es_cli *cli)
         ES_ERROR("record", "%s", err.msg);
         goto out;
     }
+    if (metrics && !iface) {
+        ES_ERROR("record", "--metrics is for live capture (-i)");
+        goto out;
+    }
+    if (iface &&
+        (rec_health_new(iface, &health) || (metrics && rec_health_serve(health, metrics, &err)))) {
+        ES_ERROR("record", "%s", err.msg[0] ? err.msg : "out of memory");
+        goto out;
+    }
     capture = in;
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
@@ -378,7 +419,8 @@ int cmd_record(struct es_cli *cli)
                 filter ? filter : "");
     struct pcapin_packet pk;
     double t_start = mono_s();
-    int64_t last = 0, next_report = es_now_ms() + 60000, next_line = 0;
+    int64_t last = 0, next_report = es_now_ms() + 60000, next_line = 0, next_snap = 0;
+    int64_t next_status = es_now_ms() + status_every * 1000;
     bool tty = stats && isatty(2);
     int got = 0;
     while (!stop && (got = pcapin_next(in, &pk, &err)) == 1) {
@@ -399,6 +441,12 @@ int cmd_record(struct es_cli *cli)
                 live_report(in, r, tty);
                 next_line = now + 1000;
             }
+            if (now >= next_snap) { /* the metrics' view, once a second */
+                health_snapshot(in, r, health, now, now >= next_status ? cat : NULL, iface);
+                if (now >= next_status)
+                    next_status = now + status_every * 1000;
+                next_snap = now + 1000;
+            }
         }
     }
     if (got < 0 && !stop)
@@ -411,12 +459,15 @@ int cmd_record(struct es_cli *cli)
     }
     double t_input = mono_s();
     recorder_finish(r, last); /* SIGTERM or end of input: calls in progress are archived */
+    if (iface)                /* the last word: what the run ended with */
+        health_snapshot(in, r, health, es_now_ms(), cat, iface);
     struct recorder_counters cnt;
     recorder_counters(r, &cnt);
     summary(r, &cnt, json, t_input - t_start, mono_s() - t_input);
     rc = got < 0 || cnt.calls_failed ? 1 : 0;
 out:
     capture = NULL;
+    rec_health_free(health);
     recorder_free(r);
     catalog_close(cat);
     ingest_session_close(s);

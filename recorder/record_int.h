@@ -192,4 +192,18 @@ void recorder_sip(struct recorder *r, const struct sip_msg *m, const struct pkt 
 void recorder_tick(struct recorder *r, int64_t now_us, bool final);
 void recorder_sweep(struct recorder *r, int64_t now_us, bool final);
 
+/* ---- health: counters for the alerts and the metrics (health.c) ---- */
+struct rec_snapshot {
+    struct recorder_counters c;
+    uint64_t active, kernel_received, kernel_dropped, if_dropped;
+    int64_t at;
+};
+struct rec_health;
+int rec_health_new(const char *source, struct rec_health **out);
+void rec_health_update(struct rec_health *h, const struct rec_snapshot *s);
+int rec_health_serve(struct rec_health *h, const char *addr_port, struct es_err *err);
+void rec_health_free(struct rec_health *h);
+char *rec_snapshot_json(const struct rec_snapshot *s);
+void rec_snapshot_metrics(const struct rec_snapshot *s, const char *source, struct es_buf *b);
+
 #endif

@@ -408,6 +408,7 @@ struct recorder_counters {
     uint64_t fragments, tcp_segments;
     uint64_t audio_dropped; /* audio packets the workers' queues had no room for */
     uint64_t queue_waits;   /* times the capture waited for room (files; or a stalled disk) */
+    uint64_t queued_bytes, queue_capacity; /* the workers' queues now: in use, in all */
 };
 struct recorder;
 /* Takes an open ingest session (the archive writer's) for the whole run. */

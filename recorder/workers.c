@@ -525,8 +525,14 @@ static void add_counters(const struct rec_worker *w, struct recorder_counters *c
 void rec_pool_counters(const struct rec_pool *p, struct recorder_counters *c)
 {
     add_counters(&p->inline_w, c);
-    for (int i = 0; i < p->n; i++)
-        add_counters(&p->w[i], c);
+    for (int i = 0; i < p->n; i++) {
+        struct rec_worker *w = (struct rec_worker *)&p->w[i];
+        add_counters(w, c);
+        size_t head = atomic_load_explicit(&w->head, memory_order_acquire);
+        size_t tail = atomic_load_explicit(&w->tail, memory_order_acquire);
+        c->queued_bytes += head - tail;
+        c->queue_capacity += w->size;
+    }
 }
 
 int rec_pool_new(struct recorder *r, int nworkers, size_t queue_bytes, struct rec_pool **out,

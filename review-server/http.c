@@ -35,6 +35,8 @@ enum MHD_Result http_queue(struct req *r, unsigned status, struct MHD_Response *
         MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
     enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
+    if (ret == MHD_YES)
+        r->status = status;
     return ret;
 }
 
@@ -245,6 +247,8 @@ static enum MHD_Result dispatch(struct req *r)
     enum route_id id = r->route.id;
     if (id == R_SESSION_CREATE)
         return api_session(r);
+    if (id == R_METRICS) /* Prometheus: an API token, no session */
+        return api_metrics(r);
     authenticate(r);
     if (!r->authed) {
         if (is_page(id) && id != R_PAGE_LOGIN && id != R_PAGE_ROOT)
@@ -372,11 +376,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->srv = srv;
         r->conn = conn;
         r->method = method;
+        r->t0_us = es_mono_us();
         es_buf_init(&r->body, HTTP_MAX_BODY);
         r->https = srv->tls;
         client_address(r);
         r->proxied = proxies_apply(&srv->proxies, conn, r->ip, sizeof r->ip, &r->https);
         int rc = route_match(method, url, strlen(url), &r->route);
+        r->routed = rc == 0;
         if (rc == ES_ENOTFOUND)
             return http_error(r, 404, "no such page or API route");
         if (rc)
@@ -426,12 +432,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
     (void)conn;
     (void)toe;
     struct req *r = *con_cls;
     if (!r)
         return;
+    struct server *srv = cls;
+    if (srv->metrics && r->status)
+        http_metrics_request(srv->metrics, r);
     es_buf_free(&r->body);
     upload_free(r->upload);
     sodium_memzero(r->token, sizeof r->token);
@@ -451,7 +459,7 @@ int http_start(struct server *srv, const struct http_opts *o, struct es_err *err
     if (pthread_key_create(&srv->worker_key, worker_free))
         return es_seterr(err, ES_ENOMEM, "cannot create the per-thread key");
     if (throttle_new(THROTTLE_CAPACITY, THROTTLE_CEILING, &srv->throttle) ||
-        listens_new(16384, &srv->listens))
+        listens_new(16384, &srv->listens) || !(srv->metrics = http_metrics_new()))
         return es_seterr(err, ES_ENOMEM, "out of memory for the login throttle");
     srv->tls = o->tls_cert != NULL;
     srv->proxies = o->proxies;
@@ -492,6 +500,8 @@ void http_stop(struct server *srv)
     throttle_free(srv->throttle);
     srv->throttle = NULL;
     listens_free(srv->listens);
+    http_metrics_free(srv->metrics);
+    srv->metrics = NULL;
     srv->listens = NULL;
 }
 

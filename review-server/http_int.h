@@ -52,6 +52,7 @@ struct server {
     struct throttle *throttle;
     struct listens *listens;
     _Atomic int64_t missed_synced_at; /* the unreturned-calls list was brought up to date */
+    struct http_metrics *metrics;     /* requests by route and status, latencies */
 };
 
 /* One per pool thread: its own catalog connection, stores and the statements
@@ -87,6 +88,9 @@ struct req {
     char ip[64];
     struct upload *upload;            /* POST /recordings */
     char token_name[REVIEW_NAME_LEN]; /* the API token it came with */
+    int64_t t0_us;                    /* when its headers came in */
+    unsigned status;                  /* what was answered */
+    bool routed;                      /* its path matched a route */
 };
 
 struct http_opts {
@@ -189,6 +193,14 @@ enum MHD_Result pages(struct req *r);
 enum MHD_Result api_admin(struct req *r);
 enum MHD_Result api_analytics(struct req *r);
 enum MHD_Result api_missed(struct req *r);
+
+/* metrics.c: GET /metrics (an API token), and the per-request counts */
+struct http_metrics;
+struct http_metrics *http_metrics_new(void);
+void http_metrics_free(struct http_metrics *m);
+void http_metrics_request(struct http_metrics *m, const struct req *r);
+enum MHD_Result api_metrics(struct req *r);
+
 struct upload;
 int upload_begin(struct req *r);
 /* ES_ETOOBIG once the body passes the upload cap (the partial file is gone,

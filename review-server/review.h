@@ -167,6 +167,7 @@ enum route_id {
     R_MISSED_REPORT,
     R_NOTIFICATIONS,
     R_NOTIFICATION_RETRY,
+    R_METRICS,
     R_PAGE_ROOT,
     R_PAGE_LOGIN,
     R_PAGE_CALLS,
@@ -180,6 +181,7 @@ enum route_id {
     R_PAGE_ADMIN,
     R_PAGE_MISSED,
     R_ASSET,
+    R_COUNT
 };
 struct route {
     enum route_id id;
@@ -187,6 +189,8 @@ struct route {
 };
 /* ES_ENOTFOUND: no such path (404); ES_EUNSUPP: the path exists but not for
  * this method (405). */
+/* A route's path pattern ("/api/v1/calls/{id}"), for the metrics' labels. */
+const char *route_pattern(enum route_id id);
 int route_match(const char *method, const char *path, size_t len, struct route *r);
 /* One byte range of a file of size bytes: 0 with [start, end] inclusive;
  * ES_ENOTFOUND for several ranges (serve the whole file); ES_EINVAL for a

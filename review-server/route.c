@@ -62,6 +62,7 @@ static const struct pattern patterns[] = {
     {"GET", "/api/v1/missed/report", R_MISSED_REPORT},
     {"GET", "/api/v1/notifications", R_NOTIFICATIONS},
     {"POST", "/api/v1/notifications/{n}/retry", R_NOTIFICATION_RETRY},
+    {"GET", "/metrics", R_METRICS},
     {"GET", "/", R_PAGE_ROOT},
     {"GET", "/login", R_PAGE_LOGIN},
     {"GET", "/calls", R_PAGE_CALLS},
@@ -127,6 +128,16 @@ static bool match(const char *pat, const char *path, size_t len, char *arg /* RE
         pat++;
     }
     return i == len;
+}
+
+const char *route_pattern(enum route_id id)
+{
+    if (id == R_ASSET)
+        return "/static/{file}";
+    for (size_t i = 0; i < ES_ARRAY_LEN(patterns); i++)
+        if (patterns[i].id == id)
+            return patterns[i].path;
+    return "?";
 }
 
 int route_match(const char *method, const char *path, size_t len, struct route *r)

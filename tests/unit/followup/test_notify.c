@@ -217,3 +217,87 @@ Test(notify, configuration_mistakes_name_the_key)
     cr_assert(strstr(err.msg, "unknown key 'notify.a.colour'"), "%s", err.msg);
     cr_assert_neq(load("notify..url = http://x/\n", &nc), 0, "an empty rule name");
 }
+
+/* ---- health --------------------------------------------------------------------- */
+static void status(int64_t at, const char *counters)
+{
+    cr_assert_eq(catalog_recorder_status_put(cat, "eth1", at, counters), 0);
+}
+
+struct firing {
+    int n;
+    bool no_sip, silent;
+};
+
+static int on_firing(void *ud, const char *condition, int64_t since)
+{
+    struct firing *f = ud;
+    (void)since;
+    f->n++;
+    f->no_sip |= !strcmp(condition, "no-sip:eth1");
+    f->silent |= !strcmp(condition, "recorder-silent:eth1");
+    return 0;
+}
+
+#define CNT(sip, bad, kdrop, adrop)                                                                \
+    "{\"sip_messages\":" #sip ",\"bad_sip\":" #bad ",\"bad_packets\":0,\"kernel_dropped\":" #kdrop \
+    ",\"if_dropped\":0,\"audio_dropped\":" #adrop "}"
+
+Test(notify, health_conditions_fire_once_per_episode_and_clear)
+{
+    struct notify_config nc;
+    cr_assert_eq(load("webhook_url = http://127.0.0.1:1/\n"
+                      "webhook_events = capture.health\n"
+                      "health_clear_after_minutes = 5\nhealth_no_sip_minutes = 10\n"
+                      "health_recorder_silent_minutes = 3\nhealth_unparsed_per_minute = 100\n",
+                      &nc),
+                 0, "%s", err.msg);
+    struct followup_opts o = {0};
+    o.has_hours = true;
+    cr_assert_eq(an_hours_parse("Mon-Sun 00:00-24:00", &o.hours, &err), 0);
+    struct followup_health h;
+    int64_t t = es_now_ms() - 3600000;
+    status(t, CNT(10, 0, 0, 0));
+    cr_assert_eq(notify_health(fu, &nc, &o, NULL, t, &h, &err), 0, "%s", err.msg);
+    cr_assert_eq(h.raised, 0, "a first look only records the counters");
+    /* a minute later: kernel drops and 300 bad SIP messages a minute */
+    status(t + 60000, CNT(20, 300, 5, 0));
+    cr_assert_eq(notify_health(fu, &nc, &o, NULL, t + 60000, &h, &err), 0, "%s", err.msg);
+    cr_assert_eq(h.raised, 2, "kernel-drops and unparsed");
+    /* still dropping: the same episode, nothing new */
+    status(t + 120000, CNT(30, 600, 9, 0));
+    cr_assert_eq(notify_health(fu, &nc, &o, NULL, t + 120000, &h, &err), 0);
+    cr_assert_eq(h.raised, 0);
+    cr_assert_eq(h.cleared, 0);
+    /* quiet: both clear 5 minutes after they were last seen (the 8th minute) */
+    int cleared = 0;
+    for (int m = 3; m <= 8; m++) {
+        status(t + m * 60000, CNT(31, 600, 9, 0));
+        cr_assert_eq(notify_health(fu, &nc, &o, NULL, t + m * 60000, &h, &err), 0);
+        cleared += (int)h.cleared;
+        cr_assert_eq(h.cleared, m == 8 ? 2 : 0, "minute %d", m);
+    }
+    cr_assert_eq(cleared, 2);
+    /* drops again: a new episode */
+    status(t + 9 * 60000, CNT(32, 600, 10, 4));
+    cr_assert_eq(notify_health(fu, &nc, &o, NULL, t + 9 * 60000, &h, &err), 0);
+    cr_assert_eq(h.raised, 2, "kernel-drops again, and audio-dropped");
+    /* no SIP for over 10 minutes in business hours, then no report for 4 minutes */
+    int64_t last = 0;
+    for (int m = 10; m <= 21; m++) {
+        last = t + m * 60000;
+        status(last, CNT(32, 600, 10, 4));
+        cr_assert_eq(notify_health(fu, &nc, &o, NULL, last, &h, &err), 0);
+    }
+    cr_assert_eq(notify_health(fu, &nc, &o, NULL, last + 4 * 60000, &h, &err), 0);
+    struct firing fc = {0};
+    cr_assert_eq(notify_health_firing(fu, on_firing, &fc, &err), 0);
+    cr_assert(fc.no_sip, "no-sip:eth1 is firing");
+    cr_assert(fc.silent, "recorder-silent:eth1 is firing");
+    int64_t routed;
+    cr_assert_eq(notify_route(fu, &nc, es_now_ms(), &routed, &err), 0, "%s", err.msg);
+    /* fired: kernel-drops, unparsed, kernel-drops, audio-dropped, no-sip, recorder-silent;
+     * cleared: kernel-drops, unparsed (8th minute), kernel-drops, audio-dropped (14th) */
+    struct tally d = deliveries(-1);
+    cr_assert_eq(d.n, 6 + 4, "each firing and each clearing, once (%d)", d.n);
+}
