@@ -8,7 +8,12 @@
  * usage: gen_reports DATA_DIR RUBRIC.yaml OPERATORS CALLS EVALS DAYS
  *        gen_reports --score RUBRIC.yaml N
  *        gen_reports --time DATA_DIR SINCE_MS UNTIL_MS [OPERATOR]
+ *        gen_reports --missed DATA_DIR N
+ * --missed adds N missed inbound calls from N different numbers over the last
+ * 30 days in 6 queues (every tenth number twice) and reads them into the
+ * unreturned-calls list: N open entries, for bench/serve.
  */
+#include "followup/followup.h"
 #include "scripts-rubric/rubric.h"
 
 #include <sodium.h>
@@ -128,10 +133,67 @@ static int time_report(const char *dir, int64_t since, int64_t until, const char
     return 0;
 }
 
+static int missed(const char *dir, long n)
+{
+    struct es_err err = {{0}};
+    struct catalog *cat;
+    struct followup *f;
+    if (catalog_open(dir, &cat, &err) || followup_open(cat, &f, &err)) {
+        fprintf(stderr, "gen_reports: %s\n", err.msg);
+        return 1;
+    }
+    sqlite3_exec(catalog_sqlite(cat), "PRAGMA synchronous = OFF", NULL, NULL, NULL);
+    struct archive_call *k = calloc(1, sizeof *k);
+    int64_t now = es_now_ms(), span = 30 * 86400000LL;
+    bool outer;
+    catalog_tx_begin(catalog_sqlite(cat), &outer);
+    for (long i = 0; i < n + n / 10; i++) {
+        long who = i < n ? i : (i - n) * 10;
+        memset(k, 0, sizeof *k);
+        k->started_at =
+            now - span + (int64_t)((double)span * (double)(i % n) / (double)n) + (i >= n);
+        es_uuid7(k->started_at, k->id);
+        k->ended_at = k->started_at + 20000;
+        snprintf(k->direction, sizeof k->direction, "inbound");
+        snprintf(k->caller, sizeof k->caller, "+4930%08ld", who);
+        snprintf(k->callee, sizeof k->callee, "600");
+        snprintf(k->queue, sizeof k->queue, "q%ld", who % 6);
+        snprintf(k->disposition, sizeof k->disposition, "missed");
+        snprintf(k->reason, sizeof k->reason, "%s", i % 3 ? "abandoned" : "no-answer");
+        snprintf(k->source, sizeof k->source, "queue_log");
+        snprintf(k->source_sha256, sizeof k->source_sha256, "%064lx", 0x7000000000L + i);
+        snprintf(k->meta_sources, sizeof k->meta_sources, "{}");
+        snprintf(k->tags, sizeof k->tags, "[]");
+        snprintf(k->details, sizeof k->details, "{}");
+        k->ring_ms = k->talk_ms = -1;
+        if (catalog_insert_call(cat, k, NULL, NULL)) {
+            fprintf(stderr, "gen_reports: inserting missed call %ld failed\n", i);
+            return 1;
+        }
+    }
+    catalog_tx_end(catalog_sqlite(cat), outer, 0);
+    struct followup_opts o = {.country_code = "49", .emit_after = INT64_MAX};
+    int64_t read;
+    if (followup_sync(f, &o, &read, &err)) {
+        fprintf(stderr, "gen_reports: %s\n", err.msg);
+        return 1;
+    }
+    int64_t open, claimed;
+    followup_open_count(f, now, &open, &claimed, &err);
+    printf("missed calls=%ld read=%lld open entries=%lld\n", n + n / 10, (long long)read,
+           (long long)open);
+    free(k);
+    followup_close(f);
+    catalog_close(cat);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (sodium_init() < 0)
         return 1;
+    if (argc == 4 && !strcmp(argv[1], "--missed"))
+        return missed(argv[2], strtol(argv[3], NULL, 10));
     if ((argc == 5 || argc == 6) && !strcmp(argv[1], "--time"))
         return time_report(argv[2], strtoll(argv[3], NULL, 10), strtoll(argv[4], NULL, 10),
                            argc == 6 ? argv[5] : NULL);

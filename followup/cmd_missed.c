@@ -59,7 +59,11 @@ static int print_entry(void *ud, const struct followup_entry *e)
     struct print_ctx *p = ud;
     p->n++;
     if (p->json) {
-        print_json(followup_entry_json(e, p->now));
+        struct es_buf b;
+        es_buf_init(&b, 1 << 20);
+        if (followup_entry_append(&b, e, p->now) == 0)
+            printf("%.*s\n", (int)b.len, b.data);
+        es_buf_free(&b);
         return 0;
     }
     char first[24], last[24], wait[24];

@@ -95,6 +95,8 @@ int followup_report(struct followup *f, int64_t from, int64_t to, struct followu
 /* One entry as the API and `missed list --json` give it. */
 json_t *followup_entry_json(const struct followup_entry *e, int64_t now);
 json_t *followup_report_json(const struct followup_report *r);
+/* The same object as followup_entry_json, written straight into b. */
+int followup_entry_append(struct es_buf *b, const struct followup_entry *e, int64_t now);
 
 /* ---- notifications ------------------------------------------------------------------
  * Events go into a durable outbox in the same transaction as what caused them

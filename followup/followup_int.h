@@ -17,6 +17,7 @@ enum st {
     S_CLOSE,
     S_OURS,
     S_ANSWERED_AFTER,
+    S_FU_PRUNE,
     S_CLOSE_MANUAL,
     S_CLAIM,
     S_REPORT,

@@ -328,3 +328,66 @@ int followup_open_count(struct followup *f, int64_t now, int64_t *open, int64_t 
     sqlite3_reset(s);
     return rc == SQLITE_ROW ? 0 : es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(f->db));
 }
+
+/* ---- the same as text, without building a jansson tree (the list's hot path) ---- */
+#define LIT(b, s) es_buf_append((b), (s), sizeof(s) - 1)
+
+static void jstr(struct es_buf *b, const char *key, const char *v)
+{
+    es_buf_appendf(b, ",\"%s\":", key);
+    if (v && v[0])
+        es_json_string(b, v, strlen(v));
+    else
+        LIT(b, "null");
+}
+
+static void jtime(struct es_buf *b, const char *key, int64_t ms)
+{
+    if (!ms) {
+        es_buf_appendf(b, ",\"%s\":null", key);
+        return;
+    }
+    char t[32];
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    es_buf_appendf(b, ",\"%s\":\"%s\"", key, t);
+}
+
+int followup_entry_append(struct es_buf *b, const struct followup_entry *e, int64_t now)
+{
+    size_t before = b->len;
+    es_buf_appendf(b, "{\"id\":%lld,\"number\":", (long long)e->id);
+    es_json_string(b, e->number, strlen(e->number));
+    LIT(b, ",\"queue\":");
+    es_json_string(b, e->line, strlen(e->line));
+    es_buf_appendf(b, ",\"attempts\":%lld,\"our_attempts\":%lld", (long long)e->attempts,
+                   (long long)e->our_attempts);
+    jtime(b, "first_missed_at", e->first_missed_at);
+    jtime(b, "last_missed_at", e->last_missed_at);
+    /* our own compact JSON object (written by the sync with jansson) */
+    es_buf_appendf(b, ",\"reasons\":%s,\"after_hours\":%s,\"status\":\"%s\"",
+                   e->reasons[0] == '{' ? e->reasons : "{}", e->after_hours ? "true" : "false",
+                   status_names[e->status]);
+    if (e->status == FU_CLOSED)
+        LIT(b, ",\"waiting_s\":null");
+    else
+        es_buf_appendf(b, ",\"waiting_s\":%lld", (long long)((now - e->first_missed_at) / 1000));
+    jstr(b, "claimed_by", e->claimed_by);
+    jtime(b, "claimed_until", e->claimed_until);
+    jstr(b, "closed_by", e->closed_by);
+    jtime(b, "closed_at", e->closed_at);
+    jstr(b, "callback_call_id", e->callback_call_id);
+    jstr(b, "callback_operator", e->callback_operator);
+    if (e->status == FU_CLOSED && strcmp(e->closed_by, "manual"))
+        es_buf_appendf(b, ",\"time_to_callback_s\":%lld",
+                       (long long)((e->closed_at - e->first_missed_at) / 1000));
+    else
+        LIT(b, ",\"time_to_callback_s\":null");
+    LIT(b, ",\"note\":");
+    es_json_string(b, e->note, strlen(e->note));
+    jstr(b, "customer", e->customer);
+    jstr(b, "segment", e->segment);
+    return es_buf_append(b, "}", 1) || b->len == before ? ES_ENOMEM : 0;
+}

@@ -102,6 +102,7 @@ static const char *const migrations[] = {
     "  counters TEXT NOT NULL,"
     "  last_sip_at INTEGER NOT NULL"
     ") STRICT;"
+    "CREATE INDEX fu_calls_time ON fu_calls(started_at);"
     "CREATE TABLE fu_failures ("
     "  one INTEGER PRIMARY KEY CHECK (one = 1),"
     "  last_at INTEGER NOT NULL,"
@@ -134,6 +135,9 @@ const char *const fu_sql[S_COUNT] = {
     [S_ANSWERED_AFTER] = "SELECT started_at, outbound, call_id, operator FROM fu_calls"
                          " WHERE number = ?1 AND started_at > ?2 AND answered = 1"
                          " ORDER BY started_at LIMIT 1",
+    /* a miss comes at most days after its callback: older numbers need not be kept */
+    [S_FU_PRUNE] = "DELETE FROM fu_calls WHERE rowid IN (SELECT rowid FROM fu_calls"
+                   " WHERE started_at < ?1 LIMIT 10000)",
     [S_CLOSE_MANUAL] = "UPDATE unreturned SET open = 0, closed_by = 'manual', closed_at = ?2,"
                        " callback_operator = ?3, note = ?4, claimed_until = 0"
                        " WHERE number = ?1 AND open = 1",
@@ -350,6 +354,8 @@ static int one_call(void *ud, const struct catalog_call_brief *b)
     return x->rc ? 1 : 0;
 }
 
+#define FU_CALLS_KEEP_MS (14LL * 86400 * 1000)
+
 static int read_position(struct followup *f, struct sync_ctx *x)
 {
     sqlite3_stmt *s = stmt(f, S_POS_GET);
@@ -393,6 +399,11 @@ int followup_sync(struct followup *f, const struct followup_opts *o, int64_t *ca
             break;
     }
     *calls = x.n;
+    if (x.n) {
+        sqlite3_stmt *s = stmt(f, S_FU_PRUNE);
+        sqlite3_bind_int64(s, 1, es_now_ms() - FU_CALLS_KEEP_MS);
+        return done(f, s, err);
+    }
     return 0;
 }
 

@@ -82,18 +82,21 @@ static bool int_arg(struct req *r, const char *name, int64_t lo, int64_t hi, int
 }
 
 struct page {
-    json_t *arr;
-    int64_t now;
+    struct es_buf out;
+    int64_t now, n;
     int64_t last_key, last_id;
+    int rc;
 };
 
 static int add(void *ud, const struct followup_entry *e)
 {
     struct page *p = ud;
-    json_array_append_new(p->arr, followup_entry_json(e, p->now));
+    if (p->n++)
+        es_buf_append(&p->out, ",", 1);
+    p->rc = followup_entry_append(&p->out, e, p->now);
     p->last_key = e->status == FU_CLOSED ? e->closed_at : e->first_missed_at;
     p->last_id = e->id;
-    return 0;
+    return p->rc;
 }
 
 static enum MHD_Result list(struct req *r)
@@ -119,19 +122,27 @@ static enum MHD_Result list(struct req *r)
         return http_error(r, 500, "%s", err.msg);
     char *lines = operator_lines(r, &err);
     f.lines = lines;
-    struct page p = {.arr = json_array(), .now = es_now_ms()};
+    struct page p = {.now = es_now_ms()};
+    es_buf_init(&p.out, 16 << 20);
+    static const char head[] = "{\"entries\":[";
+    es_buf_append(&p.out, head, sizeof head - 1);
     int rc = followup_list(r->w->fu, &f, p.now, add, &p, &err);
     free(lines);
-    if (rc) {
-        json_decref(p.arr);
-        return lib_error(r, rc, &err);
+    if (rc || p.rc) {
+        es_buf_free(&p.out);
+        return rc ? lib_error(r, rc, &err) : http_error(r, 500, "out of memory");
     }
-    json_t *o = json_pack("{s:o}", "entries", p.arr);
-    if ((int64_t)json_array_size(p.arr) == limit)
-        json_object_set_new(o, "next",
-                            json_pack("{s:I, s:I}", "after_key", (json_int_t)p.last_key, "after_id",
-                                      (json_int_t)p.last_id));
-    return http_json(r, 200, o);
+    es_buf_append(&p.out, "]", 1);
+    if (p.n == limit)
+        es_buf_appendf(&p.out, ",\"next\":{\"after_key\":%lld,\"after_id\":%lld}",
+                       (long long)p.last_key, (long long)p.last_id);
+    if (es_buf_append(&p.out, "}", 1)) {
+        es_buf_free(&p.out);
+        return http_error(r, 500, "out of memory");
+    }
+    enum MHD_Result res = http_reply(r, 200, "application/json", p.out.data, p.out.len);
+    es_buf_free(&p.out);
+    return res;
 }
 
 /* The entry of the path, if this user may act on it (else an error is queued). */

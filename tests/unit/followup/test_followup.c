@@ -294,3 +294,27 @@ Test(followup, the_report_gives_time_to_callback)
     cr_assert_float_eq(r.within_1h, 0.25, 1e-9);
     cr_assert_float_eq(r.same_day, 0.5, 1e-9);
 }
+
+/* The list's fast writer and the jansson object say the same, open or closed. */
+Test(followup, the_written_entry_equals_the_json_object)
+{
+    missed(T(9, 0), "+4931999", "no-answer", "sales \"east\"");
+    missed(T(9, 5), "+4931998", "busy", "sales");
+    call(T(9, 30), "outbound", "101", "+4931998", "answered", "", "", "101");
+    sync_();
+    struct got g = list(0, T(10, 0));
+    cr_assert_eq(g.n, 2);
+    for (int i = 0; i < g.n; i++) {
+        json_t *want = followup_entry_json(&g.e[i], T(10, 0));
+        struct es_buf b;
+        es_buf_init(&b, 1 << 16);
+        cr_assert_eq(followup_entry_append(&b, &g.e[i], T(10, 0)), 0);
+        json_error_t je;
+        json_t *got = json_loadb(b.data, b.len, 0, &je);
+        cr_assert_not_null(got, "%s: %.*s", je.text, (int)b.len, b.data);
+        cr_assert(json_equal(want, got), "%.*s", (int)b.len, b.data);
+        json_decref(want);
+        json_decref(got);
+        es_buf_free(&b);
+    }
+}
