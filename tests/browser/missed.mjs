@@ -70,6 +70,19 @@ try {
   check('another\'s claim disables the button for them', await op.page.locator('#missed-table button.claim').isDisabled());
   check('no callback tiles for operators', await op.page.locator('.tile').count() === 0);
   await op.context.close();
+
+  const adm = await loginAs('adm');
+  await adm.page.goto(base + '/admin');
+  await adm.page.waitForSelector('#dead table');
+  const dead = adm.page.locator('#dead tbody tr');
+  check(`the admin page lists the dead letters (${await dead.count()})`, await dead.count() === fx.dead);
+  const text = await dead.first().textContent();
+  check(`with the event and the error (${text})`, text.includes('call.missed') && /connect/i.test(text));
+  check('and the counts', (await adm.page.locator('#notecounts').textContent()).includes(`${fx.dead} given up`));
+  await dead.first().locator('button.retry').click();
+  await adm.page.locator('#dead tbody tr').nth(fx.dead - 1).waitFor({ state: 'detached' });
+  check('a retry takes it off the dead letters', await dead.count() === fx.dead - 1);
+  await adm.context.close();
 } catch (e) {
   failed++;
   console.log('FAIL: ' + e.message);

@@ -8,16 +8,19 @@ command -v chromium > /dev/null || { echo "SKIP: chromium is not installed (scri
 [ -d "$SRC/tests/browser/node_modules/playwright-core" ] ||
   { echo "SKIP: playwright-core not installed (scripts/install-deps runs npm ci in tests/browser)"; exit 77; }
 export TZ=UTC
-printf 'country_code = 49\n' > earshot.conf
+# a webhook nobody answers, given up after 1 s: the admin page's dead letters
+printf 'country_code = 49\nwebhook_url = http://127.0.0.1:1/hook\nwebhook_events = call.missed\nnotify_give_up = 1\nnotify_timeout = 1\n' > earshot.conf
 export EARSHOT_CONFIG=$WORK/earshot.conf
 python3 "$SRC/tests/tools/mkpcap.py" m.pcap --missed noanswer --calls 4 --stagger 60000 --seconds 2 \
-  --start $(( $(date +%s) - 3600 )) > /dev/null
+  --start $(( $(date +%s) - 1800 )) > /dev/null
 es -q record -r m.pcap
+es -q notify run --once; sleep 1.2; es -q notify run --once
+check "four dead letters for the admin page" test "$(es notify list --dead --json | wc -l)" = 4
 printf 'missed pw 1\n' | es user add sup --role supervisor
 printf 'missed pw 1\n' | es user add op101 --role operator --operator 101
 printf 'missed pw 1\n' | es user add comp --role compliance
 printf 'missed pw 1\n' | es user add adm --role admin
-echo '{"password": "missed pw 1", "entries": 4}' > fixture.json
+echo '{"password": "missed pw 1", "entries": 4, "dead": 4}' > fixture.json
 source "$SRC/tests/tools/review-fixture-server.sh"
 start_server
 mkdir -p screenshots
@@ -49,6 +52,7 @@ check "a non-number id is no route (404)" test "$(post sup "/missed/01/claim")" 
 check "the operator cannot read the report (403)" test "$(get op101 '/missed/report?from=2026-01-01&to=2026-12-31')" = 403
 check "the notifications are for admins (403 for a supervisor)" test "$(get sup '/notifications')" = 403
 check "admins see the notifications (200)" test "$(get adm '/notifications?state=dead')" = 200
+check "a retry from the admin page was audited and queued the delivery again" sh -c "test \"\$(sqlite3 data/catalog.db \"SELECT count(*) FROM audit WHERE action = 'notification.retry'\")\" = 1 && test \"\$(sqlite3 data/catalog.db \"SELECT count(*) FROM deliveries WHERE state = 'pending'\")\" = 1"
 check "the audit chain holds" es -q audit verify
 check "claims and closes are audited" test "$(sqlite3 data/catalog.db "SELECT count(*) FROM audit WHERE action IN ('missed.claim', 'missed.close')")" -ge 2
 finish

@@ -318,3 +318,28 @@ Test(followup, the_written_entry_equals_the_json_object)
         es_buf_free(&b);
     }
 }
+
+/* The caller's name and segment come from the customer directory. */
+Test(followup, entries_carry_the_customers_name_and_segment)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/customers.csv", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("number,name,segment,account_manager\n030 5550001,Müller GmbH,b2b,101\n", f);
+    fclose(f);
+    struct analytics *an;
+    cr_assert_eq(analytics_open(cat, &an, &err), 0, "%s", err.msg);
+    struct customers_result cr;
+    cr_assert_eq(analytics_customers_import(an, path, "49", NULL, NULL, &cr, &err), 0, "%s",
+                 err.msg);
+    analytics_close(an);
+    missed(T(9, 0), "+49305550001", "no-answer", "sales");
+    missed(T(9, 1), "+49305550002", "no-answer", "sales");
+    sync_();
+    struct got g = list(1, T(10, 0));
+    cr_assert_eq(g.n, 2);
+    cr_assert_str_eq(g.e[0].customer, "Müller GmbH");
+    cr_assert_str_eq(g.e[0].segment, "b2b");
+    cr_assert_str_eq(g.e[1].customer, "", "not in the directory");
+}
