@@ -353,6 +353,10 @@ int cmd_missed(struct es_cli *cli)
         fputs(usage, stderr);
         return 2;
     }
+    if (!strcmp(cli->argv[1], "-h") || !strcmp(cli->argv[1], "--help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
     struct es_cli sub = *cli;
     sub.argc--;
     sub.argv++;
