@@ -198,6 +198,42 @@ int catalog_mark_purged(struct catalog *c, const char *id, int64_t at);
 /* Calls started before `before` whose audio is still there and not on hold. */
 int catalog_list_expired(struct catalog *c, int64_t before,
                          int (*cb)(void *ud, const char *id, const char *path), void *ud);
+/* ---- retention by category (retention.c) ----
+ * "tag:b2b 1095d, queue:sales 730d, disposition:missed 90d, evaluated 730d,
+ * default 365d": the first rule a call matches gives how long its audio is
+ * kept (d, w, y or forever); a call no rule matches is kept. */
+#define RETENTION_MAX_RULES 32
+enum retention_kind {
+    RET_TAG,
+    RET_QUEUE,
+    RET_DISPOSITION,
+    RET_OPERATOR,
+    RET_SOURCE,
+    RET_EVALUATED,
+    RET_DEFAULT
+};
+struct retention_rule {
+    enum retention_kind kind;
+    char value[64];
+    int64_t keep_ms; /* -1: forever */
+    char text[96];   /* as written */
+};
+struct retention_policy {
+    struct retention_rule rules[RETENTION_MAX_RULES];
+    int n;
+};
+int archive_retention_parse(const char *spec, struct retention_policy *p, struct es_err *err);
+struct retention_call {
+    const char *id, *disposition, *queue, *tags, *operator_, *source, *path;
+    int64_t started_at;
+    bool legal_hold;
+    bool evaluated; /* filled by the caller (the evaluations are not archive's) */
+};
+/* The index of the first rule the call matches, or -1. */
+int archive_retention_match(const struct retention_policy *p, const struct retention_call *c);
+/* Every call whose audio is still there, oldest first (borrowed strings). */
+int catalog_audio_calls(struct catalog *c, int (*cb)(void *ud, const struct retention_call *),
+                        void *ud);
 /* Every live recording, for verify. */
 int catalog_list_recordings(struct catalog *c,
                             int (*cb)(void *ud, const char *id, const char *path,

@@ -94,6 +94,10 @@ static const char *const sql[ST_COUNT] = {
                   " (SELECT count(*) FROM calls WHERE disposition = 'rejected'),"
                   " (SELECT count(*) FROM ingest_failures),"
                   " (SELECT coalesce(sum(bytes), 0) FROM recordings)",
+    [ST_AUDIO_CALLS] = "SELECT c.id, c.started_at, c.disposition, c.queue, c.tags, c.operator,"
+                       " c.source, r.path, c.legal_hold FROM calls c"
+                       " JOIN recordings r ON r.call_id = c.id WHERE c.purged_at IS NULL"
+                       " ORDER BY c.started_at",
     [ST_ADD_TAG] = "UPDATE calls SET tags = json_insert(tags, '$[#]', ?2) WHERE id = ?1"
                    " AND NOT EXISTS (SELECT 1 FROM json_each(calls.tags) WHERE value = ?2)",
     [ST_EXPIRED] = "SELECT c.id, r.path FROM calls c JOIN recordings r ON r.call_id = c.id"

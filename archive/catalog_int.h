@@ -38,6 +38,7 @@ enum catalog_stmt {
     ST_STATUS_LIST,
     ST_FAILURES_SINCE,
     ST_TOTALS,
+    ST_AUDIO_CALLS,
     ST_COUNT
 };
 

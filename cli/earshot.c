@@ -21,6 +21,15 @@ static int cmd_report_any(struct es_cli *cli)
     return pbx ? cmd_analytics_report(cli) : cmd_report(cli);
 }
 
+/* retention --policy is the review server's (rules on evaluations, audited) */
+static int cmd_retention_any(struct es_cli *cli)
+{
+    for (int i = 1; i < cli->argc; i++)
+        if (!strcmp(cli->argv[i], "--policy"))
+            return cmd_retention_policy(cli);
+    return cmd_retention(cli);
+}
+
 static const struct command {
     const char *name;
     int (*run)(struct es_cli *cli);
@@ -32,7 +41,7 @@ static const struct command {
     {"show", cmd_show, "show one call with its analysis"},
     {"sources", cmd_sources, "where refused and untracked INVITEs came from (SIP scanners)"},
     {"verify", cmd_verify, "re-hash every recording against the catalog"},
-    {"retention", cmd_retention, "delete audio older than a period (legal holds kept)"},
+    {"retention", cmd_retention_any, "delete audio older than a period (legal holds kept)"},
     {"hold", cmd_hold, "put a call under legal hold"},
     {"unhold", cmd_unhold, "lift a legal hold"},
     {"rubric", cmd_rubric, "check, score, import and show call-script rubrics"},
@@ -66,6 +75,7 @@ static const char *const config_keys[] = {
     "serve.trusted_proxies",
     "business_hours",
     "country_code",
+    "retention",
     NULL,
 };
 
