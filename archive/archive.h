@@ -172,6 +172,20 @@ struct catalog_failure {
 };
 int catalog_failures_since(struct catalog *c, int64_t last_at, int64_t id, int limit,
                            int (*cb)(void *ud, const struct catalog_failure *), void *ud);
+/* Every call where an E.164 number is the caller or the callee (stored in any
+ * spelling archive_e164 understands, with country_code for national ones),
+ * oldest first; through an index on the numbers' last nine digits. */
+struct catalog_party_call {
+    const char *id, *caller, *callee, *customer, *direction, *disposition, *operator_, *queue;
+    int64_t started_at;
+    bool has_audio, legal_hold, as_caller, as_callee;
+};
+int catalog_calls_by_number(struct catalog *c, const char *e164, const char *country_code,
+                            int (*cb)(void *ud, const struct catalog_party_call *), void *ud);
+/* A data subject's erasure of one call: caller, callee, customer, the source
+ * file names and the DTMF digits blanked, the audio marked purged (delete the
+ * file after the commit), erased_at set. ES_ESTATE when the call is held. */
+int catalog_erase_call(struct catalog *c, const char *id, int64_t at);
 /* What the catalog holds, for the metrics. */
 struct catalog_totals {
     int64_t answered, missed, rejected, failures, audio_bytes;

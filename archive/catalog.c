@@ -98,6 +98,22 @@ static const char *const sql[ST_COUNT] = {
                        " c.source, r.path, c.legal_hold FROM calls c"
                        " JOIN recordings r ON r.call_id = c.id WHERE c.purged_at IS NULL"
                        " ORDER BY c.started_at",
+    [ST_BY_NUMBER] =
+        "SELECT id, started_at, caller, callee, customer, direction, disposition,"
+        " purged_at IS NULL AND EXISTS (SELECT 1 FROM recordings r"
+        " WHERE r.call_id = calls.id), legal_hold, operator, queue FROM calls"
+        " WHERE " CATALOG_NUMBER_KEY(
+            "caller") " = ?1 UNION"
+                      " SELECT id, started_at, caller, callee, customer, direction, disposition,"
+                      " purged_at IS NULL AND EXISTS (SELECT 1 FROM recordings r"
+                      " WHERE r.call_id = calls.id), legal_hold, operator, queue FROM calls"
+                      " WHERE " CATALOG_NUMBER_KEY("callee") " = ?1 ORDER BY 2",
+    /* the numbers, the customer, the file names (they carry numbers) and the DTMF
+     * digits go; the audio is marked purged (the caller deletes the file) */
+    [ST_ERASE] = "UPDATE calls SET caller = '', callee = '', customer = '',"
+                 " source_ref = 'erased', details = json_remove(details, '$.dtmf'),"
+                 " purged_at = coalesce(purged_at, ?2), erased_at = ?2"
+                 " WHERE id = ?1 AND legal_hold = 0",
     [ST_ADD_TAG] = "UPDATE calls SET tags = json_insert(tags, '$[#]', ?2) WHERE id = ?1"
                    " AND NOT EXISTS (SELECT 1 FROM json_each(calls.tags) WHERE value = ?2)",
     [ST_EXPIRED] = "SELECT c.id, r.path FROM calls c JOIN recordings r ON r.call_id = c.id"

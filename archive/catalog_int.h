@@ -9,6 +9,13 @@
 extern const char *const catalog_migrations[];
 extern const int catalog_nmigrations;
 
+/* The index key of a phone number column: its last nine digits once blanks,
+ * dashes, brackets, dots, slashes and '+' are dropped (an index on an
+ * expression: the query must spell it the same way). */
+#define CATALOG_NUMBER_KEY(col)                                                                    \
+    "substr(replace(replace(replace(replace(replace(replace(replace(" col                          \
+    ",' ',''),'-',''),'(',''),')',''),'.',''),'/',''),'+',''),-9)"
+
 enum catalog_stmt {
     ST_FIND_SOURCE,
     ST_PENDING_ADD,
@@ -39,6 +46,8 @@ enum catalog_stmt {
     ST_FAILURES_SINCE,
     ST_TOTALS,
     ST_AUDIO_CALLS,
+    ST_BY_NUMBER,
+    ST_ERASE,
     ST_COUNT
 };
 

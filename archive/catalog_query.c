@@ -385,3 +385,55 @@ int catalog_totals(struct catalog *c, struct catalog_totals *t)
     sqlite3_reset(s);
     return rc == SQLITE_ROW ? 0 : catalog_db_error(c, "count calls");
 }
+
+int catalog_calls_by_number(struct catalog *c, const char *e164, const char *country_code,
+                            int (*cb)(void *ud, const struct catalog_party_call *), void *ud)
+{
+    /* the key: the number's last nine digits; then each candidate normalised and compared */
+    char digits[64];
+    size_t n = 0;
+    for (const char *p = e164; *p && n + 1 < sizeof digits; p++)
+        if (*p >= '0' && *p <= '9')
+            digits[n++] = *p;
+    digits[n] = '\0';
+    const char *key = n > 9 ? digits + n - 9 : digits;
+    sqlite3_stmt *s = catalog_stmt(c, ST_BY_NUMBER);
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct catalog_party_call pc = {.id = text_or_empty(s, 0),
+                                        .started_at = sqlite3_column_int64(s, 1),
+                                        .caller = text_or_empty(s, 2),
+                                        .callee = text_or_empty(s, 3),
+                                        .customer = text_or_empty(s, 4),
+                                        .direction = text_or_empty(s, 5),
+                                        .disposition = text_or_empty(s, 6),
+                                        .has_audio = sqlite3_column_int(s, 7) != 0,
+                                        .legal_hold = sqlite3_column_int(s, 8) != 0,
+                                        .operator_ = text_or_empty(s, 9),
+                                        .queue = text_or_empty(s, 10)};
+        char a[40] = "", b[40] = "";
+        bool caller = !archive_e164(pc.caller, country_code, a, sizeof a) && !strcmp(a, e164);
+        bool callee = !archive_e164(pc.callee, country_code, b, sizeof b) && !strcmp(b, e164);
+        if (!caller && !callee)
+            continue; /* the same last digits, another number */
+        pc.as_caller = caller;
+        pc.as_callee = callee;
+        if (cb(ud, &pc))
+            break;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : catalog_db_error(c, "find calls by number");
+}
+
+int catalog_erase_call(struct catalog *c, const char *id, int64_t at)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_ERASE);
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, at);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return catalog_db_error(c, "erase a call");
+    return sqlite3_changes(catalog_sqlite(c)) ? 0 : ES_ESTATE; /* held, or unknown */
+}

@@ -122,6 +122,15 @@ const char *const catalog_migrations[] = {
     "  counters TEXT NOT NULL"
     ") STRICT;"
     "CREATE INDEX ingest_failures_last ON ingest_failures(last_at, id);",
+
+    /* 8: calls found by a phone number (a data subject's, GDPR): the last nine
+     * digits of caller and callee, written the way catalog_calls_by_number asks */
+    "CREATE INDEX calls_caller_key ON calls(" CATALOG_NUMBER_KEY(
+        "caller") ");"
+                  "CREATE INDEX calls_callee_key ON calls(" CATALOG_NUMBER_KEY(
+                      "callee") ");"
+                                /* when a data subject's erasure blanked the call */
+                                "ALTER TABLE calls ADD COLUMN erased_at INTEGER;",
 };
 
 const int catalog_nmigrations = (int)(sizeof catalog_migrations / sizeof catalog_migrations[0]);

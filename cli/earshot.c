@@ -42,6 +42,7 @@ static const struct command {
     {"sources", cmd_sources, "where refused and untracked INVITEs came from (SIP scanners)"},
     {"verify", cmd_verify, "re-hash every recording against the catalog"},
     {"retention", cmd_retention_any, "delete audio older than a period (legal holds kept)"},
+    {"subject", cmd_subject, "a data subject's calls by phone number: find, export, erase"},
     {"hold", cmd_hold, "put a call under legal hold"},
     {"unhold", cmd_unhold, "lift a legal hold"},
     {"rubric", cmd_rubric, "check, score, import and show call-script rubrics"},

@@ -188,6 +188,22 @@ struct notify_counts {
 int notify_counts(struct followup *f, struct notify_counts *c, struct es_err *err);
 json_t *notify_delivery_json(const struct notify_delivery *d);
 
+/* ---- a data subject (GDPR) --------------------------------------------------------- */
+/* The notifications not yet delivered that name an E.164 number (caller,
+ * callee or number, in any spelling; digests looked into): cb(where, id,
+ * event) with where "delivery", "outbox" or "digest". */
+int followup_subject_notifications(struct followup *f, const char *e164, const char *cc,
+                                   int (*cb)(void *ud, const char *where, int64_t id,
+                                             const char *event),
+                                   void *ud, int64_t *n, struct es_err *err);
+/* Removes the number's unreturned entries, the numbers kept to match its
+ * callbacks, and the notifications not yet delivered that name it. */
+struct followup_erased {
+    int64_t entries, notifications;
+};
+int followup_subject_erase(struct followup *f, const char *e164, const char *cc,
+                           struct followup_erased *out, struct es_err *err);
+
 int cmd_missed(struct es_cli *cli);
 int cmd_notify(struct es_cli *cli);
 /* earshot notify run|list|retry|test */ /* earshot missed list|close|report */

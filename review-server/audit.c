@@ -371,3 +371,18 @@ int review_audit_verify(struct review_store *s, struct review_audit_check *out, 
                          (long long)aid);
     return 0;
 }
+
+int review_subject_ref(struct review_store *s, const char *e164, char out[33])
+{
+    if (!s->has_key)
+        return ES_ESTATE;
+    unsigned char d[32];
+    crypto_auth_hmacsha256_state h;
+    crypto_auth_hmacsha256_init(&h, s->key, 32);
+    crypto_auth_hmacsha256_update(&h, (const unsigned char *)"subject:", 8);
+    crypto_auth_hmacsha256_update(&h, (const unsigned char *)e164, strlen(e164));
+    crypto_auth_hmacsha256_final(&h, d);
+    es_hex(d, 16, out);
+    sodium_memzero(&h, sizeof h);
+    return 0;
+}

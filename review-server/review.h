@@ -60,6 +60,10 @@ void review_password_generate(char out[21]);
  * once that transaction has committed. */
 int review_audit(struct review_store *s, const char *actor, const char *action, const char *target,
                  const char *detail, struct es_err *err);
+/* A data subject as the audit log names it: a pseudonym keyed with the audit
+ * key (the same number gives the same 32 hex digits; the log never holds the
+ * number, so an erasure leaves nothing of it behind). */
+int review_subject_ref(struct review_store *s, const char *e164, char out[33]);
 /* Writes the anchor file for the last row appended, if it was committed. */
 void review_audit_anchor(struct review_store *s);
 struct review_audit_filter {
@@ -201,6 +205,7 @@ int http_range_parse(const char *h, size_t len, uint64_t size, uint64_t *start, 
 int cmd_user(struct es_cli *cli);
 int cmd_audit(struct es_cli *cli);
 int cmd_retention_policy(struct es_cli *cli); /* earshot retention --policy */
+int cmd_subject(struct es_cli *cli);          /* earshot subject find|export|erase */
 int cmd_serve(struct es_cli *cli);
 
 #endif

@@ -229,6 +229,11 @@ struct eval_filter {
  * status with who/when, comments and (with history) every earlier revision. */
 int eval_get_json(struct rubric_store *s, const char *id, bool history, json_t **out,
                   struct es_err *err);
+/* Blanks the free text written about a call's evaluations (comments, dispute
+ * reasons, resolutions, history notes); answers, scores and error tags stay.
+ * *changed: rows touched. For a data subject's erasure. */
+int eval_erase_text(struct rubric_store *s, const char *call_id, int64_t *changed,
+                    struct es_err *err);
 /* Newest call first; cb gets a summary object (borrowed) and returns non-zero to stop. */
 int eval_list(struct rubric_store *s, const struct eval_filter *f,
               int (*cb)(void *ud, json_t *summary), void *ud);

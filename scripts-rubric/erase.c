@@ -1,0 +1,35 @@
+/* A data subject's erasure, the evaluations' part: the free text written about
+ * a call (the overall comment, comments pinned to the audio, dispute reasons,
+ * resolutions, history notes) is blanked; answers, scores and error tags stay,
+ * so the anonymous statistics stay true. */
+#include "scripts-rubric/rubric_int.h"
+
+static const char *const erase_sql[] = {
+    "UPDATE evaluations SET comment = '', dispute_reason = CASE WHEN dispute_reason IS NULL"
+    " THEN NULL ELSE '' END, resolution = CASE WHEN resolution IS NULL THEN NULL ELSE '' END"
+    " WHERE call_id = ?1",
+    "UPDATE evaluation_history SET comment = '', note = CASE WHEN note IS NULL THEN NULL"
+    " ELSE '' END WHERE eval_n IN (SELECT n FROM evaluations WHERE call_id = ?1)",
+    "UPDATE evaluation_comments SET body = '' WHERE eval_n IN"
+    " (SELECT n FROM evaluations WHERE call_id = ?1)",
+};
+
+int eval_erase_text(struct rubric_store *s, const char *call_id, int64_t *changed,
+                    struct es_err *err)
+{
+    *changed = 0;
+    for (size_t i = 0; i < ES_ARRAY_LEN(erase_sql); i++) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(s->db, erase_sql[i], -1, &st, NULL) != SQLITE_OK)
+            return es_seterr(err, ES_EDB, "catalog: erasing evaluations' text: %s",
+                             sqlite3_errmsg(s->db));
+        sqlite3_bind_text(st, 1, call_id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            return es_seterr(err, ES_EDB, "catalog: erasing evaluations' text: %s",
+                             sqlite3_errmsg(s->db));
+        *changed += sqlite3_changes(s->db);
+    }
+    return 0;
+}

@@ -1,0 +1,96 @@
+# A data subject by phone number (GDPR), on real recordings with sidecars and a
+# missed call from a capture: find lists every call where the number is the
+# caller or the callee in any spelling (and not a foreign number ending in the
+# same digits), with evaluations, unreturned entries and undelivered
+# notifications; export writes JSON, the Opus files and a README; erase
+# deletes the audio, blanks the numbers and the free text, keeps the scores,
+# leaves a held call untouched (exit 1), and the audit log names the subject
+# only by a keyed pseudonym.
+source "$(dirname "$0")/lib.bash"
+printf 'country_code = 49\nwebhook_url = http://127.0.0.1:1/hook\nwebhook_events = call.missed\n' > earshot.conf
+export EARSHOT_CONFIG=$WORK/earshot.conf
+mkdir in
+now=$(date +%s)
+n=0
+call() { # name caller callee
+  n=$((n + 1))
+  sox "$SOUNDS/vm-options.wav" "in/$1.wav" gain "-$n"
+  printf '{"started_at": %d, "operator": "101", "caller": "%s", "callee": "%s", "direction": "%s"}' \
+    $((now - 86400 * n)) "$2" "$3" "$4" > "in/$1.wav.json"
+}
+call national "030 1000000" 101 inbound
+call spaced "+49 30 100 0000" 102 inbound
+call outbound 101 "0049301000000" outbound
+call held "+49301000000" 103 inbound
+call foreign "+33 301000000" 101 inbound   # the same last nine digits, another number
+call other "+49309999999" 101 inbound
+es -q ingest in > /dev/null
+python3 "$SRC/tests/tools/mkpcap.py" m.pcap --missed noanswer --seconds 1 --start $(( now - 600 )) > /dev/null
+es -q record -r m.pcap
+es -q missed sync
+id() { es ls --json | grep -F "in/$1.wav" | sed -E 's/.*"id":"([^"]+)".*/\1/'; }
+es -q rubric import "$SRC/scripts-rubric/examples/inbound-order.yaml" > /dev/null
+cat > answers.json <<'JSON'
+{"greeting": "yes", "customer-type": "no", "needs-questions": 4, "price-correct": "yes",
+ "specs-correct": "na", "stock-delivery": "yes", "read-back": "yes", "no-rudeness": "yes",
+ "polite-close": "yes"}
+JSON
+ev=$(es eval add "$(id national)" --rubric inbound-order --reviewer sue --comment "Frau Schmidt, Kundennummer 4711" answers.json)
+es -q eval comment "$ev" --by sue --at 5000 "she repeats her card number here"
+es hold "$(id held)" 2> /dev/null
+
+es subject find 0301000000 --json > find.jsonl
+calls() { python3 -c "
+import json
+ids = {json.loads(l)['id']: json.loads(l)['source_ref'].split('/')[-1] for l in open('ls.jsonl')}
+rows = [json.loads(l) for l in open('$1')]
+print(' '.join(sorted(ids.get(r['id'], '?') for r in rows if 'started_at' in r)))"; }
+es ls --json > ls.jsonl
+check "find: every spelling, caller or callee, not the foreign number ($(calls find.jsonl))" test "$(calls find.jsonl)" = "held.wav m.pcap national.wav outbound.wav spaced.wav"
+check "find: the evaluation and its two comments, the entry and the notification" python3 -c "
+import json; s = json.loads(open('find.jsonl').readlines()[-1])
+assert s['subject'] == '+49301000000' and s['evaluations'] == 1 and s['comments'] == 2, s
+assert len(s['unreturned']) == 1 and s['unreturned'][0]['number'] == '+49301000000', s['unreturned']
+assert len(s['notifications']) == 1 and s['notifications'][0]['event'] == 'call.missed', s['notifications']
+assert s['legal_hold'] == 1"
+
+es subject export +49301000000 --out export > export.txt
+check "export: calls.json, evaluations.json, unreturned.json, README and the Opus files" sh -c "test -s export/calls.json && test -s export/evaluations.json && test -s export/unreturned.json && test -s export/README.txt && test \$(ls export/*.opus | wc -l) = 4"
+check "the exported audio plays" sh -c "for f in export/*.opus; do ffprobe -v error -show_entries stream=codec_name -of csv=p=0 \"\$f\" | grep -qx opus || exit 1; done"
+check "the exported evaluation carries its comments" grep -q "she repeats her card number here" export/evaluations.json
+
+es subject erase 0301000000 --reason "request 2026-117" --dry-run > dry.txt || true
+check "a dry run erases nothing" test "$(find data/archive -name '*.opus' | wc -l)" = 6
+declare -A ids
+for c in national spaced outbound held other foreign; do ids[$c]=$(id $c); done
+set +e; es subject erase 0301000000 --reason "request 2026-117" --json > erase.jsonl; rc=$?; set -e
+check "erase exits 1 when a call was held ($rc)" test "$rc" = 1
+check "it names the held call" grep -q "\"id\":\"${ids[held]}\",\"action\":\"held, left untouched\"" erase.jsonl
+check "three recordings deleted, the held and the others kept" test "$(find data/archive -name '*.opus' | wc -l)" = 3
+check "the held call keeps its audio and its number" sh -c "'$EARSHOT' show ${ids[held]} --json | grep -q '\"caller\":\"+49301000000\"'"
+for c in national spaced outbound; do
+  check "$c: numbers and file name blanked, audio purged" sh -c "'$EARSHOT' show ${ids[$c]} --json | python3 -c \"import json,sys; c=json.load(sys.stdin); assert c['caller'] == '' and c['callee'] == '' and c['source_ref'] == 'erased' and c['purged_at'], c\""
+done
+check "the evaluation keeps its score, loses its text" sh -c "es() { '$EARSHOT' \"\$@\"; }; es eval show $ev --json | python3 -c \"import json,sys; e=json.load(sys.stdin); assert e['score'] == 90.0 and e['comment'] == '' and all(c['text'] == '' for c in e['comments']), e\""
+check "the unreturned entry is gone" test "$(es missed list --json | wc -l)" = 0
+check "so is the undelivered notification" test "$(sqlite3 data/catalog.db "SELECT count(*) FROM deliveries") $(sqlite3 data/catalog.db "SELECT count(*) FROM outbox")" = "0 0"
+check "the other caller is untouched" sh -c "'$EARSHOT' show ${ids[other]} --json | grep -q '\"caller\":\"+49309999999\"'"
+check "the foreign number is untouched" sh -c "'$EARSHOT' show ${ids[foreign]} --json | grep -q '\"caller\":\"+33 301000000\"'"
+check "verify stays green" es -q verify
+check "the audit log: find, export, erase under one pseudonym, never the number" python3 - <<'PY'
+import sqlite3
+db = sqlite3.connect('data/catalog.db')
+rows = db.execute("SELECT action, target, detail FROM audit WHERE action LIKE 'subject.%' ORDER BY id").fetchall()
+assert [r[0] for r in rows] == ['subject.find', 'subject.export', 'subject.erase'], rows
+assert len({r[1] for r in rows}) == 1 and len(rows[0][1]) == 32, rows
+assert not any('1000000' in (r[1] + r[2]) for r in rows), rows
+assert 'request 2026-117' in rows[2][2]
+PY
+check "the audit chain holds" es -q audit verify
+es subject find 0301000000 --json > after.jsonl
+check "found again: only the held call" test "$(calls after.jsonl)" = "held.wav"
+if es subject find 101 2> ext.txt; then fail "an extension is a subject"; else ok; fi
+check "an extension is refused in one line ($(cat ext.txt))" grep -q "not a phone number" ext.txt
+if es subject erase 0301000000 2> noreason.txt; then fail "erase without a reason"; else ok; fi
+check "erase wants a reason" grep -q -- "--reason" noreason.txt
+finish
