@@ -34,7 +34,8 @@ static bool names(const char *body, const char *e164, const char *cc)
     return hit;
 }
 
-static void key9(const char *e164, char like[32])
+/* "%<the last nine digits>%" for LIKE */
+static void key9(const char *e164, char like[16])
 {
     char d[40];
     size_t n = 0;
@@ -42,7 +43,12 @@ static void key9(const char *e164, char like[32])
         if (*p >= '0' && *p <= '9')
             d[n++] = *p;
     d[n] = '\0';
-    snprintf(like, 32, "%%%s%%", n > 9 ? d + n - 9 : d);
+    const char *k = n > 9 ? d + n - 9 : d;
+    like[0] = '%';
+    size_t kl = strlen(k);
+    memcpy(like + 1, k, kl);
+    like[kl + 1] = '%';
+    like[kl + 2] = '\0';
 }
 
 static const char *const scan_sql[] = {
@@ -63,7 +69,7 @@ static int scan(struct followup *f, const char *e164, const char *cc, bool erase
                 int (*cb)(void *, const char *, int64_t, const char *), void *ud, int64_t *n,
                 struct es_err *err)
 {
-    char like[32];
+    char like[16];
     key9(e164, like);
     *n = 0;
     for (size_t t = 0; t < ES_ARRAY_LEN(scan_sql); t++) {

@@ -2,7 +2,7 @@
  * evaluations, unreturned-call entries and notifications, found through
  * every module's own door, exported, or erased (GDPR). Every step is audited
  * under a keyed pseudonym of the number, never the number itself. */
-#include "review-server/review_int.h"
+#include "review-server/http_int.h"
 #include "followup/followup.h"
 #include "scripts-rubric/rubric.h"
 
@@ -34,12 +34,18 @@ struct ctx {
     char e164[40], ref[33];
 };
 
+/* The number in E.164; false for an extension or a withheld number. */
+static bool normalise(struct ctx *x, const char *number)
+{
+    return !archive_e164(number, x->cc, x->e164, sizeof x->e164) && x->e164[0] == '+';
+}
+
 static int open_all(struct es_cli *cli, const char *number, struct ctx *x)
 {
     struct es_err err = {{0}};
     memset(x, 0, sizeof *x);
     x->cc = cli->config ? es_config_get(cli->config, "country_code") : NULL;
-    if (archive_e164(number, x->cc, x->e164, sizeof x->e164) || x->e164[0] != '+') {
+    if (!normalise(x, number)) {
         fprintf(stderr, "earshot subject: %s: not a phone number (an extension, or withheld)\n",
                 number);
         return 2;
@@ -152,7 +158,8 @@ static int gather(struct ctx *x, struct found *f, json_t **entries, json_t **not
     return rc;
 }
 
-static int audit_one(struct ctx *x, const char *action, json_t *detail, struct es_err *err)
+static int audit_one(struct ctx *x, const char *actor, const char *action, json_t *detail,
+                     struct es_err *err)
 {
     json_object_set_new(detail, "subject", json_string(x->ref));
     char *d = json_dumps(detail, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -160,7 +167,7 @@ static int audit_one(struct ctx *x, const char *action, json_t *detail, struct e
     bool outer;
     int rc = d ? catalog_tx_begin(catalog_sqlite(x->cat), &outer) : ES_ENOMEM;
     if (!rc) {
-        rc = review_audit(x->rv, "cli", action, x->ref, d, err);
+        rc = review_audit(x->rv, actor, action, x->ref, d, err);
         rc = catalog_tx_end(catalog_sqlite(x->cat), outer, rc);
         if (!rc)
             review_audit_anchor(x->rv);
@@ -188,7 +195,7 @@ static int subject_find(struct es_cli *cli, const char *number, int json)
     json_t *entries, *notes;
     rc = gather(&x, &f, &entries, &notes, &err);
     if (!rc)
-        rc = audit_one(&x, "subject.find",
+        rc = audit_one(&x, "cli", "subject.find",
                        json_pack("{s:I, s:I}", "calls", (json_int_t)json_array_size(f.calls),
                                  "evaluations", (json_int_t)f.evaluations),
                        &err);
@@ -348,7 +355,7 @@ static int subject_export(struct es_cli *cli, const char *number, const char *ou
         }
     }
     if (!rc)
-        rc = audit_one(&x, "subject.export",
+        rc = audit_one(&x, "cli", "subject.export",
                        json_pack("{s:I, s:I}", "calls", (json_int_t)json_array_size(calls),
                                  "recordings", (json_int_t)audio),
                        &err);
@@ -367,6 +374,77 @@ static int subject_export(struct es_cli *cli, const char *number, const char *ou
 }
 
 /* ---- erase --------------------------------------------------------------------------- */
+struct erased {
+    int64_t calls, blanked;
+    struct followup_erased fe;
+};
+
+/* Erases every call of the subject not on hold, its evaluations' free text, its
+ * follow-up data, with one audit row, in one transaction; then the files. */
+static int erase_core(struct ctx *x, struct found *f, const char *actor, const char *reason,
+                      struct erased *out, struct es_err *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t n = json_array_size(f->calls);
+    char **paths = calloc(n ? n : 1, sizeof *paths);
+    struct archive_call *k = calloc(1, sizeof *k);
+    int rc = paths && k ? 0 : es_seterr(err, ES_ENOMEM, "out of memory");
+    bool outer;
+    if (!rc)
+        rc = catalog_tx_begin(catalog_sqlite(x->cat), &outer)
+                 ? es_seterr(err, ES_EDB, "catalog: cannot begin")
+                 : 0;
+    if (!rc) {
+        for (size_t i = 0; i < n && !rc; i++) {
+            json_t *c = json_array_get(f->calls, i);
+            if (json_is_true(json_object_get(c, "legal_hold")))
+                continue;
+            const char *id = json_string_value(json_object_get(c, "id"));
+            struct archive_recording rec;
+            bool has = false;
+            rc = catalog_get(x->cat, id, k, &rec, &has);
+            if (!rc && has && !k->purged_at)
+                paths[i] = strdup(rec.path);
+            if (!rc)
+                rc = catalog_erase_call(x->cat, id, es_now_ms());
+            int64_t ch = 0;
+            if (!rc)
+                rc = eval_erase_text(x->rs, id, &ch, err);
+            out->blanked += ch;
+            out->calls += !rc;
+        }
+        if (!rc)
+            rc = followup_subject_erase(x->fu, x->e164, x->cc, &out->fe, err);
+        json_t *d = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "reason", reason, "calls",
+                              (json_int_t)out->calls, "held", (json_int_t)f->held, "entries",
+                              (json_int_t)out->fe.entries, "notifications",
+                              (json_int_t)out->fe.notifications, "subject", x->ref);
+        char *ds = d ? json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(d);
+        if (!rc)
+            rc = ds ? review_audit(x->rv, actor, "subject.erase", x->ref, ds, err) : ES_ENOMEM;
+        free(ds);
+        rc = catalog_tx_end(catalog_sqlite(x->cat), outer, rc);
+        if (!rc) {
+            review_audit_anchor(x->rv);
+            for (size_t i = 0; i < n; i++) {
+                if (!paths[i])
+                    continue;
+                char full[4700];
+                snprintf(full, sizeof full, "%s/%s", catalog_data_dir(x->cat), paths[i]);
+                if (unlink(full) && errno != ENOENT)
+                    ES_ERROR("subject", "%s: %s (the call is erased; remove the file by hand)",
+                             full, strerror(errno));
+            }
+        }
+    }
+    for (size_t i = 0; paths && i < n; i++)
+        free(paths[i]);
+    free(paths);
+    free(k);
+    return rc && !err->msg[0] ? es_seterr(err, rc, "%s", es_strerror(rc)) : rc;
+}
+
 static int subject_erase(struct es_cli *cli, const char *number, const char *reason, int dry,
                          int json)
 {
@@ -379,62 +457,11 @@ static int subject_erase(struct es_cli *cli, const char *number, const char *rea
     json_t *entries, *notes;
     rc = gather(&x, &f, &entries, &notes, &err);
     size_t n = json_array_size(f.calls);
-    char **paths = calloc(n ? n : 1, sizeof *paths);
-    int64_t erased = 0, blanked = 0;
-    struct followup_erased fe = {0};
-    struct archive_call *k = calloc(1, sizeof *k);
-    if (!rc && !dry && paths && k) {
-        /* everything in one transaction with its audit row; the files after */
-        bool outer;
-        rc = catalog_tx_begin(catalog_sqlite(x.cat), &outer);
-        for (size_t i = 0; i < n && !rc; i++) {
-            json_t *c = json_array_get(f.calls, i);
-            if (json_is_true(json_object_get(c, "legal_hold")))
-                continue;
-            const char *id = json_string_value(json_object_get(c, "id"));
-            struct archive_recording rec;
-            bool has = false;
-            rc = catalog_get(x.cat, id, k, &rec, &has);
-            if (!rc && has && !k->purged_at)
-                paths[i] = strdup(rec.path);
-            if (!rc)
-                rc = catalog_erase_call(x.cat, id, es_now_ms());
-            int64_t ch = 0;
-            if (!rc)
-                rc = eval_erase_text(x.rs, id, &ch, &err);
-            blanked += ch;
-            erased += !rc;
-        }
-        if (!rc)
-            rc = followup_subject_erase(x.fu, x.e164, x.cc, &fe, &err);
-        json_t *d =
-            json_pack("{s:s, s:I, s:I, s:I, s:I}", "reason", reason, "calls", (json_int_t)erased,
-                      "held", (json_int_t)f.held, "entries", (json_int_t)fe.entries,
-                      "notifications", (json_int_t)fe.notifications);
-        json_object_set_new(d, "subject", json_string(x.ref));
-        char *ds = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(d);
-        if (!rc)
-            rc = review_audit(x.rv, "cli", "subject.erase", x.ref, ds, &err);
-        free(ds);
-        rc = catalog_tx_end(catalog_sqlite(x.cat), outer, rc);
-        if (!rc) {
-            review_audit_anchor(x.rv);
-            for (size_t i = 0; i < n; i++) {
-                if (!paths[i])
-                    continue;
-                char full[4700];
-                snprintf(full, sizeof full, "%s/%s", catalog_data_dir(x.cat), paths[i]);
-                if (unlink(full) && errno != ENOENT)
-                    ES_ERROR("subject", "%s: %s (the call is erased; remove the file by hand)",
-                             full, strerror(errno));
-            }
-        }
-    }
-    for (size_t i = 0; paths && i < n; i++)
-        free(paths[i]);
-    free(paths);
-    free(k);
+    struct erased er = {0};
+    if (!rc && !dry)
+        rc = erase_core(&x, &f, "cli", reason, &er, &err);
+    int64_t erased = er.calls, blanked = er.blanked;
+    struct followup_erased fe = er.fe;
     if (rc) {
         fprintf(stderr, "earshot subject erase: %s\n", err.msg[0] ? err.msg : es_strerror(rc));
     } else {
@@ -548,4 +575,175 @@ int cmd_subject(struct es_cli *cli)
     }
     fprintf(stderr, "earshot subject: unknown command %s\n%s", what, usage);
     return 2;
+}
+
+/* ---- the compliance page's API: GET /api/v1/subject?number=, GET
+ * /api/v1/subject/export?number=, POST /api/v1/subject/erase
+ * {"number", "reason", "dry_run"}; compliance staff and admins ---- */
+static bool api_begin(struct req *r, const char *number, struct ctx *x, enum MHD_Result *res)
+{
+    memset(x, 0, sizeof *x);
+    if (r->user.role != ROLE_COMPLIANCE && r->user.role != ROLE_ADMIN) {
+        *res = http_error(r, 403, "data subjects are for compliance staff and admins");
+        return false;
+    }
+    x->cat = r->w->cat;
+    x->rs = r->w->rs;
+    x->rv = r->w->rv;
+    x->fu = r->w->fu;
+    x->cc = r->srv->country_code[0] ? r->srv->country_code : NULL;
+    if (!number || !normalise(x, number)) {
+        *res = http_error(r, 400, "expected a phone number (not an extension or a withheld one)");
+        return false;
+    }
+    if (review_subject_ref(x->rv, x->e164, x->ref)) {
+        *res = http_error(r, 503, "the audit key is not loaded");
+        return false;
+    }
+    return true;
+}
+
+static enum MHD_Result api_find(struct req *r, bool export)
+{
+    struct ctx x;
+    enum MHD_Result res;
+    if (!api_begin(r, http_arg(r, "number"), &x, &res))
+        return res;
+    struct es_err err = {{0}};
+    struct found f = {0};
+    json_t *entries, *notes;
+    int rc = gather(&x, &f, &entries, &notes, &err);
+    json_t *calls = f.calls;
+    if (!rc && export) { /* every field of each call, every evaluation with its history */
+        json_t *full = json_array(), *evals = json_array();
+        struct archive_call *k = malloc(sizeof *k);
+        size_t i;
+        json_t *c;
+        json_array_foreach(f.calls, i, c)
+        {
+            struct archive_recording rec;
+            bool has = false;
+            if (!k ||
+                catalog_get(x.cat, json_string_value(json_object_get(c, "id")), k, &rec, &has))
+                continue;
+            json_array_append_new(full, archive_call_json(k, has ? &rec : NULL));
+            size_t j;
+            json_t *ev, *e;
+            json_array_foreach(
+                json_object_get(c, "evaluations"), j,
+                ev) if (!eval_get_json(x.rs, json_string_value(json_object_get(ev, "id")), true, &e,
+                                       &err)) json_array_append_new(evals, e);
+        }
+        free(k);
+        calls = json_pack("{s:o, s:o}", "calls", full, "evaluations", evals);
+        json_decref(f.calls);
+    }
+    bool outer;
+    if (!rc)
+        rc = http_tx_begin(r, &outer, &err);
+    if (!rc) {
+        json_t *d = json_pack("{s:s, s:I, s:I}", "subject", x.ref, "calls",
+                              (json_int_t)(export ? json_array_size(json_object_get(calls, "calls"))
+                                                  : json_array_size(calls)),
+                              "evaluations", (json_int_t)f.evaluations);
+        char *ds = d ? json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(d);
+        rc = http_tx_audit_end(r, outer, 0, export ? "subject.export" : "subject.find", x.ref, ds,
+                               &err);
+        free(ds);
+    }
+    if (rc) {
+        json_decref(calls);
+        json_decref(entries);
+        json_decref(notes);
+        return http_error(r, 500, "%s", err.msg[0] ? err.msg : es_strerror(rc));
+    }
+    json_t *o =
+        json_pack("{s:s, s:o, s:I, s:I, s:I, s:o, s:o}", "subject", x.e164, "calls",
+                  export ? json_incref(json_object_get(calls, "calls")) : calls, "evaluations",
+                  (json_int_t)f.evaluations, "comments", (json_int_t)f.comments, "legal_hold",
+                  (json_int_t)f.held, "unreturned", entries, "notifications", notes);
+    if (!export)
+        return http_json(r, 200, o);
+    json_object_set(o, "evaluation_details", json_object_get(calls, "evaluations"));
+    json_decref(calls);
+    char *t = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!t)
+        return http_error(r, 500, "out of memory");
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(t), t, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(t);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    char cd[96];
+    snprintf(cd, sizeof cd, "attachment; filename=\"subject-%.12s.json\"", x.ref);
+    MHD_add_response_header(resp, "Content-Disposition", cd);
+    http_common_headers(resp, true);
+    return http_queue(r, 200, resp);
+}
+
+static enum MHD_Result api_erase(struct req *r)
+{
+    enum MHD_Result res;
+    json_t *b = http_body_json(r, &res);
+    if (!b)
+        return res;
+    const char *number = json_string_value(json_object_get(b, "number"));
+    const char *reason = json_string_value(json_object_get(b, "reason"));
+    bool dry = json_is_true(json_object_get(b, "dry_run"));
+    struct ctx x;
+    if (!api_begin(r, number, &x, &res)) {
+        json_decref(b);
+        return res;
+    }
+    if (!reason || !reason[0] || strlen(reason) > 500) {
+        json_decref(b);
+        return http_error(r, 400,
+                          "expected {\"number\", \"reason\": the request and its"
+                          " reference, \"dry_run\"}");
+    }
+    struct es_err err = {{0}};
+    struct found f = {0};
+    json_t *entries, *notes;
+    int rc = gather(&x, &f, &entries, &notes, &err);
+    struct erased er = {0};
+    if (!rc && !dry)
+        rc = erase_core(&x, &f, r->user.name, reason, &er, &err);
+    json_decref(b);
+    json_t *held = json_array(), *gone = json_array();
+    size_t i;
+    json_t *c;
+    json_array_foreach(f.calls, i, c) json_array_append(
+        json_is_true(json_object_get(c, "legal_hold")) ? held : gone, json_object_get(c, "id"));
+    size_t ne = json_array_size(entries), nn = json_array_size(notes);
+    json_decref(f.calls);
+    json_decref(entries);
+    json_decref(notes);
+    if (rc) {
+        json_decref(held);
+        json_decref(gone);
+        return http_error(r, 500, "%s", err.msg);
+    }
+    return http_json(r, 200,
+                     json_pack("{s:s, s:b, s:o, s:o, s:I, s:I}", "subject", x.e164, "dry_run", dry,
+                               dry ? "would_erase" : "erased", gone, "held", held, "unreturned",
+                               (json_int_t)(dry ? (int64_t)ne : er.fe.entries), "notifications",
+                               (json_int_t)(dry ? (int64_t)nn : er.fe.notifications)));
+}
+
+enum MHD_Result api_subject(struct req *r)
+{
+    switch (r->route.id) {
+    case R_SUBJECT:
+        return api_find(r, false);
+    case R_SUBJECT_EXPORT:
+        return api_find(r, true);
+    case R_SUBJECT_ERASE:
+        return api_erase(r);
+    default:
+        return http_error(r, 404, "no such route");
+    }
 }

@@ -221,7 +221,7 @@ static void authenticate(struct req *r)
 
 static bool is_page(enum route_id id)
 {
-    return id >= R_PAGE_ROOT && id <= R_PAGE_ADMIN;
+    return id >= R_PAGE_ROOT && id < R_ASSET; /* the pages come last, before the assets */
 }
 
 static bool changes_state(const char *method)
@@ -319,7 +319,12 @@ static enum MHD_Result dispatch(struct req *r)
     case R_PAGE_STAFFING:
     case R_PAGE_ADMIN:
     case R_PAGE_MISSED:
+    case R_PAGE_COMPLIANCE:
         return pages(r);
+    case R_SUBJECT:
+    case R_SUBJECT_EXPORT:
+    case R_SUBJECT_ERASE:
+        return api_subject(r);
     case R_AN_CALLS:
     case R_AN_PRESENCE:
     case R_AN_TIMELINE:

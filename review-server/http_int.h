@@ -193,6 +193,7 @@ enum MHD_Result pages(struct req *r);
 enum MHD_Result api_admin(struct req *r);
 enum MHD_Result api_analytics(struct req *r);
 enum MHD_Result api_missed(struct req *r);
+enum MHD_Result api_subject(struct req *r); /* cmd_subject.c: the compliance page's */
 
 /* metrics.c: GET /metrics (an API token), and the per-request counts */
 struct http_metrics;

@@ -83,6 +83,10 @@ enum MHD_Result pages(struct req *r)
         return send_asset(r, "staffing.html");
     case R_PAGE_MISSED:
         return send_asset(r, "missed.html");
+    case R_PAGE_COMPLIANCE:
+        if (r->user.role != ROLE_ADMIN && r->user.role != ROLE_COMPLIANCE)
+            return http_redirect(r, home);
+        return send_asset(r, "compliance.html");
     case R_PAGE_ADMIN:
         if (r->user.role != ROLE_ADMIN && r->user.role != ROLE_COMPLIANCE)
             return http_redirect(r, home);

@@ -172,6 +172,9 @@ enum route_id {
     R_NOTIFICATIONS,
     R_NOTIFICATION_RETRY,
     R_METRICS,
+    R_SUBJECT,
+    R_SUBJECT_EXPORT,
+    R_SUBJECT_ERASE,
     R_PAGE_ROOT,
     R_PAGE_LOGIN,
     R_PAGE_CALLS,
@@ -184,6 +187,7 @@ enum route_id {
     R_PAGE_STAFFING,
     R_PAGE_ADMIN,
     R_PAGE_MISSED,
+    R_PAGE_COMPLIANCE,
     R_ASSET,
     R_COUNT
 };

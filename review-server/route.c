@@ -63,6 +63,9 @@ static const struct pattern patterns[] = {
     {"GET", "/api/v1/notifications", R_NOTIFICATIONS},
     {"POST", "/api/v1/notifications/{n}/retry", R_NOTIFICATION_RETRY},
     {"GET", "/metrics", R_METRICS},
+    {"GET", "/api/v1/subject", R_SUBJECT},
+    {"GET", "/api/v1/subject/export", R_SUBJECT_EXPORT},
+    {"POST", "/api/v1/subject/erase", R_SUBJECT_ERASE},
     {"GET", "/", R_PAGE_ROOT},
     {"GET", "/login", R_PAGE_LOGIN},
     {"GET", "/calls", R_PAGE_CALLS},
@@ -75,6 +78,7 @@ static const struct pattern patterns[] = {
     {"GET", "/staffing", R_PAGE_STAFFING},
     {"GET", "/admin", R_PAGE_ADMIN},
     {"GET", "/missed", R_PAGE_MISSED},
+    {"GET", "/compliance", R_PAGE_COMPLIANCE},
 };
 
 /* Does one pattern match path? On a match with an {id}, the id goes to arg. */

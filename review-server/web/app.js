@@ -54,6 +54,7 @@ const ES = (() => {
     if (role !== 'operator') links.push(['/analytics', 'Analytics']);
     links.push(['/presence', role === 'operator' ? 'My presence' : 'Presence']);
     if (role !== 'operator') links.push(['/staffing', 'Staffing']);
+    if (role === 'admin' || role === 'compliance') links.push(['/compliance', 'Data subjects']);
     if (role === 'admin' || role === 'compliance') links.push(['/admin', 'Admin']);
     const logout = el('button', { onclick: async () => {
       try { await api('/session', { method: 'DELETE' }); } finally { sessionStorage.clear(); location.href = '/login'; }

@@ -1,0 +1,44 @@
+# The compliance page (/compliance) in Debian's chromium (tests/browser/
+# compliance.mjs): a search by number lists the calls in any spelling, export
+# downloads the JSON, erase previews then erases (a held call stays); and the
+# API's roles: only compliance staff and admins reach a data subject.
+source "$(dirname "$0")/lib.bash"
+command -v chromium > /dev/null || { echo "SKIP: chromium is not installed (scripts/install-deps installs it)"; exit 77; }
+[ -d "$SRC/tests/browser/node_modules/playwright-core" ] ||
+  { echo "SKIP: playwright-core not installed (scripts/install-deps runs npm ci in tests/browser)"; exit 77; }
+export TZ=UTC
+printf 'country_code = 49\n' > earshot.conf
+export EARSHOT_CONFIG=$WORK/earshot.conf
+mkdir in
+now=$(date +%s)
+n=0
+call() { # name caller
+  n=$((n + 1))
+  sox "$SOUNDS/vm-options.wav" "in/$1.wav" gain "-$n"
+  printf '{"started_at": %d, "operator": "101", "caller": "%s", "callee": "101"}' $((now - 86400 * n)) "$2" > "in/$1.wav.json"
+}
+call a "030 5551234"
+call b "+49 30 555 1234"
+call held "+49305551234"
+call other "+49309990000"
+es -q ingest in > /dev/null
+es hold "$(es ls --json | grep -F in/held.wav | sed -E 's/.*"id":"([^"]+)".*/\1/')" 2> /dev/null
+printf 'subject pw 1\n' | es user add comp --role compliance
+printf 'subject pw 1\n' | es user add sup --role supervisor
+echo '{"password": "subject pw 1", "number": "030 555-1234", "calls": 3}' > fixture.json
+source "$SRC/tests/tools/review-fixture-server.sh"
+start_server
+mkdir -p screenshots
+timeout 240 node "$SRC/tests/browser/compliance.mjs" "http://127.0.0.1:$port" fixture.json screenshots > browser.out 2>&1 || true
+cat browser.out
+check "browser tests: $(tail -n1 browser.out)" grep -q ' 0 failed$' browser.out
+check "two recordings erased, the held one and the other caller's kept" test "$(find data/archive -name '*.opus' | wc -l)" = 2
+login() { curl -s -c "jar-$1" -o /dev/null -H 'Content-Type: application/json' \
+  -d "{\"username\":\"$1\",\"password\":\"subject pw 1\"}" "http://127.0.0.1:$port/api/v1/session"; }
+login sup
+check "a supervisor cannot reach a data subject (403)" test "$(curl -s -b jar-sup -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/api/v1/subject?number=%2B49305551234")" = 403
+check "the page sends a supervisor home" sh -c "curl -s -b jar-sup -o /dev/null -w '%{redirect_url}' http://127.0.0.1:$port/compliance | grep -q '/calls$'"
+check "logged out, the page asks for a login" sh -c "curl -s -o /dev/null -w '%{redirect_url}' http://127.0.0.1:$port/compliance | grep -q /login"
+check "find, export and erase are audited by the user, under a pseudonym" test "$(sqlite3 data/catalog.db "SELECT group_concat(actor || ':' || action, ' ') FROM (SELECT actor, action FROM audit WHERE action LIKE 'subject.%' ORDER BY id)")" = "comp:subject.find comp:subject.export comp:subject.erase comp:subject.find"
+check "the audit chain holds" es -q audit verify
+finish
