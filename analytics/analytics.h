@@ -189,6 +189,16 @@ int analytics_customers_import(struct analytics *a, const char *path, const char
  * (the PBX's logs), by name. */
 int analytics_operator_queues(struct analytics *a, const char *operator_, int64_t since,
                               char (*names)[64], size_t max, size_t *n, struct es_err *err);
+/* A data subject in the imported PBX logs: queue calls and CDR rows with the
+ * number as caller (source or destination), and its customer-directory entry;
+ * with erase, the numbers are blanked and the entry removed (the counts are
+ * then what was erased). Numbers compared in E.164 (cc for national ones). */
+struct an_subject {
+    int64_t queue_calls, cdr_rows;
+    bool customer;
+};
+int analytics_subject(struct analytics *a, const char *e164, const char *cc, bool erase,
+                      struct an_subject *out, struct es_err *err);
 /* The directory's name and segment of one E.164 number: 1 found, 0 not. */
 int analytics_customer(struct analytics *a, const char *e164, char name[128], char segment[8]);
 

@@ -30,6 +30,7 @@ struct ctx {
     struct rubric_store *rs;
     struct review_store *rv;
     struct followup *fu;
+    struct analytics *an;
     const char *cc;
     char e164[40], ref[33];
 };
@@ -52,8 +53,9 @@ static int open_all(struct es_cli *cli, const char *number, struct ctx *x)
     }
     if (catalog_open(cli->data_dir, &x->cat, &err) || rubric_store_open(x->cat, &x->rs, &err) ||
         review_store_open(x->cat, &x->rv, &err) || followup_open(x->cat, &x->fu, &err) ||
-        review_subject_ref(x->rv, x->e164, x->ref)) {
+        analytics_open(x->cat, &x->an, &err) || review_subject_ref(x->rv, x->e164, x->ref)) {
         fprintf(stderr, "earshot subject: %s\n", err.msg[0] ? err.msg : "the audit key");
+        analytics_close(x->an);
         followup_close(x->fu);
         review_store_close(x->rv);
         rubric_store_close(x->rs);
@@ -65,6 +67,7 @@ static int open_all(struct es_cli *cli, const char *number, struct ctx *x)
 
 static void close_all(struct ctx *x)
 {
+    analytics_close(x->an);
     followup_close(x->fu);
     review_store_close(x->rv);
     rubric_store_close(x->rs);
@@ -76,6 +79,7 @@ struct found {
     struct ctx *x;
     json_t *calls; /* one object per call */
     int64_t evaluations, comments, held;
+    struct an_subject pbx; /* the imported PBX logs and the customer directory */
 };
 
 static int add_eval(void *ud, json_t *summary)
@@ -153,6 +157,8 @@ static int gather(struct ctx *x, struct found *f, json_t **entries, json_t **not
         rc = followup_list(x->fu, &flt, es_now_ms(), entry, *entries, err);
     if (!rc)
         rc = followup_subject_notifications(x->fu, x->e164, x->cc, note, *notes, &n, err);
+    if (!rc)
+        rc = analytics_subject(x->an, x->e164, x->cc, false, &f->pbx, err);
     if (rc && !err->msg[0])
         es_seterr(err, rc, "reading the catalog");
     return rc;
@@ -210,15 +216,20 @@ static int subject_find(struct es_cli *cli, const char *number, int json)
                       (json_int_t)json_array_size(f.calls), "evaluations",
                       (json_int_t)f.evaluations, "comments", (json_int_t)f.comments, "legal_hold",
                       (json_int_t)f.held, "unreturned", entries, "notifications", notes);
+        json_object_set_new(sum, "pbx_queue_calls", json_integer(f.pbx.queue_calls));
+        json_object_set_new(sum, "pbx_cdr_rows", json_integer(f.pbx.cdr_rows));
+        json_object_set_new(sum, "customer_directory", json_boolean(f.pbx.customer));
         print_line(sum);
         json_decref(sum);
     } else {
         size_t i;
         json_t *c;
         printf("%s: %zu calls, %lld evaluations (%lld comments), %zu unreturned-call entries,"
-               " %zu notifications not yet delivered\n",
+               " %zu notifications not yet delivered, %lld queue calls and %lld CDR rows of the"
+               " PBX's logs%s\n",
                x.e164, json_array_size(f.calls), (long long)f.evaluations, (long long)f.comments,
-               json_array_size(entries), json_array_size(notes));
+               json_array_size(entries), json_array_size(notes), (long long)f.pbx.queue_calls,
+               (long long)f.pbx.cdr_rows, f.pbx.customer ? ", in the customer directory" : "");
         json_array_foreach(f.calls, i, c)
         {
             printf("  %s  %s  %s -> %s  %s%s%s  %zu evaluations\n",
@@ -377,6 +388,7 @@ static int subject_export(struct es_cli *cli, const char *number, const char *ou
 struct erased {
     int64_t calls, blanked;
     struct followup_erased fe;
+    struct an_subject pbx;
 };
 
 /* Erases every call of the subject not on hold, its evaluations' free text, its
@@ -415,10 +427,14 @@ static int erase_core(struct ctx *x, struct found *f, const char *actor, const c
         }
         if (!rc)
             rc = followup_subject_erase(x->fu, x->e164, x->cc, &out->fe, err);
-        json_t *d = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "reason", reason, "calls",
+        if (!rc)
+            rc = analytics_subject(x->an, x->e164, x->cc, true, &out->pbx, err);
+        json_t *d = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:s}", "reason", reason, "calls",
                               (json_int_t)out->calls, "held", (json_int_t)f->held, "entries",
                               (json_int_t)out->fe.entries, "notifications",
-                              (json_int_t)out->fe.notifications, "subject", x->ref);
+                              (json_int_t)out->fe.notifications, "pbx_rows",
+                              (json_int_t)(out->pbx.queue_calls + out->pbx.cdr_rows),
+                              "customer_directory", out->pbx.customer, "subject", x->ref);
         char *ds = d ? json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         json_decref(d);
         if (!rc)
@@ -488,15 +504,21 @@ static int subject_erase(struct es_cli *cli, const char *number, const char *rea
                 (json_int_t)(dry ? (int64_t)json_array_size(entries) : fe.entries), "notifications",
                 (json_int_t)(dry ? (int64_t)json_array_size(notes) : fe.notifications), "dry_run",
                 dry);
+            const struct an_subject *p = dry ? &f.pbx : &er.pbx;
+            json_object_set_new(o, "pbx_rows", json_integer(p->queue_calls + p->cdr_rows));
+            json_object_set_new(o, "customer_directory", json_boolean(p->customer));
             print_line(o);
             json_decref(o);
         } else {
+            const struct an_subject *p = dry ? &f.pbx : &er.pbx;
             printf("%s: %s %lld calls, %lld held; %lld unreturned-call entries, %lld"
-                   " notifications\n",
+                   " notifications, %lld rows of the PBX's logs%s\n",
                    x.e164, dry ? "would erase" : "erased",
                    (long long)(dry ? (int64_t)n - f.held : erased), (long long)f.held,
                    (long long)(dry ? (int64_t)json_array_size(entries) : fe.entries),
-                   (long long)(dry ? (int64_t)json_array_size(notes) : fe.notifications));
+                   (long long)(dry ? (int64_t)json_array_size(notes) : fe.notifications),
+                   (long long)(p->queue_calls + p->cdr_rows),
+                   p->customer ? ", the customer directory entry" : "");
         }
         if (f.held)
             fprintf(stderr,
@@ -591,6 +613,7 @@ static bool api_begin(struct req *r, const char *number, struct ctx *x, enum MHD
     x->rs = r->w->rs;
     x->rv = r->w->rv;
     x->fu = r->w->fu;
+    x->an = r->w->an;
     x->cc = r->srv->country_code[0] ? r->srv->country_code : NULL;
     if (!number || !normalise(x, number)) {
         *res = http_error(r, 400, "expected a phone number (not an extension or a withheld one)");
@@ -663,6 +686,9 @@ static enum MHD_Result api_find(struct req *r, bool export)
                   export ? json_incref(json_object_get(calls, "calls")) : calls, "evaluations",
                   (json_int_t)f.evaluations, "comments", (json_int_t)f.comments, "legal_hold",
                   (json_int_t)f.held, "unreturned", entries, "notifications", notes);
+    json_object_set_new(o, "pbx_queue_calls", json_integer(f.pbx.queue_calls));
+    json_object_set_new(o, "pbx_cdr_rows", json_integer(f.pbx.cdr_rows));
+    json_object_set_new(o, "customer_directory", json_boolean(f.pbx.customer));
     if (!export)
         return http_json(r, 200, o);
     json_object_set(o, "evaluation_details", json_object_get(calls, "evaluations"));
@@ -727,11 +753,14 @@ static enum MHD_Result api_erase(struct req *r)
         json_decref(gone);
         return http_error(r, 500, "%s", err.msg);
     }
-    return http_json(r, 200,
-                     json_pack("{s:s, s:b, s:o, s:o, s:I, s:I}", "subject", x.e164, "dry_run", dry,
-                               dry ? "would_erase" : "erased", gone, "held", held, "unreturned",
-                               (json_int_t)(dry ? (int64_t)ne : er.fe.entries), "notifications",
-                               (json_int_t)(dry ? (int64_t)nn : er.fe.notifications)));
+    const struct an_subject *p = dry ? &f.pbx : &er.pbx;
+    return http_json(
+        r, 200,
+        json_pack("{s:s, s:b, s:o, s:o, s:I, s:I, s:I, s:b}", "subject", x.e164, "dry_run", dry,
+                  dry ? "would_erase" : "erased", gone, "held", held, "unreturned",
+                  (json_int_t)(dry ? (int64_t)ne : er.fe.entries), "notifications",
+                  (json_int_t)(dry ? (int64_t)nn : er.fe.notifications), "pbx_rows",
+                  (json_int_t)(p->queue_calls + p->cdr_rows), "customer_directory", p->customer));
 }
 
 enum MHD_Result api_subject(struct req *r)

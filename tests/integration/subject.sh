@@ -28,6 +28,13 @@ es -q ingest in > /dev/null
 python3 "$SRC/tests/tools/mkpcap.py" m.pcap --missed noanswer --seconds 1 --start $(( now - 600 )) > /dev/null
 es -q record -r m.pcap
 es -q missed sync
+# the PBX's queue_log (the number waited and hung up; another caller too) and the directory
+t=$((now - 3000))
+printf '%s\n' "$t|q1|sales|NONE|ENTERQUEUE||0301000000|1" "$((t + 30))|q1|sales|NONE|ABANDON|1|1|30" \
+  "$((t + 60))|q2|sales|NONE|ENTERQUEUE||+49309999999|1" "$((t + 90))|q2|sales|NONE|ABANDON|1|1|30" > queue_log
+es -q pbx import queue_log > /dev/null
+printf 'number,name,segment,account_manager\n+49301000000,Erika Muster,b2c,\n+49309999999,Other GmbH,b2b,\n' > customers.csv
+es -q customers import customers.csv > /dev/null
 id() { es ls --json | grep -F "in/$1.wav" | sed -E 's/.*"id":"([^"]+)".*/\1/'; }
 es -q rubric import "$SRC/scripts-rubric/examples/inbound-order.yaml" > /dev/null
 cat > answers.json <<'JSON'
@@ -46,13 +53,14 @@ ids = {json.loads(l)['id']: json.loads(l)['source_ref'].split('/')[-1] for l in 
 rows = [json.loads(l) for l in open('$1')]
 print(' '.join(sorted(ids.get(r['id'], '?') for r in rows if 'started_at' in r)))"; }
 es ls --json > ls.jsonl
-check "find: every spelling, caller or callee, not the foreign number ($(calls find.jsonl))" test "$(calls find.jsonl)" = "held.wav m.pcap national.wav outbound.wav spaced.wav"
-check "find: the evaluation and its two comments, the entry and the notification" python3 -c "
+check "find: every spelling, caller or callee, not the foreign number ($(calls find.jsonl))" test "$(calls find.jsonl)" = "held.wav m.pcap national.wav outbound.wav q1 spaced.wav"
+check "find: the evaluation and its two comments, the entry, the notification, the PBX log and the directory" python3 -c "
 import json; s = json.loads(open('find.jsonl').readlines()[-1])
 assert s['subject'] == '+49301000000' and s['evaluations'] == 1 and s['comments'] == 2, s
 assert len(s['unreturned']) == 1 and s['unreturned'][0]['number'] == '+49301000000', s['unreturned']
 assert len(s['notifications']) == 1 and s['notifications'][0]['event'] == 'call.missed', s['notifications']
-assert s['legal_hold'] == 1"
+assert s['legal_hold'] == 1
+assert s['pbx_queue_calls'] == 1 and s['customer_directory'] is True, s"
 
 es subject export +49301000000 --out export > export.txt
 check "export: calls.json, evaluations.json, unreturned.json, README and the Opus files" sh -c "test -s export/calls.json && test -s export/evaluations.json && test -s export/unreturned.json && test -s export/README.txt && test \$(ls export/*.opus | wc -l) = 4"
@@ -65,6 +73,10 @@ declare -A ids
 for c in national spaced outbound held other foreign; do ids[$c]=$(id $c); done
 set +e; es subject erase 0301000000 --reason "request 2026-117" --json > erase.jsonl; rc=$?; set -e
 check "erase exits 1 when a call was held ($rc)" test "$rc" = 1
+check "the summary counts the PBX row and the directory entry" python3 -c "
+import json
+s = [json.loads(l) for l in open('erase.jsonl')][-1]
+assert s['pbx_rows'] == 1 and s['customer_directory'] is True and s['dry_run'] is False, s"
 check "it names the held call" grep -q "\"id\":\"${ids[held]}\",\"action\":\"held, left untouched\"" erase.jsonl
 check "three recordings deleted, the held and the others kept" test "$(find data/archive -name '*.opus' | wc -l)" = 3
 check "the held call keeps its audio and its number" sh -c "'$EARSHOT' show ${ids[held]} --json | grep -q '\"caller\":\"+49301000000\"'"
@@ -72,10 +84,12 @@ for c in national spaced outbound; do
   check "$c: numbers and file name blanked, audio purged" sh -c "'$EARSHOT' show ${ids[$c]} --json | python3 -c \"import json,sys; c=json.load(sys.stdin); assert c['caller'] == '' and c['callee'] == '' and c['source_ref'] == 'erased' and c['purged_at'], c\""
 done
 check "the evaluation keeps its score, loses its text" sh -c "es() { '$EARSHOT' \"\$@\"; }; es eval show $ev --json | python3 -c \"import json,sys; e=json.load(sys.stdin); assert e['score'] == 90.0 and e['comment'] == '' and all(c['text'] == '' for c in e['comments']), e\""
-check "the unreturned entry is gone" test "$(es missed list --json | wc -l)" = 0
-check "so is the undelivered notification" test "$(sqlite3 data/catalog.db "SELECT count(*) FROM deliveries") $(sqlite3 data/catalog.db "SELECT count(*) FROM outbox")" = "0 0"
+check "its unreturned entries are gone, the other caller's stays" test "$(es missed list --number +49301000000 --json | wc -l) $(es missed list --number +49309999999 --json | wc -l)" = "0 1"
+check "so are its undelivered notifications, the other's stay" test "$(sqlite3 data/catalog.db "SELECT count(*) FROM outbox WHERE body LIKE '%1000000%'") $(sqlite3 data/catalog.db "SELECT count(*) FROM outbox WHERE body LIKE '%9999999%'")" = "0 1"
 check "the other caller is untouched" sh -c "'$EARSHOT' show ${ids[other]} --json | grep -q '\"caller\":\"+49309999999\"'"
 check "the foreign number is untouched" sh -c "'$EARSHOT' show ${ids[foreign]} --json | grep -q '\"caller\":\"+33 301000000\"'"
+check "the PBX log's queue call lost the number, the other kept its own" test "$(sqlite3 data/catalog.db "SELECT group_concat(callid || '=' || caller, ' ') FROM (SELECT callid, caller FROM queue_calls ORDER BY callid)")" = "q1= q2=+49309999999"
+check "the customer directory entry is gone, the other stays" test "$(sqlite3 data/catalog.db "SELECT group_concat(number) FROM customers")" = "+49309999999"
 check "verify stays green" es -q verify
 check "the audit log: find, export, erase under one pseudonym, never the number" python3 - <<'PY'
 import sqlite3
