@@ -467,6 +467,7 @@ struct archive_format {
     int channels;        /* 1, or 2 = customer left, operator right */
     int source_rate;     /* for OpusHead */
     int64_t frames_hint; /* -1 if unknown */
+    int bitrate;         /* bits per second; 0: the session's for this channel count */
 };
 /* call->id and call->started_at must be set (they go into the file's tags). */
 int archive_writer_open(struct ingest_session *s, const struct archive_call *call,
@@ -484,6 +485,26 @@ int archive_writer_commit(struct archive_writer *w, struct catalog *c, struct ar
                           char *path_out, size_t pathlen, struct es_err *err);
 /* Frees; a file not committed is removed. */
 void archive_writer_free(struct archive_writer *w);
+
+/* ---- redaction: a range of a recording made silent for good ------------- */
+struct archive_redaction {
+    int64_t from_ms, to_ms; /* into the recording; to_ms past its end: to the end */
+    const char *by, *reason;
+    int64_t at; /* when, ms since the epoch */
+};
+/* Silences the range on every channel: the recording is decoded, encoded
+ * again with the range silent and analysed again (peaks, talk, silences), into
+ * a new file in the dated tree (<id>.rN.opus); then in one transaction the
+ * catalog's recording (path, hash, size) and analysis are replaced and the
+ * call's details gain {from_ms, to_ms, by, at, reason} in `redactions`, and
+ * in_tx (may be NULL) adds its own rows (an audit row) — non-zero from it
+ * undoes everything. After the commit the old file is overwritten with zeros
+ * and removed; a crash before that leaves it marked for the next session to
+ * remove. ES_ESTATE under legal hold or with the audio gone; ES_ENOTFOUND for
+ * an unknown call; ES_EINVAL for a range outside the recording. */
+int archive_redact(struct ingest_session *s, struct catalog *c, const char *id,
+                   const struct archive_redaction *r, int (*in_tx)(void *ud), void *ud,
+                   struct es_err *err);
 
 /* ---- commands (cli/earshot.c dispatches to these) --------------------- */
 struct es_cli {

@@ -119,6 +119,12 @@ static const char *const sql[ST_COUNT] = {
     [ST_EXPIRED] = "SELECT c.id, r.path FROM calls c JOIN recordings r ON r.call_id = c.id"
                    " WHERE c.started_at < ?1 AND c.purged_at IS NULL AND c.legal_hold = 0"
                    " ORDER BY c.started_at",
+    [ST_REPLACE_REC] = "UPDATE recordings SET path = ?2, sha256 = ?3, bytes = ?4,"
+                       " duration_ms = ?5 WHERE call_id = ?1",
+    [ST_DELETE_ANALYSIS] = "DELETE FROM analysis WHERE call_id = ?1",
+    [ST_ADD_REDACTION] = "UPDATE calls SET details = json_set(details, '$.redactions',"
+                         " json_insert(coalesce(details -> '$.redactions', '[]'), '$[#]',"
+                         " json(?2))) WHERE id = ?1 AND legal_hold = 0 AND purged_at IS NULL",
     [ST_HAS_PATH] = "SELECT 1 FROM recordings r JOIN calls c ON c.id = r.call_id"
                     " WHERE r.path = ?1 AND c.purged_at IS NULL UNION ALL"
                     " SELECT 1 FROM pending_files WHERE path = ?1",
@@ -463,6 +469,40 @@ int catalog_insert_call(struct catalog *c, const struct archive_call *call,
     if (!rc && an && an->channels)
         rc = insert_analysis_row(c, call->id, an);
     if (!rc && rec)
+        rc = catalog_pending_remove(c, rec->path);
+    return catalog_tx_end(c->db, outer, rc);
+}
+
+int catalog_replace_audio(struct catalog *c, const char *id, const struct archive_recording *rec,
+                          const struct archive_analysis *an, const char *redaction)
+{
+    bool outer;
+    int rc = catalog_tx_begin(c->db, &outer);
+    if (rc)
+        return rc;
+    sqlite3_stmt *s = catalog_stmt(c, ST_ADD_REDACTION);
+    bind_text(s, 1, id);
+    bind_text(s, 2, redaction);
+    rc = step_done(c, s, "note a redaction");
+    if (!rc && !sqlite3_changes(c->db))
+        rc = ES_ESTATE; /* held, or its audio gone, since the caller looked */
+    if (!rc) {
+        s = catalog_stmt(c, ST_REPLACE_REC);
+        bind_text(s, 1, id);
+        bind_text(s, 2, rec->path);
+        bind_text(s, 3, rec->sha256);
+        sqlite3_bind_int64(s, 4, rec->bytes);
+        sqlite3_bind_int64(s, 5, rec->duration_ms);
+        rc = step_done(c, s, "replace a recording");
+    }
+    if (!rc) {
+        s = catalog_stmt(c, ST_DELETE_ANALYSIS);
+        bind_text(s, 1, id);
+        rc = step_done(c, s, "replace an analysis");
+    }
+    if (!rc && an->channels)
+        rc = insert_analysis_row(c, id, an);
+    if (!rc)
         rc = catalog_pending_remove(c, rec->path);
     return catalog_tx_end(c->db, outer, rc);
 }

@@ -32,6 +32,9 @@ enum catalog_stmt {
     ST_MARK_PURGED,
     ST_ALL_RECORDINGS,
     ST_HAS_PATH,
+    ST_REPLACE_REC,
+    ST_DELETE_ANALYSIS,
+    ST_ADD_REDACTION,
     ST_EXPIRED,
     ST_SOURCE_ADD,
     ST_SOURCE_TOP,
@@ -59,5 +62,10 @@ struct catalog {
 
 sqlite3_stmt *catalog_stmt(struct catalog *c, enum catalog_stmt which);
 int catalog_db_error(struct catalog *c, const char *what);
+/* A call's recording replaced (redact.c): the recording row and the analysis,
+ * a redaction appended to the details, the new file's pending mark cleared.
+ * ES_ESTATE when the call is held or its audio gone. */
+int catalog_replace_audio(struct catalog *c, const char *id, const struct archive_recording *rec,
+                          const struct archive_analysis *an, const char *redaction);
 
 #endif

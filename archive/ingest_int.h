@@ -15,6 +15,14 @@ struct ingest_session {
     unsigned long seq; /* temp file counter */
 };
 
+/* Moves a finished writer's file to relpath in the archive with a pending
+ * mark (owned by the session), without a catalog row: the caller's
+ * transaction catalogs it and clears the mark, or the caller removes the file
+ * and the mark. rec and an (whose peaks the caller then owns) describe it. */
+int archive_writer_place(struct archive_writer *w, struct catalog *c, const char *relpath,
+                         struct archive_recording *rec, struct archive_analysis *an,
+                         struct es_err *err);
+
 /* Runs one batch of paths (files; legs among them are paired). */
 typedef void (*ingest_batch_fn)(void *ud, struct ingest_session *s, char **paths, size_t n,
                                 int jobs, int json);

@@ -79,8 +79,9 @@ int archive_writer_open(struct ingest_session *s, const struct archive_call *cal
     struct opus_writer_opts wo = {.rate = f->rate,
                                   .channels = f->channels,
                                   .source_rate = f->source_rate,
-                                  .bitrate =
-                                      f->channels == 2 ? s->o.bitrate_stereo : s->o.bitrate_mono,
+                                  .bitrate = f->bitrate > 0     ? f->bitrate
+                                             : f->channels == 2 ? s->o.bitrate_stereo
+                                                                : s->o.bitrate_mono,
                                   .complexity = s->o.complexity,
                                   .tags = tags};
     rc = opus_writer_new(w->fd, &wo, &w->ow, err);
@@ -129,44 +130,59 @@ int archive_writer_finish(struct archive_writer *w, const struct archive_recordi
     return 0;
 }
 
-int archive_writer_commit(struct archive_writer *w, struct catalog *c, struct archive_call *call,
-                          char *path_out, size_t pathlen, struct es_err *err)
+/* Closes the finished file and moves it to relpath in the archive with a
+ * pending mark: on failure nothing is left there. */
+static int move_in(struct archive_writer *w, struct catalog *c, const char *relpath,
+                   struct es_err *err)
 {
     if (!w->finished)
-        return es_seterr(err, ES_EINVAL, "archive writer: commit before finish");
-    if (close(w->fd) != 0) {
-        w->fd = -1;
-        return es_seterr(err, -errno, "cannot write archive: %s", strerror(errno));
-    }
+        return es_seterr(err, ES_EINVAL, "archive writer: file not finished");
+    int fd = w->fd;
     w->fd = -1;
-    struct es_tm tm;
-    es_tm_from_ms(call->started_at, &tm);
-    char reldir[64], dir[4400], final[4700];
-    snprintf(reldir, sizeof reldir, "archive/%04d/%02d/%02d", tm.year, tm.mon, tm.day);
-    snprintf(w->rec.path, sizeof w->rec.path, "%s/%s.opus", reldir, call->id);
-    es_fmt(dir, sizeof dir, "%s/%s", w->s->o.data_dir, reldir);
-    es_fmt(final, sizeof final, "%s/%s", w->s->o.data_dir, w->rec.path);
+    if (close(fd) != 0)
+        return es_seterr(err, -errno, "cannot write archive: %s", strerror(errno));
+    char final[4700], dir[4700];
+    es_fmt(final, sizeof final, "%s/%s", w->s->o.data_dir, relpath);
+    es_dirname(final, dir, sizeof dir);
     int rc = es_mkdir_p(dir, 0750);
     if (rc)
         return es_seterr(err, rc, "cannot create %s: %s", dir, es_strerror(rc));
-    rc = catalog_pending_add(c, w->rec.path, w->s->owner);
+    rc = catalog_pending_add(c, relpath, w->s->owner);
     if (rc)
         return es_seterr(err, rc, "catalog: cannot record pending file");
     if (rename(w->tmp, final) != 0) {
         rc = es_seterr(err, -errno, "cannot move into archive: %s", strerror(errno));
-        catalog_pending_remove(c, w->rec.path);
+        catalog_pending_remove(c, relpath);
         return rc;
     }
     w->tmp[0] = '\0';
     rc = es_fsync_dir(dir);
     if (!rc)
         rc = es_fsync_dir(w->s->tmp_dir);
-    if (!rc) {
-        call->duration_ms = w->rec.duration_ms;
-        call->ended_at = call->started_at + call->duration_ms;
-        rc = catalog_insert_call(c, call, &w->rec, &w->result);
-    }
     if (rc) {
+        unlink(final);
+        catalog_pending_remove(c, relpath);
+        return es_seterr(err, rc, "cannot move into archive: %s", es_strerror(rc));
+    }
+    return 0;
+}
+
+int archive_writer_commit(struct archive_writer *w, struct catalog *c, struct archive_call *call,
+                          char *path_out, size_t pathlen, struct es_err *err)
+{
+    struct es_tm tm;
+    es_tm_from_ms(call->started_at, &tm);
+    snprintf(w->rec.path, sizeof w->rec.path, "archive/%04d/%02d/%02d/%s.opus", tm.year, tm.mon,
+             tm.day, call->id);
+    int rc = move_in(w, c, w->rec.path, err);
+    if (rc)
+        return rc;
+    call->duration_ms = w->rec.duration_ms;
+    call->ended_at = call->started_at + call->duration_ms;
+    rc = catalog_insert_call(c, call, &w->rec, &w->result);
+    if (rc) {
+        char final[4700];
+        es_fmt(final, sizeof final, "%s/%s", w->s->o.data_dir, w->rec.path);
         unlink(final);
         catalog_pending_remove(c, w->rec.path);
         return rc == ES_EEXIST ? rc : es_seterr(err, rc, "cannot catalog: %s", es_strerror(rc));
@@ -174,6 +190,21 @@ int archive_writer_commit(struct archive_writer *w, struct catalog *c, struct ar
     w->committed = true;
     if (path_out)
         snprintf(path_out, pathlen, "%s", w->rec.path);
+    return 0;
+}
+
+int archive_writer_place(struct archive_writer *w, struct catalog *c, const char *relpath,
+                         struct archive_recording *rec, struct archive_analysis *an,
+                         struct es_err *err)
+{
+    int rc = move_in(w, c, relpath, err);
+    if (rc)
+        return rc;
+    *rec = w->rec;
+    snprintf(rec->path, sizeof rec->path, "%s", relpath);
+    *an = w->result; /* the peaks move to an */
+    memset(&w->result, 0, sizeof w->result);
+    w->committed = true;
     return 0;
 }
 

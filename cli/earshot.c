@@ -7,6 +7,7 @@
 #include "scripts-rubric/rubric.h"
 
 #include <locale.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ static const struct command {
     {"sources", cmd_sources, "where refused and untracked INVITEs came from (SIP scanners)"},
     {"verify", cmd_verify, "re-hash every recording against the catalog"},
     {"retention", cmd_retention_any, "delete audio older than a period (legal holds kept)"},
+    {"redact", cmd_redact, "silence a range of a recording for good (PCI, privacy)"},
     {"subject", cmd_subject, "a data subject's calls by phone number: find, export, erase"},
     {"hold", cmd_hold, "put a call under legal hold"},
     {"unhold", cmd_unhold, "lift a legal hold"},
@@ -77,8 +79,27 @@ static const char *const config_keys[] = {
     "business_hours",
     "country_code",
     "retention",
+    "pci_pause_dtmf",
+    "pci_resume_dtmf",
+    "recorder_control",
     NULL,
 };
+
+/* The recorder audits the pauses DTMF made in the review server's log. */
+static void record_audit(struct catalog *cat, const char *actor, const char *action,
+                         const char *target, const char *detail)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&mu);
+    struct review_store *rv = NULL;
+    struct es_err err = {{0}};
+    if (review_store_open(cat, &rv, &err) || review_audit(rv, actor, action, target, detail, &err))
+        ES_ERROR("record", "audit %s %s: %s", action, target, err.msg);
+    else
+        review_audit_anchor(rv);
+    review_store_close(rv);
+    pthread_mutex_unlock(&mu);
+}
 
 static void usage(FILE *f)
 {
@@ -99,6 +120,7 @@ int main(int argc, char **argv)
         return 1;
     }
     struct es_cli cli = {0};
+    recorder_set_audit_hook(record_audit);
     const char *config_path = getenv("EARSHOT_CONFIG");
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {

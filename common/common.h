@@ -118,6 +118,16 @@ void es_hex(const uint8_t *p, size_t n, char *out); /* out holds 2n+1 */
 /* Reads a whole file into a capped buffer. */
 int es_read_file(const char *path, size_t cap, struct es_buf *out);
 
+/* ---- local control sockets (one request line, one reply line) ------------- */
+/* Listens on a Unix stream socket at path with the given mode. A socket file
+ * left by a process that is gone is replaced; one a live process answers on
+ * is ES_EEXIST. */
+int es_unix_listen(const char *path, unsigned mode, int *fd, struct es_err *err);
+/* Sends one line to the socket at path and reads the one-line reply (without
+ * its newline) into reply, waiting at most timeout_ms in all. */
+int es_unix_call(const char *path, const char *line, char *reply, size_t n, int timeout_ms,
+                 struct es_err *err);
+
 /* ---- JSON text ------------------------------------------------------------ */
 /* Appends s[0..n) as a JSON string: quotes, escapes, control bytes and < > & as
  * \u00XX, invalid UTF-8 replaced by U+FFFD, so the output is always valid JSON. */

@@ -19,9 +19,14 @@ static const char usage[] =
     "                      [--rejected-codes LIST] [--rejected rows|counts[:N]]\n"
     "                      [--mask-dtmf] [--no-audio] [--workers N] [--stats] [--json]\n"
     "                      [--metrics ADDRESS:PORT] [--status-every S]\n"
+    "                      [--pci-pause-dtmf SEQ --pci-resume-dtmf SEQ] [--control PATH|none]\n"
     "Live capture (-i) stores its counters in the catalog every --status-every seconds\n"
     "(default 60) for the health alerts of `earshot notify run`, and with --metrics\n"
-    "serves them for Prometheus at http://ADDRESS:PORT/metrics.\n";
+    "serves them for Prometheus at http://ADDRESS:PORT/metrics.\n"
+    "PCI: the operator's DTMF sequences (config pci_pause_dtmf, pci_resume_dtmf) pause\n"
+    "and resume a call's recording; a live capture also takes pause/resume requests\n"
+    "from the review server (POST /api/v1/recording-control) on the control socket\n"
+    "(config recorder_control; default DATA/recorder.sock).\n";
 
 static volatile sig_atomic_t stop;
 static struct pcapin *capture;
@@ -224,6 +229,31 @@ static void summary(const struct recorder *r, const struct recorder_counters *c,
             (unsigned long long)c->copy_rtp_packets, ports, top);
 }
 
+/* 1-7 DTMF digits each, both or neither, and not the same. */
+static bool pci_sequences(struct recorder_opts *ro)
+{
+    if (ro->pci_pause_dtmf && !ro->pci_pause_dtmf[0])
+        ro->pci_pause_dtmf = NULL;
+    if (ro->pci_resume_dtmf && !ro->pci_resume_dtmf[0])
+        ro->pci_resume_dtmf = NULL;
+    const char *v[2] = {ro->pci_pause_dtmf, ro->pci_resume_dtmf};
+    if (!v[0] != !v[1]) {
+        fprintf(stderr, "earshot record: pci_pause_dtmf and pci_resume_dtmf go together\n");
+        return false;
+    }
+    for (int i = 0; i < 2 && v[0]; i++)
+        if (strlen(v[i]) > 7 || strspn(v[i], "0123456789*#ABCD") != strlen(v[i])) {
+            fprintf(stderr, "earshot record: bad %s %s (1 to 7 of 0-9 * # A-D)\n",
+                    i ? "pci_resume_dtmf" : "pci_pause_dtmf", v[i]);
+            return false;
+        }
+    if (v[0] && !strcmp(v[0], v[1])) {
+        fprintf(stderr, "earshot record: pci_pause_dtmf and pci_resume_dtmf are the same\n");
+        return false;
+    }
+    return true;
+}
+
 int cmd_record(struct es_cli *cli)
 {
     static const struct option opts[] = {
@@ -248,11 +278,17 @@ int cmd_record(struct es_cli *cli)
         {"rejected", required_argument, NULL, 'j'},
         {"metrics", required_argument, NULL, 'X'},
         {"status-every", required_argument, NULL, 'S'},
+        {"pci-pause-dtmf", required_argument, NULL, 'P'},
+        {"pci-resume-dtmf", required_argument, NULL, 'Q'},
+        {"control", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
     struct recorder_opts ro = {0};
     struct sip_reject_rule reject;
     const char *file = NULL, *iface = NULL, *filter = NULL, *user = NULL, *metrics = NULL;
+    const char *control = es_config_get(cli->config, "recorder_control");
+    ro.pci_pause_dtmf = es_config_get(cli->config, "pci_pause_dtmf");
+    ro.pci_resume_dtmf = es_config_get(cli->config, "pci_resume_dtmf");
     int json = 0, c, buffer_mb = 64, stats = 0;
     long status_every = 60;
     optind = 1;
@@ -363,6 +399,15 @@ int cmd_record(struct es_cli *cli)
             if (!opt_num("status-every", optarg, 1, 3600, &status_every))
                 return 2;
             break;
+        case 'P':
+            ro.pci_pause_dtmf = optarg;
+            break;
+        case 'Q':
+            ro.pci_resume_dtmf = optarg;
+            break;
+        case 'K':
+            control = optarg;
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -377,6 +422,8 @@ int cmd_record(struct es_cli *cli)
                 usage);
         return 2;
     }
+    if (!pci_sequences(&ro))
+        return 2;
     ro.source_ref = file ? file : iface;
     ro.wait_when_full = file != NULL; /* a file loses nothing by being read more slowly */
     struct es_err err = {{0}};
@@ -385,6 +432,7 @@ int cmd_record(struct es_cli *cli)
     struct catalog *cat = NULL;
     struct recorder *r = NULL;
     struct rec_health *health = NULL;
+    struct rec_control *ctl = NULL;
     int rc = 1;
     struct ingest_opts io = {.data_dir = cli->data_dir,
                              .bitrate_mono = 16000,
@@ -410,6 +458,18 @@ int cmd_record(struct es_cli *cli)
         ES_ERROR("record", "%s", err.msg[0] ? err.msg : "out of memory");
         goto out;
     }
+    if (iface && !(control && !strcmp(control, "none"))) {
+        char def[4096];
+        if (!control) {
+            snprintf(def, sizeof def, "%s/recorder.sock", cli->data_dir);
+            control = def;
+        }
+        struct es_err e = {{0}};
+        if (rec_control_open(control, &ctl, &e)) /* the capture goes on without it */
+            ES_WARN("record", "no PCI pause/resume by API: %s", e.msg);
+        else
+            ES_INFO("record", "control socket %s", control);
+    }
     capture = in;
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
@@ -424,6 +484,7 @@ int cmd_record(struct es_cli *cli)
     bool tty = stats && isatty(2);
     int got = 0;
     while (!stop && (got = pcapin_next(in, &pk, &err)) == 1) {
+        rec_control_poll(ctl, r); /* a pause takes effect before the next packet */
         if (pk.len) {
             recorder_packet(r, pk.linktype, pk.data, pk.len, pk.ts_us);
             last = pk.ts_us;
@@ -467,6 +528,7 @@ int cmd_record(struct es_cli *cli)
     rc = got < 0 || cnt.calls_failed ? 1 : 0;
 out:
     capture = NULL;
+    rec_control_close(ctl);
     rec_health_free(health);
     recorder_free(r);
     catalog_close(cat);

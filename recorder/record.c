@@ -185,7 +185,8 @@ static void note_codec(struct rec_call *rc, const char *written)
 }
 
 /* RFC 4733 telephone-event: one marker per event, taken from its first end
- * packet (the end packets are sent three times). */
+ * packet (the end packets are sent three times). While the call is paused no
+ * digit is kept. */
 static void dtmf(struct rec_call *rc, const struct rtp_hdr *h, int channel, int clock,
                  int64_t ts_us)
 {
@@ -194,6 +195,18 @@ static void dtmf(struct rec_call *rc, const struct rtp_hdr *h, int channel, int 
     uint8_t ev = h->payload[0];
     bool end = (h->payload[1] & 0x80) != 0;
     unsigned dur = (unsigned)(h->payload[2] << 8 | h->payload[3]);
+    int ch = channel ? 1 : 0;
+    if (!rc->dtmf_ev_seen[ch] || rc->dtmf_ev_ts[ch] != h->ts) { /* a new event */
+        rc->dtmf_ev_seen[ch] = true;
+        rc->dtmf_ev_ts[ch] = h->ts;
+        bool was = rc->paused;
+        if (ch == 1 && ev <= 15)
+            rec_pci_digit(rc, dtmf_chars[ev], ts_us);
+        /* dropped: every digit of a pause, and the one that began or ended it */
+        rc->dtmf_ev_dropped[ch] = was || rc->paused;
+    }
+    if (rc->dtmf_ev_dropped[ch])
+        return;
     for (int i = 0; i < rc->ndtmf; i++)
         if (rc->dtmf[i].ts == h->ts && rc->dtmf[i].channel == channel) {
             if (end && !rc->dtmf[i].ended) {
@@ -271,7 +284,7 @@ static void audio(struct recorder *r, struct rec_call *rc, const struct rtp_hdr 
         rc->sent_pt[channel] = h->pt;
         rc->sent_gen[channel] = gen;
     }
-    if (!rec_send_audio(rc, channel, h, ts_us)) {
+    if (!rec_send_audio(rc, channel, h, ts_us, rc->paused)) {
         r->counters.audio_dropped++;
         rc->overload_dropped++;
     }

@@ -172,6 +172,12 @@ static void details(struct rec_call *rc, struct archive_call *k)
                                             "duration_ms", d->duration_ms, "side",
                                             d->channel ? "operator" : "customer"));
     }
+    if (rc->npauses || rc->pauses_unlisted) { /* PCI: silent, digits dropped */
+        int64_t end = rc->sip && rc->sip->end_us ? rc->sip->end_us : rc->last_rtp_us;
+        json_object_set_new(o, "pci_pauses", rec_pci_json(rc, origin, end));
+        if (rc->pauses_unlisted)
+            json_object_set_new(o, "pci_pauses_unlisted", json_integer(rc->pauses_unlisted));
+    }
     if (rc->sip) { /* who sent the INVITE, and the final answer to it */
         char a[64];
         pkt_addr_str(&rc->sip->caller_sig, a, sizeof a);

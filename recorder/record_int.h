@@ -5,6 +5,8 @@
 #include "archive/ingest_int.h"
 #include "recorder/recorder.h"
 
+#include <jansson.h>
+
 #define REC_MAX_STREAMS 8
 #define REC_SWEEP_US    200000 /* how often ended calls are looked for */
 #define REC_MAX_DTMF    64
@@ -40,6 +42,14 @@ struct rec_dtmf {
     bool ended;
     int duration_ms;
     int64_t at_us;
+};
+
+/* A PCI pause: both channels silent and DTMF dropped from from_us to to_us
+ * (capture time; to_us 0 while it lasts). */
+#define REC_MAX_PAUSES 16
+struct rec_pause {
+    int64_t from_us, to_us;
+    char by[64]; /* "dtmf", or who asked through the control socket */
 };
 
 struct recorder;
@@ -84,6 +94,14 @@ struct rec_call {
     struct rec_dtmf dtmf[REC_MAX_DTMF];
     char codecs[4][24];
     char undecodable[160]; /* capture: why some audio had no codec */
+    /* capture (read by the worker once the call is finished): PCI pauses */
+    bool paused;
+    int npauses, pauses_unlisted;
+    struct rec_pause pauses[REC_MAX_PAUSES];
+    bool dtmf_ev_seen[2]; /* the last telephone-event per channel, by its timestamp */
+    uint32_t dtmf_ev_ts[2];
+    bool dtmf_ev_dropped[2]; /* ... kept out of the markers (a PCI pause) */
+    char dtmf_seq[8];        /* the operator's last digits, for the pause sequences */
     /* the catalog row: made with the first audio (the writer's tags need it)
      * or when the call is committed; kept out of line, it is large and cold */
     struct archive_call *call;
@@ -129,7 +147,8 @@ struct rec_worker *rec_pool_pick(struct rec_pool *p);
  * False if the queue had no room (live capture never waits). */
 bool rec_send_codec(struct rec_call *rc, int channel, const struct sdp_rtpmap *map);
 /* One audio payload for a side; false if dropped for lack of room. */
-bool rec_send_audio(struct rec_call *rc, int channel, const struct rtp_hdr *h, int64_t ts_us);
+bool rec_send_audio(struct rec_call *rc, int channel, const struct rtp_hdr *h, int64_t ts_us,
+                    bool silent);
 /* The call is over: the worker takes it (and rc->sip), commits and frees it. */
 void rec_send_finish(struct rec_call *rc);
 /* Source counts for the catalog: a worker commits them and frees v. */
@@ -182,6 +201,14 @@ size_t rec_sources_top(const struct recorder *r, struct rec_source_top *out, siz
                        uint64_t *nsources, uint64_t *overflow);
 
 void recorder_fill_call(struct rec_call *rc, struct archive_call *k);
+/* PCI pauses (pci.c): pause or resume a call at now_us (false: no change);
+ * a digit the operator pressed, for the pause and resume sequences; the
+ * details' pci_pauses, as offsets from origin_us. */
+bool rec_pci_set(struct rec_call *rc, bool pause, const char *by, int64_t now_us);
+void rec_pci_digit(struct rec_call *rc, char digit, int64_t ts_us);
+json_t *rec_pci_json(const struct rec_call *rc, int64_t origin_us, int64_t end_us);
+/* Audit rows for the pauses DTMF made, once the call is committed. */
+void recorder_audit_pauses(struct rec_call *rc, struct catalog *cat);
 bool recorder_caller_is_customer(struct rec_call *rc);
 /* Worker side: commits a finished call (recording or missed-call row). */
 enum rec_outcome { OUT_ARCHIVED, OUT_MISSED, OUT_REJECTED, OUT_FAILED, OUT_SKIPPED };

@@ -382,6 +382,9 @@ struct recorder_opts {
      * times that in all); past it they are only counted per source.
      * 0: 100; REC_REJECTED_ROWS: every one; REC_REJECTED_COUNTS: none */
     int rejected_per_minute;
+    /* DTMF sequences the operator presses to pause and resume the recording
+     * while a card number is taken (NULL: none), e.g. "*7" and "*8" */
+    const char *pci_pause_dtmf, *pci_resume_dtmf;
 };
 #define REC_REJECTED_ROWS   (-1)
 #define REC_REJECTED_COUNTS (-2)
@@ -426,6 +429,40 @@ void recorder_counters(const struct recorder *r, struct recorder_counters *out);
 size_t recorder_active_calls(const struct recorder *r);
 void recorder_free(struct recorder *r);
 int cmd_record(struct es_cli *cli);
+
+/* ---- PCI: no card number in a recording ------------------------------------
+ * While a call is paused both channels are recorded as silence (the call
+ * keeps its length, so times stay true) and its DTMF digits are dropped; the
+ * call's details list each pause as pci_pauses [{from_ms, to_ms, by}]. A
+ * pause left open ends with the call. */
+struct rec_pci_result {
+    char id[ES_ID_LEN];
+    char sip_call_id[256];
+    int64_t at_ms; /* into the recording */
+    bool changed;  /* false: it was already paused (or not paused) */
+};
+/* Pauses or resumes the answered calls in progress where extension is the
+ * caller or the callee (an operator's phone), or the call with sip_call_id.
+ * ES_ENOTFOUND when there is none. Capture thread only. */
+int recorder_pci(struct recorder *r, bool pause, const char *extension, const char *sip_call_id,
+                 const char *by, int64_t now_us, struct rec_pci_result *out, size_t max, size_t *n,
+                 struct es_err *err);
+/* One request line of the control socket, {"action": "pause"|"resume",
+ * "operator": EXT | "sip_call_id": ID, "by": WHO}, carried out; the reply
+ * line ({"ok": true, "calls": [...]} or {"error": "..."}) into out. */
+void recorder_control_line(struct recorder *r, const char *line, int64_t now_us, char *out,
+                           size_t n);
+/* The control socket of a live capture: a thread takes the requests and the
+ * capture loop carries them out in rec_control_poll (between packets). */
+struct rec_control;
+int rec_control_open(const char *path, struct rec_control **out, struct es_err *err);
+void rec_control_poll(struct rec_control *c, struct recorder *r);
+void rec_control_close(struct rec_control *c);
+/* Pauses made by DTMF are audited (pci.pause, pci.resume) when their call is
+ * committed, through this hook: the program wires its audit log in. */
+typedef void (*recorder_audit_fn)(struct catalog *cat, const char *actor, const char *action,
+                                  const char *target, const char *detail_json);
+void recorder_set_audit_hook(recorder_audit_fn fn);
 
 /* Duplicates are recognised within this many sequence numbers of the newest. */
 #define RTP_SEEN_WINDOW 1024

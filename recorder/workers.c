@@ -59,6 +59,7 @@ struct msg_audio {
     uint32_t rtp_ts, ssrc;
     uint16_t seq, len;
     uint8_t channel;
+    uint8_t silent; /* a PCI pause: decoded (the codec keeps its state), placed as silence */
     uint8_t payload[];
 };
 
@@ -158,6 +159,8 @@ static void on_audio(struct rec_worker *w, struct rec_call *rc, const struct msg
     long n = rtp_decoder_run(rc->dec[ch], a->payload, a->len, pcm, ES_ARRAY_LEN(pcm));
     if (n <= 0)
         return;
+    if (a->silent)
+        memset(pcm, 0, (size_t)n * sizeof pcm[0]);
     mixer_put(rc->mix, ch, a->ts_us, a->ssrc, a->seq, a->rtp_ts, rc->dec_map[ch].clock, pcm,
               (size_t)n, rtp_decoder_rate(rc->dec[ch]), emit_to_writer, rc);
 }
@@ -193,6 +196,7 @@ static void on_finish(struct rec_worker *w, struct rec_call *rc)
     switch (recorder_commit_call(rc, w->cat)) {
     case OUT_ARCHIVED:
         atomic_fetch_add_explicit(&w->archived, 1, memory_order_relaxed);
+        recorder_audit_pauses(rc, w->cat);
         break;
     case OUT_MISSED:
         atomic_fetch_add_explicit(&w->missed, 1, memory_order_relaxed);
@@ -401,7 +405,8 @@ bool rec_send_codec(struct rec_call *rc, int channel, const struct sdp_rtpmap *m
     return true;
 }
 
-bool rec_send_audio(struct rec_call *rc, int channel, const struct rtp_hdr *h, int64_t ts_us)
+bool rec_send_audio(struct rec_call *rc, int channel, const struct rtp_hdr *h, int64_t ts_us,
+                    bool silent)
 {
     struct rec_worker *w = rc->w;
     if (h->payload_len > MAX_PAYLOAD)
@@ -428,6 +433,7 @@ bool rec_send_audio(struct rec_call *rc, int channel, const struct rtp_hdr *h, i
     m->seq = h->seq;
     m->len = (uint16_t)h->payload_len;
     m->channel = (uint8_t)channel;
+    m->silent = silent;
     memcpy(m->payload, h->payload, h->payload_len);
     if (w->pool->n)
         ring_publish(w, adv);

@@ -137,6 +137,12 @@ int cmd_serve(struct es_cli *cli)
     srv->has_hours = bh != NULL;
     const char *cc = es_config_get(cli->config, "country_code");
     snprintf(srv->country_code, sizeof srv->country_code, "%s", cc ? cc : "");
+    const char *ctl = es_config_get(cli->config, "recorder_control");
+    if (ctl && ctl[0])
+        snprintf(srv->recorder_control, sizeof srv->recorder_control, "%s", ctl);
+    else
+        snprintf(srv->recorder_control, sizeof srv->recorder_control, "%s/recorder.sock",
+                 cli->data_dir);
     if (bh)
         srv->hours = hours;
     /* open once here so that migrations run and problems show before listening */

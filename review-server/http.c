@@ -208,6 +208,12 @@ static void client_address(struct req *r)
                   sizeof r->ip);
 }
 
+bool http_api_token(struct req *r, char name[REVIEW_NAME_LEN])
+{
+    const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+    return auth && !strncmp(auth, "Bearer ", 7) && !review_token_check(r->w->rv, auth + 7, name);
+}
+
 static void authenticate(struct req *r)
 {
     const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, HTTP_COOKIE);
@@ -249,6 +255,8 @@ static enum MHD_Result dispatch(struct req *r)
         return api_session(r);
     if (id == R_METRICS) /* Prometheus: an API token, no session */
         return api_metrics(r);
+    if (id == R_RECORDING_CONTROL) /* an agent desktop or CRM: an API token */
+        return api_recording_control(r);
     authenticate(r);
     if (!r->authed) {
         if (is_page(id) && id != R_PAGE_LOGIN && id != R_PAGE_ROOT)
@@ -275,6 +283,8 @@ static enum MHD_Result dispatch(struct req *r)
         return api_call_audio(r);
     case R_CALL_PEAKS:
         return api_call_peaks(r);
+    case R_CALL_REDACT:
+        return api_call_redact(r);
     case R_EVAL_CREATE:
     case R_CALL_EVALS:
     case R_EVALS:
@@ -352,9 +362,7 @@ static enum MHD_Result recordings_start(struct req *r, const char *content_lengt
     r->w = worker_get(r->srv);
     if (!r->w)
         return http_error(r, 503, "the catalog cannot be opened");
-    const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
-    if (!auth || strncmp(auth, "Bearer ", 7) ||
-        review_token_check(r->w->rv, auth + 7, r->token_name))
+    if (!http_api_token(r, r->token_name))
         return http_error(r, 401, "an API token is required (Authorization: Bearer TOKEN)");
     /* announced too big: refused before a byte is read; a chunked body that
      * announces nothing is counted as it comes (upload_feed) */

@@ -45,8 +45,9 @@ struct server {
     bool tls;
     uint64_t max_upload; /* bytes of a pushed recording */
     struct proxies proxies;
-    bool has_hours;       /* business_hours from the configuration */
-    char country_code[8]; /* for customers' numbers without one */
+    bool has_hours;              /* business_hours from the configuration */
+    char country_code[8];        /* for customers' numbers without one */
+    char recorder_control[4096]; /* the live recorder's control socket (PCI pause/resume) */
     struct an_hours hours;
     pthread_key_t worker_key;
     struct throttle *throttle;
@@ -201,6 +202,10 @@ struct http_metrics *http_metrics_new(void);
 void http_metrics_free(struct http_metrics *m);
 void http_metrics_request(struct http_metrics *m, const struct req *r);
 enum MHD_Result api_metrics(struct req *r);
+enum MHD_Result api_recording_control(struct req *r);
+/* The name of the live API token in Authorization: Bearer, if there is one. */
+bool http_api_token(struct req *r, char name[REVIEW_NAME_LEN]);
+enum MHD_Result api_call_redact(struct req *r);
 
 struct upload;
 int upload_begin(struct req *r);

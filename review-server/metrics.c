@@ -130,9 +130,8 @@ static int firing(void *ud, const char *condition, int64_t since)
 
 enum MHD_Result api_metrics(struct req *r)
 {
-    const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
     char name[REVIEW_NAME_LEN];
-    if (!auth || strncmp(auth, "Bearer ", 7) || review_token_check(r->w->rv, auth + 7, name))
+    if (!http_api_token(r, name))
         return http_error(r, 401, "an API token is required (Authorization: Bearer TOKEN)");
     struct es_buf b;
     es_buf_init(&b, 8 << 20);

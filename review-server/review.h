@@ -132,6 +132,7 @@ enum route_id {
     R_CALL,
     R_CALL_AUDIO,
     R_CALL_PEAKS,
+    R_CALL_REDACT,
     R_CALL_EVALS,
     R_EVAL_CREATE,
     R_EVALS,
@@ -175,6 +176,7 @@ enum route_id {
     R_SUBJECT,
     R_SUBJECT_EXPORT,
     R_SUBJECT_ERASE,
+    R_RECORDING_CONTROL,
     R_PAGE_ROOT,
     R_PAGE_LOGIN,
     R_PAGE_CALLS,
@@ -209,7 +211,9 @@ int http_range_parse(const char *h, size_t len, uint64_t size, uint64_t *start, 
 int cmd_user(struct es_cli *cli);
 int cmd_audit(struct es_cli *cli);
 int cmd_retention_policy(struct es_cli *cli); /* earshot retention --policy */
-int cmd_subject(struct es_cli *cli);          /* earshot subject find|export|erase */
+int cmd_subject(struct es_cli *cli);
+int cmd_redact(struct es_cli *cli);
+/* earshot redact CALL --from --to --reason */ /* earshot subject find|export|erase */
 int cmd_serve(struct es_cli *cli);
 
 #endif

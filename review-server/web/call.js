@@ -20,6 +20,7 @@
   else { playBtn.disabled = true; time.textContent = call.disposition === 'answered' ? 'audio removed' : `${call.disposition}: ${call.reason}`; }
   const player = Player(audio, document.getElementById('wave'), {
     peaks, channels: peaks.channels, overtalk: peaks.overtalk_ms, dtmf: call.dtmf,
+    hatched: [...(call.pci_pauses || []), ...(call.redactions || [])],
     onTime: (t, d) => { if (call.path) time.textContent = `${clock(t * 1000)} / ${clock((d || 0) * 1000)}`; },
   });
   playBtn.addEventListener('click', () => (audio.paused ? audio.play() : audio.pause()));
@@ -39,6 +40,8 @@
     ['Customer', call.customer], ['Queue', call.queue], ['Outcome', call.disposition + (call.reason ? ': ' + call.reason : '')],
     ['Tags', (call.tags || []).join(', ')], ['Codecs', (call.codecs || []).join(', ')],
     ['Ring / talk', call.ring_ms != null ? `${clock(call.ring_ms)} / ${clock(call.talk_ms)}` : ''],
+    ['Paused (PCI)', (call.pci_pauses || []).map((p) => `${clock(p.from_ms)}–${clock(p.to_ms)} (${p.by})`).join(', ')],
+    ['Redacted', (call.redactions || []).map((r) => `${clock(r.from_ms)}–${clock(r.to_ms)} by ${r.by}: ${r.reason}`).join('; ')],
     ['Source', call.source], ['Audio SHA-256', call.sha256]];
   dl.replaceChildren(...rows.filter(([, v]) => v).flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   if (call.rtp && call.rtp.length) {

@@ -1,10 +1,19 @@
 // The call player: play/pause, speed, skip-silence, keyboard, and the waveform
 // from stored peaks (customer lane on top, operator lane below) with
-// click-to-seek, silences, overtalk and DTMF markers.
+// click-to-seek, silences, overtalk and DTMF markers; PCI pauses and
+// redactions as hatched bands; with onSelect, a drag selects a range.
 'use strict';
-const Player = (audio, canvas, { peaks, channels, overtalk, dtmf, onTime }) => {
+const Player = (audio, canvas, { peaks, channels, overtalk, dtmf, hatched, onTime, onSelect }) => {
   const ctx = canvas.getContext('2d');
-  let skipSilence = false;
+  let skipSilence = false, drag = null, selection = null;
+  const hatch = (() => { // diagonal stripes: audio that was never kept
+    const t = document.createElement('canvas');
+    t.width = t.height = 8;
+    const c = t.getContext('2d');
+    c.strokeStyle = 'rgba(90,90,90,.55)';
+    c.beginPath(); c.moveTo(0, 8); c.lineTo(8, 0); c.stroke();
+    return ctx.createPattern(t, 'repeat');
+  })();
 
   // stretches where both sides are silent (2 s or more, from the analysis)
   const both = (() => {
@@ -43,6 +52,14 @@ const Player = (audio, canvas, { peaks, channels, overtalk, dtmf, onTime }) => {
       }
     });
     if (dur) {
+      ctx.fillStyle = hatch;
+      for (const r of hatched || []) ctx.fillRect(r.from_ms / dur * w, 0, Math.max(2, (r.to_ms - r.from_ms) / dur * w), h);
+      const sel = drag || selection;
+      if (sel) {
+        ctx.fillStyle = 'rgba(179,38,30,.18)';
+        const a = Math.min(sel.a, sel.b), b = Math.max(sel.a, sel.b);
+        ctx.fillRect(a / dur * w, 0, (b - a) / dur * w, h);
+      }
       ctx.fillStyle = '#9a6200';
       for (const d of dtmf || []) {
         const x = d.at_ms / dur * w;
@@ -65,9 +82,21 @@ const Player = (audio, canvas, { peaks, channels, overtalk, dtmf, onTime }) => {
     requestAnimationFrame(tick);
   }
 
-  canvas.addEventListener('click', (e) => {
+  const msAt = (e) => {
     const r = canvas.getBoundingClientRect();
-    if (audio.duration) audio.currentTime = (e.clientX - r.left) / r.width * audio.duration;
+    return Math.max(0, Math.min(1, (e.clientX - r.left) / r.width)) * (audio.duration || 0) * 1000;
+  };
+  canvas.addEventListener('mousedown', (e) => { if (onSelect && audio.duration) drag = { a: msAt(e), b: msAt(e), x: e.clientX }; });
+  canvas.addEventListener('mousemove', (e) => { if (drag) drag.b = msAt(e); });
+  canvas.addEventListener('mouseup', (e) => {
+    const d = drag;
+    drag = null;
+    if (d && Math.abs(e.clientX - d.x) > 4) { // a drag: a range, not a seek
+      selection = { a: Math.min(d.a, msAt(e)), b: Math.max(d.a, msAt(e)) };
+      onSelect(Math.round(selection.a), Math.round(selection.b));
+      return;
+    }
+    if (audio.duration) audio.currentTime = msAt(e) / 1000;
   });
   document.addEventListener('keydown', (e) => {
     if (['INPUT', 'TEXTAREA', 'SELECT'].includes(document.activeElement.tagName)) return;
@@ -79,6 +108,7 @@ const Player = (audio, canvas, { peaks, channels, overtalk, dtmf, onTime }) => {
   return {
     setSkip(v) { skipSilence = v; },
     seekMs(ms) { audio.currentTime = ms / 1000; },
+    clearSelection() { selection = null; },
     silences: both,
     overtalk,
   };
