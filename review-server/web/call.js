@@ -21,7 +21,28 @@
   const player = Player(audio, document.getElementById('wave'), {
     peaks, channels: peaks.channels, overtalk: peaks.overtalk_ms, dtmf: call.dtmf,
     hatched: [...(call.pci_pauses || []), ...(call.redactions || [])],
+    // supervisors, compliance staff and admins drag a range to redact it
+    onSelect: call.path && ['supervisor', 'compliance', 'admin'].includes(me.user.role) && !call.legal_hold
+      ? (from, to) => showRedact(from, to) : null,
     onTime: (t, d) => { if (call.path) time.textContent = `${clock(t * 1000)} / ${clock((d || 0) * 1000)}`; },
+  });
+  const redact = document.getElementById('redact');
+  let range = null;
+  function showRedact(from, to) {
+    range = { from_ms: from, to_ms: to };
+    document.getElementById('redact-range').textContent = `${clock(from)}–${clock(to)}`;
+    document.getElementById('redact-msg').textContent = '';
+    redact.hidden = false;
+    document.getElementById('redact-reason').focus();
+  }
+  document.getElementById('redact-cancel').addEventListener('click', () => { redact.hidden = true; player.clearSelection(); });
+  redact.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const reason = document.getElementById('redact-reason').value.trim();
+    try {
+      await api(`/calls/${id}/redact`, { method: 'POST', body: { ...range, reason } });
+      location.reload(); // the new audio, waveform and details
+    } catch (err) { document.getElementById('redact-msg').textContent = err.message; }
   });
   playBtn.addEventListener('click', () => (audio.paused ? audio.play() : audio.pause()));
   audio.addEventListener('play', () => { playBtn.textContent = 'Pause'; });

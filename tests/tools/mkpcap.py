@@ -8,7 +8,7 @@ usage: mkpcap.py OUT.pcap [--calls N] [--seconds S] [--codec pcmu|pcma|g722|gsm|
                  [--customer WAV] [--operator WAV] [--loss P] [--reorder P]
                  [--duplicate P] [--jitter MS] [--ssrc-change S] [--reinvite S]
                  [--reinvite-codec CODEC]
-                 [--hold S] [--dtmf DIGITS] [--vlan ID] [--ipv6] [--fragment]
+                 [--hold S] [--dtmf DIGITS] [--dtmf-side 0|1] [--vlan ID] [--ipv6] [--fragment]
                  [--encap pppoe|mpls|ipip|ip6ip|gre|erspan2|erspan3|vxlan]
                  [--tcp] [--missed REASON] [--stagger MS]
 
@@ -415,7 +415,7 @@ def make_call(w, a, rng, n, t0, enc):
             sent[side] += 1
             if rng.random() < a.duplicate:
                 w.udp(arrive + 0.001, src, sport, dst, dport, pkt)
-        if a.dtmf and side == 0:
+        if a.dtmf and side == a.dtmf_side:
             for k, digit in enumerate(a.dtmf):
                 ev = '0123456789*#'.index(digit)
                 t_ev = start + 1.0 + k * 0.5
@@ -511,6 +511,7 @@ def main():
     ap.add_argument('--reinvite', type=float, default=0)
     ap.add_argument('--hold', type=float, default=0)
     ap.add_argument('--dtmf', default='')
+    ap.add_argument('--dtmf-side', type=int, default=0, help='0: the caller sends them, 1: the callee')
     ap.add_argument('--vlan', type=int, default=0)
     ap.add_argument('--ipv6', action='store_true')
     ap.add_argument('--encap', default='', choices=['', 'pppoe', 'mpls', 'ipip', 'ip6ip', 'gre',
