@@ -59,6 +59,11 @@ struct archive_call {
     char details[16384];      /* JSON object: user_agents, codecs, rtp, dtmf */
 };
 
+/* Encryption at rest (sealed.c): sizes of the sealed format and its keys. */
+#define ARCHIVE_SEAL_CHUNK  8192 /* plaintext bytes per sealed chunk */
+#define ARCHIVE_KEY_ID_LEN  17   /* 16 hex digits */
+#define ARCHIVE_WRAPPED_LEN 72   /* nonce, data key, tag */
+
 struct archive_recording {
     char path[512]; /* relative to the data dir */
     char sha256[65];
@@ -68,6 +73,10 @@ struct archive_recording {
     int source_rate; /* original input rate */
     int bitrate;     /* target bits per second */
     int64_t duration_ms;
+    /* sealed (encrypted at rest): the data key, wrapped, and its master key */
+    bool sealed;
+    char key_id[ARCHIVE_KEY_ID_LEN];
+    uint8_t wrapped[ARCHIVE_WRAPPED_LEN];
 };
 
 /* Per-channel speech activity and waveform peaks, computed while encoding. */
@@ -289,13 +298,14 @@ struct opus_writer_opts {
     int bitrate;             /* bits per second */
     int complexity;          /* 0..10, -1 = libopus default */
     const char *const *tags; /* NULL-terminated "KEY=value" list, may be NULL */
+    const uint8_t *seal_key; /* 32 bytes: the file is sealed with it (NULL: plain Ogg) */
 };
 struct opus_writer_stats {
     uint64_t packets;
     uint64_t packet_bytes; /* Opus payload only */
-    uint64_t file_bytes;   /* whole Ogg stream */
+    uint64_t file_bytes;   /* the whole file written (sealed: with header and tags) */
     uint64_t samples;      /* input samples per channel */
-    uint8_t sha256[32];    /* of the file bytes written */
+    uint8_t sha256[32];    /* of the file bytes written (as stored) */
 };
 /* Writes to fd (not owned). */
 int opus_writer_new(int fd, const struct opus_writer_opts *o, struct opus_writer **out,
@@ -485,6 +495,60 @@ int archive_writer_commit(struct archive_writer *w, struct catalog *c, struct ar
                           char *path_out, size_t pathlen, struct es_err *err);
 /* Frees; a file not committed is removed. */
 void archive_writer_free(struct archive_writer *w);
+
+/* ---- encryption at rest (sealed.c) ----------------------------------------
+ * With a keyring set (encryption_key_file), every new recording is sealed:
+ * a random data key per recording, the Ogg Opus bytes sealed in chunks of
+ * ARCHIVE_SEAL_CHUNK with XChaCha20-Poly1305 (chunk index and last-chunk flag
+ * bound in, so chunks cannot be moved or the file cut short unnoticed), the
+ * data key wrapped by the current master key in the catalog (audio_keys).
+ * Purging or erasing a call deletes its wrapped key: the file is noise. */
+struct archive_keyring;
+/* A new key file at path (mode 0600); never overwrites one. */
+int archive_keys_init(const char *path, struct es_err *err);
+int archive_keyring_load(const char *path, struct archive_keyring **out, struct es_err *err);
+void archive_keyring_free(struct archive_keyring *kr);
+/* The process's keyring, set once at start (NULL: new recordings are plain). */
+void archive_keyring_set(struct archive_keyring *kr);
+const struct archive_keyring *archive_keyring_get(void);
+const char *archive_keyring_current_id(const struct archive_keyring *kr);
+bool archive_keyring_has(const struct archive_keyring *kr, const char *id);
+/* The ids of the keys, current first; how many. */
+int archive_keyring_ids(const struct archive_keyring *kr, char ids[][ARCHIVE_KEY_ID_LEN], int max);
+/* Recordings per master key id (and the plain ones, key ""), for `keys status`. */
+int archive_keys_usage(struct catalog *c, int (*cb)(void *ud, const char *key_id, int64_t n),
+                       void *ud);
+/* Every master key the catalog's data keys are wrapped with is in the
+ * process's keyring: otherwise a one-line error naming the key and how many
+ * recordings need it (ES_ESTATE). Finishes a rotation a crash interrupted. */
+int archive_keys_check(struct catalog *c, const char *key_file, struct es_err *err);
+/* A new current master key: every data key unwrapped and wrapped again
+ * under it in one transaction (the audio is not touched), the key file
+ * replaced durably with the new key above the old ones (key_file.new until
+ * the catalog has committed). */
+int archive_keys_rotate(struct catalog *c, const char *key_file, char new_id[ARCHIVE_KEY_ID_LEN],
+                        int64_t *rewrapped, int (*in_tx)(void *ud), void *ud, struct es_err *err);
+/* Seals the recordings still plain, one call at a time (each its own
+ * transaction: a kill -9 loses at most the one in progress, and a new run
+ * goes on from there); the plain files are overwritten and removed. */
+int archive_encrypt_existing(struct ingest_session *s, struct catalog *c, int64_t *done,
+                             int64_t *left, struct es_err *err);
+
+/* A recording's plaintext Ogg Opus bytes, sealed or not. */
+struct archive_audio;
+int archive_audio_open(struct catalog *c, const char *id, struct archive_audio **out,
+                       struct es_err *err);
+uint64_t archive_audio_size(const struct archive_audio *a);
+bool archive_audio_sealed(const struct archive_audio *a);
+/* Up to n bytes at off; only the chunks the range touches are opened.
+ * ES_ECORRUPT (with the call and the chunk) if one fails authentication. */
+long archive_audio_read(struct archive_audio *a, uint64_t off, void *buf, size_t n,
+                        struct es_err *err);
+/* Authenticates every chunk (verify). */
+int archive_audio_check(struct archive_audio *a, struct es_err *err);
+/* Writes the whole plaintext to fd. */
+int archive_audio_copy(struct archive_audio *a, int fd, struct es_err *err);
+void archive_audio_close(struct archive_audio *a);
 
 /* ---- redaction: a range of a recording made silent for good ------------- */
 struct archive_redaction {

@@ -125,6 +125,25 @@ static const char *const sql[ST_COUNT] = {
     [ST_ADD_REDACTION] = "UPDATE calls SET details = json_set(details, '$.redactions',"
                          " json_insert(coalesce(details -> '$.redactions', '[]'), '$[#]',"
                          " json(?2))) WHERE id = ?1 AND legal_hold = 0 AND purged_at IS NULL",
+    [ST_INSERT_KEY] = "INSERT OR REPLACE INTO audio_keys(call_id, key_id, wrapped)"
+                      " VALUES (?1, ?2, ?3)",
+    [ST_DELETE_KEY] = "DELETE FROM audio_keys WHERE call_id = ?1",
+    [ST_AUDIO_KEY] = "SELECT r.path, k.key_id, k.wrapped FROM calls c"
+                     " JOIN recordings r ON r.call_id = c.id"
+                     " LEFT JOIN audio_keys k ON k.call_id = c.id"
+                     " WHERE c.id = ?1 AND c.purged_at IS NULL",
+    [ST_KEY_IDS] = "SELECT key_id, count(*) FROM audio_keys GROUP BY key_id",
+    [ST_ALL_KEYS] = "SELECT call_id, key_id, wrapped FROM audio_keys WHERE call_id > ?1"
+                    " ORDER BY call_id LIMIT ?2",
+    [ST_COUNT_PLAIN] = "SELECT count(*) FROM recordings r JOIN calls c ON c.id = r.call_id"
+                       " WHERE c.purged_at IS NULL"
+                       " AND NOT EXISTS (SELECT 1 FROM audio_keys k WHERE k.call_id = r.call_id)",
+    [ST_RESEAL] = "UPDATE recordings SET path = ?2, sha256 = ?3, bytes = ?4 WHERE call_id = ?1",
+    [ST_UPDATE_KEY] = "UPDATE audio_keys SET key_id = ?2, wrapped = ?3 WHERE call_id = ?1",
+    [ST_NEXT_PLAIN] = "SELECT r.call_id FROM recordings r JOIN calls c ON c.id = r.call_id"
+                      " WHERE c.purged_at IS NULL AND r.call_id > ?1"
+                      " AND NOT EXISTS (SELECT 1 FROM audio_keys k WHERE k.call_id = r.call_id)"
+                      " ORDER BY r.call_id LIMIT ?2",
     [ST_HAS_PATH] = "SELECT 1 FROM recordings r JOIN calls c ON c.id = r.call_id"
                     " WHERE r.path = ?1 AND c.purged_at IS NULL UNION ALL"
                     " SELECT 1 FROM pending_files WHERE path = ?1",
@@ -220,7 +239,9 @@ int catalog_open(const char *data_dir, struct catalog **out, struct es_err *err)
     char *msg = NULL;
     if (sqlite3_exec(c->db,
                      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                     " PRAGMA foreign_keys = ON;",
+                     " PRAGMA foreign_keys = ON;"
+                     /* a deleted data key (a purge, an erasure) is overwritten in the file */
+                     " PRAGMA secure_delete = ON;",
                      NULL, NULL, &msg) != SQLITE_OK) {
         rc = es_seterr(err, ES_EDB, "%s: %s", path, msg ? msg : "cannot configure");
         sqlite3_free(msg);
@@ -398,6 +419,18 @@ static int insert_call_row(struct catalog *c, const struct archive_call *k)
     return step_done(c, s, "insert call");
 }
 
+/* A sealed recording's wrapped data key; any earlier one of the call goes. */
+static int put_key(struct catalog *c, const char *id, const struct archive_recording *r)
+{
+    sqlite3_stmt *s = catalog_stmt(c, r->sealed ? ST_INSERT_KEY : ST_DELETE_KEY);
+    bind_text(s, 1, id);
+    if (r->sealed) {
+        bind_text(s, 2, r->key_id);
+        sqlite3_bind_blob(s, 3, r->wrapped, ARCHIVE_WRAPPED_LEN, SQLITE_STATIC);
+    }
+    return step_done(c, s, "store a data key");
+}
+
 static int insert_rec_row(struct catalog *c, const char *id, const struct archive_recording *r)
 {
     sqlite3_stmt *s = catalog_stmt(c, ST_INSERT_REC);
@@ -410,7 +443,8 @@ static int insert_rec_row(struct catalog *c, const char *id, const struct archiv
     sqlite3_bind_int(s, 7, r->source_rate);
     sqlite3_bind_int(s, 8, r->bitrate);
     sqlite3_bind_int64(s, 9, r->duration_ms);
-    return step_done(c, s, "insert recording");
+    int rc = step_done(c, s, "insert recording");
+    return rc ? rc : put_key(c, id, r);
 }
 
 static int silences_json(const struct archive_analysis *a, struct es_buf *b)
@@ -495,6 +529,8 @@ int catalog_replace_audio(struct catalog *c, const char *id, const struct archiv
         sqlite3_bind_int64(s, 5, rec->duration_ms);
         rc = step_done(c, s, "replace a recording");
     }
+    if (!rc) /* the old file's key is gone with it: crypto-shredding */
+        rc = put_key(c, id, rec);
     if (!rc) {
         s = catalog_stmt(c, ST_DELETE_ANALYSIS);
         bind_text(s, 1, id);

@@ -35,6 +35,15 @@ enum catalog_stmt {
     ST_REPLACE_REC,
     ST_DELETE_ANALYSIS,
     ST_ADD_REDACTION,
+    ST_INSERT_KEY,
+    ST_DELETE_KEY,
+    ST_AUDIO_KEY,
+    ST_KEY_IDS,
+    ST_ALL_KEYS,
+    ST_UPDATE_KEY,
+    ST_NEXT_PLAIN,
+    ST_COUNT_PLAIN,
+    ST_RESEAL,
     ST_EXPIRED,
     ST_SOURCE_ADD,
     ST_SOURCE_TOP,
@@ -65,6 +74,11 @@ int catalog_db_error(struct catalog *c, const char *what);
 /* A call's recording replaced (redact.c): the recording row and the analysis,
  * a redaction appended to the details, the new file's pending mark cleared.
  * ES_ESTATE when the call is held or its audio gone. */
+/* The path of a call's recording (audio present) and its wrapped data key
+ * (wlen 0 if the recording is plain). ES_ENOTFOUND: no audio. */
+int catalog_audio_key(struct catalog *c, const char *id, char *path, size_t pathlen,
+                      char key_id[ARCHIVE_KEY_ID_LEN], uint8_t wrapped[ARCHIVE_WRAPPED_LEN],
+                      size_t *wlen);
 int catalog_replace_audio(struct catalog *c, const char *id, const struct archive_recording *rec,
                           const struct archive_analysis *an, const char *redaction);
 

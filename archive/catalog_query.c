@@ -251,6 +251,27 @@ static const char *text_or_empty(sqlite3_stmt *s, int i)
     return t ? (const char *)t : "";
 }
 
+int catalog_audio_key(struct catalog *c, const char *id, char *path, size_t pathlen,
+                      char key_id[ARCHIVE_KEY_ID_LEN], uint8_t wrapped[ARCHIVE_WRAPPED_LEN],
+                      size_t *wlen)
+{
+    sqlite3_stmt *s = catalog_stmt(c, ST_AUDIO_KEY);
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    *wlen = 0;
+    if (rc == SQLITE_ROW) {
+        snprintf(path, pathlen, "%s", text_or_empty(s, 0));
+        snprintf(key_id, ARCHIVE_KEY_ID_LEN, "%s", text_or_empty(s, 1));
+        int n = sqlite3_column_bytes(s, 2);
+        if (n > 0 && n <= ARCHIVE_WRAPPED_LEN) {
+            memcpy(wrapped, sqlite3_column_blob(s, 2), (size_t)n);
+            *wlen = (size_t)n;
+        }
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ES_ENOTFOUND : catalog_db_error(c, "a key");
+}
+
 int catalog_briefs(struct catalog *c, int64_t from, int64_t to, const char *source,
                    int (*cb)(void *ud, const struct catalog_call_brief *), void *ud)
 {

@@ -12,8 +12,10 @@
 
 struct verify_ctx {
     const char *data_dir;
+    struct catalog *c;
     int json, repair;
     size_t checked, missing, corrupt, orphans, repaired, quarantined;
+    size_t sealed, unopened; /* encrypted at rest; of them, not checkable without the key */
 };
 
 static void problem(struct verify_ctx *x, const char *kind, const char *path, const char *id,
@@ -58,11 +60,26 @@ static int check_one(void *ud, const char *id, const char *path, const char *sha
         return 0;
     }
     es_hex(h, 32, hex);
-    if ((int64_t)n != bytes || strcmp(hex, sha256)) {
+    bool differs = (int64_t)n != bytes || strcmp(hex, sha256);
+    /* sealed: every chunk authenticated under its data key (which says where) */
+    struct archive_audio *a = NULL;
+    struct es_err err = {{0}};
+    rc = archive_audio_open(x->c, id, &a, &err);
+    if (!rc && archive_audio_sealed(a)) {
+        x->sealed++;
+        rc = archive_audio_check(a, &err);
+    }
+    archive_audio_close(a);
+    if (rc == ES_ESTATE)
+        x->unopened++; /* no key: the hash is all that can be said */
+    if (differs || (rc && rc != ES_ESTATE)) {
         x->corrupt++;
-        snprintf(detail, sizeof detail, ": %s (catalog %lld bytes, file %llu bytes)",
-                 (int64_t)n != bytes ? "size differs" : "sha256 differs", (long long)bytes,
-                 (unsigned long long)n);
+        snprintf(detail, sizeof detail, ": %s (catalog %lld bytes, file %llu bytes)%s%.200s",
+                 !differs              ? "sha256 matches"
+                 : (int64_t)n != bytes ? "size differs"
+                                       : "sha256 differs",
+                 (long long)bytes, (unsigned long long)n, rc && rc != ES_ESTATE ? "; " : "",
+                 rc && rc != ES_ESTATE ? err.msg : "");
         problem(x, "corrupt", path, id, detail);
     }
     return 0;
@@ -218,14 +235,19 @@ int cmd_verify(struct es_cli *cli)
         ES_ERROR("verify", "%s", err.msg);
         return 1;
     }
+    x.c = c;
     int rc = catalog_list_recordings(c, check_one, &x);
     find_orphans(&x, c, "archive", 0);
     catalog_close(c);
     size_t bad = x.missing + x.corrupt + x.orphans - x.repaired - x.quarantined;
     ES_INFO("verify",
-            "checked=%zu missing=%zu corrupt=%zu orphans=%zu repaired=%zu quarantined=%zu%s",
-            x.checked, x.missing, x.corrupt, x.orphans, x.repaired, x.quarantined,
-            bad || rc ? "" : " ok");
+            "checked=%zu missing=%zu corrupt=%zu orphans=%zu repaired=%zu quarantined=%zu"
+            " sealed=%zu%s%s",
+            x.checked, x.missing, x.corrupt, x.orphans, x.repaired, x.quarantined, x.sealed,
+            x.unopened ? " not_authenticated_no_key=" : "", bad || rc ? "" : " ok");
+    if (x.unopened)
+        ES_WARN("verify", "%zu sealed recordings were checked by hash only: no key configured",
+                x.unopened);
     return bad || rc ? 1 : 0;
 }
 

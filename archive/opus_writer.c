@@ -9,7 +9,7 @@
  * into the other's channel at about -14 dB. Uncoupled, a silent channel stays
  * below -90 dB whatever the source rate or bitrate; every decoder that plays
  * Ogg Opus (libopus, FFmpeg, browsers) supports family 1. */
-#include "archive/archive.h"
+#include "archive/sealed.h"
 
 #include <errno.h>
 #include <ogg/ogg.h>
@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #define MAX_PACKET 1500
-#define OUTBUF     8192 /* small: a recorder holds one writer per active call */
+#define OUTBUF     ARCHIVE_SEAL_CHUNK /* small: a recorder holds one writer per active call */
 
 struct opus_writer {
     int fd;
@@ -37,7 +37,11 @@ struct opus_writer {
     int64_t packetno;
     struct opus_writer_stats st;
     crypto_hash_sha256_state hash;
-    unsigned char out[OUTBUF];
+    /* sealed: each full buffer is one chunk, sealed in place */
+    bool sealed;
+    uint8_t key[32], header[ARCHIVE_SEAL_HEADER];
+    uint64_t chunk;
+    unsigned char out[OUTBUF + ARCHIVE_SEAL_TAG];
     size_t nout;
     int failed; /* sticky error */
 };
@@ -51,32 +55,48 @@ int opus_rate_for(int rate)
     return 48000;
 }
 
-static int flush_out(struct opus_writer *w)
+/* Writes bytes as stored: hashed and counted here. */
+static int write_all(struct opus_writer *w, const unsigned char *p, size_t len)
 {
+    crypto_hash_sha256_update(&w->hash, p, len);
+    w->st.file_bytes += len;
     size_t off = 0;
-    while (off < w->nout) {
-        ssize_t n = write(w->fd, w->out + off, w->nout - off);
+    while (off < len) {
+        ssize_t n = write(w->fd, p + off, len - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             return w->failed = -errno;
         off += (size_t)n;
     }
-    w->nout = 0;
     return 0;
+}
+
+/* The buffer out: as it is, or sealed as the next chunk (final: the last). */
+static int flush_out(struct opus_writer *w, bool final)
+{
+    size_t n = w->nout;
+    w->nout = 0;
+    if (!w->sealed)
+        return n ? write_all(w, w->out, n) : 0;
+    if (w->chunk == 0) {
+        int rc = write_all(w, w->header, sizeof w->header);
+        if (rc)
+            return rc;
+    }
+    seal_chunk(w->key, w->header, w->chunk++, final, w->out, n, w->out);
+    return write_all(w, w->out, n + ARCHIVE_SEAL_TAG);
 }
 
 static int emit(struct opus_writer *w, const unsigned char *p, size_t n)
 {
-    crypto_hash_sha256_update(&w->hash, p, n);
-    w->st.file_bytes += n;
     while (n) {
         size_t k = ES_MIN(n, OUTBUF - w->nout);
         memcpy(w->out + w->nout, p, k);
         w->nout += k;
         p += k;
         n -= k;
-        if (w->nout == OUTBUF && flush_out(w))
+        if (w->nout == OUTBUF && flush_out(w, false))
             return w->failed;
     }
     return 0;
@@ -188,6 +208,11 @@ int opus_writer_new(int fd, const struct opus_writer_opts *o, struct opus_writer
     w->frame = o->rate / 50;
     w->scale = 48000 / o->rate;
     crypto_hash_sha256_init(&w->hash);
+    if (o->seal_key) {
+        w->sealed = true;
+        memcpy(w->key, o->seal_key, sizeof w->key);
+        seal_header(w->header);
+    }
     int oe, rc;
     static const unsigned char mapping[2] = {0, 1};
     w->enc = opus_multistream_encoder_create(o->rate, o->channels, o->channels, 0, mapping,
@@ -286,7 +311,7 @@ int opus_writer_finish(struct opus_writer *w, struct opus_writer_stats *st)
         if (rc)
             return rc;
     } while (w->granule < need);
-    int rc = flush_out(w);
+    int rc = flush_out(w, true);
     if (rc)
         return rc;
     w->st.samples = w->samples;
@@ -304,5 +329,6 @@ void opus_writer_free(struct opus_writer *w)
         opus_multistream_encoder_destroy(w->enc);
     ogg_stream_clear(&w->os);
     free(w->pend);
+    sodium_memzero(w->key, sizeof w->key);
     free(w);
 }

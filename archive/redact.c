@@ -22,36 +22,11 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define CHUNK 4096 /* frames read at a time */
-
-/* Overwrites a file with zeros and removes it. */
-static void destroy_file(const char *path)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-    struct stat st;
-    if (fd >= 0 && fstat(fd, &st) == 0) {
-        static const char zeros[65536];
-        off_t left = st.st_size;
-        while (left > 0) {
-            ssize_t w = write(fd, zeros, left < (off_t)sizeof zeros ? (size_t)left : sizeof zeros);
-            if (w <= 0)
-                break;
-            left -= w;
-        }
-        if (fsync(fd) != 0)
-            ES_WARN("archive", "%s: could not flush the overwrite: %s", path, strerror(errno));
-    }
-    if (fd >= 0)
-        close(fd);
-    if (unlink(path) != 0 && errno != ENOENT)
-        ES_ERROR("archive", "%s: cannot remove the unredacted file: %s", path, strerror(errno));
-    char dir[4700];
-    if (!es_dirname(path, dir, sizeof dir))
-        es_fsync_dir(dir);
-}
 
 /* Zeroes the frames of [lo, hi) that fall in this block (which starts at pos). */
 static void silence(float *pcm, size_t frames, int channels, int64_t pos, int64_t lo, int64_t hi)
@@ -113,13 +88,14 @@ static int reencode(struct archive_writer *w, struct audio_src *src, int rate, i
 }
 
 /* <reldir>/<id>.rN.opus for the first N no file or row uses. */
-static int new_path(struct catalog *c, const char *old, const char *id, char *out, size_t n)
+static int new_path(struct catalog *c, const char *old, const char *id, bool sealed, char *out,
+                    size_t n)
 {
     char dir[512];
     es_dirname(old, dir, sizeof dir);
     for (int k = 1; k < 10000; k++) {
         char full[4700];
-        if (es_fmt(out, n, "%s/%s.r%d.opus", dir, id, k) ||
+        if (es_fmt(out, n, "%s/%s.r%d.opus%s", dir, id, k, sealed ? ".enc" : "") ||
             es_fmt(full, sizeof full, "%s/%s", catalog_data_dir(c), out))
             return ES_ETOOBIG;
         if (access(full, F_OK) != 0 && catalog_has_path(c, out) == 0)
@@ -142,6 +118,7 @@ int archive_redact(struct ingest_session *s, struct catalog *c, const char *id,
     struct archive_analysis an = {0};
     json_t *red = NULL;
     char *rj = NULL;
+    int mfd = -1;
     int rc = catalog_get(c, id, call, &rec, &has);
     if (rc == ES_ENOTFOUND) {
         rc = es_seterr(err, rc, "no call %s", id);
@@ -167,9 +144,18 @@ int archive_redact(struct ingest_session *s, struct catalog *c, const char *id,
             (double)r->from_ms / 1000, (double)r->to_ms / 1000, (double)rec.duration_ms / 1000);
         goto out;
     }
-    char old[4700];
+    char old[4700], mpath[64];
     es_fmt(old, sizeof old, "%s/%s", catalog_data_dir(c), rec.path);
-    if ((rc = audio_open(old, &src, err)))
+    /* the plaintext (decrypted if sealed) in memory, never on disk */
+    struct archive_audio *aa = NULL;
+    if ((rc = archive_audio_open(c, id, &aa, err)))
+        goto out;
+    mfd = memfd_create("earshot-redact", MFD_CLOEXEC);
+    rc = mfd < 0 ? es_seterr(err, -errno, "memfd: %s", strerror(errno))
+                 : archive_audio_copy(aa, mfd, err);
+    archive_audio_close(aa);
+    snprintf(mpath, sizeof mpath, "/proc/self/fd/%d", mfd);
+    if (rc || (rc = audio_open(mpath, &src, err)))
         goto out;
     int channels = audio_info(src)->channels;
     if (channels != rec.channels) {
@@ -191,7 +177,7 @@ int archive_redact(struct ingest_session *s, struct catalog *c, const char *id,
         (rc = archive_writer_finish(w, &nrec, &nan, err)))
         goto out;
     char rel[512];
-    if ((rc = new_path(c, rec.path, id, rel, sizeof rel))) {
+    if ((rc = new_path(c, rec.path, id, archive_keyring_get() != NULL, rel, sizeof rel))) {
         rc = es_seterr(err, rc, "no name for the redacted file");
         goto out;
     }
@@ -223,7 +209,7 @@ int archive_redact(struct ingest_session *s, struct catalog *c, const char *id,
     }
     audio_close(src);
     src = NULL;
-    destroy_file(old);
+    archive_destroy_file(old);
     catalog_pending_remove(c, rec.path);
 out:
     free(rj);
@@ -231,6 +217,8 @@ out:
     archive_analysis_release(&an);
     archive_writer_free(w);
     audio_close(src);
+    if (mfd >= 0)
+        close(mfd);
     free(call);
     return rc;
 }

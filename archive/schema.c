@@ -131,6 +131,19 @@ const char *const catalog_migrations[] = {
                       "callee") ");"
                                 /* when a data subject's erasure blanked the call */
                                 "ALTER TABLE calls ADD COLUMN erased_at INTEGER;",
+
+    /* 9: encryption at rest: each sealed recording's data key, wrapped by a
+     * master key (named by its id); the key goes when the audio is purged or
+     * erased, which leaves the file undecipherable (crypto-shredding) */
+    "CREATE TABLE audio_keys ("
+    "  call_id TEXT PRIMARY KEY REFERENCES calls(id) ON DELETE CASCADE,"
+    "  key_id TEXT NOT NULL,"
+    "  wrapped BLOB NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX audio_keys_key ON audio_keys(key_id);"
+    "CREATE TRIGGER audio_keys_shred AFTER UPDATE OF purged_at ON calls"
+    " WHEN NEW.purged_at IS NOT NULL BEGIN"
+    " DELETE FROM audio_keys WHERE call_id = NEW.id; END;",
 };
 
 const int catalog_nmigrations = (int)(sizeof catalog_migrations / sizeof catalog_migrations[0]);

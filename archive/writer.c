@@ -9,11 +9,15 @@
  *
  * archive_writer_free() on anything not committed removes the temp file. */
 #include "archive/ingest_int.h"
+#include "archive/sealed.h"
+
+#include <sodium.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct archive_writer {
@@ -76,6 +80,14 @@ int archive_writer_open(struct ingest_session *s, const struct archive_call *cal
     char tagbuf[7][ARCHIVE_FIELD_LEN + 32];
     const char *tags[8];
     tags_for(call, f->channels, f->rate, tagbuf, tags);
+    /* encryption at rest: a data key of its own, kept wrapped for the catalog */
+    uint8_t dk[32];
+    const struct archive_keyring *kr = archive_keyring_get();
+    if (kr) {
+        randombytes_buf(dk, sizeof dk);
+        archive_key_wrap(kr, call->id, dk, w->rec.wrapped, w->rec.key_id);
+        w->rec.sealed = true;
+    }
     struct opus_writer_opts wo = {.rate = f->rate,
                                   .channels = f->channels,
                                   .source_rate = f->source_rate,
@@ -83,8 +95,10 @@ int archive_writer_open(struct ingest_session *s, const struct archive_call *cal
                                              : f->channels == 2 ? s->o.bitrate_stereo
                                                                 : s->o.bitrate_mono,
                                   .complexity = s->o.complexity,
-                                  .tags = tags};
+                                  .tags = tags,
+                                  .seal_key = kr ? dk : NULL};
     rc = opus_writer_new(w->fd, &wo, &w->ow, err);
+    sodium_memzero(dk, sizeof dk);
     if (rc)
         goto fail;
     rc = analyzer_new(f->rate, f->channels, f->frames_hint, &w->an);
@@ -172,8 +186,8 @@ int archive_writer_commit(struct archive_writer *w, struct catalog *c, struct ar
 {
     struct es_tm tm;
     es_tm_from_ms(call->started_at, &tm);
-    snprintf(w->rec.path, sizeof w->rec.path, "archive/%04d/%02d/%02d/%s.opus", tm.year, tm.mon,
-             tm.day, call->id);
+    snprintf(w->rec.path, sizeof w->rec.path, "archive/%04d/%02d/%02d/%s.opus%s", tm.year, tm.mon,
+             tm.day, call->id, w->rec.sealed ? ".enc" : "");
     int rc = move_in(w, c, w->rec.path, err);
     if (rc)
         return rc;
@@ -206,6 +220,32 @@ int archive_writer_place(struct archive_writer *w, struct catalog *c, const char
     memset(&w->result, 0, sizeof w->result);
     w->committed = true;
     return 0;
+}
+
+/* Overwrites a file with zeros and removes it. */
+void archive_destroy_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0) {
+        static const char zeros[65536];
+        off_t left = st.st_size;
+        while (left > 0) {
+            ssize_t w = write(fd, zeros, left < (off_t)sizeof zeros ? (size_t)left : sizeof zeros);
+            if (w <= 0)
+                break;
+            left -= w;
+        }
+        if (fsync(fd) != 0)
+            ES_WARN("archive", "%s: could not flush the overwrite: %s", path, strerror(errno));
+    }
+    if (fd >= 0)
+        close(fd);
+    if (unlink(path) != 0 && errno != ENOENT)
+        ES_ERROR("archive", "%s: cannot remove the unredacted file: %s", path, strerror(errno));
+    char dir[4700];
+    if (!es_dirname(path, dir, sizeof dir))
+        es_fsync_dir(dir);
 }
 
 void archive_writer_free(struct archive_writer *w)

@@ -6,6 +6,7 @@
 #include "review-server/review.h"
 #include "scripts-rubric/rubric.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -43,6 +44,9 @@ static const struct command {
     {"sources", cmd_sources, "where refused and untracked INVITEs came from (SIP scanners)"},
     {"verify", cmd_verify, "re-hash every recording against the catalog"},
     {"retention", cmd_retention_any, "delete audio older than a period (legal holds kept)"},
+    {"audio", cmd_audio, "a recording as Ogg Opus (decrypted if encrypted at rest)"},
+    {"keys", cmd_keys, "encryption at rest: init a master key file, rotate, status"},
+    {"encrypt-existing", cmd_encrypt_existing, "encrypt the recordings stored in the clear"},
     {"redact", cmd_redact, "silence a range of a recording for good (PCI, privacy)"},
     {"subject", cmd_subject, "a data subject's calls by phone number: find, export, erase"},
     {"hold", cmd_hold, "put a call under legal hold"},
@@ -82,6 +86,7 @@ static const char *const config_keys[] = {
     "pci_pause_dtmf",
     "pci_resume_dtmf",
     "recorder_control",
+    "encryption_key_file",
     NULL,
 };
 
@@ -99,6 +104,45 @@ static void record_audit(struct catalog *cat, const char *actor, const char *act
         review_audit_anchor(rv);
     review_store_close(rv);
     pthread_mutex_unlock(&mu);
+}
+
+/* Commands that read or write audio: a key file that cannot open what the
+ * catalog holds stops them at start-up, not at the first recording. (record
+ * checks once it has dropped root: the catalog's files are the service's.) */
+static const char *const audio_commands[] = {
+    "serve", "ingest",    "verify",           "redact", "subject",
+    "audio", "retention", "encrypt-existing", "keys",   NULL,
+};
+
+/* encryption_key_file: the process's keyring, checked against the catalog. */
+static int load_keys(struct es_cli *cli, struct archive_keyring **out)
+{
+    *out = NULL;
+    const char *kf = es_config_get(cli->config, "encryption_key_file");
+    bool keys_cmd = !strcmp(cli->argv[0], "keys");
+    struct es_err err = {{0}};
+    if (kf && kf[0]) {
+        int rc = archive_keyring_load(kf, out, &err);
+        if (rc && !(keys_cmd && rc == -ENOENT)) { /* `keys init` makes it */
+            fprintf(stderr, "earshot: encryption_key_file %s\n", err.msg);
+            return rc;
+        }
+        archive_keyring_set(*out);
+    }
+    bool audio = false;
+    for (size_t i = 0; audio_commands[i]; i++)
+        audio |= !strcmp(cli->argv[0], audio_commands[i]);
+    if (!audio || (keys_cmd && cli->argc > 1 && !strcmp(cli->argv[1], "init")) ||
+        (cli->argc > 1 && !strcmp(cli->argv[1], "--help")))
+        return 0;
+    struct catalog *c = NULL;
+    int rc = catalog_open(cli->data_dir, &c, &err);
+    if (!rc)
+        rc = archive_keys_check(c, kf, &err);
+    catalog_close(c);
+    if (rc)
+        fprintf(stderr, "earshot: %s\n", err.msg);
+    return rc;
 }
 
 static void usage(FILE *f)
@@ -185,8 +229,13 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], commands[k].name)) {
             cli.argc = argc - i;
             cli.argv = argv + i;
-            int rc = commands[k].run(&cli);
+            struct archive_keyring *kr = NULL;
+            int rc = load_keys(&cli, &kr) ? 2 : commands[k].run(&cli);
             es_config_free(cfg);
+            /* a rotation may have put a new keyring in place of kr (and freed kr) */
+            struct archive_keyring *cur = (struct archive_keyring *)archive_keyring_get();
+            archive_keyring_set(NULL);
+            archive_keyring_free(cur);
             return rc;
         }
     }

@@ -128,6 +128,15 @@ int es_unix_listen(const char *path, unsigned mode, int *fd, struct es_err *err)
 int es_unix_call(const char *path, const char *line, char *reply, size_t n, int timeout_ms,
                  struct es_err *err);
 
+/* ---- ZIP archives (entries stored, no ZIP64) -------------------------------- */
+struct es_zip;
+uint32_t es_crc32(uint32_t crc, const void *p, size_t n);
+int es_zip_open(int fd, struct es_zip **out);
+/* One whole entry; ES_ETOOBIG past 4 GiB or 65,535 entries. */
+int es_zip_add(struct es_zip *z, const char *name, const void *data, size_t n);
+/* Writes the central directory and frees z; the first error of any step. */
+int es_zip_close(struct es_zip *z);
+
 /* ---- JSON text ------------------------------------------------------------ */
 /* Appends s[0..n) as a JSON string: quotes, escapes, control bytes and < > & as
  * \u00XX, invalid UTF-8 replaced by U+FFFD, so the output is always valid JSON. */

@@ -445,6 +445,7 @@ int cmd_record(struct es_cli *cli)
     if (!orc && user)
         orc = drop_privileges(user, &err);
     if (orc || ingest_session_open(&io, &s, &err) || catalog_open(cli->data_dir, &cat, &err) ||
+        archive_keys_check(cat, es_config_get(cli->config, "encryption_key_file"), &err) ||
         recorder_new(&ro, s, cat, &r, &err)) {
         ES_ERROR("record", "%s", err.msg);
         goto out;

@@ -182,6 +182,31 @@ enum MHD_Result api_call_peaks(struct req *r)
     return http_json(r, 200, o);
 }
 
+/* A sealed recording's plaintext, decrypted chunk by chunk as MHD sends it. */
+struct sealed_body {
+    struct archive_audio *a;
+    uint64_t start;
+};
+
+static ssize_t sealed_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct sealed_body *b = cls;
+    struct es_err err = {{0}};
+    long n = archive_audio_read(b->a, b->start + pos, buf, max, &err);
+    if (n > 0)
+        return n;
+    if (n < 0)
+        ES_ERROR("serve", "%s", err.msg);
+    return MHD_CONTENT_READER_END_WITH_ERROR; /* cut short: the client sees it */
+}
+
+static void sealed_free(void *cls)
+{
+    struct sealed_body *b = cls;
+    archive_audio_close(b->a);
+    free(b);
+}
+
 enum MHD_Result api_call_audio(struct req *r)
 {
     struct archive_recording rec;
@@ -194,23 +219,23 @@ enum MHD_Result api_call_audio(struct req *r)
     free(k);
     if (!has || purged)
         return http_error(r, 404, "this call has no audio (missed, or removed by retention)");
-    char path[4700];
-    snprintf(path, sizeof path, "%s/%s", r->srv->data_dir, rec.path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb)) {
-        if (fd >= 0)
-            close(fd);
-        ES_ERROR("serve", "audio of call %s: %s: cannot open", r->route.arg, rec.path);
-        return http_error(r, 500, "the recording cannot be read; run 'earshot verify'");
+    struct archive_audio *a = NULL;
+    struct es_err err = {{0}};
+    int orc = archive_audio_open(r->w->cat, r->route.arg, &a, &err);
+    if (orc) {
+        ES_ERROR("serve", "audio of call %s: %s", r->route.arg, err.msg);
+        return orc == ES_ESTATE
+                   ? http_error(r, 503, "%s", err.msg)
+                   : http_error(r, 500, "the recording cannot be read; run 'earshot verify'");
     }
-    uint64_t size = (uint64_t)sb.st_size, start = 0, end = size ? size - 1 : 0;
+    /* sizes and ranges are the plaintext's: a sealed file is decrypted as sent */
+    uint64_t size = archive_audio_size(a), start = 0, end = size ? size - 1 : 0;
     unsigned status = 200;
     const char *range = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Range");
     if (range) {
         int rc = http_range_parse(range, strlen(range), size, &start, &end);
         if (rc == ES_EINVAL) {
-            close(fd);
+            archive_audio_close(a);
             char cr[64];
             snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)size);
             struct MHD_Response *resp =
@@ -226,24 +251,46 @@ enum MHD_Result api_call_audio(struct req *r)
      * ranges that follow (seeks) are part of it. No row, no audio. */
     int64_t now = es_now_ms();
     if (!listens_known(r->srv->listens, r->token, r->route.arg, now)) {
-        struct es_err err = {{0}};
         char detail[128];
         snprintf(detail, sizeof detail, "{\"bytes\":%llu,\"range\":\"%llu-%llu\"}",
                  (unsigned long long)size, (unsigned long long)start, (unsigned long long)end);
         if (review_audit(r->w->rv, r->user.name, "audio", r->route.arg, detail, &err)) {
-            close(fd);
+            archive_audio_close(a);
             ES_ERROR("serve", "audio of call %s not served: the audit log cannot be written: %s",
                      r->route.arg, err.msg);
             return http_error(r, 503, "the audit log cannot be written; try again");
         }
         listens_note(r->srv->listens, r->token, r->route.arg, now);
     }
-    struct MHD_Response *resp = MHD_create_response_from_fd_at_offset64(
-        size ? end - start + 1 : 0, fd, (uint64_t)start); /* takes fd */
-    if (!resp) {
-        close(fd);
-        return MHD_NO;
+    uint64_t len = size ? end - start + 1 : 0;
+    struct MHD_Response *resp = NULL;
+    if (!archive_audio_sealed(a)) { /* the file as it is: sent by the kernel */
+        char path[4700];
+        snprintf(path, sizeof path, "%s/%s", r->srv->data_dir, rec.path);
+        archive_audio_close(a);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return http_error(r, 500, "the recording cannot be read; run 'earshot verify'");
+        resp = MHD_create_response_from_fd_at_offset64(len, fd, start); /* takes fd */
+        if (!resp)
+            close(fd);
+    } else {
+        struct sealed_body *b = malloc(sizeof *b);
+        if (b) {
+            b->a = a;
+            b->start = start;
+            resp = MHD_create_response_from_callback(len, ARCHIVE_SEAL_CHUNK, sealed_read, b,
+                                                     sealed_free);
+        }
+        if (!resp) {
+            if (b)
+                sealed_free(b);
+            else
+                archive_audio_close(a);
+        }
     }
+    if (!resp)
+        return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", "audio/ogg");
     MHD_add_response_header(resp, "Accept-Ranges", "bytes");
     /* not kept in a shared PC's browser cache after logout */

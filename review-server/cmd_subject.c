@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -259,31 +260,41 @@ static int write_json(const char *dir, const char *name, json_t *o, struct es_er
     return rc ? es_seterr(err, ES_EINVAL, "%s: cannot write", path) : 0;
 }
 
-static int copy_file(const char *from, const char *to)
+/* What an export holds, for its README.txt. */
+static char *readme(const char *e164, size_t calls, long long audio, size_t evals, size_t entries)
 {
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    if (in < 0)
-        return -errno;
+    char *t = NULL;
+    if (asprintf(&t,
+                 "What earshot holds about %s, exported on request.\n\n"
+                 "calls.json        %zu calls where the number was the caller or the callee\n"
+                 "                  (times in UTC, ISO 8601)\n"
+                 "<call id>.opus    the %lld recordings still kept (Ogg Opus: customer left,\n"
+                 "                  operator right; any player that plays Opus)\n"
+                 "evaluations.json  %zu quality evaluations of those calls, with comments and\n"
+                 "                  their history\n"
+                 "unreturned.json   %zu entries of the list of missed calls to return\n",
+                 e164, calls, audio, evals, entries) < 0)
+        return NULL;
+    return t;
+}
+
+/* The recording as plain Ogg Opus (decrypted if sealed). */
+static int copy_audio(struct catalog *c, const char *id, const char *to, struct es_err *err)
+{
+    struct archive_audio *a = NULL;
+    int rc = archive_audio_open(c, id, &a, err);
+    if (rc)
+        return rc;
     int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) {
-        int e = -errno;
-        close(in);
-        return e;
-    }
-    char buf[65536];
-    ssize_t n;
-    int rc = 0;
-    while ((n = read(in, buf, sizeof buf)) > 0)
-        if (write(out, buf, (size_t)n) != n) {
-            rc = -EIO;
-            break;
-        }
-    if (n < 0)
-        rc = -errno;
+    if (out < 0)
+        rc = errno == EEXIST ? ES_EEXIST : es_seterr(err, -errno, "%s: %s", to, strerror(errno));
+    else
+        rc = archive_audio_copy(a, out, err);
     if (!rc && fsync(out))
-        rc = -errno;
-    close(in);
-    close(out);
+        rc = es_seterr(err, -errno, "%s: %s", to, strerror(errno));
+    if (out >= 0)
+        close(out);
+    archive_audio_close(a);
     return rc;
 }
 
@@ -317,12 +328,11 @@ static int subject_export(struct es_cli *cli, const char *number, const char *ou
             continue;
         json_array_append_new(calls, archive_call_json(k, has ? &rec : NULL));
         if (has && !k->purged_at) {
-            char src[4700], dst[4700];
-            snprintf(src, sizeof src, "%s/%s", catalog_data_dir(x.cat), rec.path);
+            char dst[4700];
             snprintf(dst, sizeof dst, "%s/%s.opus", out, id);
-            int e = copy_file(src, dst);
-            if (e && e != -EEXIST) {
-                rc = es_seterr(&err, e, "%s: %s", src, es_strerror(e));
+            int e = copy_audio(x.cat, id, dst, &err);
+            if (e && e != ES_EEXIST) {
+                rc = e;
                 break;
             }
             audio++;
@@ -348,22 +358,17 @@ static int subject_export(struct es_cli *cli, const char *number, const char *ou
         char path[4300];
         snprintf(path, sizeof path, "%s/README.txt", out);
         FILE *r = fopen(path, "w");
-        if (r) {
-            fprintf(r,
-                    "What earshot holds about %s, exported on request.\n\n"
-                    "calls.json        %zu calls where the number was the caller or the callee\n"
-                    "                  (times in UTC, ISO 8601)\n"
-                    "<call id>.opus    the %lld recordings still kept (Ogg Opus: customer left,\n"
-                    "                  operator right; any player that plays Opus)\n"
-                    "evaluations.json  %zu quality evaluations of those calls, with comments and\n"
-                    "                  their history\n"
-                    "unreturned.json   %zu entries of the list of missed calls to return\n",
-                    x.e164, json_array_size(calls), (long long)audio, json_array_size(evals),
-                    json_array_size(entries));
+        char *t = readme(x.e164, json_array_size(calls), audio, json_array_size(evals),
+                         json_array_size(entries));
+        if (r && t) {
+            fputs(t, r);
             rc = fclose(r) ? ES_EINVAL : 0;
         } else {
+            if (r)
+                fclose(r);
             rc = es_seterr(&err, -errno, "%s: %s", path, strerror(errno));
         }
+        free(t);
     }
     if (!rc)
         rc = audit_one(&x, "cli", "subject.export",
@@ -626,6 +631,83 @@ static bool api_begin(struct req *r, const char *number, struct ctx *x, enum MHD
     return true;
 }
 
+static int zip_json(struct es_zip *z, const char *name, json_t *v)
+{
+    char *t = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    int rc = t ? es_zip_add(z, name, t, strlen(t)) : ES_ENOMEM;
+    free(t);
+    return rc;
+}
+
+/* The export as one ZIP (the same files as `subject export --out DIR`), made
+ * in memory (a memfd: the decrypted audio never touches the disk) and sent. */
+static enum MHD_Result export_zip(struct req *r, struct ctx *x, json_t *o)
+{
+    json_t *calls = json_object_get(o, "calls");
+    int fd = memfd_create("earshot-export", MFD_CLOEXEC);
+    struct es_zip *z = NULL;
+    struct es_err err = {{0}};
+    int rc = fd < 0 ? -errno : es_zip_open(fd, &z);
+    long long audio = 0;
+    size_t i;
+    json_t *c;
+    json_array_foreach(calls, i, c)
+    {
+        const char *id = json_string_value(json_object_get(c, "id"));
+        if (rc || !json_is_string(json_object_get(c, "path")) || !id)
+            continue;
+        struct archive_audio *a = NULL;
+        if (archive_audio_open(x->cat, id, &a, &err))
+            continue; /* purged since, or unreadable: the JSON still lists the call */
+        uint64_t n = archive_audio_size(a);
+        char *buf = n < ((uint64_t)1 << 31) ? malloc(n ? n : 1) : NULL;
+        char name[ES_ID_LEN + 8];
+        snprintf(name, sizeof name, "%s.opus", id);
+        if (!buf || archive_audio_read(a, 0, buf, n, &err) != (long)n)
+            rc = buf ? ES_ECORRUPT : ES_ENOMEM;
+        else
+            rc = es_zip_add(z, name, buf, n);
+        free(buf);
+        archive_audio_close(a);
+        audio++;
+    }
+    char *t = readme(x->e164, json_array_size(calls), audio,
+                     json_array_size(json_object_get(o, "evaluation_details")),
+                     json_array_size(json_object_get(o, "unreturned")));
+    if (!rc)
+        rc = zip_json(z, "calls.json", calls);
+    if (!rc)
+        rc = zip_json(z, "evaluations.json", json_object_get(o, "evaluation_details"));
+    if (!rc)
+        rc = zip_json(z, "unreturned.json", json_object_get(o, "unreturned"));
+    if (!rc)
+        rc = t ? es_zip_add(z, "README.txt", t, strlen(t)) : ES_ENOMEM;
+    free(t);
+    int zc = z ? es_zip_close(z) : 0;
+    rc = rc ? rc : zc;
+    json_decref(o);
+    off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+    if (rc || size < 0) {
+        if (fd >= 0)
+            close(fd);
+        ES_ERROR("serve", "subject export: %s", err.msg[0] ? err.msg : es_strerror(rc));
+        return http_error(r, 500, "the export could not be made: %s",
+                          err.msg[0] ? err.msg : es_strerror(rc));
+    }
+    struct MHD_Response *resp = MHD_create_response_from_fd_at_offset64((uint64_t)size, fd, 0);
+    if (!resp) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/zip");
+    char cd[96];
+    snprintf(cd, sizeof cd, "attachment; filename=\"subject-%.12s.zip\"", x->ref);
+    MHD_add_response_header(resp, "Content-Disposition", cd);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    http_common_headers(resp, false);
+    return http_queue(r, 200, resp);
+}
+
 static enum MHD_Result api_find(struct req *r, bool export)
 {
     struct ctx x;
@@ -693,6 +775,9 @@ static enum MHD_Result api_find(struct req *r, bool export)
         return http_json(r, 200, o);
     json_object_set(o, "evaluation_details", json_object_get(calls, "evaluations"));
     json_decref(calls);
+    const char *format = http_arg(r, "format");
+    if (format && !strcmp(format, "zip"))
+        return export_zip(r, &x, o);
     char *t = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (!t)

@@ -213,6 +213,9 @@ int cmd_audit(struct es_cli *cli);
 int cmd_retention_policy(struct es_cli *cli); /* earshot retention --policy */
 int cmd_subject(struct es_cli *cli);
 int cmd_redact(struct es_cli *cli);
+int cmd_keys(struct es_cli *cli);              /* earshot keys init|rotate|status */
+int cmd_encrypt_existing(struct es_cli *cli);  /* earshot encrypt-existing */
+int cmd_audio(struct es_cli *cli);             /* earshot audio CALL [--out FILE] */
 /* earshot redact CALL --from --to --reason */ /* earshot subject find|export|erase */
 int cmd_serve(struct es_cli *cli);
 

@@ -32,7 +32,7 @@
   form.addEventListener('submit', (e) => { e.preventDefault(); find(form.number.value); });
 
   document.getElementById('export').addEventListener('click', () => {
-    location.href = '/api/v1/subject/export?number=' + encodeURIComponent(current);
+    location.href = '/api/v1/subject/export?format=zip&number=' + encodeURIComponent(current);
   });
   document.getElementById('erase').addEventListener('click', async () => {
     try {

@@ -1,6 +1,6 @@
 // The compliance page in Debian's chromium (playwright-core): search by number
 // (any spelling), the tiles and the calls, the held call marked; export
-// downloads the JSON with every call; erase shows what it will do, asks for the
+// downloads a ZIP (calls, recordings, evaluations, README); erase shows what it will do, asks for the
 // request's reference, erases, and the held call stays.
 // usage: node compliance.mjs BASE_URL FIXTURE.json OUT_DIR
 import { chromium } from 'playwright-core';
@@ -40,10 +40,10 @@ try {
   check(`the tiles (${tiles})`, Number(tiles[0]) === fx.calls && Number(tiles[5]) === 1);
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
-  const path = await download.path();
-  const data = JSON.parse(readFileSync(path, 'utf8'));
-  check(`the export has every call with all its fields (${data.calls.length})`, data.calls.length === fx.calls && 'source_ref' in data.calls[0]);
-  check('its file name does not carry the number', !/555/.test(download.suggestedFilename()), download.suggestedFilename());
+  await download.saveAs(`${out}/export.zip`); // its contents are checked by the shell test
+  const head = readFileSync(`${out}/export.zip`).subarray(0, 4).toString('latin1');
+  check(`the export is a ZIP (${JSON.stringify(head)})`, head === 'PK\u0003\u0004');
+  check('its file name does not carry the number', /^subject-[0-9a-f]{12}\.zip$/.test(download.suggestedFilename()), download.suggestedFilename());
 
   let dialogText = '';
   page.once('dialog', (d) => { dialogText = d.message(); d.accept('request 2026-118'); });

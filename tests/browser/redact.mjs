@@ -5,32 +5,13 @@
 // with the range flat and hatched and the redaction listed; an operator's drag
 // offers nothing.
 // usage: node redact.mjs BASE_URL FIXTURE.json OUT_DIR
-import { chromium } from 'playwright-core';
 import { readFileSync } from 'node:fs';
+import { launch, tally, until, login } from './lib.mjs';
 
 const [base, fixturePath, out] = process.argv.slice(2);
 const fx = JSON.parse(readFileSync(fixturePath, 'utf8'));
-let passed = 0, failed = 0;
-const check = (what, ok, detail = '') => {
-  if (ok) passed++;
-  else { failed++; console.log(`FAIL: ${what} ${detail}`); }
-};
-const browser = await chromium.launch({
-  executablePath: process.env.ES_CHROMIUM,
-  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
-});
-
-async function login(context, user, password) {
-  const page = await context.newPage();
-  page.on('pageerror', (e) => { failed++; console.log('FAIL: page error ' + e.message); });
-  await page.goto(base + '/login');
-  await page.fill('input[name=username]', user);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('header .who');
-  return page;
-}
+const t = tally(), check = t.check;
+const browser = await launch();
 
 // share of the canvas columns [x0, x1) (fractions) painted with the grey hatch
 async function hatched(page, x0, x1) {
@@ -45,19 +26,13 @@ async function hatched(page, x0, x1) {
   }, [x0, x1]);
 }
 
-// page.waitForFunction evaluates a string, which the pages' CSP forbids: poll
 async function ready(page) { // audio metadata loaded: the waveform is drawn to scale
-  const end = Date.now() + 10000;
-  while (!(await page.evaluate(() => document.getElementById('player').duration > 0))) {
-    if (Date.now() > end) throw new Error('the audio did not load');
-    await page.waitForTimeout(100);
-  }
+  await until(page, () => document.getElementById('player').duration > 0, 'the audio');
   await page.waitForTimeout(200);
 }
 
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'UTC' });
-  const page = await login(context, 'sup', fx.password);
+  const page = await login(browser, base, 'sup', fx.password, t);
 
   // 1. the paused call
   await page.goto(`${base}/calls/${fx.paused}`);
@@ -104,8 +79,7 @@ try {
   await page.screenshot({ path: `${out}/redacted.png` });
 
   // 3. an operator's drag offers no redaction
-  const ctx2 = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'UTC' });
-  const op = await login(ctx2, '100', fx.password);
+  const op = await login(browser, base, '100', fx.password, t);
   await op.goto(`${base}/calls/${fx.paused}`);
   await ready(op);
   const b2 = await op.locator('#wave').boundingBox();
@@ -115,12 +89,9 @@ try {
   await op.mouse.up();
   await op.waitForTimeout(300);
   check('an operator gets no redaction form', await op.locator('#redact').isHidden());
-  await ctx2.close();
-  await context.close();
 } catch (e) {
-  failed++;
-  console.log('FAIL: ' + e.message);
+  t.fail(e.message);
 } finally {
   await browser.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
+t.report();

@@ -1,6 +1,6 @@
 # The compliance page (/compliance) in Debian's chromium (tests/browser/
 # compliance.mjs): a search by number lists the calls in any spelling, export
-# downloads the JSON, erase previews then erases (a held call stays); and the
+# downloads a ZIP, erase previews then erases (a held call stays); and the
 # API's roles: only compliance staff and admins reach a data subject.
 source "$(dirname "$0")/lib.bash"
 command -v chromium > /dev/null || { echo "SKIP: chromium is not installed (scripts/install-deps installs it)"; exit 77; }
@@ -32,6 +32,24 @@ mkdir -p screenshots
 timeout 240 node "$SRC/tests/browser/compliance.mjs" "http://127.0.0.1:$port" fixture.json screenshots > browser.out 2>&1 || true
 cat browser.out
 check "browser tests: $(tail -n1 browser.out)" grep -q ' 0 failed$' browser.out
+check "the page's export: a ZIP with every call, their recordings (plain Ogg Opus) and a README" python3 - screenshots/export.zip <<'PY'
+import io, json, subprocess, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+assert z.testzip() is None
+names = z.namelist()
+calls = json.loads(z.read('calls.json'))
+assert len(calls) == 3 and all('source_ref' in c for c in calls), len(calls)
+opus = [n for n in names if n.endswith('.opus')]
+assert len(opus) == 3, names
+for n in opus:
+    d = z.read(n)
+    assert d[:4] == b'OggS', n
+    p = subprocess.run(['ffprobe', '-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', '-'],
+                       input=d, capture_output=True)
+    assert p.stdout.strip() == b'opus', (n, p.stderr)
+assert 'README.txt' in names and 'evaluations.json' in names and 'unreturned.json' in names, names
+assert b'3 calls where the number' in z.read('README.txt')
+PY
 check "two recordings erased, the held one and the other caller's kept" test "$(find data/archive -name '*.opus' | wc -l)" = 2
 login() { curl -s -c "jar-$1" -o /dev/null -H 'Content-Type: application/json' \
   -d "{\"username\":\"$1\",\"password\":\"subject pw 1\"}" "http://127.0.0.1:$port/api/v1/session"; }
