@@ -544,7 +544,12 @@ bool archive_audio_sealed(const struct archive_audio *a);
  * ES_ECORRUPT (with the call and the chunk) if one fails authentication. */
 long archive_audio_read(struct archive_audio *a, uint64_t off, void *buf, size_t n,
                         struct es_err *err);
-/* Authenticates every chunk (verify). */
+/* Decrypted chunks kept in memory (bytes of them; 0: none, and what was kept
+ * is wiped) for the requests that follow: a player seeking back, several
+ * listeners of one call. Off unless the program turns it on (serve does). */
+int archive_chunk_cache(size_t bytes);
+void archive_chunk_cache_stats(uint64_t *hits, uint64_t *misses);
+/* Authenticates every chunk (verify; never from the cache). */
 int archive_audio_check(struct archive_audio *a, struct es_err *err);
 /* Writes the whole plaintext to fd. */
 int archive_audio_copy(struct archive_audio *a, int fd, struct es_err *err);

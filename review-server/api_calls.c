@@ -279,7 +279,8 @@ enum MHD_Result api_call_audio(struct req *r)
         if (b) {
             b->a = a;
             b->start = start;
-            resp = MHD_create_response_from_callback(len, ARCHIVE_SEAL_CHUNK, sealed_read, b,
+            /* 64 KiB at a time: a typical player's range in one write */
+            resp = MHD_create_response_from_callback(len, 8 * ARCHIVE_SEAL_CHUNK, sealed_read, b,
                                                      sealed_free);
         }
         if (!resp) {

@@ -11,8 +11,11 @@ static const char usage_text[] =
     "usage: earshot serve [--listen ADDR:PORT] [--tls-cert FILE --tls-key FILE]\n"
     "                     [--threads N] [--max-connections N] [--per-ip N] [--timeout S]\n"
     "                     [--max-upload MB] [--trusted-proxies ADDR[/BITS],...]\n"
+    "                     [--chunk-cache MB]\n"
     "Defaults: 127.0.0.1:8080, one thread per CPU (at least 2), 1024 connections,\n"
-    "64 per address, idle connections closed after 30 s, pushed recordings up to 512 MB.\n";
+    "64 per address, idle connections closed after 30 s, pushed recordings up to 512 MB,\n"
+    "32 MB of decrypted audio chunks kept for the requests that follow (recordings\n"
+    "encrypted at rest; 0: none).\n";
 
 static int read_pem(const char *opt, const char *path, struct es_buf *b)
 {
@@ -46,6 +49,7 @@ int cmd_serve(struct es_cli *cli)
         {"timeout", required_argument, NULL, 'T'},
         {"max-upload", required_argument, NULL, 'U'},
         {"trusted-proxies", required_argument, NULL, 'P'},
+        {"chunk-cache", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0},
     };
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -55,6 +59,7 @@ int cmd_serve(struct es_cli *cli)
                           .per_ip = 64,
                           .timeout_s = 30};
     const char *cert = NULL, *key = NULL;
+    unsigned cache_mb = 32;
     const char *proxies = es_config_get(cli->config, "serve.trusted_proxies");
     int c;
     optind = 1;
@@ -87,6 +92,9 @@ int cmd_serve(struct es_cli *cli)
             break;
         case 'P':
             proxies = optarg;
+            break;
+        case 'C':
+            bad = number("--chunk-cache", optarg, 0, 65536, &cache_mb);
             break;
         default:
             bad = 1;
@@ -168,6 +176,10 @@ int cmd_serve(struct es_cli *cli)
         fprintf(stderr, "earshot serve: %s\n", err.msg);
         goto out;
     }
+    if (archive_keyring_get() && archive_chunk_cache((size_t)cache_mb << 20)) {
+        fprintf(stderr, "earshot serve: no memory for a %u MB chunk cache\n", cache_mb);
+        goto out;
+    }
     if (http_start(srv, &o, &err)) {
         fprintf(stderr, "earshot serve: %s\n", err.msg);
         goto out;
@@ -180,6 +192,7 @@ int cmd_serve(struct es_cli *cli)
     http_stop(srv);
     rc = 0;
 out:
+    archive_chunk_cache(0); /* wiped */
     if (srv)
         ingest_session_close(srv->ingest);
     catalog_close(cat);
