@@ -336,7 +336,8 @@ void rec_control_poll(struct rec_control *c, struct recorder *r)
     pthread_mutex_unlock(&c->mu);
     if (!mine)
         return;
-    recorder_control_line(r, line, es_now_ms() * 1000, reply, sizeof reply);
+    recorder_control_line(r, line, r->clock_us ? r->clock_us : es_now_ms() * 1000, reply,
+                          sizeof reply);
     pthread_mutex_lock(&c->mu);
     snprintf(c->reply, sizeof c->reply, "%s", reply);
     c->answered = true;

@@ -182,6 +182,10 @@ struct recorder {
     uint64_t full_seen, full_base;
     size_t active;
     int64_t last_sweep_us;
+    /* capture time: the newest packet's (or the idle clock's); what a pause
+     * by API is timed by, so it falls between the packets it separates even
+     * when the capture runs behind the wall clock */
+    int64_t clock_us;
     struct rec_sources *src;           /* where refused and untracked INVITEs come from */
     struct recorder_counters counters; /* the capture thread's */
 };

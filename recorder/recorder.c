@@ -74,6 +74,8 @@ void recorder_packet(struct recorder *r, int linktype, const uint8_t *p, size_t 
 {
     r->counters.packets++;
     r->counters.bytes += len;
+    if (ts_us > r->clock_us)
+        r->clock_us = ts_us;
     if (ts_us - r->last_sweep_us >= REC_SWEEP_US)
         recorder_sweep(r, ts_us, false);
     struct pkt pk;
@@ -100,6 +102,8 @@ void recorder_packet(struct recorder *r, int linktype, const uint8_t *p, size_t 
 
 void recorder_idle(struct recorder *r, int64_t now_us)
 {
+    if (now_us > r->clock_us)
+        r->clock_us = now_us;
     recorder_tick(r, now_us, false);
 }
 
