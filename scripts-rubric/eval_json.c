@@ -85,6 +85,7 @@ static json_t *comments_json(struct rubric_store *s, int64_t n)
                                 ? json_null()
                                 : json_integer(sqlite3_column_int64(st, 2)));
         json_object_set_new(c, "author", text_or_null(st, 3));
+        json_object_set_new(c, "by", text_or_null(st, 3));
         json_object_set_new(c, "text", text_or_null(st, 4));
         json_object_set_new(c, "created_at", iso_or_null(st, 5));
         json_array_append_new(a, c);
@@ -130,7 +131,82 @@ static json_t *scored_tags(struct rubric_store *s, int64_t n)
     return tags;
 }
 
-static void add_result(struct rubric_store *s, json_t *o, int64_t n)
+/* An answer as it was given: "yes", "no", "na", a number, or null. */
+static json_t *answer_json(const struct rubric_answer *a)
+{
+    switch (a->kind) {
+    case RUBRIC_ANS_YES:
+        return json_string("yes");
+    case RUBRIC_ANS_NO:
+        return json_string("no");
+    case RUBRIC_ANS_NA:
+        return json_string("na");
+    case RUBRIC_ANS_VALUE:
+        return json_integer(a->value);
+    default:
+        return json_null();
+    }
+}
+
+/* What an item cost: how much higher the score would be had it been answered
+ * at its best (yes, or the top of its scale), everything else the same. */
+static double points_lost(const struct rubric *r, const struct rubric_answers *a, int i,
+                          const char *const *tags, double score, struct rubric_result *tmp)
+{
+    struct rubric_answers *b = malloc(sizeof *b);
+    struct es_err err = {{0}};
+    double lost = 0;
+    if (!b)
+        return 0;
+    *b = *a;
+    const struct rubric_item *it = &r->items[i];
+    b->a[i].kind = it->type == RUBRIC_YES_NO ? RUBRIC_ANS_YES : RUBRIC_ANS_VALUE;
+    b->a[i].value = it->max;
+    if (!rubric_score(r, b, tags, tmp, &err))
+        lost = rubric_round1(tmp->score - score);
+    free(b);
+    return lost > 0 ? lost : 0;
+}
+
+/* Each item as the evaluated operator should read it: the question and its
+ * guidance, the answer, the outcome, what it cost, and the comments on it. */
+static json_t *items_json(const struct rubric *r, const struct rubric_answers *a,
+                          const struct rubric_result *res, const char *const *tags,
+                          json_t *comments)
+{
+    json_t *items = json_array();
+    struct rubric_result *tmp = malloc(sizeof *tmp);
+    for (int i = 0; i < r->nitems && tmp; i++) {
+        const struct rubric_item *it = &r->items[i];
+        bool scored = res->item_state[i] == RUBRIC_ITEM_SCORED;
+        const char *outcome = !scored ? "na" : res->item_failed[i] ? "failed" : "passed";
+        double lost =
+            scored && res->item_score[i] < 1 ? points_lost(r, a, i, tags, res->score, tmp) : 0;
+        json_t *said = json_null();
+        size_t k;
+        json_t *c;
+        json_array_foreach(comments, k, c)
+        {
+            const char *on = json_string_value(json_object_get(c, "item_id"));
+            if (on && !strcmp(on, it->id) && json_is_null(said))
+                said = json_incref(json_object_get(c, "text"));
+        }
+        json_t *o =
+            json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:f, s:b, s:o, s:s}", "id", it->id, "section",
+                      r->sections[it->section].id, "question", it->text, "guidance",
+                      it->guidance ? it->guidance : "", "answer", answer_json(&a->a[i]), "outcome",
+                      outcome, "points_lost", lost, "critical", it->critical, "comment", said,
+                      "error_tag", it->error_tag);
+        if (it->type == RUBRIC_SCALE)
+            json_object_set_new(o, "scale",
+                                json_pack("{s:i, s:i}", "min", it->min, "max", it->max));
+        json_array_append_new(items, o);
+    }
+    free(tmp);
+    return items;
+}
+
+static void add_result(struct rubric_store *s, json_t *o, int64_t n, json_t *comments)
 {
     const struct rubric *r;
     struct es_err err = {{0}};
@@ -150,8 +226,16 @@ static void add_result(struct rubric_store *s, json_t *o, int64_t n)
     if (!rubric_answers_from_json(r, json_object_get(o, "answers"), &w->a, &err) &&
         !rubric_score(r, &w->a, list, &w->res, &err)) {
         json_t *res = rubric_result_json(r, &w->res);
-        json_object_set(o, "sections", json_object_get(res, "sections"));
+        json_t *secs = json_object_get(res, "sections");
+        size_t i;
+        json_t *sec;
+        json_array_foreach(secs, i, sec) /* each subtotal with its title */
+            json_object_set_new(sec, "title",
+                                json_string(r->sections[i].title ? r->sections[i].title : ""));
+        json_object_set(o, "sections", secs);
         json_object_set(o, "errors", json_object_get(res, "errors"));
+        json_object_set_new(o, "items", items_json(r, &w->a, &w->res, list, comments));
+        json_object_set_new(o, "pass_score", json_real(r->pass_score));
         json_decref(res);
     }
     json_decref(call_tags);
@@ -172,8 +256,9 @@ int eval_get_json(struct rubric_store *s, const char *id, bool history, json_t *
     sqlite3_reset(st);
     if (json_is_null(json_object_get(o, "call_tags"))) /* scored with the call's own */
         json_object_del(o, "call_tags");
-    add_result(s, o, n);
-    json_object_set_new(o, "comments", comments_json(s, n));
+    json_t *comments = comments_json(s, n);
+    add_result(s, o, n, comments);
+    json_object_set_new(o, "comments", comments);
     if (history)
         json_object_set_new(o, "history", history_json(s, n));
     *out = o;

@@ -74,19 +74,43 @@
         el('td', { class: 'num' }, Number(s.max_delta_ms).toFixed(1)))))));
   }
 
-  // evaluations of this call
+  // evaluations of this call: every item with its question, guidance, answer
+  // and what it cost; comments pinned to a moment are markers on the waveform
+  const outcomeMark = { passed: '✓', failed: '✗', na: 'N/A' };
+  function answerText(a) { return a == null ? '—' : a === 'na' ? 'N/A' : String(a); }
+  function evalCard(e, n) {
+    const items = e.items || [];
+    const sections = (e.sections || []).map((s) => el('div', { class: 'section' },
+      el('h3', {}, `${s.title || s.id}`, el('span', { class: 'muted' }, s.score == null ? ' — n/a' : ` — ${s.score.toFixed(1)}`)),
+      items.filter((it) => it.section === s.id).map((it) => el('div', { class: `eval-item ${it.outcome}`, 'data-item': it.id },
+        el('span', { class: 'outcome', title: it.outcome }, outcomeMark[it.outcome] || it.outcome), ' ',
+        el('span', { class: 'q' }, it.question),
+        it.critical ? el('span', { class: 'badge fail', title: 'a critical item: failing it fails the call' }, 'critical') : null,
+        el('span', { class: 'muted' }, ` · answer: ${answerText(it.answer)}`),
+        it.points_lost > 0 ? el('span', { class: 'lost' }, ` −${it.points_lost.toFixed(1)} points`) : null,
+        it.guidance ? el('div', { class: 'guidance' }, it.guidance) : null,
+        it.comment ? el('div', { class: 'comment' }, it.comment) : null))));
+    const timed = (e.comments || []).filter((c) => c.at_ms != null);
+    return el('div', { class: 'item evaluation', 'data-eval': e.id },
+      el('div', {}, el('strong', {}, `Evaluation ${n}`), ' ', badge(e), ' ',
+        `${e.rubric_id} v${e.rubric_version} by ${e.reviewer} · ${e.status}`,
+        e.pass_score != null ? el('span', { class: 'muted' }, ` · pass ${e.pass_score}`) : null),
+      e.errors && e.errors.length ? el('div', { class: 'error' }, 'Errors: ' + e.errors.join(', ')) : null,
+      sections,
+      e.comment ? el('div', { class: 'comment' }, el('strong', {}, 'Overall: '), e.comment) : null,
+      timed.length || (e.comments || []).length ? el('div', { class: 'comments' },
+        (e.comments || []).map((c) => el('div', { class: 'comment', 'data-at': c.at_ms == null ? '' : c.at_ms },
+          c.at_ms != null ? el('a', { href: '#', class: 'seek', onclick: (ev) => { ev.preventDefault(); player.seekMs(c.at_ms); } }, `[${clock(c.at_ms)}] `) : null,
+          c.item_id ? `${c.item_id}: ` : '', c.text, el('span', { class: 'muted' }, ` — ${c.by || c.author} (evaluation ${n})`)))) : null);
+  }
   async function showEvals() {
     const box = document.getElementById('evals');
     const { evaluations } = await api(`/calls/${id}/evaluations`);
     if (!evaluations.length) return box.replaceChildren(el('p', { class: 'muted' }, 'Not evaluated yet.'));
     const full = await Promise.all(evaluations.map((e) => api('/evaluations/' + e.id)));
-    box.replaceChildren(...full.map((e) => el('div', { class: 'item', 'data-eval': e.id },
-      el('div', {}, badge(e), ' ', `${e.rubric_id} v${e.rubric_version} by ${e.reviewer} · ${e.status}`),
-      e.errors && e.errors.length ? el('div', { class: 'error' }, 'Errors: ' + e.errors.join(', ')) : null,
-      e.comment ? el('div', { class: 'comment' }, e.comment) : null,
-      (e.comments || []).map((c) => el('div', { class: 'comment' },
-        c.at_ms != null ? el('a', { onclick: () => player.seekMs(c.at_ms) }, `[${clock(c.at_ms)}] `) : null,
-        c.item_id ? `${c.item_id}: ` : '', c.text, el('span', { class: 'muted' }, ` — ${c.author}`))))));
+    box.replaceChildren(...full.map((e, i) => evalCard(e, i + 1)));
+    player.setMarkers(full.flatMap((e, i) => (e.comments || []).filter((c) => c.at_ms != null)
+      .map((c) => ({ at_ms: c.at_ms, label: String(i + 1) }))));
   }
   showEvals().catch((err) => fail(document.getElementById('evals'), err));
 

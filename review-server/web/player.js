@@ -1,11 +1,12 @@
 // The call player: play/pause, speed, skip-silence, keyboard, and the waveform
 // from stored peaks (customer lane on top, operator lane below) with
 // click-to-seek, silences, overtalk and DTMF markers; PCI pauses and
-// redactions as hatched bands; with onSelect, a drag selects a range.
+// redactions as hatched bands; comment markers (a click seeks to the comment);
+// with onSelect, a drag selects a range.
 'use strict';
 const Player = (audio, canvas, { peaks, channels, overtalk, dtmf, hatched, onTime, onSelect }) => {
   const ctx = canvas.getContext('2d');
-  let skipSilence = false, drag = null, selection = null;
+  let skipSilence = false, drag = null, selection = null, markers = [];
   const hatch = (() => { // diagonal stripes: audio that was never kept
     const t = document.createElement('canvas');
     t.width = t.height = 8;
@@ -60,6 +61,13 @@ const Player = (audio, canvas, { peaks, channels, overtalk, dtmf, hatched, onTim
         const a = Math.min(sel.a, sel.b), b = Math.max(sel.a, sel.b);
         ctx.fillRect(a / dur * w, 0, (b - a) / dur * w, h);
       }
+      // comments pinned to a moment: a line and the evaluation's number
+      ctx.fillStyle = '#6a1b9a';
+      for (const m of markers) {
+        const x = m.at_ms / dur * w;
+        ctx.fillRect(x, 0, 2, h);
+        ctx.fillText(m.label, x + 3, h - 4);
+      }
       ctx.fillStyle = '#9a6200';
       for (const d of dtmf || []) {
         const x = d.at_ms / dur * w;
@@ -96,7 +104,11 @@ const Player = (audio, canvas, { peaks, channels, overtalk, dtmf, hatched, onTim
       onSelect(Math.round(selection.a), Math.round(selection.b));
       return;
     }
-    if (audio.duration) audio.currentTime = msAt(e) / 1000;
+    if (!audio.duration) return;
+    // a click on (or within 5 px of) a comment's marker seeks to the comment itself
+    const r = canvas.getBoundingClientRect(), px = (e.clientX - r.left) / r.width * canvas.width;
+    const near = markers.find((m) => Math.abs(m.at_ms / (audio.duration * 1000) * canvas.width - px) <= 5 * canvas.width / r.width);
+    audio.currentTime = (near ? near.at_ms : msAt(e)) / 1000;
   });
   document.addEventListener('keydown', (e) => {
     if (['INPUT', 'TEXTAREA', 'SELECT'].includes(document.activeElement.tagName)) return;
@@ -109,6 +121,7 @@ const Player = (audio, canvas, { peaks, channels, overtalk, dtmf, hatched, onTim
     setSkip(v) { skipSilence = v; },
     seekMs(ms) { audio.currentTime = ms / 1000; },
     clearSelection() { selection = null; },
+    setMarkers(list) { markers = list; }, // [{at_ms, label}]
     silences: both,
     overtalk,
   };

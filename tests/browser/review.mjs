@@ -97,6 +97,25 @@ try {
   await page.waitForSelector('#evals .comment');
   check('the overall comment with markup is text', (await page.locator('#evals .comment', { hasText: '<img src=x' }).count()) >= 1);
   check('the pinned comment is listed', (await page.locator('#evals .comment', { hasText: 'pinned by the browser test' }).count()) >= 1);
+  // the evaluation in detail: the failed item with its question and the points it cost
+  const priceRow = page.locator('#evals .eval-item.failed[data-item="price-correct"]');
+  check('the failed item is shown as failed', await priceRow.count() >= 1);
+  const priceText = await priceRow.first().textContent();
+  check(`with its question and the points it cost (${priceText})`, /−\d+\.\d points/.test(priceText) && priceText.length > 20);
+  check('passed items are shown too', await page.locator('#evals .eval-item.passed').count() > 3);
+  // the pinned comment's marker on the waveform: a click near it seeks to the comment
+  const at = Number(await page.locator('#evals .comment[data-at]:not([data-at=""])').first().getAttribute('data-at'));
+  await page.evaluate(() => { document.getElementById('player').currentTime = 0; });
+  await page.locator('#wave').scrollIntoViewIfNeeded(); // the submit button scrolled it away
+  const wb = await page.locator('#wave').boundingBox();
+  const dur = await page.evaluate(() => document.getElementById('player').duration);
+  await page.mouse.click(wb.x + wb.width * (at / 1000 / dur) + 2, wb.y + wb.height / 2);
+  const after = await page.evaluate(() => document.getElementById('player').currentTime);
+  check(`a click on the comment's marker seeks to it (${after.toFixed(2)} s vs ${(at / 1000).toFixed(2)} s of ${dur.toFixed(2)})`, Math.abs(after - at / 1000) < 0.5);
+  await page.evaluate(() => { document.getElementById('player').currentTime = 0; });
+  await page.locator('#evals .comment a.seek').first().click();
+  const after2 = await page.evaluate(() => document.getElementById('player').currentTime);
+  check(`and so does its time in the list (${after2.toFixed(2)} s)`, Math.abs(after2 - at / 1000) < 0.5);
   await page.screenshot({ path: `${out}/call.png`, fullPage: true });
 
   // on a tablet (portrait) the scoring form goes below the player

@@ -278,3 +278,84 @@ Test(store, newer_tables_are_refused)
     cr_assert_eq(rubric_store_open(fx_cat, &s2, &fx_err), ES_ESCHEMA);
     cr_assert(strstr(fx_err.msg, "newer than this earshot"), "%s", fx_err.msg);
 }
+
+/* The evaluation as the operator reads it: every item with its question,
+ * guidance, answer, outcome and what it cost (worked by hand from
+ * docs/rubrics.md: s1 = mean(1, 0) = 50, s2 = (2-1)/(5-1) = 25 with close n/a,
+ * overall 37.5; price at yes makes s1 100 and the score 62.5: 25 lost; tone at
+ * 5 makes s2 100 and the score 75: 37.5 lost). */
+Test(store, evaluation_detail_items)
+{
+    const char *yaml =
+        "id: detail\ntitle: Detail\npass_score: 80\nsections:\n"
+        "  - id: s1\n    title: Opening\n    items:\n"
+        "      - {id: greet, text: Greets by name, guidance: Say the shop's name, type: yes_no, "
+        "critical: true}\n"
+        "      - {id: price, text: Price right, type: yes_no, error_tag: wrong-price}\n"
+        "  - id: s2\n    title: Closing\n    items:\n"
+        "      - {id: tone, text: Tone, type: scale, scale: {min: 1, max: 5}, fail_below: 3}\n"
+        "      - {id: close, text: Closes politely, type: yes_no, na_allowed: true}\n";
+    int v;
+    enum rubric_import_outcome o;
+    cr_assert_eq(rubric_import(fx_st, (const uint8_t *)yaml, strlen(yaml), &v, &o, &fx_err), 0,
+                 "%s", fx_err.msg);
+    char call[ES_ID_LEN], ev[ES_ID_LEN];
+    fx_call(t0(), "ann", NULL, call);
+    cr_assert_eq(fx_eval(call, "detail", 0,
+                         "{\"greet\":\"yes\",\"price\":\"no\",\"tone\":2,\"close\":\"na\"}", true,
+                         ev),
+                 0, "%s", fx_err.msg);
+    struct eval_comment cm = {.item_id = "price", .at_ms = 4000, .text = "quoted 19.90"};
+    cr_assert_eq(eval_comment_add(fx_st, ev, &cm, "sue", &fx_err), 0, "%s", fx_err.msg);
+    json_t *j;
+    cr_assert_eq(eval_get_json(fx_st, ev, false, &j, &fx_err), 0);
+    cr_assert_float_eq(json_real_value(json_object_get(j, "score")), 37.5, 1e-9);
+    json_t *items = json_object_get(j, "items");
+    cr_assert_eq(json_array_size(items), 4);
+    struct {
+        const char *id, *outcome;
+        double lost;
+        bool critical;
+    } want[] = {{"greet", "passed", 0, true},
+                {"price", "failed", 25.0, false},
+                {"tone", "failed", 37.5, false},
+                {"close", "na", 0, false}};
+    for (size_t i = 0; i < 4; i++) {
+        json_t *it = json_array_get(items, i);
+        cr_assert_str_eq(json_string_value(json_object_get(it, "id")), want[i].id);
+        cr_assert_str_eq(json_string_value(json_object_get(it, "outcome")), want[i].outcome, "%s",
+                         want[i].id);
+        cr_assert_float_eq(json_real_value(json_object_get(it, "points_lost")), want[i].lost, 1e-9,
+                           "%s", want[i].id);
+        cr_assert_eq(json_is_true(json_object_get(it, "critical")), want[i].critical);
+    }
+    json_t *greet = json_array_get(items, 0), *price = json_array_get(items, 1);
+    cr_assert_str_eq(json_string_value(json_object_get(greet, "question")), "Greets by name");
+    cr_assert_str_eq(json_string_value(json_object_get(greet, "guidance")), "Say the shop's name");
+    cr_assert_str_eq(json_string_value(json_object_get(greet, "section")), "s1");
+    cr_assert_str_eq(json_string_value(json_object_get(price, "answer")), "no");
+    cr_assert_str_eq(json_string_value(json_object_get(price, "comment")), "quoted 19.90");
+    cr_assert(json_is_null(json_object_get(greet, "comment")));
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, 2), "answer")), 2);
+    json_t *secs = json_object_get(j, "sections");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(secs, 1), "title")),
+                     "Closing");
+    cr_assert_float_eq(json_real_value(json_object_get(json_array_get(secs, 1), "score")), 25.0,
+                       1e-9);
+    json_t *c0 = json_array_get(json_object_get(j, "comments"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(c0, "by")), "sue");
+    json_decref(j);
+    /* a critical item failed: the score is 0, and passing it alone gives back 37.5 */
+    cr_assert_eq(fx_eval(call, "detail", 0,
+                         "{\"greet\":\"no\",\"price\":\"no\",\"tone\":2,\"close\":\"na\"}", true,
+                         ev),
+                 0, "%s", fx_err.msg);
+    cr_assert_eq(eval_get_json(fx_st, ev, false, &j, &fx_err), 0);
+    cr_assert_float_eq(json_real_value(json_object_get(j, "score")), 0.0, 1e-9);
+    items = json_object_get(j, "items");
+    cr_assert_float_eq(json_real_value(json_object_get(json_array_get(items, 0), "points_lost")),
+                       37.5, 1e-9);
+    cr_assert_float_eq(json_real_value(json_object_get(json_array_get(items, 1), "points_lost")),
+                       0.0, 1e-9, "price alone cannot lift a critical failure");
+    json_decref(j);
+}
