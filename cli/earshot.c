@@ -87,6 +87,7 @@ static const char *const config_keys[] = {
     "pci_resume_dtmf",
     "recorder_control",
     "encryption_key_file",
+    "dispute_days",
     NULL,
 };
 

@@ -4,6 +4,7 @@
  * operator's, or a draft) answers 404 like one that does not exist. */
 #include "review-server/http_int.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,21 +186,42 @@ static enum MHD_Result step(struct req *r, enum eval_status to)
     struct es_err err = {{0}};
     bool outer;
     const json_t *answers = json_object_get(b, "answers");
+    /* single items ({"items": {...}}) instead of the whole evaluation */
+    const json_t *items = json_object_get(b, "items");
+    if (items && to != EVAL_DISPUTED && to != EVAL_RESOLVED) {
+        json_decref(b);
+        return http_error(r, 400, "\"items\" is for a dispute or a resolution");
+    }
+    char *detail = NULL;
+    if (items) { /* the audit row names the items (the reasons stay in the evaluation) */
+        json_t *names = json_array();
+        const char *key;
+        json_t *v;
+        json_object_foreach((json_t *)items, key, v) json_array_append_new(names, json_string(key));
+        json_t *d = json_pack("{s:o}", "items", names);
+        detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
+        json_decref(d);
+    }
     /* the resolution corrects the answers first; a step that is refused
      * (409) takes the correction back with it */
     int rc = http_tx_begin(r, &outer, &err);
-    if (!rc && to == EVAL_RESOLVED && answers)
+    if (!rc && items && to == EVAL_DISPUTED)
+        rc = eval_dispute_items(r->w->rs, r->route.arg, items, r->user.name, &err);
+    else if (!rc && items)
+        rc = eval_resolve_items(r->w->rs, r->route.arg, items, r->user.name, &err);
+    else if (!rc && to == EVAL_RESOLVED && answers)
         rc = eval_edit(r->w->rs, r->route.arg, answers, NULL, r->user.name, &err);
-    if (!rc)
+    if (!rc && !items)
         rc = eval_transition(r->w->rs, r->route.arg, to, r->user.name, note, &err);
     if (!rc)
-        rc = notify_step(r, r->route.arg, to, note, &err);
+        rc = notify_step(r, r->route.arg, to, items ? "items disputed" : note, &err);
     rc = http_tx_audit_end(r, outer, rc,
                            to == EVAL_ACKNOWLEDGED ? "evaluation.acknowledge"
                            : to == EVAL_DISPUTED   ? "evaluation.dispute"
                            : to == EVAL_RESOLVED   ? "evaluation.resolve"
                                                    : "evaluation.submit",
-                           r->route.arg, NULL, &err);
+                           r->route.arg, detail, &err);
+    free(detail);
     json_decref(b);
     if (rc)
         return lib_error(r, rc, &err);
@@ -329,9 +351,35 @@ static enum MHD_Result list(struct req *r, const char *call_id)
     return http_json(r, 200, json_pack("{s:o}", "evaluations", arr));
 }
 
+static int audit_deadline(void *ud, const char *id)
+{
+    struct req *r = ud;
+    struct es_err err = {{0}};
+    char detail[48];
+    snprintf(detail, sizeof detail, "{\"dispute_days\":%d}", r->srv->dispute_days);
+    return review_audit(r->w->rv, "deadline", "evaluation.acknowledge", id, detail, &err);
+}
+
+/* dispute_days: evaluations nobody disputed in time count as acknowledged;
+ * applied before evaluations are read, at most once a minute. */
+static void apply_deadline(struct req *r)
+{
+    int64_t now = es_now_ms(), last = atomic_load(&r->srv->deadline_at);
+    if (r->srv->dispute_days <= 0 || now - last < 60000 ||
+        !atomic_compare_exchange_strong(&r->srv->deadline_at, &last, now))
+        return;
+    struct es_err err = {{0}};
+    int n = 0;
+    if (eval_apply_deadline(r->w->rs, r->srv->dispute_days, now, audit_deadline, r, &n, &err))
+        ES_ERROR("serve", "dispute deadline: %s", err.msg);
+    else if (n)
+        review_audit_anchor(r->w->rv);
+}
+
 enum MHD_Result api_eval(struct req *r)
 {
     enum MHD_Result res;
+    apply_deadline(r);
     switch (r->route.id) {
     case R_EVAL_CREATE:
         return create(r);

@@ -145,6 +145,16 @@ int cmd_serve(struct es_cli *cli)
     srv->has_hours = bh != NULL;
     const char *cc = es_config_get(cli->config, "country_code");
     snprintf(srv->country_code, sizeof srv->country_code, "%s", cc ? cc : "");
+    const char *dd = es_config_get(cli->config, "dispute_days");
+    if (dd && dd[0]) {
+        char *end;
+        long v = strtol(dd, &end, 10);
+        if (*end || v < 1 || v > 365) {
+            fprintf(stderr, "earshot serve: dispute_days %s: expected 1-365 days\n", dd);
+            goto out;
+        }
+        srv->dispute_days = (int)v;
+    }
     const char *ctl = es_config_get(cli->config, "recorder_control");
     if (ctl && ctl[0])
         snprintf(srv->recorder_control, sizeof srv->recorder_control, "%s", ctl);

@@ -48,6 +48,8 @@ struct server {
     bool has_hours;              /* business_hours from the configuration */
     char country_code[8];        /* for customers' numbers without one */
     char recorder_control[4096]; /* the live recorder's control socket (PCI pause/resume) */
+    int dispute_days;            /* dispute_days: submitted evaluations count as acknowledged */
+    _Atomic int64_t deadline_at; /* when the deadline was last applied */
     struct an_hours hours;
     pthread_key_t worker_key;
     struct throttle *throttle;

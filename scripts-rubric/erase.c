@@ -1,7 +1,7 @@
 /* A data subject's erasure, the evaluations' part: the free text written about
- * a call (the overall comment, comments pinned to the audio, dispute reasons,
- * resolutions, history notes) is blanked; answers, scores and error tags stay,
- * so the anonymous statistics stay true. */
+ * a call (the overall comment, comments pinned to the audio, dispute reasons of
+ * the evaluation and of its items, resolutions, history notes) is blanked; answers, scores and
+ * error tags stay, so the anonymous statistics stay true. */
 #include "scripts-rubric/rubric_int.h"
 
 static const char *const erase_sql[] = {
@@ -12,6 +12,8 @@ static const char *const erase_sql[] = {
     " ELSE '' END WHERE eval_n IN (SELECT n FROM evaluations WHERE call_id = ?1)",
     "UPDATE evaluation_comments SET body = '' WHERE eval_n IN"
     " (SELECT n FROM evaluations WHERE call_id = ?1)",
+    "UPDATE evaluation_item_disputes SET reason = '', note = CASE WHEN note IS NULL THEN NULL"
+    " ELSE '' END WHERE eval_n IN (SELECT n FROM evaluations WHERE call_id = ?1)",
 };
 
 int eval_erase_text(struct rubric_store *s, const char *call_id, int64_t *changed,

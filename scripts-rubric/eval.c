@@ -375,6 +375,16 @@ out:
     return rc;
 }
 
+/* Disputed items of an evaluation still without a decision. */
+static int64_t open_item_disputes(struct rubric_store *s, int64_t n)
+{
+    sqlite3_stmt *st = rstore_stmt(s, RS_ITEM_DISPUTES_OPEN);
+    sqlite3_bind_int64(st, 1, n);
+    int64_t open = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+    sqlite3_reset(st);
+    return open;
+}
+
 static bool step_allowed(enum eval_status from, enum eval_status to)
 {
     switch (to) {
@@ -404,6 +414,11 @@ int eval_transition(struct rubric_store *s, const char *id, enum eval_status to,
                          eval_status_name(row.status), eval_status_name(to));
     if (to == EVAL_DISPUTED && (!note || !note[0]))
         return es_seterr(err, ES_EINVAL, "a dispute needs a reason");
+    if (to == EVAL_RESOLVED && open_item_disputes(s, row.n) > 0)
+        return es_seterr(err, ES_ESTATE,
+                         "evaluation %s has disputed items: each needs a decision (upheld or"
+                         " changed)",
+                         row.id);
     const struct rubric *r;
     rc = rstore_rubric(s, row.rubric_id, row.rubric_version, &r, err);
     if (rc)
@@ -464,4 +479,231 @@ int eval_comment_add(struct rubric_store *s, const char *eval_id, const struct e
     if (!rc)
         rc = insert_comment(s, row.n, r, cm, f.duration_ms, author, err);
     return finish(s, outer, rc, err);
+}
+
+/* ---- disputes of single items ------------------------------------------------ */
+
+#define REASON_MAX 1000
+
+static bool text_ok(const char *t)
+{
+    return t && t[0] && strlen(t) <= REASON_MAX;
+}
+
+int eval_dispute_items(struct rubric_store *s, const char *id, const json_t *items, const char *who,
+                       struct es_err *err)
+{
+    if (!valid_name(who))
+        return es_seterr(err, ES_EINVAL, "a dispute needs the name of who makes it");
+    if (!json_is_object(items) || !json_object_size(items))
+        return es_seterr(err, ES_EINVAL, "expected {\"items\": {\"item-id\": \"reason\", ...}}");
+    struct eval_row row;
+    int rc = rstore_eval_row(s, id, &row, err);
+    if (rc)
+        return rc;
+    const struct rubric *r;
+    rc = rstore_rubric(s, row.rubric_id, row.rubric_version, &r, err);
+    if (rc)
+        return rc;
+    const char *key;
+    json_t *v;
+    struct es_buf note;
+    es_buf_init(&note, 64 * 1024);
+    es_buf_appendf(&note, "items disputed:");
+    json_object_foreach((json_t *)items, key, v)
+    {
+        if (rubric_find_item(r, key) < 0)
+            rc = es_seterr(err, ES_EINVAL, "no item '%.64s' in rubric %s v%d", key, r->id,
+                           r->version);
+        else if (!text_ok(json_string_value(v)))
+            rc = es_seterr(err, ES_EINVAL, "item '%.64s': a reason of 1 to %d bytes is needed", key,
+                           REASON_MAX);
+        if (rc)
+            break;
+        es_buf_appendf(&note, " %s", key);
+    }
+    int64_t now = es_now_ms();
+    bool outer = false;
+    if (!rc)
+        rc = begin(s, &outer, err);
+    else {
+        es_buf_free(&note);
+        return rc;
+    }
+    if (!rc)
+        rc = eval_transition(s, id, EVAL_DISPUTED, who, note.data, err);
+    json_object_foreach((json_t *)items, key, v)
+    {
+        if (rc)
+            break;
+        sqlite3_stmt *st = rstore_stmt(s, RS_ITEM_DISPUTE_ADD);
+        sqlite3_bind_int64(st, 1, row.n);
+        sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, json_string_value(v), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, now);
+        sqlite3_bind_text(st, 5, who, -1, SQLITE_STATIC);
+        rc = rstore_step_done(s, st, "dispute an item", err);
+        if (!rc) {
+            char *h = NULL;
+            rc = asprintf(&h, "%s: %s", key, json_string_value(v)) < 0
+                     ? ES_ENOMEM
+                     : history(s, row.n, now, who, "item disputed", h, err);
+            free(h);
+        }
+    }
+    es_buf_free(&note);
+    return finish(s, outer, rc, err);
+}
+
+struct item_dispute {
+    char item[RUBRIC_ID_LEN];
+    bool decided;
+};
+
+int eval_resolve_items(struct rubric_store *s, const char *id, const json_t *items, const char *who,
+                       struct es_err *err)
+{
+    if (!valid_name(who))
+        return es_seterr(err, ES_EINVAL, "a resolution needs the name of who makes it");
+    if (!json_is_object(items) || !json_object_size(items))
+        return es_seterr(err, ES_EINVAL,
+                         "expected {\"items\": {\"item-id\": {\"decision\": \"upheld\" or"
+                         " \"changed\", \"answer\", \"note\"}}}");
+    struct eval_row row;
+    int rc = rstore_eval_row(s, id, &row, err);
+    if (rc)
+        return rc;
+    if (row.status != EVAL_DISPUTED)
+        return es_seterr(err, ES_ESTATE, "evaluation %s is %s, not disputed", row.id,
+                         eval_status_name(row.status));
+    /* the disputed items, and the answers as they stand */
+    struct item_dispute d[RUBRIC_MAX_ITEMS];
+    int nd = 0;
+    sqlite3_stmt *st = rstore_stmt(s, RS_ITEM_DISPUTES);
+    sqlite3_bind_int64(st, 1, row.n);
+    while (nd < RUBRIC_MAX_ITEMS && sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(d[nd].item, sizeof d[nd].item, "%s", (const char *)sqlite3_column_text(st, 0));
+        d[nd++].decided = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    }
+    sqlite3_reset(st);
+    if (!nd)
+        return es_seterr(err, ES_ESTATE,
+                         "evaluation %s was disputed as a whole: resolve it as a whole", row.id);
+    json_t *ev = NULL;
+    rc = eval_get_json(s, id, false, &ev, err);
+    if (rc)
+        return rc;
+    json_t *answers = json_deep_copy(json_object_get(ev, "answers"));
+    bool changed = false;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)items, key, v)
+    {
+        int k = -1;
+        for (int i = 0; i < nd && k < 0; i++)
+            if (!strcmp(d[i].item, key))
+                k = i;
+        const char *decision = json_string_value(json_object_get(v, "decision"));
+        const char *note = json_string_value(json_object_get(v, "note"));
+        if (k < 0)
+            rc = es_seterr(err, ES_EINVAL, "item '%.64s' is not disputed", key);
+        else if (d[k].decided)
+            rc = es_seterr(err, ES_ESTATE, "item '%.64s' is decided already", key);
+        else if (!decision || (strcmp(decision, "upheld") && strcmp(decision, "changed")))
+            rc = es_seterr(err, ES_EINVAL, "item '%.64s': decision is \"upheld\" or \"changed\"",
+                           key);
+        else if (!text_ok(note))
+            rc = es_seterr(err, ES_EINVAL, "item '%.64s': a note of 1 to %d bytes is needed", key,
+                           REASON_MAX);
+        else if (!strcmp(decision, "changed")) {
+            json_t *a = json_object_get(v, "answer");
+            if (!a || json_equal(a, json_object_get(answers, key)))
+                rc = es_seterr(err, ES_EINVAL,
+                               "item '%.64s': \"changed\" needs an answer other than the one"
+                               " given",
+                               key);
+            else {
+                json_object_set(answers, key, a);
+                changed = true;
+            }
+        }
+        if (rc)
+            break;
+    }
+    int64_t now = es_now_ms();
+    bool outer = false;
+    if (!rc)
+        rc = begin(s, &outer, err);
+    else
+        goto out;
+    if (!rc && changed) /* rescored; the answers before stay in the history */
+        rc = eval_edit(s, id, answers, NULL, who, err);
+    json_object_foreach((json_t *)items, key, v)
+    {
+        if (rc)
+            break;
+        const char *decision = json_string_value(json_object_get(v, "decision"));
+        const char *note = json_string_value(json_object_get(v, "note"));
+        char *before = json_dumps(json_object_get(json_object_get(ev, "answers"), key),
+                                  JSON_COMPACT | JSON_ENCODE_ANY);
+        char *after = json_dumps(json_object_get(answers, key), JSON_COMPACT | JSON_ENCODE_ANY);
+        st = rstore_stmt(s, RS_ITEM_DISPUTE_DECIDE);
+        sqlite3_bind_int64(st, 1, row.n);
+        sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, decision, -1, SQLITE_STATIC);
+        bind_opt_text(st, 4, before);
+        bind_opt_text(st, 5, after);
+        sqlite3_bind_text(st, 6, note, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 7, now);
+        sqlite3_bind_text(st, 8, who, -1, SQLITE_STATIC);
+        rc = rstore_step_done(s, st, "decide a disputed item", err);
+        char *h = NULL;
+        if (!rc)
+            rc = asprintf(&h, "%s: %s: %s", key, decision, note) < 0
+                     ? ES_ENOMEM
+                     : history(s, row.n, now, who, "item resolved", h, err);
+        free(h);
+        free(before);
+        free(after);
+    }
+    if (!rc && open_item_disputes(s, row.n) == 0)
+        rc = eval_transition(s, id, EVAL_RESOLVED, who, "every disputed item decided", err);
+    rc = finish(s, outer, rc, err);
+out:
+    json_decref(answers);
+    json_decref(ev);
+    return rc;
+}
+
+int eval_apply_deadline(struct rubric_store *s, int days, int64_t now,
+                        int (*each)(void *ud, const char *id), void *ud, int *n, struct es_err *err)
+{
+    *n = 0;
+    if (days <= 0)
+        return 0;
+    char note[64];
+    snprintf(note, sizeof note, "no dispute within %d days", days);
+    for (;;) {
+        char ids[500][ES_ID_LEN];
+        int k = 0;
+        sqlite3_stmt *st = rstore_stmt(s, RS_DEADLINE);
+        sqlite3_bind_int64(st, 1, now - (int64_t)days * 86400000);
+        while (k < 500 && sqlite3_step(st) == SQLITE_ROW)
+            snprintf(ids[k++], ES_ID_LEN, "%s", (const char *)sqlite3_column_text(st, 0));
+        sqlite3_reset(st);
+        for (int i = 0; i < k; i++) {
+            bool outer;
+            int rc = begin(s, &outer, err);
+            if (!rc)
+                rc = eval_transition(s, ids[i], EVAL_ACKNOWLEDGED, "deadline", note, err);
+            if (!rc && each)
+                rc = each(ud, ids[i]);
+            rc = finish(s, outer, rc, err);
+            if (rc)
+                return rc;
+            (*n)++;
+        }
+        if (k < 500)
+            return 0;
+    }
 }

@@ -27,6 +27,14 @@ static json_t *parsed(sqlite3_stmt *st, int col)
     return v ? v : json_null();
 }
 
+/* Any JSON value, a bare string or number too (a single answer). */
+static json_t *parsed_any(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    json_t *v = t ? json_loads((const char *)t, JSON_DECODE_ANY, NULL) : NULL;
+    return v ? v : json_null();
+}
+
 static json_t *step_json(sqlite3_stmt *st, int at, int by, int note, const char *note_key)
 {
     if (sqlite3_column_type(st, at) == SQLITE_NULL)
@@ -242,6 +250,30 @@ static void add_result(struct rubric_store *s, json_t *o, int64_t n, json_t *com
     free(w);
 }
 
+/* Disputes of single items, each with its decision once made. */
+static json_t *item_disputes_json(struct rubric_store *s, int64_t n)
+{
+    sqlite3_stmt *st = rstore_stmt(s, RS_ITEM_DISPUTES);
+    sqlite3_bind_int64(st, 1, n);
+    json_t *a = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *d = json_object();
+        json_object_set_new(d, "item_id", text_or_null(st, 0));
+        json_object_set_new(d, "reason", text_or_null(st, 1));
+        json_object_set_new(d, "at", iso_or_null(st, 2));
+        json_object_set_new(d, "by", text_or_null(st, 3));
+        json_object_set_new(d, "decision", text_or_null(st, 4));
+        json_object_set_new(d, "answer_before", parsed_any(st, 5));
+        json_object_set_new(d, "answer_after", parsed_any(st, 6));
+        json_object_set_new(d, "note", text_or_null(st, 7));
+        json_object_set_new(d, "resolved_at", iso_or_null(st, 8));
+        json_object_set_new(d, "resolved_by", text_or_null(st, 9));
+        json_array_append_new(a, d);
+    }
+    sqlite3_reset(st);
+    return a;
+}
+
 int eval_get_json(struct rubric_store *s, const char *id, bool history, json_t **out,
                   struct es_err *err)
 {
@@ -259,6 +291,15 @@ int eval_get_json(struct rubric_store *s, const char *id, bool history, json_t *
     json_t *comments = comments_json(s, n);
     add_result(s, o, n, comments);
     json_object_set_new(o, "comments", comments);
+    json_t *disputes = item_disputes_json(s, n);
+    size_t i, k;
+    json_t *it, *d;
+    json_array_foreach(json_object_get(o, "items"), i, it) json_array_foreach(disputes, k, d)
+    {
+        if (json_equal(json_object_get(it, "id"), json_object_get(d, "item_id")))
+            json_object_set(it, "dispute", d);
+    }
+    json_object_set_new(o, "item_disputes", disputes);
     if (history)
         json_object_set_new(o, "history", history_json(s, n));
     *out = o;

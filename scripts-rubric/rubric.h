@@ -218,6 +218,23 @@ int eval_transition(struct rubric_store *s, const char *id, enum eval_status to,
                     const char *note, struct es_err *err);
 int eval_comment_add(struct rubric_store *s, const char *eval_id, const struct eval_comment *cm,
                      const char *author, struct es_err *err);
+/* Disputes single items instead of the whole evaluation: items is
+ * {"item-id": "reason", ...} (each item of the rubric once, each reason 1 to
+ * 1,000 bytes). Submitted → disputed, in the history and per item. */
+int eval_dispute_items(struct rubric_store *s, const char *id, const json_t *items, const char *who,
+                       struct es_err *err);
+/* Resolves disputed items: {"item-id": {"decision": "upheld" | "changed",
+ * "answer": ..., "note": "..."}} (a note each; "changed" with the new answer,
+ * which is applied and rescored, the old kept in the history). Once every
+ * disputed item has a decision the evaluation is resolved. */
+int eval_resolve_items(struct rubric_store *s, const char *id, const json_t *items, const char *who,
+                       struct es_err *err);
+/* Evaluations submitted more than days ago and neither acknowledged nor
+ * disputed become acknowledged by "deadline"; each (if each is not NULL)
+ * goes to each, inside the change's transaction (an audit row). How many, in *n. */
+int eval_apply_deadline(struct rubric_store *s, int days, int64_t now,
+                        int (*each)(void *ud, const char *id), void *ud, int *n,
+                        struct es_err *err);
 
 struct eval_filter {
     const char *call_id, *operator_, *reviewer, *rubric_id;

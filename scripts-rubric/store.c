@@ -93,6 +93,23 @@ static const char *const migrations[] = {
     "CREATE INDEX evaluation_errors_operator ON evaluation_errors(operator, error_tag, at);"
     "CREATE INDEX evaluation_errors_ack ON evaluation_errors(operator, error_tag, ack_at)"
     "  WHERE ack_at IS NOT NULL;",
+
+    /* 2: disputes of single items, each resolved on its own (upheld, or the
+     * answer changed) with a note */
+    "CREATE TABLE evaluation_item_disputes ("
+    "  eval_n INTEGER NOT NULL REFERENCES evaluations(n),"
+    "  item_id TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  disputed_at INTEGER NOT NULL,"
+    "  disputed_by TEXT NOT NULL,"
+    "  decision TEXT CHECK (decision IN ('upheld','changed')),"
+    "  answer_before TEXT,"
+    "  answer_after TEXT,"
+    "  note TEXT,"
+    "  resolved_at INTEGER,"
+    "  resolved_by TEXT,"
+    "  PRIMARY KEY (eval_n, item_id)"
+    ") STRICT, WITHOUT ROWID;",
 };
 
 #define EVAL_COLS                                                                                  \
@@ -213,6 +230,20 @@ static const char *const sql[RS_COUNT] = {
                      " ORDER BY c.id",
     [RS_EVAL_EXTRA] = "SELECT coalesce(e.call_tags, c.tags), e.comment, e.outcomes"
                       " FROM evaluations e JOIN calls c ON c.id = e.call_id WHERE e.n = ?1",
+    [RS_ITEM_DISPUTE_ADD] =
+        "INSERT INTO evaluation_item_disputes(eval_n, item_id, reason, disputed_at, disputed_by)"
+        " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [RS_ITEM_DISPUTES] = "SELECT item_id, reason, disputed_at, disputed_by, decision,"
+                         " answer_before, answer_after, note, resolved_at, resolved_by"
+                         " FROM evaluation_item_disputes WHERE eval_n = ?1 ORDER BY item_id",
+    [RS_ITEM_DISPUTE_DECIDE] =
+        "UPDATE evaluation_item_disputes SET decision = ?3, answer_before = ?4,"
+        " answer_after = ?5, note = ?6, resolved_at = ?7, resolved_by = ?8"
+        " WHERE eval_n = ?1 AND item_id = ?2 AND decision IS NULL",
+    [RS_ITEM_DISPUTES_OPEN] = "SELECT count(*), sum(decision IS NULL) FROM evaluation_item_disputes"
+                              " WHERE eval_n = ?1",
+    [RS_DEADLINE] = "SELECT id FROM evaluations WHERE status = 'submitted' AND submitted_at < ?1"
+                    " ORDER BY submitted_at LIMIT 500",
     [RS_HISTORY] = "SELECT revision, at, who, action, status, answers, comment, score, passed,"
                    " critical_failed, note FROM evaluation_history WHERE eval_n = ?1 ORDER BY id",
 };

@@ -93,7 +93,7 @@
     const timed = (e.comments || []).filter((c) => c.at_ms != null);
     return el('div', { class: 'item evaluation', 'data-eval': e.id },
       el('div', {}, el('strong', {}, `Evaluation ${n}`), ' ', badge(e), ' ',
-        `${e.rubric_id} v${e.rubric_version} by ${e.reviewer} · ${e.status}`,
+        `${e.rubric_id} v${e.rubric_version} by ${e.reviewer} · ${e.status === 'acknowledged' && e.acknowledged && e.acknowledged.by === 'deadline' ? 'acknowledged (deadline)' : e.status}`,
         e.pass_score != null ? el('span', { class: 'muted' }, ` · pass ${e.pass_score}`) : null),
       e.errors && e.errors.length ? el('div', { class: 'error' }, 'Errors: ' + e.errors.join(', ')) : null,
       sections,

@@ -23,11 +23,11 @@ export function tally() {
   return t;
 }
 
-// polls fn in the page until it returns something truthy, which it returns
-export async function until(page, fn, what, timeout = 15000) {
+// polls fn(arg) in the page until it returns something truthy, which it returns
+export async function until(page, fn, what, timeout = 15000, arg = undefined) {
   const end = Date.now() + timeout;
   for (;;) {
-    const v = await page.evaluate(fn);
+    const v = await page.evaluate(fn, arg);
     if (v) return v;
     if (Date.now() > end) throw new Error('timed out: ' + what);
     await page.waitForTimeout(100);

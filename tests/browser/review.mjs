@@ -174,7 +174,7 @@ try {
   check('acknowledged', await op.locator('[data-status=acknowledged]').count() >= 1);
   const second = op.locator('[data-status=submitted]').first();
   await second.locator('textarea').fill('the customer asked for the old price list');
-  await second.locator('button', { hasText: 'Dispute' }).click();
+  await second.locator('button', { hasText: 'Dispute the whole evaluation' }).click();
   await op.waitForSelector('[data-status=disputed]');
   check('disputed', await op.locator('[data-status=disputed]').count() === 1);
   await op.goto(`${base}/calls/${fx.other_call}`);

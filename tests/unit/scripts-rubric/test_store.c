@@ -359,3 +359,123 @@ Test(store, evaluation_detail_items)
                        0.0, 1e-9, "price alone cannot lift a critical failure");
     json_decref(j);
 }
+
+static json_t *jget(const char *id)
+{
+    json_t *j = NULL;
+    cr_assert_eq(eval_get_json(fx_st, id, true, &j, &fx_err), 0, "%s", fx_err.msg);
+    return j;
+}
+
+static const char *jstatus(json_t *j)
+{
+    return json_string_value(json_object_get(j, "status"));
+}
+
+/* An operator disputes one item, a supervisor changes its answer: the score
+ * follows, every step is in the history; an upheld item changes nothing. */
+Test(store, item_disputes)
+{
+    fx_import(RUBRIC_V1, NULL);
+    char call[ES_ID_LEN], ev[ES_ID_LEN], ev2[ES_ID_LEN];
+    fx_call(t0(), "ann", NULL, call);
+    cr_assert_eq(fx_eval(call, "order", 0, "{\"greet\":\"no\",\"price\":\"no\"}", true, ev), 0);
+    json_t *bad = json_pack("{s:s, s:s}", "price", "I quoted 21.90", "nope", "x");
+    cr_assert_eq(eval_dispute_items(fx_st, ev, bad, "ann", &fx_err), ES_EINVAL);
+    cr_assert(strstr(fx_err.msg, "'nope'"), "%s", fx_err.msg);
+    json_decref(bad);
+    json_t *j = jget(ev);
+    cr_assert_str_eq(jstatus(j), "submitted", "a refused dispute changes nothing");
+    json_decref(j);
+    json_t *empty_reason = json_pack("{s:s}", "price", "");
+    cr_assert_eq(eval_dispute_items(fx_st, ev, empty_reason, "ann", &fx_err), ES_EINVAL);
+    json_decref(empty_reason);
+
+    json_t *items = json_pack("{s:s}", "price", "I quoted 21.90, the list price");
+    cr_assert_eq(eval_dispute_items(fx_st, ev, items, "ann", &fx_err), 0, "%s", fx_err.msg);
+    cr_assert_eq(eval_dispute_items(fx_st, ev, items, "ann", &fx_err), ES_ESTATE, "only once");
+    json_decref(items);
+    j = jget(ev);
+    cr_assert_str_eq(jstatus(j), "disputed");
+    json_t *price = json_array_get(json_object_get(j, "items"), 1);
+    cr_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(price, "dispute"), "reason")),
+        "I quoted 21.90, the list price");
+    cr_assert_null(json_object_get(json_array_get(json_object_get(j, "items"), 0), "dispute"));
+    json_decref(j);
+    /* not as a whole, while items wait for a decision */
+    cr_assert_eq(eval_transition(fx_st, ev, EVAL_RESOLVED, "sue", "ok", &fx_err), ES_ESTATE);
+    json_t *no_answer = json_pack("{s:{s:s, s:s}}", "price", "decision", "changed", "note", "n");
+    cr_assert_eq(eval_resolve_items(fx_st, ev, no_answer, "sue", &fx_err), ES_EINVAL);
+    json_decref(no_answer);
+    json_t *greet = json_pack("{s:{s:s, s:s}}", "greet", "decision", "upheld", "note", "n");
+    cr_assert_eq(eval_resolve_items(fx_st, ev, greet, "sue", &fx_err), ES_EINVAL, "not disputed");
+    json_decref(greet);
+    json_t *res = json_pack("{s:{s:s, s:s, s:s}}", "price", "decision", "changed", "answer", "yes",
+                            "note", "listened again: 21.90 is right");
+    cr_assert_eq(eval_resolve_items(fx_st, ev, res, "sue", &fx_err), 0, "%s", fx_err.msg);
+    json_decref(res);
+    j = jget(ev);
+    cr_assert_str_eq(jstatus(j), "resolved");
+    cr_assert_float_eq(json_real_value(json_object_get(j, "score")), 50.0, 1e-9, "rescored");
+    json_t *d = json_array_get(json_object_get(j, "item_disputes"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(d, "decision")), "changed");
+    cr_assert_str_eq(json_string_value(json_object_get(d, "answer_before")), "no");
+    cr_assert_str_eq(json_string_value(json_object_get(d, "answer_after")), "yes");
+    cr_assert_str_eq(json_string_value(json_object_get(d, "resolved_by")), "sue");
+    const char *want[] = {"item disputed", "edited", "item resolved", "resolved"};
+    json_t *h = json_object_get(j, "history");
+    size_t nh = json_array_size(h);
+    cr_assert(nh >= 4);
+    for (size_t i = 0; i < 4; i++)
+        cr_assert_str_eq(
+            json_string_value(json_object_get(json_array_get(h, nh - 4 + i), "action")), want[i]);
+    json_decref(j);
+
+    /* two items: one upheld leaves it disputed, the second closes it */
+    cr_assert_eq(fx_eval(call, "order", 0, "{\"greet\":\"no\",\"price\":\"no\"}", true, ev2), 0);
+    items = json_pack("{s:s, s:s}", "greet", "I did greet", "price", "right price");
+    cr_assert_eq(eval_dispute_items(fx_st, ev2, items, "ann", &fx_err), 0, "%s", fx_err.msg);
+    json_decref(items);
+    res = json_pack("{s:{s:s, s:s}}", "greet", "decision", "upheld", "note", "no greeting heard");
+    cr_assert_eq(eval_resolve_items(fx_st, ev2, res, "sue", &fx_err), 0, "%s", fx_err.msg);
+    cr_assert_eq(eval_resolve_items(fx_st, ev2, res, "sue", &fx_err), ES_ESTATE, "decided");
+    json_decref(res);
+    j = jget(ev2);
+    cr_assert_str_eq(jstatus(j), "disputed");
+    cr_assert_float_eq(json_real_value(json_object_get(j, "score")), 0.0, 1e-9);
+    json_decref(j);
+    res = json_pack("{s:{s:s, s:s}}", "price", "decision", "upheld", "note", "19.90 said");
+    cr_assert_eq(eval_resolve_items(fx_st, ev2, res, "sue", &fx_err), 0, "%s", fx_err.msg);
+    json_decref(res);
+    j = jget(ev2);
+    cr_assert_str_eq(jstatus(j), "resolved");
+    json_decref(j);
+}
+
+/* Past dispute_days, a submitted evaluation counts as acknowledged; a
+ * disputed one waits for its resolution. */
+Test(store, dispute_deadline)
+{
+    fx_import(RUBRIC_V1, NULL);
+    char call[ES_ID_LEN], a[ES_ID_LEN], b[ES_ID_LEN];
+    fx_call(t0(), "ann", NULL, call);
+    cr_assert_eq(fx_eval(call, "order", 0, "{\"greet\":\"yes\",\"price\":\"no\"}", true, a), 0);
+    cr_assert_eq(fx_eval(call, "order", 0, "{\"greet\":\"yes\",\"price\":\"no\"}", true, b), 0);
+    cr_assert_eq(eval_transition(fx_st, b, EVAL_DISPUTED, "ann", "no", &fx_err), 0);
+    int n;
+    cr_assert_eq(
+        eval_apply_deadline(fx_st, 7, es_now_ms() + 6 * 86400000LL, NULL, NULL, &n, &fx_err), 0);
+    cr_assert_eq(n, 0, "not yet");
+    cr_assert_eq(
+        eval_apply_deadline(fx_st, 7, es_now_ms() + 8 * 86400000LL, NULL, NULL, &n, &fx_err), 0);
+    cr_assert_eq(n, 1);
+    json_t *j = jget(a);
+    cr_assert_str_eq(jstatus(j), "acknowledged");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "acknowledged"), "by")),
+                     "deadline");
+    json_decref(j);
+    j = jget(b);
+    cr_assert_str_eq(jstatus(j), "disputed");
+    json_decref(j);
+}
