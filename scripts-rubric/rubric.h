@@ -306,6 +306,30 @@ int report_sample(struct rubric_store *s, const struct report_window *w, int n, 
                             int64_t started_at),
                   void *ud, struct es_err *err);
 
+/* ---- an operator's progress and coaching goals (progress.c) ---------------
+ * {weeks: [{week (Monday, YYYY-MM-DD), evaluations, average, pass_rate}],
+ *  average, team_median_average, errors: [{tag, count, question, calls:
+ *  [{call_id, evaluation_id, at}]}], since_last_acknowledgement: {at,
+ *  evaluations, errors}, goals: [...]} over calls started in [from, to).
+ * The team figure is the median of the operators' averages: no other
+ * operator's name or score is in it. Drafts never count. */
+int report_progress(struct rubric_store *s, const char *operator_, int64_t from, int64_t to,
+                    int64_t now, json_t **out, struct es_err *err);
+/* A coaching goal: kind "errors" (at most max_errors of error_tag in the
+ * operator's next next_evaluations evaluations) or "average" (an average
+ * score of at least min_average over the next weeks). */
+struct goal_new {
+    const char *operator_, *kind, *error_tag, *note, *by;
+    int max_errors, next_evaluations, weeks;
+    double min_average;
+};
+int goal_add(struct rubric_store *s, const struct goal_new *g, int64_t now, int64_t *id,
+             struct es_err *err);
+/* The operator's goals, newest first, each with its progress and state
+ * ("open", "met", "missed"); a goal decided now is recorded as such. */
+int goal_list(struct rubric_store *s, const char *operator_, int64_t now, json_t **out,
+              struct es_err *err);
+
 /* ---- commands ------------------------------------------------------------ */
 int cmd_rubric(struct es_cli *cli);
 int cmd_eval(struct es_cli *cli);

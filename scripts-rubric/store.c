@@ -110,6 +110,25 @@ static const char *const migrations[] = {
     "  resolved_by TEXT,"
     "  PRIMARY KEY (eval_n, item_id)"
     ") STRICT, WITHOUT ROWID;",
+
+    /* 3: coaching goals a supervisor sets for an operator, met or missed as
+     * evaluations come in */
+    "CREATE TABLE coaching_goals ("
+    "  id INTEGER PRIMARY KEY,"
+    "  operator TEXT NOT NULL,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('errors','average')),"
+    "  error_tag TEXT,"
+    "  max_errors INTEGER,"
+    "  next_evaluations INTEGER,"
+    "  min_average REAL,"
+    "  weeks INTEGER,"
+    "  note TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  created_by TEXT NOT NULL,"
+    "  outcome TEXT CHECK (outcome IN ('met','missed')),"
+    "  decided_at INTEGER"
+    ") STRICT;"
+    "CREATE INDEX coaching_goals_operator ON coaching_goals(operator, id);",
 };
 
 #define EVAL_COLS                                                                                  \
@@ -244,6 +263,39 @@ static const char *const sql[RS_COUNT] = {
                               " WHERE eval_n = ?1",
     [RS_DEADLINE] = "SELECT id FROM evaluations WHERE status = 'submitted' AND submitted_at < ?1"
                     " ORDER BY submitted_at LIMIT 500",
+    /* an operator's progress: evaluations per week (Monday 00:00 UTC), through the
+     * operator's covering index */
+    [RS_PROGRESS_WEEKS] =
+        "SELECT (call_started_at / 1000 - 345600) / 604800, count(*), avg(score), avg(passed)"
+        " FROM evaluations INDEXED BY evaluations_operator WHERE operator = ?1"
+        " AND call_started_at >= ?2 AND call_started_at < ?3 AND status != 'draft'"
+        " GROUP BY 1 ORDER BY 1",
+    [RS_PROGRESS_ERRORS] = "SELECT error_tag, count(*), max(at) FROM evaluation_errors"
+                           " WHERE operator = ?1 AND at >= ?2 AND at < ?3"
+                           " GROUP BY error_tag ORDER BY count(*) DESC, error_tag",
+    [RS_PROGRESS_ERROR_CALLS] =
+        "SELECT e.call_id, e.id, x.at, e.rubric_id, e.rubric_version FROM evaluation_errors x"
+        " JOIN evaluations e ON e.n = x.eval_n WHERE x.operator = ?1 AND x.error_tag = ?2"
+        " AND x.at >= ?3 AND x.at < ?4 ORDER BY x.at DESC LIMIT 5",
+    [RS_PROGRESS_LAST_ACK] = "SELECT max(acknowledged_at) FROM evaluations WHERE operator = ?1",
+    [RS_PROGRESS_SINCE] =
+        "SELECT count(*), coalesce(sum((SELECT count(*) FROM evaluation_errors x"
+        " WHERE x.eval_n = e.n)), 0) FROM evaluations e WHERE e.operator = ?1"
+        " AND e.status != 'draft' AND coalesce(e.submitted_at, e.created_at) > ?2",
+    [RS_GOAL_ADD] = "INSERT INTO coaching_goals(operator, kind, error_tag, max_errors,"
+                    " next_evaluations, min_average, weeks, note, created_at, created_by)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [RS_GOALS] = "SELECT id, operator, kind, error_tag, max_errors, next_evaluations, min_average,"
+                 " weeks, note, created_at, created_by, outcome, decided_at FROM coaching_goals"
+                 " WHERE operator = ?1 ORDER BY id DESC",
+    [RS_GOAL_ERRORS] = "SELECT count(*), coalesce(sum((SELECT count(*) FROM evaluation_errors x"
+                       " WHERE x.eval_n = e.n AND x.error_tag = ?3)), 0)"
+                       " FROM (SELECT n FROM evaluations WHERE operator = ?1 AND created_at >= ?2"
+                       " AND status != 'draft' ORDER BY n LIMIT ?4) e",
+    [RS_GOAL_AVERAGE] = "SELECT count(*), avg(score) FROM evaluations WHERE operator = ?1"
+                        " AND created_at >= ?2 AND created_at < ?3 AND status != 'draft'",
+    [RS_GOAL_DECIDE] = "UPDATE coaching_goals SET outcome = ?2, decided_at = ?3"
+                       " WHERE id = ?1 AND outcome IS NULL",
     [RS_HISTORY] = "SELECT revision, at, who, action, status, answers, comment, score, passed,"
                    " critical_failed, note FROM evaluation_history WHERE eval_n = ?1 ORDER BY id",
 };
