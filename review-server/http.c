@@ -330,7 +330,11 @@ static enum MHD_Result dispatch(struct req *r)
     case R_PAGE_ADMIN:
     case R_PAGE_MISSED:
     case R_PAGE_COMPLIANCE:
+    case R_PAGE_PROGRESS:
         return pages(r);
+    case R_OP_PROGRESS:
+    case R_OP_GOAL_ADD:
+        return api_coaching(r);
     case R_SUBJECT:
     case R_SUBJECT_EXPORT:
     case R_SUBJECT_ERASE:

@@ -208,6 +208,7 @@ enum MHD_Result api_recording_control(struct req *r);
 /* The name of the live API token in Authorization: Bearer, if there is one. */
 bool http_api_token(struct req *r, char name[REVIEW_NAME_LEN]);
 enum MHD_Result api_call_redact(struct req *r);
+enum MHD_Result api_coaching(struct req *r);
 
 struct upload;
 int upload_begin(struct req *r);

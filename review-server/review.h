@@ -177,6 +177,8 @@ enum route_id {
     R_SUBJECT_EXPORT,
     R_SUBJECT_ERASE,
     R_RECORDING_CONTROL,
+    R_OP_PROGRESS,
+    R_OP_GOAL_ADD,
     R_PAGE_ROOT,
     R_PAGE_LOGIN,
     R_PAGE_CALLS,
@@ -190,6 +192,7 @@ enum route_id {
     R_PAGE_ADMIN,
     R_PAGE_MISSED,
     R_PAGE_COMPLIANCE,
+    R_PAGE_PROGRESS,
     R_ASSET,
     R_COUNT
 };

@@ -68,6 +68,8 @@ static const struct pattern patterns[] = {
     {"GET", "/api/v1/subject/export", R_SUBJECT_EXPORT},
     {"POST", "/api/v1/subject/erase", R_SUBJECT_ERASE},
     {"POST", "/api/v1/recording-control", R_RECORDING_CONTROL},
+    {"GET", "/api/v1/operators/{name}/progress", R_OP_PROGRESS},
+    {"POST", "/api/v1/operators/{name}/goals", R_OP_GOAL_ADD},
     {"GET", "/", R_PAGE_ROOT},
     {"GET", "/login", R_PAGE_LOGIN},
     {"GET", "/calls", R_PAGE_CALLS},
@@ -81,6 +83,7 @@ static const struct pattern patterns[] = {
     {"GET", "/admin", R_PAGE_ADMIN},
     {"GET", "/missed", R_PAGE_MISSED},
     {"GET", "/compliance", R_PAGE_COMPLIANCE},
+    {"GET", "/progress", R_PAGE_PROGRESS},
 };
 
 /* Does one pattern match path? On a match with an {id}, the id goes to arg. */

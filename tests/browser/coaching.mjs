@@ -56,6 +56,35 @@ try {
   const decided = await op.locator(`[data-eval="${fx.wrong}"] .item-dispute`).textContent();
   check(`the operator reads the decision (${decided})`, decided.includes('changed by sup (no → yes)') && decided.includes('listened again'));
   await op.screenshot({ path: `${out}/feedback-items.png`, fullPage: true });
+
+  // progress: the operator's own, the team as one number, no one else's name
+  const mine = await get(op, `/operators/${fx.operator.operator}/progress?from=2000-01-01`);
+  check(`the operator's progress (${mine.evaluations} evaluations, team median ${mine.team_median_average})`,
+    mine.evaluations >= 2 && mine.team_median_average != null && mine.errors.every((e) => e.question && e.calls.length));
+  check('no other operator in the answer', !JSON.stringify(mine).includes(`"${fx.other_operator}"`));
+  check('another operator\'s progress is a 404', await op.evaluate(async (x) =>
+    (await fetch(`/api/v1/operators/${x}/progress`)).status, fx.other_operator) === 404);
+  check('an operator cannot set goals (403)', await post(op, `/operators/${fx.operator.operator}/goals`,
+    { kind: 'average', min_average: 90, weeks: 4 }) === 403);
+
+  // a supervisor sets a goal on the page; the operator sees it with its progress
+  await sup.goto(`${base}/progress?operator=${fx.operator.operator}&from=2000-01-01`);
+  await sup.waitForSelector('#result:not([hidden]) svg.trend polyline', { state: 'attached' }); // one week: one point
+  await sup.selectOption('#goalform select[name=kind]', 'errors');
+  await sup.fill('#goalform input[name=error_tag]', 'wrong-price');
+  await sup.fill('#goalform input[name=max_errors]', '0');
+  await sup.fill('#goalform input[name=next_evaluations]', '5');
+  await sup.fill('#goalform input[name=note]', 'read the price list back');
+  await sup.click('#goalform button[type=submit]');
+  await sup.waitForSelector('#goals li[data-state=open]');
+  await op.goto(`${base}/progress?from=2000-01-01`);
+  await op.waitForSelector('#goals li');
+  const g = await op.locator('#goals li').first().textContent();
+  check(`the operator sees the goal (${g})`, g.includes('at most 0 × wrong-price in the next 5 evaluations') && g.includes('read the price list back'));
+  const text = await op.locator('main').textContent();
+  check('the page names no other operator', !text.includes(`operator ${fx.other_operator}`));
+  check('the trend chart is drawn', await op.locator('svg.trend polyline').count() === 1);
+  await op.screenshot({ path: `${out}/progress.png`, fullPage: true });
 } catch (e) {
   t.fail(e.message);
 } finally {

@@ -1,7 +1,8 @@
 # Per-item disputes on /feedback in Debian's chromium (tests/browser/coaching.mjs):
 # the operator disputes one item, the supervisor changes its answer and the
 # score follows; roles enforced; dispute_days turns an old submitted evaluation
-# into "acknowledged (deadline)"; every step audited with the items it names.
+# into "acknowledged (deadline)"; every step audited with the items it names;
+# /progress for the operator (no one else's name) and a goal a supervisor sets.
 source "$(dirname "$0")/lib.bash"
 command -v chromium > /dev/null || { echo "SKIP: chromium is not installed (scripts/install-deps installs it)"; exit 77; }
 [ -d "$SRC/tests/browser/node_modules/playwright-core" ] ||
@@ -26,7 +27,8 @@ python3 - "$wrong" "$late" "$other" <<'PY' > coaching.json
 import json, sys
 f = json.load(open('fixture.json'))
 print(json.dumps({"wrong": sys.argv[1], "late": sys.argv[2], "other": sys.argv[3],
-                  "operator": f["users"]["operator"], "supervisor": f["users"]["supervisor"]}))
+                  "operator": f["users"]["operator"], "supervisor": f["users"]["supervisor"],
+                  "other_operator": f["other_operator"]}))
 PY
 start_server
 mkdir -p screenshots
@@ -43,6 +45,13 @@ assert all(json.loads(d)['items'] == ['price-correct'] for a, b, d in rows if b 
 late = sqlite3.connect('data/catalog.db').execute(
     "SELECT actor FROM audit WHERE target = ? AND action = 'evaluation.acknowledge'", (sys.argv[2],)).fetchall()
 assert late == [('deadline',)], late
+PY
+check "the goal is audited without its note" python3 - <<'PY'
+import json, sqlite3
+rows = sqlite3.connect('data/catalog.db').execute("SELECT actor, target, detail FROM audit WHERE action = 'coaching.goal'").fetchall()
+assert len(rows) == 1 and rows[0][0] == 'sup' and rows[0][1] == '102', rows
+d = json.loads(rows[0][2])
+assert d['error_tag'] == 'wrong-price' and 'note' not in d, d
 PY
 check "the history holds each step" sh -c "'$EARSHOT' eval show $wrong --history --json | python3 -c \"import json,sys; h=[x['action'] for x in json.load(sys.stdin)['history']]; assert h[-4:] == ['item disputed', 'edited', 'item resolved', 'resolved'], h\""
 finish
