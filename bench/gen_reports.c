@@ -8,6 +8,7 @@
  * usage: gen_reports DATA_DIR RUBRIC.yaml OPERATORS CALLS EVALS DAYS
  *        gen_reports --score RUBRIC.yaml N
  *        gen_reports --time DATA_DIR SINCE_MS UNTIL_MS [OPERATOR]
+ *        gen_reports --progress DATA_DIR SINCE_MS UNTIL_MS OPERATOR
  *        gen_reports --missed DATA_DIR N
  * --missed adds N missed inbound calls from N different numbers over the last
  * 30 days in 6 queues (every tenth number twice) and reads them into the
@@ -97,6 +98,41 @@ static int score_bench(const char *path, long n)
 }
 
 /* In-process median of 5 warm report_errors() calls: what the review server sees. */
+/* report_progress for one operator over [since, until): the median of 5 warm runs. */
+static int time_progress(const char *dir, int64_t since, int64_t until, const char *op)
+{
+    struct es_err err = {{0}};
+    struct catalog *cat;
+    struct rubric_store *st;
+    if (catalog_open(dir, &cat, &err) || rubric_store_open(cat, &st, &err)) {
+        fprintf(stderr, "gen_reports: %s\n", err.msg);
+        return 1;
+    }
+    int64_t t[6];
+    json_int_t n = 0;
+    for (int i = 0; i < 6; i++) {
+        json_t *p;
+        int64_t t0 = es_mono_us();
+        if (report_progress(st, op, since, until, es_now_ms(), &p, &err)) {
+            fprintf(stderr, "gen_reports: %s\n", err.msg);
+            return 1;
+        }
+        t[i] = es_mono_us() - t0;
+        n = json_integer_value(json_object_get(p, "evaluations"));
+        json_decref(p);
+    }
+    for (int i = 1; i < 6; i++)
+        for (int j = i; j > 1 && t[j - 1] > t[j]; j--) {
+            int64_t x = t[j];
+            t[j] = t[j - 1];
+            t[j - 1] = x;
+        }
+    printf("%.4f %lld\n", (double)t[3] / 1e6, (long long)n);
+    rubric_store_close(st);
+    catalog_close(cat);
+    return 0;
+}
+
 static int time_report(const char *dir, int64_t since, int64_t until, const char *op)
 {
     struct es_err err = {{0}};
@@ -197,6 +233,9 @@ int main(int argc, char **argv)
     if ((argc == 5 || argc == 6) && !strcmp(argv[1], "--time"))
         return time_report(argv[2], strtoll(argv[3], NULL, 10), strtoll(argv[4], NULL, 10),
                            argc == 6 ? argv[5] : NULL);
+    if (argc == 6 && !strcmp(argv[1], "--progress"))
+        return time_progress(argv[2], strtoll(argv[3], NULL, 10), strtoll(argv[4], NULL, 10),
+                             argv[5]);
     if (argc == 4 && !strcmp(argv[1], "--score"))
         return score_bench(argv[2], strtol(argv[3], NULL, 10));
     if (argc != 7) {

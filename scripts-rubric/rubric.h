@@ -330,6 +330,40 @@ int goal_add(struct rubric_store *s, const struct goal_new *g, int64_t now, int6
 int goal_list(struct rubric_store *s, const char *operator_, int64_t now, json_t **out,
               struct es_err *err);
 
+/* ---- calibration (calibrate.c) ------------------------------------------------
+ * Reviewers score the same call blind; their answers are kept apart from the
+ * evaluations, so they never count in an operator's scores or errors.
+ * Agreement is Krippendorff's alpha for nominal data over items x reviewers
+ * (docs/rubrics.md has a worked example), per item the share agreeing with the
+ * most common answer; the lead sets the reference answers, and each
+ * reviewer's agreement with the references over time is a report. */
+/* Krippendorff's alpha (nominal) over a units x coders table of category
+ * numbers, -1 = missing. NaN when no unit has two values; 1 when every value
+ * is the same. */
+double calib_alpha(const int *values, int units, int coders);
+int calib_create(struct rubric_store *s, const char *call_id, const char *rubric_id,
+                 int rubric_version, const char *const *reviewers, int nreviewers, const char *lead,
+                 char id_out[ES_ID_LEN], struct es_err *err);
+/* A reviewer's answers (once; each reviewer of the session only). */
+int calib_submit(struct rubric_store *s, const char *id, const char *reviewer,
+                 const json_t *answers, struct es_err *err);
+/* The lead's reference answers (may be set again). */
+int calib_reference(struct rubric_store *s, const char *id, const char *who, const json_t *answers,
+                    struct es_err *err);
+/* The session as viewer may see it: a reviewer who has not submitted sees
+ * nobody's answers and no agreement (blind); the lead, an admin (all) and a
+ * reviewer who has submitted see everything: {id, call_id, rubric, lead,
+ * reviewers: [{name, submitted, answers?}], agreement: {alpha, per_item},
+ * reference}. ES_ENOTFOUND for an unknown session or a viewer who is neither
+ * lead nor reviewer (unless all). */
+int calib_get(struct rubric_store *s, const char *id, const char *viewer, bool all, json_t **out,
+              struct es_err *err);
+/* Session ids a user leads or reviews (NULL: every one), newest first. */
+int calib_list(struct rubric_store *s, const char *user, json_t **out, struct es_err *err);
+/* Per reviewer, per session with a reference: the share of items answered as
+ * the reference was, oldest first. */
+int calib_report(struct rubric_store *s, const char *reviewer, json_t **out, struct es_err *err);
+
 /* ---- commands ------------------------------------------------------------ */
 int cmd_rubric(struct es_cli *cli);
 int cmd_eval(struct es_cli *cli);

@@ -129,6 +129,29 @@ static const char *const migrations[] = {
     "  decided_at INTEGER"
     ") STRICT;"
     "CREATE INDEX coaching_goals_operator ON coaching_goals(operator, id);",
+
+    /* 4: calibration: reviewers score the same call blind, apart from the
+     * evaluations (so never in an operator's scores or errors); the lead sets
+     * the reference answers */
+    "CREATE TABLE calibration_sessions ("
+    "  id TEXT PRIMARY KEY,"
+    "  call_id TEXT NOT NULL REFERENCES calls(id),"
+    "  rubric_id TEXT NOT NULL,"
+    "  rubric_version INTEGER NOT NULL,"
+    "  lead TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  reference TEXT,"
+    "  reference_at INTEGER,"
+    "  FOREIGN KEY (rubric_id, rubric_version) REFERENCES rubric_versions(rubric_id, version)"
+    ") STRICT;"
+    "CREATE TABLE calibration_reviews ("
+    "  session_id TEXT NOT NULL REFERENCES calibration_sessions(id),"
+    "  reviewer TEXT NOT NULL,"
+    "  answers TEXT,"
+    "  submitted_at INTEGER,"
+    "  PRIMARY KEY (session_id, reviewer)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX calibration_reviews_reviewer ON calibration_reviews(reviewer, session_id);",
 };
 
 #define EVAL_COLS                                                                                  \
@@ -296,6 +319,26 @@ static const char *const sql[RS_COUNT] = {
                         " AND created_at >= ?2 AND created_at < ?3 AND status != 'draft'",
     [RS_GOAL_DECIDE] = "UPDATE coaching_goals SET outcome = ?2, decided_at = ?3"
                        " WHERE id = ?1 AND outcome IS NULL",
+    [RS_CAL_CREATE] = "INSERT INTO calibration_sessions(id, call_id, rubric_id, rubric_version,"
+                      " lead, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [RS_CAL_ADD_REVIEWER] =
+        "INSERT OR IGNORE INTO calibration_reviews(session_id, reviewer) VALUES (?1, ?2)",
+    [RS_CAL_GET] = "SELECT id, call_id, rubric_id, rubric_version, lead, created_at, reference,"
+                   " reference_at FROM calibration_sessions WHERE id = ?1",
+    [RS_CAL_REVIEWS] = "SELECT reviewer, answers, submitted_at FROM calibration_reviews"
+                       " WHERE session_id = ?1 ORDER BY reviewer",
+    [RS_CAL_SUBMIT] = "UPDATE calibration_reviews SET answers = ?3, submitted_at = ?4"
+                      " WHERE session_id = ?1 AND reviewer = ?2 AND submitted_at IS NULL",
+    [RS_CAL_REFERENCE] = "UPDATE calibration_sessions SET reference = ?2, reference_at = ?3"
+                         " WHERE id = ?1",
+    [RS_CAL_LIST] = "SELECT s.id FROM calibration_sessions s WHERE ?1 IS NULL OR s.lead = ?1"
+                    " OR EXISTS (SELECT 1 FROM calibration_reviews r WHERE r.session_id = s.id"
+                    " AND r.reviewer = ?1) ORDER BY s.created_at DESC, s.id DESC LIMIT 200",
+    [RS_CAL_DEVIATION] =
+        "SELECT s.id, s.created_at, s.rubric_id, s.rubric_version, s.reference, r.reviewer,"
+        " r.answers FROM calibration_sessions s JOIN calibration_reviews r ON r.session_id = s.id"
+        " WHERE s.reference IS NOT NULL AND r.answers IS NOT NULL"
+        " AND (?1 IS NULL OR r.reviewer = ?1) ORDER BY r.reviewer, s.created_at",
     [RS_HISTORY] = "SELECT revision, at, who, action, status, answers, comment, score, passed,"
                    " critical_failed, note FROM evaluation_history WHERE eval_n = ?1 ORDER BY id",
 };
