@@ -47,6 +47,7 @@ static const struct command {
     {"audio", cmd_audio, "a recording as Ogg Opus (decrypted if encrypted at rest)"},
     {"keys", cmd_keys, "encryption at rest: init a master key file, rotate, status"},
     {"encrypt-existing", cmd_encrypt_existing, "encrypt the recordings stored in the clear"},
+    {"calibrate", cmd_calibrate, "score a call blind with several reviewers; agreement"},
     {"redact", cmd_redact, "silence a range of a recording for good (PCI, privacy)"},
     {"subject", cmd_subject, "a data subject's calls by phone number: find, export, erase"},
     {"hold", cmd_hold, "put a call under legal hold"},

@@ -109,7 +109,134 @@ static enum MHD_Result goal(struct req *r)
     return http_json(r, 201, mine ? mine : json_object());
 }
 
+/* ---- calibration: supervisors and admins ------------------------------------------ */
+
+static enum MHD_Result cal_error(struct req *r, int rc, const struct es_err *err)
+{
+    unsigned code = rc == ES_EINVAL ? 400 : rc == ES_ENOTFOUND ? 404 : rc == ES_ESTATE ? 409 : 500;
+    return http_error(r, code, "%s", err->msg[0] ? err->msg : es_strerror(rc));
+}
+
+static enum MHD_Result cal_create(struct req *r)
+{
+    enum MHD_Result res;
+    json_t *b = http_body_json(r, &res);
+    if (!b)
+        return res;
+    const char *call = json_string_value(json_object_get(b, "call_id"));
+    const char *rubric = json_string_value(json_object_get(b, "rubric"));
+    json_t *list = json_object_get(b, "reviewers");
+    const char *names[32];
+    size_t n = json_array_size(list), i;
+    json_t *v;
+    bool ok = call && rubric && json_is_array(list) && n <= 32;
+    json_array_foreach(list, i, v) if (ok && !(names[i] = json_string_value(v))) ok = false;
+    if (!ok) {
+        json_decref(b);
+        return http_error(
+            r, 400, "expected {\"call_id\", \"rubric\", \"version\"?, \"reviewers\": [names]}");
+    }
+    struct es_err err = {{0}};
+    bool outer;
+    char id[ES_ID_LEN] = "";
+    int rc = http_tx_begin(r, &outer, &err);
+    if (!rc)
+        rc = calib_create(r->w->rs, call, rubric,
+                          (int)json_integer_value(json_object_get(b, "version")), names, (int)n,
+                          r->user.name, id, &err);
+    json_t *d = json_pack("{s:s, s:O}", "call_id", call, "reviewers", list);
+    char *ds = d ? json_dumps(d, JSON_COMPACT) : NULL;
+    json_decref(d);
+    rc = http_tx_audit_end(r, outer, rc, "calibration.create", id, ds, &err);
+    free(ds);
+    json_decref(b);
+    if (rc)
+        return cal_error(r, rc, &err);
+    json_t *o;
+    if ((rc = calib_get(r->w->rs, id, r->user.name, true, &o, &err)))
+        return cal_error(r, rc, &err);
+    return http_json(r, 201, o);
+}
+
+static enum MHD_Result cal_answers(struct req *r, bool reference)
+{
+    enum MHD_Result res;
+    json_t *b = http_body_json(r, &res);
+    if (!b)
+        return res;
+    json_t *answers = json_object_get(b, "answers");
+    if (!json_is_object(answers)) {
+        json_decref(b);
+        return http_error(r, 400, "expected {\"answers\": {\"item-id\": answer, ...}}");
+    }
+    struct es_err err = {{0}};
+    bool outer;
+    int rc = http_tx_begin(r, &outer, &err);
+    if (!rc)
+        rc = reference ? calib_reference(r->w->rs, r->route.arg, r->user.name, answers, &err)
+                       : calib_submit(r->w->rs, r->route.arg, r->user.name, answers, &err);
+    rc = http_tx_audit_end(r, outer, rc, reference ? "calibration.reference" : "calibration.submit",
+                           r->route.arg, NULL, &err);
+    json_decref(b);
+    if (rc)
+        return cal_error(r, rc, &err);
+    json_t *o;
+    if ((rc =
+             calib_get(r->w->rs, r->route.arg, r->user.name, r->user.role == ROLE_ADMIN, &o, &err)))
+        return cal_error(r, rc, &err);
+    return http_json(r, 200, o);
+}
+
+static enum MHD_Result calibration(struct req *r)
+{
+    if (r->user.role != ROLE_SUPERVISOR && r->user.role != ROLE_ADMIN)
+        return http_error(r, 403, "calibration is for supervisors");
+    struct es_err err = {{0}};
+    json_t *o = NULL;
+    int rc = 0;
+    bool all = r->user.role == ROLE_ADMIN;
+    switch (r->route.id) {
+    case R_CAL_CREATE:
+        return cal_create(r);
+    case R_CAL_ANSWERS:
+        return cal_answers(r, false);
+    case R_CAL_REFERENCE:
+        return cal_answers(r, true);
+    case R_CAL:
+        rc = calib_get(r->w->rs, r->route.arg, r->user.name, all, &o, &err);
+        break;
+    case R_CAL_REPORT:
+        rc = calib_report(r->w->rs, http_arg(r, "reviewer"), &o, &err);
+        break;
+    default: { /* the sessions this user leads or reviews (an admin: all) */
+        json_t *ids;
+        rc = calib_list(r->w->rs, all ? NULL : r->user.name, &ids, &err);
+        if (rc)
+            break;
+        json_t *list = json_array();
+        size_t i;
+        json_t *id;
+        json_array_foreach(ids, i, id)
+        {
+            json_t *one;
+            if (!calib_get(r->w->rs, json_string_value(id), r->user.name, all, &one, &err))
+                json_array_append_new(list, one);
+        }
+        json_decref(ids);
+        o = json_pack("{s:o}", "calibrations", list);
+    }
+    }
+    return rc ? cal_error(r, rc, &err) : http_json(r, 200, o);
+}
+
 enum MHD_Result api_coaching(struct req *r)
 {
-    return r->route.id == R_OP_PROGRESS ? progress(r) : goal(r);
+    switch (r->route.id) {
+    case R_OP_PROGRESS:
+        return progress(r);
+    case R_OP_GOAL_ADD:
+        return goal(r);
+    default:
+        return calibration(r);
+    }
 }

@@ -334,6 +334,12 @@ static enum MHD_Result dispatch(struct req *r)
         return pages(r);
     case R_OP_PROGRESS:
     case R_OP_GOAL_ADD:
+    case R_CAL_LIST:
+    case R_CAL_CREATE:
+    case R_CAL_REPORT:
+    case R_CAL:
+    case R_CAL_ANSWERS:
+    case R_CAL_REFERENCE:
         return api_coaching(r);
     case R_SUBJECT:
     case R_SUBJECT_EXPORT:

@@ -368,5 +368,6 @@ int calib_report(struct rubric_store *s, const char *reviewer, json_t **out, str
 int cmd_rubric(struct es_cli *cli);
 int cmd_eval(struct es_cli *cli);
 int cmd_report(struct es_cli *cli);
+int cmd_calibrate(struct es_cli *cli);
 
 #endif
