@@ -331,6 +331,7 @@ static enum MHD_Result dispatch(struct req *r)
     case R_PAGE_MISSED:
     case R_PAGE_COMPLIANCE:
     case R_PAGE_PROGRESS:
+    case R_PAGE_CALIBRATION:
         return pages(r);
     case R_OP_PROGRESS:
     case R_OP_GOAL_ADD:

@@ -91,6 +91,10 @@ enum MHD_Result pages(struct req *r)
         if (r->user.role == ROLE_COMPLIANCE)
             return http_redirect(r, home);
         return send_asset(r, "progress.html");
+    case R_PAGE_CALIBRATION:
+        if (r->user.role != ROLE_SUPERVISOR && r->user.role != ROLE_ADMIN)
+            return http_redirect(r, home);
+        return send_asset(r, "calibration.html");
     case R_PAGE_ADMIN:
         if (r->user.role != ROLE_ADMIN && r->user.role != ROLE_COMPLIANCE)
             return http_redirect(r, home);

@@ -199,6 +199,7 @@ enum route_id {
     R_PAGE_MISSED,
     R_PAGE_COMPLIANCE,
     R_PAGE_PROGRESS,
+    R_PAGE_CALIBRATION,
     R_ASSET,
     R_COUNT
 };

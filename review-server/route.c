@@ -90,6 +90,7 @@ static const struct pattern patterns[] = {
     {"GET", "/missed", R_PAGE_MISSED},
     {"GET", "/compliance", R_PAGE_COMPLIANCE},
     {"GET", "/progress", R_PAGE_PROGRESS},
+    {"GET", "/calibration", R_PAGE_CALIBRATION},
 };
 
 /* Does one pattern match path? On a match with an {id}, the id goes to arg. */

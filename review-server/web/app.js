@@ -49,6 +49,7 @@ const ES = (() => {
     if (role !== 'operator') links.push(['/calls', 'Calls']);
     links.push(['/feedback', role === 'operator' ? 'My feedback' : 'Disputes']);
     if (role === 'supervisor' || role === 'admin') links.push(['/queue', 'Review queue']);
+    if (role === 'supervisor' || role === 'admin') links.push(['/calibration', 'Calibration']);
     if (role !== 'compliance') links.push(['/progress', role === 'operator' ? 'My progress' : 'Progress']);
     links.push(['/missed', 'Missed calls']);
     if (role !== 'operator') links.push(['/errors', 'Recurring errors']);
