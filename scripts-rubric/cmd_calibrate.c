@@ -6,12 +6,14 @@
 #include <string.h>
 
 static const char usage_text[] =
-    "usage: earshot calibrate create --call ID --rubric ID [--version N] --reviewers A,B[,...]\n"
-    "                                --lead NAME [--json]\n"
+    "usage: earshot calibrate create --call ID --reviewers A,B[,...] [--rubric ID] [--version N]\n"
+    "                                [--lead NAME] [--json]\n"
     "       earshot calibrate submit SESSION --reviewer NAME ANSWERS.json\n"
     "       earshot calibrate reference SESSION --by NAME ANSWERS.json\n"
     "       earshot calibrate show SESSION [--as NAME] [--json]\n"
     "       earshot calibrate report [--reviewer NAME] [--json]\n"
+    "Without --rubric: the rubric of the call's newest evaluation, else the only one stored;\n"
+    "without --lead: cli (who then sets the reference with --by cli).\n"
     "Each reviewer scores blind (sees nobody's answers until their own are in);\n"
     "`show` gives the answers side by side, the agreement per item and Krippendorff's\n"
     "alpha; the lead's reference answers measure each reviewer over time (`report`).\n"
@@ -39,6 +41,43 @@ static json_t *read_answers(const char *path)
         return inner;
     }
     return j;
+}
+
+struct guess {
+    char id[RUBRIC_ID_LEN];
+    int n;
+};
+
+static int one_rubric(void *ud, const struct rubric_info *in)
+{
+    struct guess *g = ud;
+    snprintf(g->id, sizeof g->id, "%s", in->id);
+    g->n++;
+    return 0;
+}
+
+static int newest_eval(void *ud, json_t *summary)
+{
+    snprintf(ud, RUBRIC_ID_LEN, "%s", json_string_value(json_object_get(summary, "rubric_id")));
+    return 1;
+}
+
+/* Without --rubric: the rubric of the call's newest evaluation, else the only
+ * rubric stored. */
+static int default_rubric(struct rubric_store *st, const char *call, char out[RUBRIC_ID_LEN],
+                          struct es_err *err)
+{
+    struct eval_filter f = {.call_id = call, .status = -1, .limit = 1};
+    if (!eval_list(st, &f, newest_eval, out) && out[0])
+        return 0;
+    struct guess g = {{0}, 0};
+    rubric_list(st, one_rubric, &g);
+    if (g.n == 1) {
+        snprintf(out, RUBRIC_ID_LEN, "%s", g.id);
+        return 0;
+    }
+    return es_seterr(err, ES_EINVAL, "%s: say which rubric (--rubric ID)",
+                     g.n ? "several rubrics and no evaluation of this call" : "no rubric stored");
 }
 
 static void print_show(const json_t *o)
@@ -143,7 +182,7 @@ int cmd_calibrate(struct es_cli *cli)
     struct es_err err = {{0}};
     int rc = 0;
     if (!strcmp(sub, "create")) {
-        if (!call || !reviewers || !lead || !rubric || argc) {
+        if (!call || !reviewers || argc) {
             fputs(usage_text, stderr);
             return 2;
         }
@@ -154,9 +193,15 @@ int cmd_calibrate(struct es_cli *cli)
             names[n++] = t;
         if (cli_open(cli, &cat, &st))
             return 1;
+        char guessed[RUBRIC_ID_LEN] = "";
+        if (!rubric && default_rubric(st, call, guessed, &err)) {
+            fprintf(stderr, "earshot calibrate create: %s\n", err.msg);
+            cli_close(cat, st);
+            return 2;
+        }
         char id[ES_ID_LEN];
-        rc = calib_create(st, call, rubric, (int)version, (const char *const *)names, n, lead, id,
-                          &err);
+        rc = calib_create(st, call, rubric ? rubric : guessed, (int)version,
+                          (const char *const *)names, n, lead ? lead : "cli", id, &err);
         if (!rc)
             json ? cli_print_json(json_pack("{s:s}", "id", id)) : (void)printf("%s\n", id);
     } else if (!strcmp(sub, "submit") || !strcmp(sub, "reference")) {

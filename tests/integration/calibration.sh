@@ -79,10 +79,11 @@ assert rows == [('lead', 'calibration.create'), ('rev1', 'calibration.submit'), 
                 ('lead', 'calibration.reference')], rows
 PY
 # the CLI on its own
-cid=$(es calibrate create --call "$call" --rubric inbound-order --reviewers rev1,rev2 --lead lead)
+cid=$(es calibrate create --call "$call" --reviewers rev1,rev2)   # the only rubric; lead: cli
 echo "$A1" > a1.json
 es calibrate submit "$cid" --reviewer rev1 a1.json > /dev/null
 check "CLI: blind as rev2" sh -c "'$EARSHOT' calibrate show $cid --as rev2 --json | python3 -c \"import json,sys; o=json.load(sys.stdin); assert o['blind'] and all('answers' not in r for r in o['reviewers']), o\""
 set +e; "$EARSHOT" calibrate submit "$cid" --reviewer nobody a1.json 2> nobody.err; rc=$?; set -e
 check "CLI: a stranger's answers refused in one line ($rc)" sh -c "test $rc = 1 && grep -q 'is not a reviewer' nobody.err"
+check "CLI: the default lead is cli" sh -c "'$EARSHOT' calibrate show $cid --json | grep -q '\"lead\":\"cli\"'"
 finish
