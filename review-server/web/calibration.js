@@ -72,6 +72,7 @@
           await api(`/calibrations/${id}/${asReviewer ? 'answers' : 'reference'}`, { method: 'POST', body: { answers: answers(ab) } });
           await showSession(id);
           await list();
+          await report();
         } catch (err) { msg.className = 'error'; msg.textContent = err.message; }
       };
     } catch (err) { fail(msg, err); }
@@ -85,6 +86,21 @@
         s.blind ? ' · waiting for your answers' : s.agreement && s.agreement.alpha != null ? ` · alpha ${s.agreement.alpha.toFixed(2)}` : '')))
       : el('p', { class: 'muted' }, 'No calibration yet.'));
   }
+  // each reviewer's agreement with the lead's reference answers, session by session
+  async function report() {
+    const r = await api('/calibrations/report');
+    const names = Object.keys(r);
+    if (!names.length) return;
+    const pct = (v) => (v == null ? '—' : `${Math.round(v * 100)}%`);
+    document.getElementById('report').replaceChildren(el('table', {},
+      el('thead', {}, el('tr', {}, ['Reviewer', 'Sessions', 'Mean agreement', 'Latest first'].map((h) => el('th', {}, h)))),
+      el('tbody', {}, names.map((n) => {
+        const xs = r[n].filter((x) => x.agreement != null);
+        const mean = xs.length ? xs.reduce((a, x) => a + x.agreement, 0) / xs.length : null;
+        return el('tr', { 'data-reviewer': n }, el('td', {}, n), el('td', { class: 'num' }, r[n].length),
+          el('td', { class: 'num' }, pct(mean)), el('td', {}, r[n].slice().reverse().slice(0, 8).map((x) => pct(x.agreement)).join(' ')));
+      }))));
+  }
   create.addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
@@ -96,5 +112,6 @@
   });
   if (q.get('call')) create.call_id.value = q.get('call');
   await list();
+  await report();
   if (q.get('id')) await showSession(q.get('id'));
 })();

@@ -62,6 +62,11 @@ try {
   await lead.click('#send');
   await lead.waitForSelector('.sidebyside th:has-text("Reference")');
   check('the reference column', true);
+  await lead.waitForSelector('#report tr[data-reviewer="rev2"]');
+  const r1row = await lead.locator('#report tr[data-reviewer="rev1"]').textContent();
+  const r2row = await lead.locator('#report tr[data-reviewer="rev2"]').textContent();
+  // the reference has price-correct no, as rev2 answered: rev2 agrees fully, rev1 on 9 of 10
+  check(`reviewers against the reference (${r1row} / ${r2row})`, r2row.includes('100%') && r1row.includes('90%'));
   await lead.screenshot({ path: `${out}/calibration.png`, fullPage: true });
 } catch (e) {
   t.fail(e.message);
