@@ -4,6 +4,7 @@
  * operator's, or a draft) answers 404 like one that does not exist. */
 #include "review-server/http_int.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,19 +362,27 @@ static int audit_deadline(void *ud, const char *id)
 }
 
 /* dispute_days: evaluations nobody disputed in time count as acknowledged;
- * applied before evaluations are read, at most once a minute. */
+ * applied before evaluations are read, at most once a minute. A request that
+ * finds it due waits for the one applying it, so none reads what it changes
+ * half-way (the page's list and detail requests come together). */
+static pthread_mutex_t deadline_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static void apply_deadline(struct req *r)
 {
-    int64_t now = es_now_ms(), last = atomic_load(&r->srv->deadline_at);
-    if (r->srv->dispute_days <= 0 || now - last < 60000 ||
-        !atomic_compare_exchange_strong(&r->srv->deadline_at, &last, now))
+    if (r->srv->dispute_days <= 0 || es_now_ms() - atomic_load(&r->srv->deadline_at) < 60000)
         return;
-    struct es_err err = {{0}};
-    int n = 0;
-    if (eval_apply_deadline(r->w->rs, r->srv->dispute_days, now, audit_deadline, r, &n, &err))
-        ES_ERROR("serve", "dispute deadline: %s", err.msg);
-    else if (n)
-        review_audit_anchor(r->w->rv);
+    pthread_mutex_lock(&deadline_mu);
+    int64_t now = es_now_ms();
+    if (now - atomic_load(&r->srv->deadline_at) >= 60000) {
+        struct es_err err = {{0}};
+        int n = 0;
+        if (eval_apply_deadline(r->w->rs, r->srv->dispute_days, now, audit_deadline, r, &n, &err))
+            ES_ERROR("serve", "dispute deadline: %s", err.msg);
+        else if (n)
+            review_audit_anchor(r->w->rv);
+        atomic_store(&r->srv->deadline_at, now);
+    }
+    pthread_mutex_unlock(&deadline_mu);
 }
 
 enum MHD_Result api_eval(struct req *r)
