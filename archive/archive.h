@@ -455,6 +455,8 @@ struct ingest_session;
 int ingest_session_open(const struct ingest_opts *o, struct ingest_session **out,
                         struct es_err *err);
 void ingest_session_close(struct ingest_session *s);
+/* The data directory the session writes into. */
+const char *ingest_session_data_dir(const struct ingest_session *s);
 /* Archives one job; c is the calling thread's own catalog handle. Never
  * returns with a half-written file or a lost input. */
 void ingest_run(struct ingest_session *s, struct catalog *c, const struct ingest_job *job,
@@ -576,12 +578,6 @@ int archive_redact(struct ingest_session *s, struct catalog *c, const char *id,
                    struct es_err *err);
 
 /* ---- commands (cli/earshot.c dispatches to these) --------------------- */
-struct es_cli {
-    const char *data_dir;
-    const struct es_config *config; /* may be NULL */
-    int argc;
-    char **argv; /* argv[0] is the command name */
-};
 int cmd_ingest(struct es_cli *cli);
 int cmd_ls(struct es_cli *cli);
 int cmd_show(struct es_cli *cli);

@@ -152,3 +152,8 @@ void ingest_session_close(struct ingest_session *s)
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
+
+const char *ingest_session_data_dir(const struct ingest_session *s)
+{
+    return s->o.data_dir;
+}

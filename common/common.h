@@ -157,6 +157,15 @@ int es_config_load(const char *path, const char *const *known, struct es_config 
                    struct es_err *err);
 const char *es_config_get(const struct es_config *c, const char *key); /* NULL if unset */
 void es_config_free(struct es_config *c);
+
+/* What cli/earshot.c hands every command: the data directory, the loaded
+ * configuration, and the command's own arguments. */
+struct es_cli {
+    const char *data_dir;
+    const struct es_config *config; /* may be NULL */
+    int argc;
+    char **argv; /* argv[0] is the command name */
+};
 /* The keys in file order (for the ones named by a pattern). */
 size_t es_config_count(const struct es_config *c);
 const char *es_config_key(const struct es_config *c, size_t i);

@@ -2,7 +2,7 @@
 #ifndef EARSHOT_RECORD_INT_H
 #define EARSHOT_RECORD_INT_H
 
-#include "archive/ingest_int.h"
+#include "archive/archive.h"
 #include "recorder/recorder.h"
 
 #include <jansson.h>

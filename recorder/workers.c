@@ -576,7 +576,7 @@ int rec_pool_new(struct recorder *r, int nworkers, size_t queue_bytes, struct re
             return es_seterr(err, ES_ENOMEM, "out of memory for the worker queues");
         }
         /* each worker commits through its own catalog connection */
-        int rc = catalog_open(r->sess->o.data_dir, &w->cat, err);
+        int rc = catalog_open(ingest_session_data_dir(r->sess), &w->cat, err);
         if (rc) {
             rec_pool_free(p);
             return rc;
