@@ -160,7 +160,9 @@ struct catalog_call_brief {
 int catalog_briefs(struct catalog *c, int64_t from, int64_t to, const char *source,
                    int (*cb)(void *ud, const struct catalog_call_brief *), void *ud);
 /* The calls catalogued after (created_at, id), in that order, at most limit:
- * for modules that follow the catalog as it grows. */
+ * for modules that follow the catalog as it grows. created_at is strictly
+ * increasing in commit order (two calls never share one), so a follower's
+ * position never skips a call catalogued after it. */
 int catalog_calls_since(struct catalog *c, int64_t created_at, const char *id, int limit,
                         int (*cb)(void *ud, const struct catalog_call_brief *), void *ud);
 /* A live recorder's counters (a JSON object), stored each minute under its
@@ -436,6 +438,10 @@ struct ingest_opts {
     const char *source;        /* catalog source name, "ingest" by default */
 };
 #define INGEST_MAX_RATE 16000
+/* The defaults every writer of the archive starts from (16 kb/s mono, 24 kb/s
+ * stereo, libopus's complexity, the highest rate, legs "-in"/"-out", inputs
+ * kept), for data_dir, catalogued as source. */
+struct ingest_opts ingest_opts_default(const char *data_dir, const char *source);
 /* One call to archive: a single file, or two MixMonitor legs. */
 struct ingest_job {
     const char *path[2];

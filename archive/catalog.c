@@ -26,7 +26,12 @@ static const char *const sql[ST_COUNT] = {
         " meta_sources, disposition, reason, tags, created_at, sip_call_id, ring_ms, talk_ms,"
         " details)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, nullif(?14, ''),"
-        " ?15, ?16, ?17, ?18, ?19, ?20, nullif(?21, -1), nullif(?22, -1), ?23)",
+        " ?15, ?16, ?17, ?18,"
+        /* strictly after every call catalogued before (inside the write
+         * transaction, so in commit order): a reader following the catalog by
+         * (created_at, id) never has a later call sort before its position */
+        " max(?19, coalesce((SELECT max(created_at) FROM calls), 0) + 1),"
+        " ?20, nullif(?21, -1), nullif(?22, -1), ?23)",
     [ST_INSERT_REC] = "INSERT INTO recordings(call_id, path, sha256, bytes, channels,"
                       " sample_rate, source_rate, bitrate, duration_ms)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",

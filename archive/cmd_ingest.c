@@ -278,13 +278,7 @@ static int apply_config(struct ingest_args *a, const struct es_config *cfg)
 
 int cmd_ingest(struct es_cli *cli)
 {
-    struct ingest_args a = {.o = {.data_dir = cli->data_dir,
-                                  .bitrate_mono = 16000,
-                                  .bitrate_stereo = 24000,
-                                  .max_rate = INGEST_MAX_RATE,
-                                  .complexity = -1,
-                                  .leg_suffix = {"-in", "-out"},
-                                  .source = "ingest"},
+    struct ingest_args a = {.o = ingest_opts_default(cli->data_dir, "ingest"),
                             .jobs = (int)sysconf(_SC_NPROCESSORS_ONLN),
                             .settle_ds = 20};
     struct stat st;

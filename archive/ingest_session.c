@@ -157,3 +157,15 @@ const char *ingest_session_data_dir(const struct ingest_session *s)
 {
     return s->o.data_dir;
 }
+
+struct ingest_opts ingest_opts_default(const char *data_dir, const char *source)
+{
+    return (struct ingest_opts){.data_dir = data_dir,
+                                .disposition = INGEST_KEEP,
+                                .bitrate_mono = 16000,
+                                .bitrate_stereo = 24000,
+                                .max_rate = INGEST_MAX_RATE,
+                                .complexity = -1,
+                                .leg_suffix = {"-in", "-out"},
+                                .source = source};
+}

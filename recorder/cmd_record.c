@@ -434,12 +434,7 @@ int cmd_record(struct es_cli *cli)
     struct rec_health *health = NULL;
     struct rec_control *ctl = NULL;
     int rc = 1;
-    struct ingest_opts io = {.data_dir = cli->data_dir,
-                             .bitrate_mono = 16000,
-                             .bitrate_stereo = 24000,
-                             .complexity = -1,
-                             .leg_suffix = {"-in", "-out"},
-                             .source = "recorder"};
+    struct ingest_opts io = ingest_opts_default(cli->data_dir, "recorder");
     int orc = file ? pcapin_open_file(file, &in, &err)
                    : pcapin_open_live(iface, filter, buffer_mb, &in, &err);
     if (!orc && user)

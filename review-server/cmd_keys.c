@@ -121,11 +121,7 @@ int cmd_encrypt_existing(struct es_cli *cli)
               strcmp(cli->argv[1], "--help") ? stderr : stdout);
         return strcmp(cli->argv[1], "--help") ? 2 : 0;
     }
-    struct ingest_opts io = {.data_dir = cli->data_dir,
-                             .bitrate_mono = 16000,
-                             .bitrate_stereo = 24000,
-                             .complexity = -1,
-                             .source = "encrypt"};
+    struct ingest_opts io = ingest_opts_default(cli->data_dir, "encrypt");
     struct es_err err = {{0}};
     struct ingest_session *s = NULL;
     struct catalog *cat = NULL;

@@ -105,11 +105,7 @@ int cmd_redact(struct es_cli *cli)
         fprintf(stderr, "earshot redact: --to must be after --from\n");
         return 2;
     }
-    struct ingest_opts io = {.data_dir = cli->data_dir,
-                             .bitrate_mono = 16000,
-                             .bitrate_stereo = 24000,
-                             .complexity = -1,
-                             .source = "redact"};
+    struct ingest_opts io = ingest_opts_default(cli->data_dir, "redact");
     struct es_err err = {{0}};
     struct ingest_session *s = NULL;
     struct catalog *cat = NULL;

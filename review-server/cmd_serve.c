@@ -175,13 +175,8 @@ int cmd_serve(struct es_cli *cli)
     review_store_close(rv);
     rubric_store_close(rs);
     /* pushed recordings go through the same ingest as `earshot ingest` */
-    srv->ingest_opts = (struct ingest_opts){.data_dir = srv->data_dir,
-                                            .disposition = INGEST_DELETE,
-                                            .bitrate_mono = 16000,
-                                            .bitrate_stereo = 24000,
-                                            .complexity = -1,
-                                            .leg_suffix = {"-in", "-out"},
-                                            .source = "api"};
+    srv->ingest_opts = ingest_opts_default(srv->data_dir, "api");
+    srv->ingest_opts.disposition = INGEST_DELETE; /* the spooled upload, once archived */
     if (ingest_session_open(&srv->ingest_opts, &srv->ingest, &err)) {
         fprintf(stderr, "earshot serve: %s\n", err.msg);
         goto out;

@@ -328,3 +328,74 @@ Test(catalog, join_pbx_calls)
     cr_assert_eq(n, 1);
     catalog_close(c);
 }
+
+struct since {
+    int n;
+    char last_id[ES_ID_LEN];
+    int64_t last_created;
+    char ids[8][ES_ID_LEN];
+};
+
+static int follow(void *ud, const struct catalog_call_brief *b)
+{
+    struct since *x = ud;
+    if (x->n < 8)
+        snprintf(x->ids[x->n], ES_ID_LEN, "%s", b->id);
+    x->n++;
+    snprintf(x->last_id, sizeof x->last_id, "%s", b->id);
+    x->last_created = b->created_at;
+    return 0;
+}
+
+/* Following the catalog by (created_at, id) never skips a call: a call
+ * catalogued later sorts after, even when it started earlier (a smaller id)
+ * and went in within the same millisecond. */
+Test(catalog, created_at_strictly_increases_in_commit_order)
+{
+    struct catalog *c;
+    struct es_err err;
+    cr_assert_eq(catalog_open(dir, &c, &err), 0);
+    struct archive_call *k = calloc(1, sizeof *k);
+    struct archive_recording r;
+    int64_t t = 1790000000000;
+    char sha[65];
+    snprintf(sha, sizeof sha, "%064d", 901);
+    make_call(k, &r, t + 60000, "ann", sha); /* catalogued first, started later */
+    cr_assert_eq(catalog_insert_call(c, k, NULL, NULL), 0);
+    struct since x = {0};
+    cr_assert_eq(catalog_calls_since(c, 0, "", 100, follow, &x), 0);
+    cr_assert_eq(x.n, 1);
+    char first[ES_ID_LEN];
+    snprintf(first, sizeof first, "%s", k->id);
+    snprintf(sha, sizeof sha, "%064d", 902);
+    make_call(k, &r, t, "ann", sha); /* right after: the same millisecond, a smaller id */
+    cr_assert_eq(catalog_insert_call(c, k, NULL, NULL), 0);
+    cr_assert_lt(strcmp(k->id, first), 0);
+    struct since y = {0};
+    cr_assert_eq(catalog_calls_since(c, x.last_created, x.last_id, 100, follow, &y), 0);
+    cr_assert_eq(y.n, 1, "the call catalogued after the follower's position is seen");
+    cr_assert_str_eq(y.ids[0], k->id);
+    /* many at once: every created_at distinct and rising */
+    for (int i = 0; i < 50; i++) {
+        snprintf(sha, sizeof sha, "%064d", 1000 + i);
+        make_call(k, &r, t - (i + 1) * 1000, "ann", sha);
+        cr_assert_eq(catalog_insert_call(c, k, NULL, NULL), 0);
+    }
+    struct since z = {0};
+    int64_t prev = 0;
+    sqlite3 *db = (sqlite3 *)catalog_sqlite(c);
+    sqlite3_stmt *st;
+    cr_assert_eq(
+        sqlite3_prepare_v2(db, "SELECT created_at FROM calls ORDER BY rowid", -1, &st, NULL),
+        SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t v = sqlite3_column_int64(st, 0);
+        cr_assert_gt(v, prev);
+        prev = v;
+        z.n++;
+    }
+    sqlite3_finalize(st);
+    cr_assert_eq(z.n, 52);
+    free(k);
+    catalog_close(c);
+}
