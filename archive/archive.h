@@ -548,6 +548,9 @@ int archive_audio_open(struct catalog *c, const char *id, struct archive_audio *
                        struct es_err *err);
 uint64_t archive_audio_size(const struct archive_audio *a);
 bool archive_audio_sealed(const struct archive_audio *a);
+/* A plain recording's open file (the caller owns it; -1 if sealed): what a
+ * server sends as it is. */
+int archive_audio_take_fd(struct archive_audio *a);
 /* Up to n bytes at off; only the chunks the range touches are opened.
  * ES_ECORRUPT (with the call and the chunk) if one fails authentication. */
 long archive_audio_read(struct archive_audio *a, uint64_t off, void *buf, size_t n,

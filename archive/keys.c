@@ -15,21 +15,6 @@
 
 #define BATCH 512
 
-static int write_key_file(const char *path, const char *text, struct es_err *err)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    size_t len = strlen(text);
-    int rc = 0;
-    if (fd < 0 || fchmod(fd, 0600) != 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0)
-        rc = es_seterr(err, -errno, "%s: %s", path, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    char dir[4096];
-    if (!rc && !es_dirname(path, dir, sizeof dir))
-        es_fsync_dir(dir);
-    return rc;
-}
-
 /* A rotation that wrote key_file.new and then stopped: the catalog decides. */
 static int finish_rotation(struct catalog *c, const char *key_file, struct es_err *err)
 {
@@ -108,7 +93,8 @@ int archive_keys_rotate(struct catalog *c, const char *key_file, char new_id[ARC
     struct archive_keyring *nkr = NULL;
     rc = archive_keyring_parse(text, strlen(text), &nkr, err);
     if (!rc)
-        rc = write_key_file(tmp, text, err); /* on disk before any data key needs it */
+        rc = archive_key_file_write(tmp, text, false,
+                                    err); /* on disk before any data key needs it */
     sodium_free(text);
     if (rc) {
         archive_keyring_free(nkr);

@@ -205,6 +205,27 @@ int archive_keyring_text(const struct archive_keyring *kr, bool new_first, char 
     return 0;
 }
 
+int archive_key_file_write(const char *path, const char *text, bool exclusive, struct es_err *err)
+{
+    int fd = open(
+        path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (exclusive ? O_EXCL : O_TRUNC), 0600);
+    if (fd < 0)
+        return es_seterr(err, errno == EEXIST ? ES_EEXIST : -errno, "%s: %s", path,
+                         errno == EEXIST ? "exists: a key file is never overwritten"
+                                         : strerror(errno));
+    size_t len = strlen(text);
+    int rc = 0;
+    if (fchmod(fd, 0600) != 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0)
+        rc = es_seterr(err, -errno, "%s: %s", path, strerror(errno));
+    close(fd);
+    char dir[4096];
+    if (!rc && !es_dirname(path, dir, sizeof dir))
+        es_fsync_dir(dir);
+    if (rc)
+        unlink(path);
+    return rc;
+}
+
 int archive_keys_init(const char *path, struct es_err *err)
 {
     struct archive_keyring empty = {0};
@@ -212,22 +233,7 @@ int archive_keys_init(const char *path, struct es_err *err)
     int rc = archive_keyring_text(&empty, true, &text, err);
     if (rc)
         return rc;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        rc = es_seterr(err, errno == EEXIST ? ES_EEXIST : -errno, "%s: %s", path,
-                       errno == EEXIST ? "exists: a key file is never overwritten"
-                                       : strerror(errno));
-    } else {
-        size_t len = strlen(text);
-        if (fchmod(fd, 0600) != 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0)
-            rc = es_seterr(err, -errno, "%s: %s", path, strerror(errno));
-        close(fd);
-        char dir[4096];
-        if (!rc && !es_dirname(path, dir, sizeof dir))
-            es_fsync_dir(dir);
-        if (rc)
-            unlink(path);
-    }
+    rc = archive_key_file_write(path, text, true, err);
     sodium_free(text);
     return rc;
 }
@@ -409,6 +415,15 @@ int archive_audio_open(struct catalog *c, const char *id, struct archive_audio *
 fail:
     archive_audio_close(a);
     return rc;
+}
+
+int archive_audio_take_fd(struct archive_audio *a)
+{
+    if (a->sealed)
+        return -1;
+    int fd = a->fd;
+    a->fd = -1;
+    return fd;
 }
 
 uint64_t archive_audio_size(const struct archive_audio *a)
@@ -598,6 +613,7 @@ void archive_audio_close(struct archive_audio *a)
         return;
     if (a->fd >= 0)
         close(a->fd);
-    sodium_memzero(a, sizeof *a); /* the data key and the plaintext */
+    if (a->sealed)
+        sodium_memzero(a, sizeof *a); /* the data key and the plaintext */
     free(a);
 }

@@ -30,4 +30,7 @@ int archive_keyring_parse(const char *text, size_t len, struct archive_keyring *
 int archive_keyring_text(const struct archive_keyring *kr, bool new_first, char **out,
                          struct es_err *err);
 
+/* Writes a key file durably (mode 0600; exclusive: never over an existing file). */
+int archive_key_file_write(const char *path, const char *text, bool exclusive, struct es_err *err);
+
 #endif

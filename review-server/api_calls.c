@@ -265,12 +265,8 @@ enum MHD_Result api_call_audio(struct req *r)
     uint64_t len = size ? end - start + 1 : 0;
     struct MHD_Response *resp = NULL;
     if (!archive_audio_sealed(a)) { /* the file as it is: sent by the kernel */
-        char path[4700];
-        snprintf(path, sizeof path, "%s/%s", r->srv->data_dir, rec.path);
+        int fd = archive_audio_take_fd(a);
         archive_audio_close(a);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            return http_error(r, 500, "the recording cannot be read; run 'earshot verify'");
         resp = MHD_create_response_from_fd_at_offset64(len, fd, start); /* takes fd */
         if (!resp)
             close(fd);
