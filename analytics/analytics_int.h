@@ -4,7 +4,7 @@
 
 #include "analytics/analytics.h"
 
-#include <sqlite3.h>
+#include "common/db.h"
 
 enum an_stmt {
     AN_FILE_GET,
@@ -43,9 +43,9 @@ struct an_agent_memo { /* an agent's operator, as last looked up */
 };
 
 struct analytics {
-    sqlite3 *db;         /* the catalog's connection */
+    struct db *db;       /* the catalog's connection */
     struct catalog *cat; /* borrowed: archive's calls are joined through it */
-    sqlite3_stmt *st[AN_COUNT];
+    struct db_stmt *st[AN_COUNT];
     struct an_agent_memo memo[AN_MEMO];
     int64_t seq;          /* the next agent event's order */
     struct an_open *open; /* during an import: calls in progress (opencalls.c) */
@@ -67,8 +67,8 @@ void an_open_clear(struct analytics *a);
 /* Forgets the agents' operators (a mapping changed, or an import starts). */
 void an_memo_clear(struct analytics *a);
 
-sqlite3_stmt *an_stmt(struct analytics *a, enum an_stmt which);
-int an_step_done(struct analytics *a, sqlite3_stmt *st, const char *what, struct es_err *err);
+struct db_stmt *an_stmt(struct analytics *a, enum an_stmt which);
+int an_step_done(struct analytics *a, struct db_stmt *st, const char *what, struct es_err *err);
 
 /* The customer directory in memory (customers.c), for a report. */
 struct an_customer {

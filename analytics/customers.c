@@ -84,11 +84,11 @@ int analytics_customers_import(struct analytics *a, const char *path, const char
                 on_bad(ud, n, why);
             continue;
         }
-        sqlite3_stmt *st = an_stmt(a, AN_CUSTOMER_PUT);
-        sqlite3_bind_text(st, 1, e164, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, segment, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, manager, -1, SQLITE_STATIC);
+        struct db_stmt *st = an_stmt(a, AN_CUSTOMER_PUT);
+        db_bind_text(st, 1, e164, -1);
+        db_bind_text(st, 2, name, -1);
+        db_bind_text(st, 3, segment, -1);
+        db_bind_text(st, 4, manager, -1);
         rc = an_step_done(a, st, "customer", err);
         res->imported += !rc;
     }
@@ -113,9 +113,9 @@ int an_directory_load(struct analytics *a, struct an_directory **out, struct es_
     struct an_directory *d = calloc(1, sizeof *d);
     if (!d)
         return es_seterr(err, ES_ENOMEM, "out of memory");
-    sqlite3_stmt *st = an_stmt(a, AN_CUSTOMERS);
+    struct db_stmt *st = an_stmt(a, AN_CUSTOMERS);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = db_step(st)) == DB_ROW) {
         if (d->n == d->cap) {
             size_t nc = d->cap ? d->cap * 2 : 256;
             struct an_customer *g = realloc(d->v, nc * sizeof *g);
@@ -125,14 +125,14 @@ int an_directory_load(struct analytics *a, struct an_directory **out, struct es_
             d->cap = nc;
         }
         struct an_customer *c = &d->v[d->n++];
-        snprintf(c->number, sizeof c->number, "%s", (const char *)sqlite3_column_text(st, 0));
-        c->b2b = !strcmp((const char *)sqlite3_column_text(st, 1), "b2b");
-        snprintf(c->manager, sizeof c->manager, "%s", (const char *)sqlite3_column_text(st, 2));
+        snprintf(c->number, sizeof c->number, "%s", (const char *)db_column_text(st, 0));
+        c->b2b = !strcmp((const char *)db_column_text(st, 1), "b2b");
+        snprintf(c->manager, sizeof c->manager, "%s", (const char *)db_column_text(st, 2));
     }
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE) {
+    db_reset(st);
+    if (step != DB_DONE) {
         an_directory_free(d);
-        return es_seterr(err, ES_EDB, "catalog: customers: %s", sqlite3_errmsg(a->db));
+        return es_seterr(err, ES_EDB, "catalog: customers: %s", db_errmsg(a->db));
     }
     if (d->n)
         qsort(d->v, d->n, sizeof *d->v, by_number);

@@ -22,33 +22,32 @@ static const struct col cols[] = {
 static int pass(struct analytics *a, const struct col *c, const char *like, const char *e164,
                 const char *cc, bool erase, int64_t *n, struct es_err *err)
 {
-    sqlite3_stmt *s, *u = NULL;
-    if (sqlite3_prepare_v2(a->db, c->select, -1, &s, NULL) != SQLITE_OK ||
-        (erase && sqlite3_prepare_v2(a->db, c->update, -1, &u, NULL) != SQLITE_OK)) {
-        sqlite3_finalize(s);
-        return es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(a->db));
+    struct db_stmt *s, *u = NULL;
+    if (db_prepare(a->db, c->select, &s) != 0 || (erase && db_prepare(a->db, c->update, &u) != 0)) {
+        db_finalize(s);
+        return es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(a->db));
     }
-    sqlite3_bind_text(s, 1, like, -1, SQLITE_STATIC);
+    db_bind_text(s, 1, like, -1);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         char num[40];
-        const char *v = (const char *)sqlite3_column_text(s, 2);
+        const char *v = (const char *)db_column_text(s, 2);
         if (archive_e164(v ? v : "", cc, num, sizeof num) || strcmp(num, e164))
             continue;
         (*n)++;
         if (!erase)
             continue;
-        sqlite3_reset(u);
-        sqlite3_bind_text(u, 1, (const char *)sqlite3_column_text(s, 0), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(u, 2, (const char *)sqlite3_column_text(s, 1), -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(u) != SQLITE_DONE) {
-            rc = SQLITE_ERROR;
+        db_reset(u);
+        db_bind_text_copy(u, 1, (const char *)db_column_text(s, 0), -1);
+        db_bind_text_copy(u, 2, (const char *)db_column_text(s, 1), -1);
+        if (db_step(u) != DB_DONE) {
+            rc = ES_EDB;
             break;
         }
     }
-    sqlite3_finalize(s);
-    sqlite3_finalize(u);
-    return rc == SQLITE_DONE ? 0 : es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(a->db));
+    db_finalize(s);
+    db_finalize(u);
+    return rc == DB_DONE ? 0 : es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(a->db));
 }
 
 int analytics_subject(struct analytics *a, const char *e164, const char *cc, bool erase,
@@ -70,15 +69,14 @@ int analytics_subject(struct analytics *a, const char *e164, const char *cc, boo
     char name[128], segment[8];
     out->customer = analytics_customer(a, e164, name, segment) == 1;
     if (erase && out->customer) {
-        sqlite3_stmt *s;
-        if (sqlite3_prepare_v2(a->db, "DELETE FROM customers WHERE number = ?1", -1, &s, NULL) !=
-            SQLITE_OK)
-            return es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(a->db));
-        sqlite3_bind_text(s, 1, e164, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(s);
-        sqlite3_finalize(s);
-        if (rc != SQLITE_DONE)
-            return es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(a->db));
+        struct db_stmt *s;
+        if (db_prepare(a->db, "DELETE FROM customers WHERE number = ?1", &s) != 0)
+            return es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(a->db));
+        db_bind_text(s, 1, e164, -1);
+        int rc = db_step(s);
+        db_finalize(s);
+        if (rc != DB_DONE)
+            return es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(a->db));
     }
     return 0;
 }

@@ -75,14 +75,14 @@ static int one_line(struct reader *r, const uint8_t *p, size_t len, struct es_er
 static int save(struct analytics *a, const char *identity, enum pbx_format f, const char *path,
                 int64_t offset, int64_t lines, int64_t bad, struct es_err *err)
 {
-    sqlite3_stmt *st = an_stmt(a, AN_FILE_PUT);
-    sqlite3_bind_text(st, 1, identity, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, format_names[f], -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, path, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, offset);
-    sqlite3_bind_int64(st, 5, lines);
-    sqlite3_bind_int64(st, 6, bad);
-    sqlite3_bind_int64(st, 7, es_now_ms());
+    struct db_stmt *st = an_stmt(a, AN_FILE_PUT);
+    db_bind_text(st, 1, identity, -1);
+    db_bind_text(st, 2, format_names[f], -1);
+    db_bind_text(st, 3, path, -1);
+    db_bind_int64(st, 4, offset);
+    db_bind_int64(st, 5, lines);
+    db_bind_int64(st, 6, bad);
+    db_bind_int64(st, 7, es_now_ms());
     return an_step_done(a, st, "import position", err);
 }
 
@@ -135,13 +135,13 @@ int pbx_import_fd(struct analytics *a, enum pbx_format f, int fd, const char *pa
     an_memo_clear(a);                /* a mapping set since the last import applies */
     catalog_set_cache_mb(a->cat, 8); /* the indexes being written stay in memory */
     int64_t offset = 0, lines = 0;
-    sqlite3_stmt *st = an_stmt(a, AN_FILE_GET);
-    sqlite3_bind_text(st, 1, identity, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        offset = sqlite3_column_int64(st, 0);
-        lines = sqlite3_column_int64(st, 1);
+    struct db_stmt *st = an_stmt(a, AN_FILE_GET);
+    db_bind_text(st, 1, identity, -1);
+    if (db_step(st) == DB_ROW) {
+        offset = db_column_int64(st, 0);
+        lines = db_column_int64(st, 1);
     }
-    sqlite3_reset(st);
+    db_reset(st);
     res->skipped_lines = lines;
     struct reader r = {.a = a, .f = f, .on_bad = on_bad, .ud = ud, .res = res, .line = lines};
     uint8_t *buf = malloc(CHUNK + MAX_LINE);

@@ -104,32 +104,32 @@ static void drop(struct an_open *o, struct open_call *c)
     }
 }
 
-static void bind_opt_int(sqlite3_stmt *st, int i, int64_t v, int64_t none)
+static void bind_opt_int(struct db_stmt *st, int i, int64_t v, int64_t none)
 {
     if (v == none)
-        sqlite3_bind_null(st, i);
+        db_bind_null(st, i);
     else
-        sqlite3_bind_int64(st, i, v);
+        db_bind_int64(st, i, v);
 }
 
 static int write_call(struct analytics *a, const struct open_call *c, struct es_err *err)
 {
-    sqlite3_stmt *st = an_stmt(a, AN_QC_PUT);
-    sqlite3_bind_text(st, 1, c->callid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, c->queue, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, c->entered_at);
-    sqlite3_bind_text(st, 4, c->caller, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, c->outcome, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, c->agent, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, c->operator_, -1, SQLITE_STATIC);
+    struct db_stmt *st = an_stmt(a, AN_QC_PUT);
+    db_bind_text(st, 1, c->callid, -1);
+    db_bind_text(st, 2, c->queue, -1);
+    db_bind_int64(st, 3, c->entered_at);
+    db_bind_text(st, 4, c->caller, -1);
+    db_bind_text(st, 5, c->outcome, -1);
+    db_bind_text(st, 6, c->agent, -1);
+    db_bind_text(st, 7, c->operator_, -1);
     bind_opt_int(st, 8, c->connected_at, 0);
     bind_opt_int(st, 9, c->ended_at, 0);
     bind_opt_int(st, 10, c->hold_s, -1);
     bind_opt_int(st, 11, c->ring_s, -1);
     bind_opt_int(st, 12, c->talk_s, -1);
     bind_opt_int(st, 13, c->wait_s, -1);
-    sqlite3_bind_int(st, 14, c->completed);
-    sqlite3_bind_int(st, 15, c->transferred);
+    db_bind_int(st, 14, c->completed);
+    db_bind_int(st, 15, c->transferred);
     return an_step_done(a, st, "queue call", err);
 }
 

@@ -169,15 +169,15 @@ static int walk(struct analytics *a, int64_t from, int64_t to, const char *only,
     struct agent_state s;
     memset(&s, 0, sizeof s);
     struct an_presence *p = NULL;
-    sqlite3_stmt *st = an_stmt(a, AN_AGENT_EVENTS);
-    sqlite3_bind_int64(st, 1, from - LOOKBACK_MS);
-    sqlite3_bind_int64(st, 2, to);
+    struct db_stmt *st = an_stmt(a, AN_AGENT_EVENTS);
+    db_bind_int64(st, 1, from - LOOKBACK_MS);
+    db_bind_int64(st, 2, to);
     if (only)
-        sqlite3_bind_text(st, 3, only, -1, SQLITE_STATIC);
+        db_bind_text(st, 3, only, -1);
     int step, rc = 0;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t at = sqlite3_column_int64(st, 0);
-        const char *op = (const char *)sqlite3_column_text(st, 1);
+    while ((step = db_step(st)) == DB_ROW) {
+        int64_t at = db_column_int64(st, 0);
+        const char *op = (const char *)db_column_text(st, 1);
         if (!p || strcmp(s.operator_, op)) {
             if (p)
                 hold_until(&s, to, from, to, p, avail); /* open at the end: cut there */
@@ -192,15 +192,14 @@ static int walk(struct analytics *a, int64_t from, int64_t to, const char *only,
             if (!rows)
                 memset(&scratch, 0, sizeof scratch);
         }
-        on_event(&s, (const char *)sqlite3_column_text(st, 3),
-                 (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 4),
-                 at, from, to, p, avail);
+        on_event(&s, (const char *)db_column_text(st, 3), (const char *)db_column_text(st, 2),
+                 (const char *)db_column_text(st, 4), at, from, to, p, avail);
     }
     if (p && !rc)
         hold_until(&s, to, from, to, p, avail);
-    sqlite3_reset(st);
-    if (!rc && step != SQLITE_DONE)
-        rc = es_seterr(err, ES_EDB, "catalog: agent events: %s", sqlite3_errmsg(a->db));
+    db_reset(st);
+    if (!rc && step != DB_DONE)
+        rc = es_seterr(err, ES_EDB, "catalog: agent events: %s", db_errmsg(a->db));
     return rc;
 }
 
@@ -211,12 +210,12 @@ int analytics_presence(struct analytics *a, int64_t from, int64_t to, const char
     *nrows = 0;
     int rc = walk(a, from, to, operator_, rows, nrows, NULL, err);
     /* calls answered and talk time, from the queues' calls */
-    sqlite3_stmt *st = an_stmt(a, AN_TALK);
-    sqlite3_bind_int64(st, 1, from);
-    sqlite3_bind_int64(st, 2, to);
+    struct db_stmt *st = an_stmt(a, AN_TALK);
+    db_bind_int64(st, 1, from);
+    db_bind_int64(st, 2, to);
     size_t cap = *nrows;
-    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-        const char *op = (const char *)sqlite3_column_text(st, 0);
+    while (!rc && db_step(st) == DB_ROW) {
+        const char *op = (const char *)db_column_text(st, 0);
         if (operator_ && strcmp(op, operator_))
             continue;
         struct an_presence *p = row_for(rows, nrows, &cap, op);
@@ -224,10 +223,10 @@ int analytics_presence(struct analytics *a, int64_t from, int64_t to, const char
             rc = es_seterr(err, ES_ENOMEM, "out of memory");
             break;
         }
-        p->answered = sqlite3_column_int64(st, 1);
-        p->talk_s = sqlite3_column_int64(st, 2) * 1000; /* ms until the end */
+        p->answered = db_column_int64(st, 1);
+        p->talk_s = db_column_int64(st, 2) * 1000; /* ms until the end */
     }
-    sqlite3_reset(st);
+    db_reset(st);
     for (size_t i = 0; i < *nrows && !rc; i++) {
         struct an_presence *p = &(*rows)[i];
         p->logged_in_s /= 1000;
@@ -262,39 +261,37 @@ int analytics_timeline(struct analytics *a, int64_t from, int64_t to, const char
     sink = NULL;
     if (rc)
         return rc;
-    sqlite3_stmt *st = an_stmt(a, AN_CALL_SEGMENTS);
-    sqlite3_bind_int64(st, 1, from);
-    sqlite3_bind_int64(st, 2, to);
+    struct db_stmt *st = an_stmt(a, AN_CALL_SEGMENTS);
+    db_bind_int64(st, 1, from);
+    db_bind_int64(st, 2, to);
     if (operator_)
-        sqlite3_bind_text(st, 3, operator_, -1, SQLITE_STATIC);
+        db_bind_text(st, 3, operator_, -1);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t at = sqlite3_column_int64(st, 1);
-        struct an_segment g = {.operator_ = (const char *)sqlite3_column_text(st, 0),
+    while ((step = db_step(st)) == DB_ROW) {
+        int64_t at = db_column_int64(st, 1);
+        struct an_segment g = {.operator_ = (const char *)db_column_text(st, 0),
                                .from = at,
-                               .to = ES_MIN(at + sqlite3_column_int64(st, 2) * 1000, to),
+                               .to = ES_MIN(at + db_column_int64(st, 2) * 1000, to),
                                .state = "call",
                                .reason = ""};
         cb(ud, &g);
     }
-    sqlite3_reset(st);
-    return step == SQLITE_DONE
-               ? 0
-               : es_seterr(err, ES_EDB, "catalog: calls: %s", sqlite3_errmsg(a->db));
+    db_reset(st);
+    return step == DB_DONE ? 0 : es_seterr(err, ES_EDB, "catalog: calls: %s", db_errmsg(a->db));
 }
 
 int analytics_queues(struct analytics *a, int64_t from, int64_t to, char (*names)[64], size_t max,
                      size_t *n, struct es_err *err)
 {
     *n = 0;
-    sqlite3_stmt *st = an_stmt(a, AN_QUEUES);
-    sqlite3_bind_int64(st, 1, from);
-    sqlite3_bind_int64(st, 2, to);
+    struct db_stmt *st = an_stmt(a, AN_QUEUES);
+    db_bind_int64(st, 1, from);
+    db_bind_int64(st, 2, to);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < max)
-        snprintf(names[(*n)++], 64, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
-    return step == SQLITE_DONE || step == SQLITE_ROW
+    while ((step = db_step(st)) == DB_ROW && *n < max)
+        snprintf(names[(*n)++], 64, "%s", (const char *)db_column_text(st, 0));
+    db_reset(st);
+    return step == DB_DONE || step == DB_ROW
                ? 0
-               : es_seterr(err, ES_EDB, "catalog: queues: %s", sqlite3_errmsg(a->db));
+               : es_seterr(err, ES_EDB, "catalog: queues: %s", db_errmsg(a->db));
 }

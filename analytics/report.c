@@ -235,39 +235,38 @@ int analytics_calls(struct analytics *a, const struct an_query *q, struct an_sum
         /* the queues' calls, then (without a queue filter) the CDR's other calls */
         if (pass == 1 && q->queue)
             break;
-        sqlite3_stmt *st = an_stmt(a, pass ? AN_CDR_CALLS : AN_CALLS);
-        sqlite3_bind_int64(st, 1, q->from);
-        sqlite3_bind_int64(st, 2, q->to);
+        struct db_stmt *st = an_stmt(a, pass ? AN_CDR_CALLS : AN_CALLS);
+        db_bind_int64(st, 1, q->from);
+        db_bind_int64(st, 2, q->to);
         if (!pass && q->queue)
-            sqlite3_bind_text(st, 3, q->queue, -1, SQLITE_STATIC);
+            db_bind_text(st, 3, q->queue, -1);
         int step;
-        while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-            int64_t at = sqlite3_column_int64(st, 0);
-            const char *outcome = (const char *)sqlite3_column_text(st, 1);
+        while (!rc && (step = db_step(st)) == DB_ROW) {
+            int64_t at = db_column_int64(st, 0);
+            const char *outcome = (const char *)db_column_text(st, 1);
             if (pass == 0) {
                 if (!strcmp(outcome, "waiting"))
                     continue; /* still in the queue (or its end is not in the log yet) */
-                rc = tally_call(&t, at, (const char *)sqlite3_column_text(st, 6),
-                                (const char *)sqlite3_column_text(st, 7),
+                rc = tally_call(&t, at, (const char *)db_column_text(st, 6),
+                                (const char *)db_column_text(st, 7),
                                 strcmp(outcome, "answered") ? reason_index(outcome) : -1,
-                                sqlite3_column_int(st, 2), sqlite3_column_int(st, 3),
-                                sqlite3_column_int(st, 4), sqlite3_column_int(st, 5) != 0, true);
+                                db_column_int(st, 2), db_column_int(st, 3), db_column_int(st, 4),
+                                db_column_int(st, 5) != 0, true);
             } else {
-                int r =
-                    pbx_disposition((struct es_str){outcome, (size_t)sqlite3_column_bytes(st, 1)});
+                int r = pbx_disposition((struct es_str){outcome, (size_t)db_column_bytes(st, 1)});
                 if (r == -2)
                     continue;
                 t.others++;
-                rc = tally_call(&t, at, (const char *)sqlite3_column_text(st, 3), "",
-                                r == DISPOSITION_ANSWERED ? -1 : r, 0, sqlite3_column_int(st, 2), 0,
+                rc = tally_call(&t, at, (const char *)db_column_text(st, 3), "",
+                                r == DISPOSITION_ANSWERED ? -1 : r, 0, db_column_int(st, 2), 0,
                                 r == DISPOSITION_ANSWERED, false);
             }
         }
-        sqlite3_reset(st);
+        db_reset(st);
         if (rc)
             rc = es_seterr(err, rc, "out of memory");
-        else if (step != SQLITE_DONE)
-            rc = es_seterr(err, ES_EDB, "catalog: calls: %s", sqlite3_errmsg(a->db));
+        else if (step != DB_DONE)
+            rc = es_seterr(err, ES_EDB, "catalog: calls: %s", db_errmsg(a->db));
     }
     /* without a CDR for the window, the calls the network recorder saw that no
      * queue did are the other calls (both would count the same calls twice) */

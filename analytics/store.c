@@ -174,19 +174,19 @@ const char *const analytics_missed_reasons[MISSED_REASONS] = {
 int analytics_open(struct catalog *c, struct analytics **out, struct es_err *err)
 {
     *out = NULL;
-    int rc = catalog_migrate_module(c, "analytics", migrations, (int)ES_ARRAY_LEN(migrations), err);
+    int rc = catalog_migrate_module(c, "analytics", migrations, NULL, (int)ES_ARRAY_LEN(migrations),
+                                    err);
     if (rc)
         return rc;
     struct analytics *a = calloc(1, sizeof *a);
     if (!a)
         return ES_ENOMEM;
-    a->db = catalog_sqlite(c);
+    a->db = catalog_db(c);
     a->cat = c;
     for (int i = 0; i < AN_COUNT; i++)
-        if (sqlite3_prepare_v3(a->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &a->st[i], NULL) !=
-            SQLITE_OK) {
+        if (db_prepare(a->db, sql[i], &a->st[i]) != 0) {
             rc = es_seterr(err, ES_EDB, "catalog: preparing analytics statement %d: %s", i,
-                           sqlite3_errmsg(a->db));
+                           db_errmsg(a->db));
             analytics_close(a);
             return rc;
         }
@@ -200,31 +200,31 @@ void analytics_close(struct analytics *a)
         return;
     an_open_free(a->open);
     for (int i = 0; i < AN_COUNT; i++)
-        sqlite3_finalize(a->st[i]);
+        db_finalize(a->st[i]);
     free(a);
 }
 
-sqlite3_stmt *an_stmt(struct analytics *a, enum an_stmt which)
+struct db_stmt *an_stmt(struct analytics *a, enum an_stmt which)
 {
-    sqlite3_stmt *s = a->st[which];
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    struct db_stmt *s = a->st[which];
+    db_reset(s);
+    db_clear_bindings(s);
     return s;
 }
 
-int an_step_done(struct analytics *a, sqlite3_stmt *st, const char *what, struct es_err *err)
+int an_step_done(struct analytics *a, struct db_stmt *st, const char *what, struct es_err *err)
 {
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE)
+    int rc = db_step(st);
+    db_reset(st);
+    if (rc == DB_DONE)
         return 0;
-    return es_seterr(err, ES_EDB, "catalog: %s: %s", what, sqlite3_errmsg(a->db));
+    return es_seterr(err, ES_EDB, "catalog: %s: %s", what, db_errmsg(a->db));
 }
 
 /* The slices live until the statement has run (the callers step it at once). */
-static void bind_str(sqlite3_stmt *st, int i, struct es_str s)
+static void bind_str(struct db_stmt *st, int i, struct es_str s)
 {
-    sqlite3_bind_text(st, i, s.p ? s.p : "", (int)s.len, SQLITE_STATIC);
+    db_bind_text(st, i, s.p ? s.p : "", (int)s.len);
 }
 
 int pbx_disposition(struct es_str d)
@@ -270,13 +270,13 @@ static void operator_of(struct analytics *a, struct es_str agent, char *out, siz
         snprintf(out, outlen, "%s", m->op);
         return;
     }
-    sqlite3_stmt *st = an_stmt(a, AN_MAP_GET);
+    struct db_stmt *st = an_stmt(a, AN_MAP_GET);
     bind_str(st, 1, agent);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(st, 0));
+    if (db_step(st) == DB_ROW)
+        snprintf(out, outlen, "%s", (const char *)db_column_text(st, 0));
     else
         pbx_agent_operator_digits(agent.p, agent.len, out, outlen);
-    sqlite3_reset(st);
+    db_reset(st);
     if (agent.len < sizeof m->agent) {
         m->used = true;
         m->len = agent.len;
@@ -294,9 +294,9 @@ void an_memo_clear(struct analytics *a)
 int analytics_map_agent(struct analytics *a, const char *agent, const char *operator_,
                         struct es_err *err)
 {
-    sqlite3_stmt *st = an_stmt(a, AN_MAP_PUT);
-    sqlite3_bind_text(st, 1, agent, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, operator_, -1, SQLITE_STATIC);
+    struct db_stmt *st = an_stmt(a, AN_MAP_PUT);
+    db_bind_text(st, 1, agent, -1);
+    db_bind_text(st, 2, operator_, -1);
     an_memo_clear(a);
     return an_step_done(a, st, "map agent", err);
 }
@@ -305,10 +305,10 @@ int analytics_map_agent(struct analytics *a, const char *agent, const char *oper
 static int ensure_call(struct analytics *a, const struct pbx_event *ev, int64_t entered,
                        struct es_err *err)
 {
-    sqlite3_stmt *st = an_stmt(a, AN_QC_ADD);
+    struct db_stmt *st = an_stmt(a, AN_QC_ADD);
     bind_str(st, 1, ev->call);
     bind_str(st, 2, ev->queue);
-    sqlite3_bind_int64(st, 3, entered);
+    db_bind_int64(st, 3, entered);
     return an_step_done(a, st, "queue call", err);
 }
 
@@ -317,23 +317,23 @@ static int agent_event(struct analytics *a, const struct pbx_event *ev, const ch
 {
     char op[64];
     operator_of(a, ev->agent, op, sizeof op);
-    sqlite3_stmt *st = an_stmt(a, AN_AGENT_EVENT);
-    sqlite3_bind_int64(st, 1, ev->at);
+    struct db_stmt *st = an_stmt(a, AN_AGENT_EVENT);
+    db_bind_int64(st, 1, ev->at);
     bind_str(st, 2, ev->agent);
-    sqlite3_bind_text(st, 3, op, -1, SQLITE_STATIC);
+    db_bind_text(st, 3, op, -1);
     bind_str(st, 4, ev->queue);
-    sqlite3_bind_text(st, 5, kind, -1, SQLITE_STATIC);
+    db_bind_text(st, 5, kind, -1);
     bind_str(st, 6, ev->reason);
     /* increasing across imports: the import's start, then its events in order */
     if (!a->seq)
         a->seq = es_now_ms() * 4096;
-    sqlite3_bind_int64(st, 7, a->seq++);
+    db_bind_int64(st, 7, a->seq++);
     return an_step_done(a, st, "agent event", err);
 }
 
 int pbx_apply(struct analytics *a, const struct pbx_event *ev, struct es_err *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = 0;
     if (a->importing && ev->kind >= PBX_ENTER && ev->kind <= PBX_EXIT_EMPTY) {
         char op[64] = "";
@@ -351,7 +351,7 @@ int pbx_apply(struct analytics *a, const struct pbx_event *ev, struct es_err *er
         st = an_stmt(a, AN_QC_ENTER);
         bind_str(st, 1, ev->call);
         bind_str(st, 2, ev->queue);
-        sqlite3_bind_int64(st, 3, ev->at);
+        db_bind_int64(st, 3, ev->at);
         bind_str(st, 4, ev->caller);
         return an_step_done(a, st, "queue call", err);
     case PBX_CONNECT: {
@@ -365,13 +365,13 @@ int pbx_apply(struct analytics *a, const struct pbx_event *ev, struct es_err *er
             bind_str(st, 1, ev->call);
             bind_str(st, 2, ev->queue);
             bind_str(st, 3, ev->agent);
-            sqlite3_bind_text(st, 4, op, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 5, ev->at);
-            sqlite3_bind_int(st, 6, ev->hold_s);
-            sqlite3_bind_int(st, 7, ev->ring_s);
+            db_bind_text(st, 4, op, -1);
+            db_bind_int64(st, 5, ev->at);
+            db_bind_int(st, 6, ev->hold_s);
+            db_bind_int(st, 7, ev->ring_s);
             if (!rc)
                 rc = an_step_done(a, st, "queue call", err);
-            if (!rc && sqlite3_changes(a->db))
+            if (!rc && db_changes(a->db))
                 break;
         }
         return rc;
@@ -381,10 +381,10 @@ int pbx_apply(struct analytics *a, const struct pbx_event *ev, struct es_err *er
         st = an_stmt(a, AN_QC_END);
         bind_str(st, 1, ev->call);
         bind_str(st, 2, ev->queue);
-        sqlite3_bind_int64(st, 3, ev->at);
-        sqlite3_bind_int(st, 4, ev->talk_s);
-        sqlite3_bind_int(st, 5, ev->hold_s);
-        sqlite3_bind_int(st, 6, ev->kind == PBX_TRANSFER);
+        db_bind_int64(st, 3, ev->at);
+        db_bind_int(st, 4, ev->talk_s);
+        db_bind_int(st, 5, ev->hold_s);
+        db_bind_int(st, 6, ev->kind == PBX_TRANSFER);
         return an_step_done(a, st, "queue call", err);
     case PBX_ABANDON:
     case PBX_TIMEOUT:
@@ -396,17 +396,17 @@ int pbx_apply(struct analytics *a, const struct pbx_event *ev, struct es_err *er
             st = an_stmt(a, AN_QC_MISS);
             bind_str(st, 1, ev->call);
             bind_str(st, 2, ev->queue);
-            sqlite3_bind_text(st, 3,
-                              analytics_missed_reasons[ev->kind == PBX_ABANDON    ? 0
-                                                       : ev->kind == PBX_TIMEOUT  ? 1
-                                                       : ev->kind == PBX_EXIT_KEY ? 2
-                                                                                  : 3],
-                              -1, SQLITE_STATIC);
-            sqlite3_bind_int(st, 4, ev->wait_s);
-            sqlite3_bind_int64(st, 5, ev->at);
+            db_bind_text(st, 3,
+                         analytics_missed_reasons[ev->kind == PBX_ABANDON    ? 0
+                                                  : ev->kind == PBX_TIMEOUT  ? 1
+                                                  : ev->kind == PBX_EXIT_KEY ? 2
+                                                                             : 3],
+                         -1);
+            db_bind_int(st, 4, ev->wait_s);
+            db_bind_int64(st, 5, ev->at);
             if (!rc)
                 rc = an_step_done(a, st, "queue call", err);
-            if (!rc && sqlite3_changes(a->db))
+            if (!rc && db_changes(a->db))
                 break;
         }
         return rc;
@@ -424,13 +424,13 @@ int pbx_apply(struct analytics *a, const struct pbx_event *ev, struct es_err *er
     case PBX_CDR:
         st = an_stmt(a, AN_CDR);
         bind_str(st, 1, ev->call);
-        sqlite3_bind_int64(st, 2, ev->at);
-        sqlite3_bind_int64(st, 3, ev->answered_at);
-        sqlite3_bind_int64(st, 4, ev->ended_at);
+        db_bind_int64(st, 2, ev->at);
+        db_bind_int64(st, 3, ev->answered_at);
+        db_bind_int64(st, 4, ev->ended_at);
         bind_str(st, 5, ev->caller);
         bind_str(st, 6, ev->callee);
         bind_str(st, 7, ev->reason);
-        sqlite3_bind_int(st, 8, ev->talk_s);
+        db_bind_int(st, 8, ev->talk_s);
         return an_step_done(a, st, "cdr call", err);
     }
     return 0;
@@ -545,9 +545,9 @@ struct pending {
 
 static int mark(struct analytics *a, const char *callid, int how, struct es_err *err)
 {
-    sqlite3_stmt *st = an_stmt(a, AN_JOIN_MARK);
-    sqlite3_bind_text(st, 1, callid, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, how);
+    struct db_stmt *st = an_stmt(a, AN_JOIN_MARK);
+    db_bind_text(st, 1, callid, -1);
+    db_bind_int(st, 2, how);
     return an_step_done(a, st, "join", err);
 }
 
@@ -584,33 +584,32 @@ static bool whole_call(struct analytics *a, const char *callid, struct pending *
     memset(p, 0, sizeof *p);
     snprintf(p->callid, sizeof p->callid, "%s", callid);
     p->wait_ms = -1;
-    sqlite3_stmt *st = an_stmt(a, AN_JOIN_ROWS);
-    sqlite3_bind_text(st, 1, callid, -1, SQLITE_STATIC);
+    struct db_stmt *st = an_stmt(a, AN_JOIN_ROWS);
+    db_bind_text(st, 1, callid, -1);
     bool ok = true, any = false;
-    while (ok && sqlite3_step(st) == SQLITE_ROW) {
-        const char *outcome = (const char *)sqlite3_column_text(st, 3);
-        if (!strcmp(outcome, "waiting") || sqlite3_column_int(st, 8)) {
+    while (ok && db_step(st) == DB_ROW) {
+        const char *outcome = (const char *)db_column_text(st, 3);
+        if (!strcmp(outcome, "waiting") || db_column_int(st, 8)) {
             ok = false;
             break;
         }
         if (!any) {
-            p->started = sqlite3_column_int64(st, 1);
-            snprintf(p->caller, sizeof p->caller, "%s", (const char *)sqlite3_column_text(st, 2));
+            p->started = db_column_int64(st, 1);
+            snprintf(p->caller, sizeof p->caller, "%s", (const char *)db_column_text(st, 2));
             any = true;
         }
         bool answered = !strcmp(outcome, "answered");
         if (answered || !p->answered) {
-            snprintf(p->queue, sizeof p->queue, "%s", (const char *)sqlite3_column_text(st, 0));
-            snprintf(p->operator_, sizeof p->operator_, "%s",
-                     (const char *)sqlite3_column_text(st, 4));
+            snprintf(p->queue, sizeof p->queue, "%s", (const char *)db_column_text(st, 0));
+            snprintf(p->operator_, sizeof p->operator_, "%s", (const char *)db_column_text(st, 4));
             snprintf(p->reason, sizeof p->reason, "%s", outcome);
-            int64_t w = sqlite3_column_int64(st, answered ? 5 : 6);
+            int64_t w = db_column_int64(st, answered ? 5 : 6);
             p->wait_ms = w >= 0 ? w * 1000 : -1;
             p->answered = p->answered || answered;
         }
-        p->ended = ES_MAX(p->ended, sqlite3_column_int64(st, 7));
+        p->ended = ES_MAX(p->ended, db_column_int64(st, 7));
     }
-    sqlite3_reset(st);
+    db_reset(st);
     return ok && any;
 }
 
@@ -626,20 +625,20 @@ int analytics_join(struct analytics *a, int64_t before, struct pbx_join_result *
         if (!ids)
             return es_seterr(err, ES_ENOMEM, "out of memory");
         size_t n = 0;
-        sqlite3_stmt *st = an_stmt(a, AN_JOIN_PENDING);
-        sqlite3_bind_int64(st, 1, before);
-        sqlite3_bind_int64(st, 2, cur_at);
-        sqlite3_bind_text(st, 3, cur_id, -1, SQLITE_TRANSIENT);
+        struct db_stmt *st = an_stmt(a, AN_JOIN_PENDING);
+        db_bind_int64(st, 1, before);
+        db_bind_int64(st, 2, cur_at);
+        db_bind_text_copy(st, 3, cur_id, -1);
         int step;
-        while ((step = sqlite3_step(st)) == SQLITE_ROW && n < 500) {
-            cur_at = sqlite3_column_int64(st, 0);
-            snprintf(cur_id, sizeof cur_id, "%s", (const char *)sqlite3_column_text(st, 1));
+        while ((step = db_step(st)) == DB_ROW && n < 500) {
+            cur_at = db_column_int64(st, 0);
+            snprintf(cur_id, sizeof cur_id, "%s", (const char *)db_column_text(st, 1));
             memcpy(ids[n++], cur_id, sizeof cur_id);
         }
-        sqlite3_reset(st);
-        int rc = step == SQLITE_ROW || step == SQLITE_DONE
+        db_reset(st);
+        int rc = step == DB_ROW || step == DB_DONE
                      ? 0
-                     : es_seterr(err, ES_EDB, "catalog: join: %s", sqlite3_errmsg(a->db));
+                     : es_seterr(err, ES_EDB, "catalog: join: %s", db_errmsg(a->db));
         bool outer = false;
         if (!rc && n)
             rc = catalog_tx_begin(a->db, &outer) ? es_seterr(err, ES_EDB, "catalog: begin") : 0;
@@ -659,29 +658,29 @@ int analytics_join(struct analytics *a, int64_t before, struct pbx_join_result *
 int analytics_customer(struct analytics *a, const char *e164, char name[128], char segment[8])
 {
     name[0] = segment[0] = '\0';
-    sqlite3_stmt *st = an_stmt(a, AN_CUSTOMER_GET);
-    sqlite3_bind_text(st, 1, e164, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        snprintf(name, 128, "%s", (const char *)sqlite3_column_text(st, 0));
-        snprintf(segment, 8, "%s", (const char *)sqlite3_column_text(st, 1));
+    struct db_stmt *st = an_stmt(a, AN_CUSTOMER_GET);
+    db_bind_text(st, 1, e164, -1);
+    int rc = db_step(st);
+    if (rc == DB_ROW) {
+        snprintf(name, 128, "%s", (const char *)db_column_text(st, 0));
+        snprintf(segment, 8, "%s", (const char *)db_column_text(st, 1));
     }
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : ES_EDB;
+    db_reset(st);
+    return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : ES_EDB;
 }
 
 int analytics_operator_queues(struct analytics *a, const char *operator_, int64_t since,
                               char (*names)[64], size_t max, size_t *n, struct es_err *err)
 {
     *n = 0;
-    sqlite3_stmt *st = an_stmt(a, AN_OPERATOR_QUEUES);
-    sqlite3_bind_text(st, 1, operator_, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, since);
+    struct db_stmt *st = an_stmt(a, AN_OPERATOR_QUEUES);
+    db_bind_text(st, 1, operator_, -1);
+    db_bind_int64(st, 2, since);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
-        snprintf(names[(*n)++], 64, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE
+    while ((rc = db_step(st)) == DB_ROW && *n < max)
+        snprintf(names[(*n)++], 64, "%s", (const char *)db_column_text(st, 0));
+    db_reset(st);
+    return rc == DB_ROW || rc == DB_DONE
                ? 0
-               : es_seterr(err, ES_EDB, "catalog: an operator's queues: %s", sqlite3_errmsg(a->db));
+               : es_seterr(err, ES_EDB, "catalog: an operator's queues: %s", db_errmsg(a->db));
 }

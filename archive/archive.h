@@ -15,6 +15,7 @@
 #define EARSHOT_ARCHIVE_H
 
 #include "common/common.h"
+#include "common/db.h"
 
 #include <jansson.h>
 
@@ -100,6 +101,11 @@ struct archive_analysis {
 void archive_analysis_release(struct archive_analysis *a);
 
 /* ---- catalog ---------------------------------------------------------- */
+/* Where every later catalog_open in this process looks: an SQLite file or a
+ * PostgreSQL URL (common/db.h); NULL or "" for <data>/catalog.db. The
+ * command layer sets it from --catalog, $EARSHOT_CATALOG or the config. */
+void catalog_set_target(const char *target);
+const char *catalog_target(void); /* NULL when unset */
 int catalog_open(const char *data_dir, struct catalog **out, struct es_err *err);
 void catalog_close(struct catalog *c);
 int catalog_schema_version(struct catalog *c);
@@ -271,21 +277,22 @@ int catalog_has_path(struct catalog *c, const char *relpath);
  * users, audit): they use the catalog's connection and apply their own numbered
  * migrations, tracked per module in the module_versions table the same way
  * PRAGMA user_version tracks archive's. Never touch the recording tables. */
-struct sqlite3;
-struct sqlite3 *catalog_sqlite(struct catalog *c); /* borrowed; lives as long as c */
+struct db *catalog_db(struct catalog *c); /* borrowed; lives as long as c */
 const char *catalog_data_dir(const struct catalog *c);
 /* SQLite's page cache for this connection (bulk imports). */
 void catalog_set_cache_mb(struct catalog *c, int mb);
+/* steps are SQLite's; pg_steps (may be NULL, or NULL at an index) replace
+ * the steps PostgreSQL cannot read as translated by common/db. */
 int catalog_migrate_module(struct catalog *c, const char *module, const char *const *steps,
-                           int nsteps, struct es_err *err);
+                           const char *const *pg_steps, int nsteps, struct es_err *err);
 
 /* A transaction that nests, for a change and its audit row to commit or fail
  * together: BEGIN IMMEDIATE on a connection with none open, else a savepoint
  * inside the one that is. catalog_tx_end commits (or releases the savepoint)
  * when rc is 0, else rolls back to where catalog_tx_begin was; it returns rc,
  * or the commit's failure. */
-int catalog_tx_begin(struct sqlite3 *db, bool *outer);
-int catalog_tx_end(struct sqlite3 *db, bool outer, int rc);
+int catalog_tx_begin(struct db *db, bool *outer);
+int catalog_tx_end(struct db *db, bool outer, int rc);
 
 /* The JSON form used by `ls --json`, `show --json` and the API. New reference. */
 json_t *archive_call_json(const struct archive_call *k, const struct archive_recording *r);

@@ -154,65 +154,164 @@ static const char *const sql[ST_COUNT] = {
                     " SELECT 1 FROM pending_files WHERE path = ?1",
 };
 
-sqlite3_stmt *catalog_stmt(struct catalog *c, enum catalog_stmt which)
+struct db_stmt *catalog_stmt(struct catalog *c, enum catalog_stmt which)
 {
-    sqlite3_stmt *s = c->st[which];
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    struct db_stmt *s = c->st[which];
+    db_reset(s);
+    db_clear_bindings(s);
     return s;
 }
 
 int catalog_db_error(struct catalog *c, const char *what)
 {
-    ES_ERROR("catalog", "%s failed: %s", what, sqlite3_errmsg(c->db));
+    ES_ERROR("catalog", "%s failed: %s", what, db_errmsg(c->db));
     return ES_EDB;
+}
+
+static int scalar_int(struct db *db, const char *text, int *out)
+{
+    struct db_stmt *s;
+    int rc = db_prepare(db, text, &s);
+    if (rc)
+        return rc;
+    rc = db_step(s);
+    *out = rc == DB_ROW ? db_column_int(s, 0) : 0;
+    db_finalize(s);
+    return rc < 0 ? rc : 0;
 }
 
 /* A step that edited sqlite_schema directly must bump schema_version, so
  * that every connection (this one too) parses the schema again. */
-static int bump_schema_version(struct catalog *c, const char *step, char **msg)
+static int bump_schema_version(struct catalog *c, const char *step)
 {
     if (!strstr(step, "writable_schema"))
         return 0;
-    sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(c->db, "PRAGMA schema_version", -1, &s, NULL) != SQLITE_OK)
-        return 1;
-    long long v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-    sqlite3_finalize(s);
+    int v;
+    int rc = scalar_int(c->db, "PRAGMA schema_version", &v);
+    if (rc)
+        return rc;
     char set[64];
-    snprintf(set, sizeof set, "PRAGMA schema_version = %lld", v + 1);
-    return v < 0 || sqlite3_exec(c->db, set, NULL, NULL, msg) != SQLITE_OK;
+    snprintf(set, sizeof set, "PRAGMA schema_version = %d", v + 1);
+    return db_exec(c->db, set);
+}
+
+static int module_version(struct catalog *c, const char *module)
+{
+    struct db_stmt *s;
+    if (db_prepare(c->db, "SELECT version FROM module_versions WHERE module = ?1", &s))
+        return ES_EDB;
+    db_bind_text(s, 1, module, -1);
+    int rc = db_step(s);
+    int v = rc == DB_ROW ? db_column_int(s, 0) : rc == DB_DONE ? 0 : ES_EDB;
+    db_finalize(s);
+    return v;
+}
+
+static int set_module_version(struct catalog *c, const char *module, int version)
+{
+    struct db_stmt *s;
+    int rc = db_prepare(c->db,
+                        "INSERT INTO module_versions(module, version) VALUES (?1, ?2)"
+                        " ON CONFLICT (module) DO UPDATE SET version = excluded.version",
+                        &s);
+    if (rc)
+        return rc;
+    db_bind_text(s, 1, module, -1);
+    db_bind_int(s, 2, version);
+    rc = db_step(s);
+    db_finalize(s);
+    return rc;
+}
+
+/* PostgreSQL: every module's version in module_versions (archive's too),
+ * created with SQLite's functions the shared SQL relies on; all of it in one
+ * transaction under an advisory lock, so processes starting together
+ * migrate once. */
+#define MIGRATION_LOCK "SELECT pg_advisory_xact_lock(734977)"
+
+static int migrate_pg(struct catalog *c, struct es_err *err)
+{
+    bool outer;
+    int rc = db_begin(c->db, &outer);
+    if (!rc)
+        rc = db_exec(c->db, MIGRATION_LOCK);
+    if (!rc)
+        rc = db_exec(c->db, "CREATE TABLE IF NOT EXISTS module_versions ("
+                            " module TEXT PRIMARY KEY, version INTEGER NOT NULL)");
+    int version = 0;
+    if (!rc)
+        rc = scalar_int(c->db, "SELECT version FROM module_versions WHERE module = 'archive'",
+                        &version);
+    if (!rc && version > catalog_nmigrations)
+        rc = ES_ESCHEMA;
+    if (!rc && version == 0)
+        rc = db_install_functions(c->db);
+    int v = version;
+    for (; !rc && v < catalog_nmigrations; v++) {
+        const char *step =
+            catalog_migrations_pg[v] ? catalog_migrations_pg[v] : catalog_migrations[v];
+        rc = db_exec(c->db, step);
+        if (!rc)
+            rc = set_module_version(c, "archive", v + 1);
+    }
+    if (rc == ES_ESCHEMA) {
+        db_end(c->db, outer, rc);
+        return es_seterr(err, ES_ESCHEMA,
+                         "catalog schema version %d is newer than this earshot (knows up to %d);"
+                         " upgrade earshot",
+                         version, catalog_nmigrations);
+    }
+    rc = db_end(c->db, outer, rc);
+    if (rc)
+        return es_seterr(err, ES_EDB, "catalog migration %d failed: %s", v, db_errmsg(c->db));
+    return 0;
 }
 
 static int migrate(struct catalog *c, struct es_err *err)
 {
-    sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
-        return es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(c->db));
-    int version = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
-    sqlite3_finalize(s);
+    if (db_engine(c->db) == DB_POSTGRES)
+        return migrate_pg(c, err);
+    int version;
+    if (scalar_int(c->db, "PRAGMA user_version", &version))
+        return db_seterr(c->db, err, ES_EDB, "catalog");
     if (version > catalog_nmigrations)
         return es_seterr(err, ES_ESCHEMA,
                          "catalog schema version %d is newer than this earshot (knows up to %d);"
                          " upgrade earshot",
                          version, catalog_nmigrations);
     for (int v = version; v < catalog_nmigrations; v++) {
-        char *msg = NULL;
         char setv[64];
         snprintf(setv, sizeof setv, "PRAGMA user_version = %d", v + 1);
-        if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
-            sqlite3_exec(c->db, catalog_migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
-            bump_schema_version(c, catalog_migrations[v], &msg) ||
-            sqlite3_exec(c->db, setv, NULL, NULL, &msg) != SQLITE_OK ||
-            sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
-            es_seterr(err, ES_EDB, "catalog migration %d failed: %s", v + 1,
-                      msg ? msg : sqlite3_errmsg(c->db));
-            sqlite3_free(msg);
-            sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        bool outer;
+        int rc = db_begin(c->db, &outer);
+        if (!rc)
+            rc = db_exec(c->db, catalog_migrations[v]);
+        if (!rc)
+            rc = bump_schema_version(c, catalog_migrations[v]);
+        if (!rc)
+            rc = db_exec(c->db, setv);
+        if (rc) {
+            es_seterr(err, ES_EDB, "catalog migration %d failed: %s", v + 1, db_errmsg(c->db));
+            db_end(c->db, outer, rc);
             return ES_EDB;
         }
+        if (db_end(c->db, outer, 0))
+            return es_seterr(err, ES_EDB, "catalog migration %d failed: %s", v + 1,
+                             db_errmsg(c->db));
     }
     return 0;
+}
+
+static const char *default_target;
+
+void catalog_set_target(const char *target)
+{
+    default_target = target && target[0] ? target : NULL;
+}
+
+const char *catalog_target(void)
+{
+    return default_target;
 }
 
 int catalog_open(const char *data_dir, struct catalog **out, struct es_err *err)
@@ -224,7 +323,8 @@ int catalog_open(const char *data_dir, struct catalog **out, struct es_err *err)
     char path[4200];
     int rc;
     if (es_fmt(c->data_dir, sizeof c->data_dir, "%s", data_dir) ||
-        es_fmt(path, sizeof path, "%s/catalog.db", data_dir)) {
+        es_fmt(path, sizeof path, "%s", default_target ? default_target : "") ||
+        (!default_target && es_fmt(path, sizeof path, "%s/catalog.db", data_dir))) {
         free(c);
         return es_seterr(err, ES_EINVAL, "data directory path too long");
     }
@@ -234,32 +334,15 @@ int catalog_open(const char *data_dir, struct catalog **out, struct es_err *err)
         return es_seterr(err, rc, "%s: cannot create data directory: %s", data_dir,
                          es_strerror(rc));
     }
-    if (sqlite3_open_v2(path, &c->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        rc = es_seterr(err, ES_EDB, "%s: %s", path, c->db ? sqlite3_errmsg(c->db) : "no memory");
+    rc = db_open(path, &c->db, err);
+    if (rc)
         goto fail;
-    }
-    sqlite3_busy_timeout(c->db, 10000);
-    char *msg = NULL;
-    if (sqlite3_exec(c->db,
-                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                     " PRAGMA foreign_keys = ON;"
-                     /* a deleted data key (a purge, an erasure) is overwritten in the file */
-                     " PRAGMA secure_delete = ON;",
-                     NULL, NULL, &msg) != SQLITE_OK) {
-        rc = es_seterr(err, ES_EDB, "%s: %s", path, msg ? msg : "cannot configure");
-        sqlite3_free(msg);
-        goto fail;
-    }
     rc = migrate(c, err);
     if (rc)
         goto fail;
     for (int i = 0; i < ST_COUNT; i++) {
-        if (sqlite3_prepare_v3(c->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &c->st[i], NULL) !=
-            SQLITE_OK) {
-            rc = es_seterr(err, ES_EDB, "catalog: preparing statement %d: %s", i,
-                           sqlite3_errmsg(c->db));
+        if (db_prepare(c->db, sql[i], &c->st[i])) {
+            rc = es_seterr(err, ES_EDB, "catalog: preparing statement %d: %s", i, db_errmsg(c->db));
             goto fail;
         }
     }
@@ -275,68 +358,49 @@ void catalog_close(struct catalog *c)
     if (!c)
         return;
     for (int i = 0; i < ST_COUNT; i++)
-        sqlite3_finalize(c->st[i]);
-    sqlite3_close(c->db);
+        db_finalize(c->st[i]);
+    db_close(c->db);
     free(c);
 }
 
-struct sqlite3 *catalog_sqlite(struct catalog *c)
+struct db *catalog_db(struct catalog *c)
 {
     return c->db;
 }
 
-static int module_version(struct catalog *c, const char *module)
-{
-    sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(c->db, "SELECT version FROM module_versions WHERE module = ?1", -1, &s,
-                           NULL) != SQLITE_OK)
-        return ES_EDB;
-    sqlite3_bind_text(s, 1, module, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    int v = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : rc == SQLITE_DONE ? 0 : ES_EDB;
-    sqlite3_finalize(s);
-    return v;
-}
-
 int catalog_migrate_module(struct catalog *c, const char *module, const char *const *steps,
-                           int nsteps, struct es_err *err)
+                           const char *const *pg_steps, int nsteps, struct es_err *err)
 {
     int version = module_version(c, module);
     if (version < 0)
-        return es_seterr(err, ES_EDB, "catalog: %s tables: %s", module, sqlite3_errmsg(c->db));
+        return es_seterr(err, ES_EDB, "catalog: %s tables: %s", module, db_errmsg(c->db));
     if (version > nsteps)
         return es_seterr(err, ES_ESCHEMA,
                          "catalog: %s tables are at version %d, newer than this earshot (knows up"
                          " to %d); upgrade earshot",
                          module, version, nsteps);
+    bool pg = db_engine(c->db) == DB_POSTGRES;
     for (int v = version; v < nsteps; v++) {
-        char *msg = NULL;
-        sqlite3_stmt *s = NULL;
-        int ok =
-            sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) == SQLITE_OK &&
-            module_version(c, module) == v && /* another process may have done it */
-            sqlite3_exec(c->db, steps[v], NULL, NULL, &msg) == SQLITE_OK &&
-            sqlite3_prepare_v2(c->db,
-                               "INSERT INTO module_versions(module, version) VALUES (?1, ?2)"
-                               " ON CONFLICT (module) DO UPDATE SET version = excluded.version",
-                               -1, &s, NULL) == SQLITE_OK;
-        if (ok) {
-            sqlite3_bind_text(s, 1, module, -1, SQLITE_STATIC);
-            sqlite3_bind_int(s, 2, v + 1);
-            ok = sqlite3_step(s) == SQLITE_DONE;
-        }
-        sqlite3_finalize(s);
-        if (ok)
-            ok = sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg) == SQLITE_OK;
-        if (!ok) {
-            es_seterr(err, ES_EDB, "catalog: %s migration %d failed: %s", module, v + 1,
-                      msg ? msg : sqlite3_errmsg(c->db));
-            sqlite3_free(msg);
-            sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        bool outer;
+        int rc = db_begin(c->db, &outer);
+        if (!rc && pg)
+            rc = db_exec(c->db, MIGRATION_LOCK);
+        if (!rc && module_version(c, module) != v) /* another process did it meanwhile */
+            rc = ES_EBUSY;
+        if (!rc)
+            rc = db_exec(c->db, pg && pg_steps && pg_steps[v] ? pg_steps[v] : steps[v]);
+        if (!rc)
+            rc = set_module_version(c, module, v + 1);
+        if (!rc)
+            rc = db_end(c->db, outer, 0);
+        else
+            db_end(c->db, outer, rc);
+        if (rc) {
             /* someone else migrated meanwhile: start again from what is there */
             if (module_version(c, module) > v)
-                return catalog_migrate_module(c, module, steps, nsteps, err);
-            return ES_EDB;
+                return catalog_migrate_module(c, module, steps, pg_steps, nsteps, err);
+            return es_seterr(err, ES_EDB, "catalog: %s migration %d failed: %s", module, v + 1,
+                             db_errmsg(c->db));
         }
     }
     return 0;
@@ -344,64 +408,62 @@ int catalog_migrate_module(struct catalog *c, const char *module, const char *co
 
 int catalog_schema_version(struct catalog *c)
 {
-    sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
-        return ES_EDB;
-    int v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : ES_EDB;
-    sqlite3_finalize(s);
-    return v;
+    if (db_engine(c->db) == DB_POSTGRES)
+        return module_version(c, "archive");
+    int v;
+    return scalar_int(c->db, "PRAGMA user_version", &v) ? ES_EDB : v;
 }
 
-static int step_done(struct catalog *c, sqlite3_stmt *s, const char *what)
+static int step_done(struct catalog *c, struct db_stmt *s, const char *what)
 {
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
+    int rc = db_step(s);
+    if (rc == DB_DONE)
         return 0;
-    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+    if (rc == ES_EEXIST)
         return ES_EEXIST;
     return catalog_db_error(c, what);
 }
 
 int catalog_find_source(struct catalog *c, const char *sha256_hex, char *id_out)
 {
-    sqlite3_stmt *s = catalog_stmt(c, ST_FIND_SOURCE);
-    sqlite3_bind_text(s, 1, sha256_hex, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        snprintf(id_out, ES_ID_LEN, "%s", (const char *)sqlite3_column_text(s, 0));
+    struct db_stmt *s = catalog_stmt(c, ST_FIND_SOURCE);
+    db_bind_text(s, 1, sha256_hex, -1);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        snprintf(id_out, ES_ID_LEN, "%s", (const char *)db_column_text(s, 0));
         return 0;
     }
-    return rc == SQLITE_DONE ? ES_ENOTFOUND : catalog_db_error(c, "find source");
+    return rc == DB_DONE ? ES_ENOTFOUND : catalog_db_error(c, "find source");
 }
 
 int catalog_pending_add(struct catalog *c, const char *relpath, const char *owner)
 {
-    sqlite3_stmt *s = catalog_stmt(c, ST_PENDING_ADD);
-    sqlite3_bind_text(s, 1, relpath, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, owner, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, es_now_ms());
+    struct db_stmt *s = catalog_stmt(c, ST_PENDING_ADD);
+    db_bind_text(s, 1, relpath, -1);
+    db_bind_text(s, 2, owner, -1);
+    db_bind_int64(s, 3, es_now_ms());
     return step_done(c, s, "pending add");
 }
 
 int catalog_pending_remove(struct catalog *c, const char *relpath)
 {
-    sqlite3_stmt *s = catalog_stmt(c, ST_PENDING_DEL);
-    sqlite3_bind_text(s, 1, relpath, -1, SQLITE_STATIC);
+    struct db_stmt *s = catalog_stmt(c, ST_PENDING_DEL);
+    db_bind_text(s, 1, relpath, -1);
     return step_done(c, s, "pending remove");
 }
 
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
+static void bind_text(struct db_stmt *s, int i, const char *v)
 {
-    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+    db_bind_text(s, i, v, -1);
 }
 
 static int insert_call_row(struct catalog *c, const struct archive_call *k)
 {
-    sqlite3_stmt *s = catalog_stmt(c, ST_INSERT_CALL);
+    struct db_stmt *s = catalog_stmt(c, ST_INSERT_CALL);
     bind_text(s, 1, k->id);
-    sqlite3_bind_int64(s, 2, k->started_at);
-    sqlite3_bind_int64(s, 3, k->ended_at);
-    sqlite3_bind_int64(s, 4, k->duration_ms);
+    db_bind_int64(s, 2, k->started_at);
+    db_bind_int64(s, 3, k->ended_at);
+    db_bind_int64(s, 4, k->duration_ms);
     bind_text(s, 5, k->direction[0] ? k->direction : "unknown");
     bind_text(s, 6, k->caller);
     bind_text(s, 7, k->callee);
@@ -416,10 +478,10 @@ static int insert_call_row(struct catalog *c, const struct archive_call *k)
     bind_text(s, 16, k->disposition[0] ? k->disposition : "answered");
     bind_text(s, 17, k->reason);
     bind_text(s, 18, k->tags[0] ? k->tags : "[]");
-    sqlite3_bind_int64(s, 19, es_now_ms());
+    db_bind_int64(s, 19, es_now_ms());
     bind_text(s, 20, k->sip_call_id);
-    sqlite3_bind_int64(s, 21, k->ring_ms);
-    sqlite3_bind_int64(s, 22, k->talk_ms);
+    db_bind_int64(s, 21, k->ring_ms);
+    db_bind_int64(s, 22, k->talk_ms);
     bind_text(s, 23, k->details[0] ? k->details : "{}");
     return step_done(c, s, "insert call");
 }
@@ -427,27 +489,27 @@ static int insert_call_row(struct catalog *c, const struct archive_call *k)
 /* A sealed recording's wrapped data key; any earlier one of the call goes. */
 static int put_key(struct catalog *c, const char *id, const struct archive_recording *r)
 {
-    sqlite3_stmt *s = catalog_stmt(c, r->sealed ? ST_INSERT_KEY : ST_DELETE_KEY);
+    struct db_stmt *s = catalog_stmt(c, r->sealed ? ST_INSERT_KEY : ST_DELETE_KEY);
     bind_text(s, 1, id);
     if (r->sealed) {
         bind_text(s, 2, r->key_id);
-        sqlite3_bind_blob(s, 3, r->wrapped, ARCHIVE_WRAPPED_LEN, SQLITE_STATIC);
+        db_bind_blob(s, 3, r->wrapped, ARCHIVE_WRAPPED_LEN);
     }
     return step_done(c, s, "store a data key");
 }
 
 static int insert_rec_row(struct catalog *c, const char *id, const struct archive_recording *r)
 {
-    sqlite3_stmt *s = catalog_stmt(c, ST_INSERT_REC);
+    struct db_stmt *s = catalog_stmt(c, ST_INSERT_REC);
     bind_text(s, 1, id);
     bind_text(s, 2, r->path);
     bind_text(s, 3, r->sha256);
-    sqlite3_bind_int64(s, 4, r->bytes);
-    sqlite3_bind_int(s, 5, r->channels);
-    sqlite3_bind_int(s, 6, r->sample_rate);
-    sqlite3_bind_int(s, 7, r->source_rate);
-    sqlite3_bind_int(s, 8, r->bitrate);
-    sqlite3_bind_int64(s, 9, r->duration_ms);
+    db_bind_int64(s, 4, r->bytes);
+    db_bind_int(s, 5, r->channels);
+    db_bind_int(s, 6, r->sample_rate);
+    db_bind_int(s, 7, r->source_rate);
+    db_bind_int(s, 8, r->bitrate);
+    db_bind_int64(s, 9, r->duration_ms);
     int rc = step_done(c, s, "insert recording");
     return rc ? rc : put_key(c, id, r);
 }
@@ -474,19 +536,18 @@ static int insert_analysis_row(struct catalog *c, const char *id, const struct a
     int rc = silences_json(a, &sil);
     if (rc)
         goto out;
-    sqlite3_stmt *s = catalog_stmt(c, ST_INSERT_ANALYSIS);
+    struct db_stmt *s = catalog_stmt(c, ST_INSERT_ANALYSIS);
     bind_text(s, 1, id);
-    sqlite3_bind_int(s, 2, a->bucket_ms);
-    sqlite3_bind_blob(s, 3, a->peaks ? (const void *)a->peaks : "", a->nbuckets * a->channels * 2,
-                      SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, a->ch[0].talk_ms);
-    sqlite3_bind_int64(s, 6, a->ch[0].longest_silence_ms);
+    db_bind_int(s, 2, a->bucket_ms);
+    db_bind_blob(s, 3, a->peaks ? (const void *)a->peaks : "", a->nbuckets * a->channels * 2);
+    db_bind_int64(s, 4, a->ch[0].talk_ms);
+    db_bind_int64(s, 6, a->ch[0].longest_silence_ms);
     if (a->channels == 2) {
-        sqlite3_bind_int64(s, 5, a->ch[1].talk_ms);
-        sqlite3_bind_int64(s, 7, a->ch[1].longest_silence_ms);
-        sqlite3_bind_int64(s, 8, a->overtalk_ms);
+        db_bind_int64(s, 5, a->ch[1].talk_ms);
+        db_bind_int64(s, 7, a->ch[1].longest_silence_ms);
+        db_bind_int64(s, 8, a->overtalk_ms);
         if (a->talk_ratio >= 0)
-            sqlite3_bind_double(s, 9, a->talk_ratio);
+            db_bind_double(s, 9, a->talk_ratio);
     }
     bind_text(s, 10, sil.data);
     rc = step_done(c, s, "insert analysis");
@@ -519,19 +580,19 @@ int catalog_replace_audio(struct catalog *c, const char *id, const struct archiv
     int rc = catalog_tx_begin(c->db, &outer);
     if (rc)
         return rc;
-    sqlite3_stmt *s = catalog_stmt(c, ST_ADD_REDACTION);
+    struct db_stmt *s = catalog_stmt(c, ST_ADD_REDACTION);
     bind_text(s, 1, id);
     bind_text(s, 2, redaction);
     rc = step_done(c, s, "note a redaction");
-    if (!rc && !sqlite3_changes(c->db))
+    if (!rc && !db_changes(c->db))
         rc = ES_ESTATE; /* held, or its audio gone, since the caller looked */
     if (!rc) {
         s = catalog_stmt(c, ST_REPLACE_REC);
         bind_text(s, 1, id);
         bind_text(s, 2, rec->path);
         bind_text(s, 3, rec->sha256);
-        sqlite3_bind_int64(s, 4, rec->bytes);
-        sqlite3_bind_int64(s, 5, rec->duration_ms);
+        db_bind_int64(s, 4, rec->bytes);
+        db_bind_int64(s, 5, rec->duration_ms);
         rc = step_done(c, s, "replace a recording");
     }
     if (!rc) /* the old file's key is gone with it: crypto-shredding */
@@ -559,14 +620,14 @@ int catalog_add_source_counts(struct catalog *c, const struct catalog_source_cou
         es_tm_from_ms(v[i].first_at, &tm);
         char day[16];
         snprintf(day, sizeof day, "%04d-%02d-%02d", tm.year % 10000, tm.mon, tm.day);
-        sqlite3_stmt *s = catalog_stmt(c, ST_SOURCE_ADD);
+        struct db_stmt *s = catalog_stmt(c, ST_SOURCE_ADD);
         bind_text(s, 1, day);
         bind_text(s, 2, v[i].address);
-        sqlite3_bind_int64(s, 3, (sqlite3_int64)v[i].attempts);
-        sqlite3_bind_int64(s, 4, (sqlite3_int64)v[i].catalogued);
-        sqlite3_bind_int64(s, 5, (sqlite3_int64)v[i].untracked);
-        sqlite3_bind_int64(s, 6, v[i].first_at);
-        sqlite3_bind_int64(s, 7, v[i].last_at);
+        db_bind_int64(s, 3, (int64_t)v[i].attempts);
+        db_bind_int64(s, 4, (int64_t)v[i].catalogued);
+        db_bind_int64(s, 5, (int64_t)v[i].untracked);
+        db_bind_int64(s, 6, v[i].first_at);
+        db_bind_int64(s, 7, v[i].last_at);
         bind_text(s, 8, v[i].last_reason);
         rc = step_done(c, s, "count rejected attempts");
     }
@@ -582,21 +643,21 @@ static int pbx_find(struct catalog *c, const struct catalog_pbx_call *p, char *i
         const char *key = pass ? p->caller : p->external_id;
         if (!key || !key[0])
             continue;
-        sqlite3_stmt *s = catalog_stmt(c, pass ? ST_PBX_BY_CALLER : ST_PBX_BY_ID);
+        struct db_stmt *s = catalog_stmt(c, pass ? ST_PBX_BY_CALLER : ST_PBX_BY_ID);
         bind_text(s, 1, key);
         if (pass)
-            sqlite3_bind_int64(s, 2, p->started_at);
-        int step = sqlite3_step(s);
-        if (step == SQLITE_ROW) {
-            snprintf(id, ES_ID_LEN, "%s", (const char *)sqlite3_column_text(s, 0));
-            snprintf(op, ARCHIVE_FIELD_LEN, "%s", (const char *)sqlite3_column_text(s, 1));
-            snprintf(queue, ARCHIVE_FIELD_LEN, "%s", (const char *)sqlite3_column_text(s, 2));
-            snprintf(sources, 1024, "%s", (const char *)sqlite3_column_text(s, 3));
-            sqlite3_reset(s);
+            db_bind_int64(s, 2, p->started_at);
+        int step = db_step(s);
+        if (step == DB_ROW) {
+            snprintf(id, ES_ID_LEN, "%s", (const char *)db_column_text(s, 0));
+            snprintf(op, ARCHIVE_FIELD_LEN, "%s", (const char *)db_column_text(s, 1));
+            snprintf(queue, ARCHIVE_FIELD_LEN, "%s", (const char *)db_column_text(s, 2));
+            snprintf(sources, 1024, "%s", (const char *)db_column_text(s, 3));
+            db_reset(s);
             return 1;
         }
-        sqlite3_reset(s);
-        if (step != SQLITE_DONE)
+        db_reset(s);
+        if (step != DB_DONE)
             return catalog_db_error(c, "find a PBX call");
     }
     return 0;
@@ -627,20 +688,20 @@ int catalog_join_pbx_call(struct catalog *c, const struct catalog_pbx_call *p, s
     char id[ES_ID_LEN], op[ARCHIVE_FIELD_LEN], queue[ARCHIVE_FIELD_LEN], sources[1024];
     int found = pbx_find(c, p, id, op, queue, sources);
     if (found < 0)
-        return es_seterr(err, found, "catalog: %s", sqlite3_errmsg(c->db));
+        return es_seterr(err, found, "catalog: %s", db_errmsg(c->db));
     if (found) { /* fill what the recording did not know */
         bool set_op = !op[0] && p->operator_ && p->operator_[0];
         bool set_q = !queue[0] && p->queue && p->queue[0];
         note_sources(sources, sizeof sources, p->source, set_op, set_q);
-        sqlite3_stmt *s = catalog_stmt(c, ST_PBX_FILL);
+        struct db_stmt *s = catalog_stmt(c, ST_PBX_FILL);
         bind_text(s, 1, id);
         bind_text(s, 2, set_op ? p->operator_ : op);
         bind_text(s, 3, set_q ? p->queue : queue);
         if (p->wait_ms >= 0)
-            sqlite3_bind_int64(s, 4, p->wait_ms);
+            db_bind_int64(s, 4, p->wait_ms);
         bind_text(s, 5, sources);
         int rc = step_done(c, s, "fill a call from the PBX");
-        return rc ? es_seterr(err, rc, "catalog: %s", sqlite3_errmsg(c->db)) : 1;
+        return rc ? es_seterr(err, rc, "catalog: %s", db_errmsg(c->db)) : 1;
     }
     if (!p->missed_reason)
         return 0; /* answered, and its recording not catalogued yet */
@@ -684,38 +745,29 @@ int catalog_join_pbx_call(struct catalog *c, const struct catalog_pbx_call *p, s
 int catalog_record_failure(struct catalog *c, const char *source_path, const char *sha256_hex,
                            const char *reason, const char *failed_path)
 {
-    sqlite3_stmt *s = catalog_stmt(c, ST_FAILURE);
+    struct db_stmt *s = catalog_stmt(c, ST_FAILURE);
     bind_text(s, 1, source_path);
     bind_text(s, 2, sha256_hex ? sha256_hex : "");
     bind_text(s, 3, reason);
     bind_text(s, 4, failed_path ? failed_path : "");
-    sqlite3_bind_int64(s, 5, es_now_ms());
+    db_bind_int64(s, 5, es_now_ms());
     return step_done(c, s, "record failure");
 }
 
-int catalog_tx_begin(sqlite3 *db, bool *outer)
+int catalog_tx_begin(struct db *db, bool *outer)
 {
-    *outer = sqlite3_get_autocommit(db) != 0;
-    const char *stmt = *outer ? "BEGIN IMMEDIATE" : "SAVEPOINT es_tx";
-    if (sqlite3_exec(db, stmt, NULL, NULL, NULL) != SQLITE_OK) {
-        ES_ERROR("catalog", "%s failed: %s", stmt, sqlite3_errmsg(db));
-        return ES_EDB;
-    }
-    return 0;
+    int rc = db_begin(db, outer);
+    if (rc)
+        ES_ERROR("catalog", "begin failed: %s", db_errmsg(db));
+    return rc ? ES_EDB : 0;
 }
 
-int catalog_tx_end(sqlite3 *db, bool outer, int rc)
+int catalog_tx_end(struct db *db, bool outer, int rc)
 {
-    if (!rc) {
-        const char *stmt = outer ? "COMMIT" : "RELEASE es_tx";
-        if (sqlite3_exec(db, stmt, NULL, NULL, NULL) == SQLITE_OK)
-            return 0;
-        ES_ERROR("catalog", "%s failed: %s", stmt, sqlite3_errmsg(db));
-        rc = ES_EDB;
-    }
-    /* an outer ROLLBACK may fail only if SQLite already rolled back */
-    sqlite3_exec(db, outer ? "ROLLBACK" : "ROLLBACK TO es_tx; RELEASE es_tx", NULL, NULL, NULL);
-    return rc;
+    int end = db_end(db, outer, rc);
+    if (!rc && end)
+        ES_ERROR("catalog", "commit failed: %s", db_errmsg(db));
+    return end;
 }
 
 const char *catalog_data_dir(const struct catalog *c)
@@ -725,7 +777,9 @@ const char *catalog_data_dir(const struct catalog *c)
 
 void catalog_set_cache_mb(struct catalog *c, int mb)
 {
+    if (db_engine(c->db) != DB_SQLITE)
+        return;
     char sql_text[64];
     snprintf(sql_text, sizeof sql_text, "PRAGMA cache_size = -%d", mb * 1024);
-    sqlite3_exec(c->db, sql_text, NULL, NULL, NULL);
+    db_exec(c->db, sql_text);
 }

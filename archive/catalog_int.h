@@ -4,10 +4,13 @@
 
 #include "archive/archive.h"
 
-#include <sqlite3.h>
+#include "common/db.h"
 
 extern const char *const catalog_migrations[];
 extern const int catalog_nmigrations;
+/* PostgreSQL's own text for the steps it cannot take as written (NULL:
+ * the SQLite step, translated). */
+extern const char *const catalog_migrations_pg[];
 
 /* The index key of a phone number column: its last nine digits once blanks,
  * dashes, brackets, dots, slashes and '+' are dropped (an index on an
@@ -64,12 +67,12 @@ enum catalog_stmt {
 };
 
 struct catalog {
-    sqlite3 *db;
+    struct db *db;
     char data_dir[4096];
-    sqlite3_stmt *st[ST_COUNT];
+    struct db_stmt *st[ST_COUNT];
 };
 
-sqlite3_stmt *catalog_stmt(struct catalog *c, enum catalog_stmt which);
+struct db_stmt *catalog_stmt(struct catalog *c, enum catalog_stmt which);
 int catalog_db_error(struct catalog *c, const char *what);
 /* A call's recording replaced (redact.c): the recording row and the analysis,
  * a redaction appended to the details, the new file's pending mark cleared.

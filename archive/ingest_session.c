@@ -68,17 +68,17 @@ static void remove_dead_pending(struct ingest_session *s, struct catalog *c)
     } dead[64];
     for (;;) {
         int n = 0;
-        sqlite3_stmt *st = catalog_stmt(c, ST_PENDING_ALL);
-        while (n < (int)ES_ARRAY_LEN(dead) && sqlite3_step(st) == SQLITE_ROW) {
-            const char *path = (const char *)sqlite3_column_text(st, 0);
-            const char *owner = (const char *)sqlite3_column_text(st, 1);
+        struct db_stmt *st = catalog_stmt(c, ST_PENDING_ALL);
+        while (n < (int)ES_ARRAY_LEN(dead) && db_step(st) == DB_ROW) {
+            const char *path = (const char *)db_column_text(st, 0);
+            const char *owner = (const char *)db_column_text(st, 1);
             if (!path || !owner || owner_alive(s->tmp_dir, owner))
                 continue;
             snprintf(dead[n].path, sizeof dead[n].path, "%s", path);
             snprintf(dead[n].owner, sizeof dead[n].owner, "%s", owner);
             n++;
         }
-        sqlite3_reset(st);
+        db_reset(st);
         for (int i = 0; i < n; i++) {
             /* not catalogued, so its input was never touched: drop the copy */
             char full[4700];

@@ -25,11 +25,10 @@ static int finish_rotation(struct catalog *c, const char *key_file, struct es_er
     if (archive_keyring_load(tmp, &nkr, err))
         return 0; /* half-written: the rotation never reached the catalog */
     bool committed = false;
-    sqlite3_stmt *s = catalog_stmt(c, ST_KEY_IDS);
-    while (sqlite3_step(s) == SQLITE_ROW)
-        committed |=
-            !strcmp((const char *)sqlite3_column_text(s, 0), archive_keyring_current_id(nkr));
-    sqlite3_reset(s);
+    struct db_stmt *s = catalog_stmt(c, ST_KEY_IDS);
+    while (db_step(s) == DB_ROW)
+        committed |= !strcmp((const char *)db_column_text(s, 0), archive_keyring_current_id(nkr));
+    db_reset(s);
     if (!committed) {
         unlink(tmp);
         archive_keyring_free(nkr);
@@ -57,11 +56,11 @@ int archive_keys_check(struct catalog *c, const char *key_file, struct es_err *e
     if (rc)
         return rc;
     const struct archive_keyring *kr = archive_keyring_get();
-    sqlite3_stmt *s = catalog_stmt(c, ST_KEY_IDS);
+    struct db_stmt *s = catalog_stmt(c, ST_KEY_IDS);
     int step;
-    while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(s, 0);
-        long long n = sqlite3_column_int64(s, 1);
+    while (!rc && (step = db_step(s)) == DB_ROW) {
+        const char *id = (const char *)db_column_text(s, 0);
+        long long n = db_column_int64(s, 1);
         if (!kr)
             rc = es_seterr(err, ES_ESTATE,
                            "%lld recordings are encrypted (key %s) and no encryption_key_file is"
@@ -73,7 +72,7 @@ int archive_keys_check(struct catalog *c, const char *key_file, struct es_err *e
                            " the wrong key file?",
                            key_file && key_file[0] ? key_file : "the key file", id, n);
     }
-    sqlite3_reset(s);
+    db_reset(s);
     return rc;
 }
 
@@ -101,7 +100,7 @@ int archive_keys_rotate(struct catalog *c, const char *key_file, char new_id[ARC
         return rc;
     }
     bool outer;
-    rc = catalog_tx_begin(catalog_sqlite(c), &outer);
+    rc = catalog_tx_begin(catalog_db(c), &outer);
     char last[ES_ID_LEN] = "";
     for (bool more = !rc; more && !rc;) {
         struct {
@@ -110,20 +109,19 @@ int archive_keys_rotate(struct catalog *c, const char *key_file, char new_id[ARC
             size_t wlen;
         } rows[BATCH];
         int n = 0;
-        sqlite3_stmt *s = catalog_stmt(c, ST_ALL_KEYS);
-        sqlite3_bind_text(s, 1, last, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(s, 2, BATCH);
-        while (sqlite3_step(s) == SQLITE_ROW) {
-            snprintf(rows[n].id, ES_ID_LEN, "%s", (const char *)sqlite3_column_text(s, 0));
-            snprintf(rows[n].key, ARCHIVE_KEY_ID_LEN, "%s",
-                     (const char *)sqlite3_column_text(s, 1));
-            rows[n].wlen = (size_t)sqlite3_column_bytes(s, 2);
+        struct db_stmt *s = catalog_stmt(c, ST_ALL_KEYS);
+        db_bind_text_copy(s, 1, last, -1);
+        db_bind_int(s, 2, BATCH);
+        while (db_step(s) == DB_ROW) {
+            snprintf(rows[n].id, ES_ID_LEN, "%s", (const char *)db_column_text(s, 0));
+            snprintf(rows[n].key, ARCHIVE_KEY_ID_LEN, "%s", (const char *)db_column_text(s, 1));
+            rows[n].wlen = (size_t)db_column_bytes(s, 2);
             if (rows[n].wlen > ARCHIVE_WRAPPED_LEN)
                 rows[n].wlen = 0;
-            memcpy(rows[n].w, sqlite3_column_blob(s, 2), rows[n].wlen);
+            memcpy(rows[n].w, db_column_blob(s, 2), rows[n].wlen);
             n++;
         }
-        sqlite3_reset(s);
+        db_reset(s);
         more = n == BATCH;
         for (int i = 0; i < n && !rc; i++) {
             uint8_t dk[32], w[ARCHIVE_WRAPPED_LEN];
@@ -135,12 +133,12 @@ int archive_keys_rotate(struct catalog *c, const char *key_file, char new_id[ARC
             if (rc)
                 break;
             s = catalog_stmt(c, ST_UPDATE_KEY);
-            sqlite3_bind_text(s, 1, rows[i].id, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
-            sqlite3_bind_blob(s, 3, w, sizeof w, SQLITE_STATIC);
-            if (sqlite3_step(s) != SQLITE_DONE)
+            db_bind_text(s, 1, rows[i].id, -1);
+            db_bind_text(s, 2, id, -1);
+            db_bind_blob(s, 3, w, sizeof w);
+            if (db_step(s) != DB_DONE)
                 rc = catalog_db_error(c, "rewrap a data key");
-            sqlite3_reset(s);
+            db_reset(s);
             (*rewrapped)++;
         }
         if (n)
@@ -151,7 +149,7 @@ int archive_keys_rotate(struct catalog *c, const char *key_file, char new_id[ARC
         rc = in_tx(ud);
     if (!outer && !rc)
         rc = ES_ESTATE; /* the file is replaced only after a commit of our own */
-    rc = catalog_tx_end(catalog_sqlite(c), outer, rc);
+    rc = catalog_tx_end(catalog_db(c), outer, rc);
     if (rc) {
         unlink(tmp);
         archive_keyring_free(nkr);
@@ -256,26 +254,26 @@ static int seal_one(struct ingest_session *s, struct catalog *c, const char *id,
         }
     }
     bool outer = false;
-    if (!rc && !(rc = catalog_tx_begin(catalog_sqlite(c), &outer))) {
-        sqlite3_stmt *st = catalog_stmt(c, ST_RESEAL);
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, rel, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, sha, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, bytes);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_db_error(c, "reseal");
-        sqlite3_reset(st);
+    if (!rc && !(rc = catalog_tx_begin(catalog_db(c), &outer))) {
+        struct db_stmt *st = catalog_stmt(c, ST_RESEAL);
+        db_bind_text(st, 1, id, -1);
+        db_bind_text(st, 2, rel, -1);
+        db_bind_text(st, 3, sha, -1);
+        db_bind_int64(st, 4, bytes);
+        rc = db_step(st) == DB_DONE ? 0 : catalog_db_error(c, "reseal");
+        db_reset(st);
         st = catalog_stmt(c, ST_INSERT_KEY);
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, rec.key_id, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 3, rec.wrapped, ARCHIVE_WRAPPED_LEN, SQLITE_STATIC);
+        db_bind_text(st, 1, id, -1);
+        db_bind_text(st, 2, rec.key_id, -1);
+        db_bind_blob(st, 3, rec.wrapped, ARCHIVE_WRAPPED_LEN);
         if (!rc)
-            rc = sqlite3_step(st) == SQLITE_DONE ? 0 : catalog_db_error(c, "store a data key");
-        sqlite3_reset(st);
+            rc = db_step(st) == DB_DONE ? 0 : catalog_db_error(c, "store a data key");
+        db_reset(st);
         if (!rc)
             rc = catalog_pending_remove(c, rel);
         if (!rc)
             rc = catalog_pending_add(c, path, s->owner); /* the plain file: to go */
-        rc = catalog_tx_end(catalog_sqlite(c), outer, rc);
+        rc = catalog_tx_end(catalog_db(c), outer, rc);
         if (rc) {
             unlink(full);
             catalog_pending_remove(c, rel);
@@ -297,19 +295,19 @@ int archive_encrypt_existing(struct ingest_session *s, struct catalog *c, int64_
     const struct archive_keyring *kr = archive_keyring_get();
     if (!kr)
         return es_seterr(err, ES_ESTATE, "no encryption_key_file is configured");
-    sqlite3_stmt *st = catalog_stmt(c, ST_COUNT_PLAIN);
-    *left = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
+    struct db_stmt *st = catalog_stmt(c, ST_COUNT_PLAIN);
+    *left = db_step(st) == DB_ROW ? db_column_int64(st, 0) : 0;
+    db_reset(st);
     char last[ES_ID_LEN] = "";
     int failed = 0;
     for (;;) {
         char id[ES_ID_LEN] = "";
         st = catalog_stmt(c, ST_NEXT_PLAIN);
-        sqlite3_bind_text(st, 1, last, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(st, 2, 1);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(st, 0));
-        sqlite3_reset(st);
+        db_bind_text_copy(st, 1, last, -1);
+        db_bind_int(st, 2, 1);
+        if (db_step(st) == DB_ROW)
+            snprintf(id, sizeof id, "%s", (const char *)db_column_text(st, 0));
+        db_reset(st);
         if (!id[0])
             break;
         snprintf(last, sizeof last, "%s", id);
@@ -328,13 +326,13 @@ int archive_encrypt_existing(struct ingest_session *s, struct catalog *c, int64_
 int archive_keys_usage(struct catalog *c, int (*cb)(void *ud, const char *key_id, int64_t n),
                        void *ud)
 {
-    sqlite3_stmt *s = catalog_stmt(c, ST_KEY_IDS);
+    struct db_stmt *s = catalog_stmt(c, ST_KEY_IDS);
     int rc = 0;
-    while (!rc && sqlite3_step(s) == SQLITE_ROW)
-        rc = cb(ud, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1));
-    sqlite3_reset(s);
+    while (!rc && db_step(s) == DB_ROW)
+        rc = cb(ud, (const char *)db_column_text(s, 0), db_column_int64(s, 1));
+    db_reset(s);
     s = catalog_stmt(c, ST_COUNT_PLAIN);
-    int64_t plain = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
+    int64_t plain = db_step(s) == DB_ROW ? db_column_int64(s, 0) : 0;
+    db_reset(s);
     return rc ? rc : cb(ud, "", plain);
 }

@@ -189,14 +189,14 @@ int archive_redact(struct ingest_session *s, struct catalog *c, const char *id,
                     r->reason ? r->reason : "");
     rj = red ? json_dumps(red, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     bool outer;
-    rc = rj ? catalog_tx_begin(catalog_sqlite(c), &outer) : ES_ENOMEM;
+    rc = rj ? catalog_tx_begin(catalog_db(c), &outer) : ES_ENOMEM;
     if (!rc) {
         rc = catalog_replace_audio(c, id, &placed, &an, rj);
         if (!rc)
             rc = catalog_pending_add(c, rec.path, s->owner); /* the old file: to go */
         if (!rc && in_tx)
             rc = in_tx(ud);
-        rc = catalog_tx_end(catalog_sqlite(c), outer, rc);
+        rc = catalog_tx_end(catalog_db(c), outer, rc);
     }
     if (rc) {
         char full[4700];

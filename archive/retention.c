@@ -160,23 +160,23 @@ int archive_retention_match(const struct retention_policy *p, const struct reten
 int catalog_audio_calls(struct catalog *c, int (*cb)(void *ud, const struct retention_call *),
                         void *ud)
 {
-    sqlite3_stmt *s = catalog_stmt(c, ST_AUDIO_CALLS);
+    struct db_stmt *s = catalog_stmt(c, ST_AUDIO_CALLS);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         struct retention_call rc_ = {
-            .id = (const char *)sqlite3_column_text(s, 0),
-            .started_at = sqlite3_column_int64(s, 1),
-            .disposition = (const char *)sqlite3_column_text(s, 2),
-            .queue = (const char *)sqlite3_column_text(s, 3),
-            .tags = (const char *)sqlite3_column_text(s, 4),
-            .operator_ = (const char *)sqlite3_column_text(s, 5),
-            .source = (const char *)sqlite3_column_text(s, 6),
-            .path = (const char *)sqlite3_column_text(s, 7),
-            .legal_hold = sqlite3_column_int(s, 8) != 0,
+            .id = (const char *)db_column_text(s, 0),
+            .started_at = db_column_int64(s, 1),
+            .disposition = (const char *)db_column_text(s, 2),
+            .queue = (const char *)db_column_text(s, 3),
+            .tags = (const char *)db_column_text(s, 4),
+            .operator_ = (const char *)db_column_text(s, 5),
+            .source = (const char *)db_column_text(s, 6),
+            .path = (const char *)db_column_text(s, 7),
+            .legal_hold = db_column_int(s, 8) != 0,
         };
         if (cb(ud, &rc_))
             break;
     }
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : catalog_db_error(c, "list recordings");
+    db_reset(s);
+    return rc == DB_ROW || rc == DB_DONE ? 0 : catalog_db_error(c, "list recordings");
 }

@@ -147,3 +147,37 @@ const char *const catalog_migrations[] = {
 };
 
 const int catalog_nmigrations = (int)(sizeof catalog_migrations / sizeof catalog_migrations[0]);
+
+/* PostgreSQL's text for the steps above it cannot take as written. */
+const char *const catalog_migrations_pg[sizeof catalog_migrations / sizeof catalog_migrations[0]] =
+    {
+        /* module_versions exists before the first step */
+        [2] = "SELECT 1",
+        /* a CHECK is replaced in place */
+        [3] = "ALTER TABLE calls DROP CONSTRAINT calls_disposition_check;"
+              "ALTER TABLE calls ADD CONSTRAINT calls_disposition_check"
+              "  CHECK (disposition IN ('answered','missed','rejected'));"
+              "CREATE INDEX calls_disposition ON calls(disposition, started_at)"
+              " WHERE disposition != 'answered';"
+              "CREATE TABLE rejected_sources ("
+              "  day TEXT NOT NULL,"
+              "  address TEXT NOT NULL,"
+              "  attempts INTEGER NOT NULL,"
+              "  catalogued INTEGER NOT NULL,"
+              "  untracked INTEGER NOT NULL,"
+              "  first_at INTEGER NOT NULL,"
+              "  last_at INTEGER NOT NULL,"
+              "  last_reason TEXT NOT NULL DEFAULT '',"
+              "  PRIMARY KEY (day, address)"
+              ");",
+        [8] = "CREATE TABLE audio_keys ("
+              "  call_id TEXT PRIMARY KEY REFERENCES calls(id) ON DELETE CASCADE,"
+              "  key_id TEXT NOT NULL,"
+              "  wrapped BLOB NOT NULL"
+              ");"
+              "CREATE INDEX audio_keys_key ON audio_keys(key_id);"
+              "CREATE FUNCTION audio_keys_shred() RETURNS trigger LANGUAGE plpgsql AS $$"
+              " BEGIN DELETE FROM audio_keys WHERE call_id = NEW.id; RETURN NULL; END $$;"
+              "CREATE TRIGGER audio_keys_shred AFTER UPDATE OF purged_at ON calls FOR EACH ROW"
+              " WHEN (NEW.purged_at IS NOT NULL) EXECUTE FUNCTION audio_keys_shred();",
+};

@@ -18,7 +18,7 @@
 #include "scripts-rubric/rubric.h"
 
 #include <sodium.h>
-#include <sqlite3.h>
+#include "common/db.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,11 +178,11 @@ static int missed(const char *dir, long n)
         fprintf(stderr, "gen_reports: %s\n", err.msg);
         return 1;
     }
-    sqlite3_exec(catalog_sqlite(cat), "PRAGMA synchronous = OFF", NULL, NULL, NULL);
+    db_exec(catalog_db(cat), "PRAGMA synchronous = OFF");
     struct archive_call *k = calloc(1, sizeof *k);
     int64_t now = es_now_ms(), span = 30 * 86400000LL;
     bool outer;
-    catalog_tx_begin(catalog_sqlite(cat), &outer);
+    catalog_tx_begin(catalog_db(cat), &outer);
     for (long i = 0; i < n + n / 10; i++) {
         long who = i < n ? i : (i - n) * 10;
         memset(k, 0, sizeof *k);
@@ -207,7 +207,7 @@ static int missed(const char *dir, long n)
             return 1;
         }
     }
-    catalog_tx_end(catalog_sqlite(cat), outer, 0);
+    catalog_tx_end(catalog_db(cat), outer, 0);
     struct followup_opts o = {.country_code = "49", .emit_after = INT64_MAX};
     int64_t read;
     if (followup_sync(f, &o, &read, &err)) {
@@ -255,7 +255,7 @@ int main(int argc, char **argv)
         return 1;
     }
     /* a data set for measuring reports, not an archive: durability off while building */
-    sqlite3_exec(catalog_sqlite(cat), "PRAGMA synchronous = OFF", NULL, NULL, NULL);
+    db_exec(catalog_db(cat), "PRAGMA synchronous = OFF");
     int version;
     enum rubric_import_outcome out;
     struct rubric *r;

@@ -70,6 +70,7 @@ static const struct command {
 /* Every key the configuration file may hold (see packaging/earshot.conf). */
 static const char *const config_keys[] = {
     "data",
+    "catalog",
     "timezone",
     "ingest.jobs",
     "ingest.pattern",
@@ -149,9 +150,12 @@ static int load_keys(struct es_cli *cli, struct archive_keyring **out)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: earshot [--data DIR] [--config FILE] [-q|-v] COMMAND [ARGS]\n\n"
+    fprintf(f, "usage: earshot [--data DIR] [--catalog DB] [--config FILE] [-q|-v] COMMAND"
+               " [ARGS]\n\n"
                "The data directory is --data, else $EARSHOT_DATA, else the config file's\n"
-               "'data', else ./earshot-data. The config file is --config or $EARSHOT_CONFIG.\n\n"
+               "'data', else ./earshot-data. The catalog is --catalog (an SQLite file or a\n"
+               "postgresql:// URL), else $EARSHOT_CATALOG, else the config file's 'catalog',\n"
+               "else DIR/catalog.db. The config file is --config or $EARSHOT_CONFIG.\n\n"
                "commands:\n");
     for (size_t i = 0; i < ES_ARRAY_LEN(commands); i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
@@ -168,6 +172,7 @@ int main(int argc, char **argv)
     struct es_cli cli = {0};
     recorder_set_audit_hook(record_audit);
     const char *config_path = getenv("EARSHOT_CONFIG");
+    const char *catalog = NULL;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
@@ -175,6 +180,10 @@ int main(int argc, char **argv)
             cli.data_dir = argv[++i];
         } else if (!strncmp(a, "--data=", 7)) {
             cli.data_dir = a + 7;
+        } else if (!strcmp(a, "--catalog") && i + 1 < argc) {
+            catalog = argv[++i];
+        } else if (!strncmp(a, "--catalog=", 10)) {
+            catalog = a + 10;
         } else if (!strcmp(a, "--config") && i + 1 < argc) {
             config_path = argv[++i];
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
@@ -223,6 +232,13 @@ int main(int argc, char **argv)
         cli.data_dir = es_config_get(cfg, "data");
     if (!cli.data_dir || !cli.data_dir[0])
         cli.data_dir = "earshot-data";
+    /* the catalog: --catalog, then $EARSHOT_CATALOG, then the config file,
+     * then <data>/catalog.db */
+    if (!catalog || !catalog[0])
+        catalog = getenv("EARSHOT_CATALOG");
+    if (!catalog || !catalog[0])
+        catalog = es_config_get(cfg, "catalog");
+    catalog_set_target(catalog);
     if (i >= argc) {
         usage(stderr);
         return 2;

@@ -24,12 +24,13 @@ enum {
     ES_ENOTFOUND = -1005,
     ES_EEXIST = -1006,   /* already there (duplicate) */
     ES_ESCHEMA = -1007,  /* catalog schema newer than this binary */
-    ES_EDB = -1008,      /* SQLite error */
+    ES_EDB = -1008,      /* catalog database error */
     ES_ECODEC = -1009,   /* codec library failure */
     ES_EUNSUPP = -1010,  /* understood but not supported */
     ES_ECORRUPT = -1011, /* stored data failed a check */
     ES_EAGAIN = -1012,   /* incomplete: more bytes needed */
     ES_ESTATE = -1013,   /* not allowed in the current state */
+    ES_EBUSY = -1014,    /* locked or in conflict with another writer: try again */
 };
 
 const char *es_strerror(int code);

@@ -35,6 +35,8 @@ const char *es_strerror(int code)
         return "incomplete";
     case ES_ESTATE:
         return "not allowed in the current state";
+    case ES_EBUSY:
+        return "busy, try again";
     }
     if (code < 0 && code > -4096)
         return strerror(-code);

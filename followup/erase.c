@@ -73,34 +73,34 @@ static int scan(struct followup *f, const char *e164, const char *cc, bool erase
     key9(e164, like);
     *n = 0;
     for (size_t t = 0; t < ES_ARRAY_LEN(scan_sql); t++) {
-        sqlite3_stmt *s;
-        if (sqlite3_prepare_v2(f->db, scan_sql[t], -1, &s, NULL) != SQLITE_OK)
-            return es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(f->db));
-        sqlite3_bind_text(s, 1, like, -1, SQLITE_STATIC);
+        struct db_stmt *s;
+        if (db_prepare(f->db, scan_sql[t], &s) != 0)
+            return es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(f->db));
+        db_bind_text(s, 1, like, -1);
         int64_t ids[1024];
         size_t nid = 0;
         int rc;
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            if (!names((const char *)sqlite3_column_text(s, 1), e164, cc))
+        while ((rc = db_step(s)) == DB_ROW) {
+            if (!names((const char *)db_column_text(s, 1), e164, cc))
                 continue;
             (*n)++;
             if (cb)
-                cb(ud, (const char *)sqlite3_column_text(s, 2), sqlite3_column_int64(s, 0),
-                   (const char *)sqlite3_column_text(s, 3));
+                cb(ud, (const char *)db_column_text(s, 2), db_column_int64(s, 0),
+                   (const char *)db_column_text(s, 3));
             if (erase && nid < ES_ARRAY_LEN(ids))
-                ids[nid++] = sqlite3_column_int64(s, 0);
+                ids[nid++] = db_column_int64(s, 0);
         }
-        sqlite3_finalize(s);
-        if (rc != SQLITE_DONE)
-            return es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(f->db));
+        db_finalize(s);
+        if (rc != DB_DONE)
+            return es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(f->db));
         for (size_t i = 0; i < nid; i++) {
-            if (sqlite3_prepare_v2(f->db, delete_sql[t], -1, &s, NULL) != SQLITE_OK)
-                return es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(f->db));
-            sqlite3_bind_int64(s, 1, ids[i]);
-            rc = sqlite3_step(s);
-            sqlite3_finalize(s);
-            if (rc != SQLITE_DONE)
-                return es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(f->db));
+            if (db_prepare(f->db, delete_sql[t], &s) != 0)
+                return es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(f->db));
+            db_bind_int64(s, 1, ids[i]);
+            rc = db_step(s);
+            db_finalize(s);
+            if (rc != DB_DONE)
+                return es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(f->db));
         }
     }
     return 0;
@@ -123,16 +123,16 @@ int followup_subject_erase(struct followup *f, const char *e164, const char *cc,
         "DELETE FROM fu_calls WHERE number = ?1",
     };
     for (size_t i = 0; i < ES_ARRAY_LEN(del); i++) {
-        sqlite3_stmt *s;
-        if (sqlite3_prepare_v2(f->db, del[i], -1, &s, NULL) != SQLITE_OK)
-            return es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(f->db));
-        sqlite3_bind_text(s, 1, e164, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(s);
-        sqlite3_finalize(s);
-        if (rc != SQLITE_DONE)
-            return es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(f->db));
+        struct db_stmt *s;
+        if (db_prepare(f->db, del[i], &s) != 0)
+            return es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(f->db));
+        db_bind_text(s, 1, e164, -1);
+        int rc = db_step(s);
+        db_finalize(s);
+        if (rc != DB_DONE)
+            return es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(f->db));
         if (i == 0)
-            out->entries = sqlite3_changes(f->db);
+            out->entries = db_changes(f->db);
     }
     return scan(f, e164, cc, true, NULL, NULL, &out->notifications, err);
 }

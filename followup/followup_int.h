@@ -5,7 +5,7 @@
 #include "analytics/analytics.h"
 #include "followup/followup.h"
 
-#include <sqlite3.h>
+#include "common/db.h"
 
 enum st {
     S_POS_GET,
@@ -31,29 +31,29 @@ enum st {
 
 struct followup {
     struct catalog *cat; /* borrowed */
-    sqlite3 *db;
-    sqlite3_stmt *st[S_COUNT];
-    struct analytics *an;  /* the customer directory */
-    sqlite3_stmt *nst[24]; /* notify.c's, prepared on first use */
-    sqlite3_stmt *hst[12]; /* health.c's, the same */
-    void *curl;            /* send.c's handle, kept for its connections */
+    struct db *db;
+    struct db_stmt *st[S_COUNT];
+    struct analytics *an;    /* the customer directory */
+    struct db_stmt *nst[24]; /* notify.c's, prepared on first use */
+    struct db_stmt *hst[12]; /* health.c's, the same */
+    void *curl;              /* send.c's handle, kept for its connections */
 };
 
 extern const char *const fu_sql[S_COUNT];
 
-static inline sqlite3_stmt *stmt(struct followup *f, enum st which)
+static inline struct db_stmt *stmt(struct followup *f, enum st which)
 {
-    sqlite3_stmt *s = f->st[which];
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    struct db_stmt *s = f->st[which];
+    db_reset(s);
+    db_clear_bindings(s);
     return s;
 }
 
-static inline int done(struct followup *f, sqlite3_stmt *s, struct es_err *err)
+static inline int done(struct followup *f, struct db_stmt *s, struct es_err *err)
 {
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(f->db));
+    int rc = db_step(s);
+    db_reset(s);
+    return rc == DB_DONE ? 0 : es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(f->db));
 }
 
 /* The other party's number in one form: E.164, "anonymous" for a withheld

@@ -45,25 +45,23 @@ static const char *const hsql[H_COUNT] = {
     [H_FIRING] = "SELECT condition, since FROM fu_health WHERE firing = 1 ORDER BY condition",
 };
 
-static sqlite3_stmt *hstmt(struct followup *f, enum hst which, struct es_err *err)
+static struct db_stmt *hstmt(struct followup *f, enum hst which, struct es_err *err)
 {
-    if (!f->hst[which] && sqlite3_prepare_v3(f->db, hsql[which], -1, SQLITE_PREPARE_PERSISTENT,
-                                             &f->hst[which], NULL) != SQLITE_OK) {
+    if (!f->hst[which] && db_prepare(f->db, hsql[which], &f->hst[which]) != 0) {
         es_seterr(err, ES_EDB, "catalog: preparing health statement %d: %s", which,
-                  sqlite3_errmsg(f->db));
+                  db_errmsg(f->db));
         return NULL;
     }
-    sqlite3_reset(f->hst[which]);
-    sqlite3_clear_bindings(f->hst[which]);
+    db_reset(f->hst[which]);
+    db_clear_bindings(f->hst[which]);
     return f->hst[which];
 }
 
-static int hdone(struct followup *f, sqlite3_stmt *s, struct es_err *err)
+static int hdone(struct followup *f, struct db_stmt *s, struct es_err *err)
 {
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0
-                             : es_seterr(err, ES_EDB, "catalog: health: %s", sqlite3_errmsg(f->db));
+    int rc = db_step(s);
+    db_reset(s);
+    return rc == DB_DONE ? 0 : es_seterr(err, ES_EDB, "catalog: health: %s", db_errmsg(f->db));
 }
 
 static void iso(int64_t ms, char out[32])
@@ -90,23 +88,23 @@ static void seen(struct check *x, const char *condition, const char *detail)
     if (x->rc)
         return;
     struct followup *f = x->f;
-    sqlite3_stmt *s = hstmt(f, H_GET, x->err);
+    struct db_stmt *s = hstmt(f, H_GET, x->err);
     if (!s) {
         x->rc = ES_EDB;
         return;
     }
-    sqlite3_bind_text(s, 1, condition, -1, SQLITE_STATIC);
-    bool firing = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0);
-    sqlite3_reset(s);
+    db_bind_text(s, 1, condition, -1);
+    bool firing = db_step(s) == DB_ROW && db_column_int(s, 0);
+    db_reset(s);
     x->h->firing++;
     s = hstmt(f, firing ? H_SEEN : H_FIRE, x->err);
     if (!s) {
         x->rc = ES_EDB;
         return;
     }
-    sqlite3_bind_text(s, 1, condition, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, x->now);
-    sqlite3_bind_text(s, 3, detail, -1, SQLITE_STATIC);
+    db_bind_text(s, 1, condition, -1);
+    db_bind_int64(s, 2, x->now);
+    db_bind_text(s, 3, detail, -1);
     x->rc = hdone(f, s, x->err);
     if (x->rc || firing)
         return;
@@ -133,19 +131,19 @@ static int one_recorder(void *ud, const struct catalog_recorder_status *st)
     char cond[128], detail[256];
     json_t *cur = json_loads(st->counters, 0, NULL), *prev = NULL;
     int64_t prev_at = 0, last_sip = st->at;
-    sqlite3_stmt *s = hstmt(f, H_PREV_GET, x->err);
+    struct db_stmt *s = hstmt(f, H_PREV_GET, x->err);
     if (!s) {
         json_decref(cur);
         x->rc = ES_EDB;
         return 1;
     }
-    sqlite3_bind_text(s, 1, st->source, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        prev_at = sqlite3_column_int64(s, 0);
-        prev = json_loads((const char *)sqlite3_column_text(s, 1), 0, NULL);
-        last_sip = sqlite3_column_int64(s, 2);
+    db_bind_text(s, 1, st->source, -1);
+    if (db_step(s) == DB_ROW) {
+        prev_at = db_column_int64(s, 0);
+        prev = json_loads((const char *)db_column_text(s, 1), 0, NULL);
+        last_sip = db_column_int64(s, 2);
     }
-    sqlite3_reset(s);
+    db_reset(s);
     if (prev && st->at > prev_at && json_is_object(cur)) {
         double min = (double)(st->at - prev_at) / 60000.0;
         uint64_t k = delta(cur, prev, "kernel_dropped") + delta(cur, prev, "if_dropped");
@@ -190,10 +188,10 @@ static int one_recorder(void *ud, const struct catalog_recorder_status *st)
         seen(x, cond, detail);
     }
     if (!x->rc && (st->at > prev_at || !prev_at) && (s = hstmt(f, H_PREV_PUT, x->err))) {
-        sqlite3_bind_text(s, 1, st->source, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, st->at);
-        sqlite3_bind_text(s, 3, st->counters, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 4, last_sip);
+        db_bind_text(s, 1, st->source, -1);
+        db_bind_int64(s, 2, st->at);
+        db_bind_text(s, 3, st->counters, -1);
+        db_bind_int64(s, 4, last_sip);
         x->rc = hdone(f, s, x->err);
     }
     json_decref(cur);
@@ -256,38 +254,38 @@ int notify_health(struct followup *f, const struct notify_config *nc, const stru
     }
     /* ingest failures since the last look */
     struct fail_ctx fc = {.x = &x};
-    sqlite3_stmt *s = rc ? NULL : hstmt(f, H_FAIL_POS_GET, err);
+    struct db_stmt *s = rc ? NULL : hstmt(f, H_FAIL_POS_GET, err);
     if (!rc && !s)
         rc = ES_EDB;
     if (s) {
-        if (sqlite3_step(s) == SQLITE_ROW) {
-            fc.last_at = sqlite3_column_int64(s, 0);
-            fc.id = sqlite3_column_int64(s, 1);
+        if (db_step(s) == DB_ROW) {
+            fc.last_at = db_column_int64(s, 0);
+            fc.id = db_column_int64(s, 1);
         }
-        sqlite3_reset(s);
+        db_reset(s);
         rc = catalog_failures_since(f->cat, fc.last_at, fc.id, 1000, one_failure, &fc);
         if (!rc)
             rc = x.rc;
         if (!rc && fc.n && (s = hstmt(f, H_FAIL_POS_PUT, err))) {
-            sqlite3_bind_int64(s, 1, fc.last_at);
-            sqlite3_bind_int64(s, 2, fc.id);
+            db_bind_int64(s, 1, fc.last_at);
+            db_bind_int64(s, 2, fc.id);
             rc = hdone(f, s, err);
         }
     }
     /* conditions not seen for clear_after: the episode is over */
     if (!rc && (s = hstmt(f, H_STALE, err))) {
-        sqlite3_bind_int64(s, 1, now - (int64_t)(nc->clear_min * 60000));
+        db_bind_int64(s, 1, now - (int64_t)(nc->clear_min * 60000));
         struct {
             char condition[128], detail[256];
             int64_t since;
         } ended[64];
         int n = 0;
-        while (n < 64 && sqlite3_step(s) == SQLITE_ROW) {
-            snprintf(ended[n].condition, 128, "%s", (const char *)sqlite3_column_text(s, 0));
-            ended[n].since = sqlite3_column_int64(s, 1);
-            snprintf(ended[n++].detail, 256, "%s", (const char *)sqlite3_column_text(s, 2));
+        while (n < 64 && db_step(s) == DB_ROW) {
+            snprintf(ended[n].condition, 128, "%s", (const char *)db_column_text(s, 0));
+            ended[n].since = db_column_int64(s, 1);
+            snprintf(ended[n++].detail, 256, "%s", (const char *)db_column_text(s, 2));
         }
-        sqlite3_reset(s);
+        db_reset(s);
         for (int i = 0; i < n && !rc; i++) {
             char since[32], until[32];
             iso(ended[i].since, since);
@@ -299,7 +297,7 @@ int notify_health(struct followup *f, const struct notify_config *nc, const stru
                           (json_int_t)((now - ended[i].since) / 1000), "detail", ended[i].detail),
                 err);
             if (!rc && (s = hstmt(f, H_CLEAR, err))) {
-                sqlite3_bind_text(s, 1, ended[i].condition, -1, SQLITE_STATIC);
+                db_bind_text(s, 1, ended[i].condition, -1);
                 rc = hdone(f, s, err);
             }
             h->cleared++;
@@ -313,15 +311,14 @@ int notify_health_firing(struct followup *f,
                          int (*cb)(void *ud, const char *condition, int64_t since), void *ud,
                          struct es_err *err)
 {
-    sqlite3_stmt *s = hstmt(f, H_FIRING, err);
+    struct db_stmt *s = hstmt(f, H_FIRING, err);
     if (!s)
         return ES_EDB;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        if (cb(ud, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1)))
+    while ((rc = db_step(s)) == DB_ROW)
+        if (cb(ud, (const char *)db_column_text(s, 0), db_column_int64(s, 1)))
             break;
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE
-               ? 0
-               : es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(f->db));
+    db_reset(s);
+    return rc == DB_ROW || rc == DB_DONE ? 0
+                                         : es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(f->db));
 }

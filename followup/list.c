@@ -7,28 +7,28 @@
 #include <string.h>
 #include <time.h>
 
-static void text(sqlite3_stmt *s, int col, char *out, size_t n)
+static void text(struct db_stmt *s, int col, char *out, size_t n)
 {
-    const unsigned char *t = sqlite3_column_text(s, col);
+    const char *t = db_column_text(s, col);
     snprintf(out, n, "%s", t ? (const char *)t : "");
 }
 
-static void row(struct followup *f, sqlite3_stmt *s, int64_t now, struct followup_entry *e)
+static void row(struct followup *f, struct db_stmt *s, int64_t now, struct followup_entry *e)
 {
     memset(e, 0, sizeof *e);
-    e->id = sqlite3_column_int64(s, 0);
+    e->id = db_column_int64(s, 0);
     text(s, 1, e->number, sizeof e->number);
     text(s, 2, e->line, sizeof e->line);
-    e->attempts = sqlite3_column_int64(s, 3);
-    e->our_attempts = sqlite3_column_int64(s, 4);
-    e->first_missed_at = sqlite3_column_int64(s, 5);
-    e->last_missed_at = sqlite3_column_int64(s, 6);
+    e->attempts = db_column_int64(s, 3);
+    e->our_attempts = db_column_int64(s, 4);
+    e->first_missed_at = db_column_int64(s, 5);
+    e->last_missed_at = db_column_int64(s, 6);
     text(s, 7, e->reasons, sizeof e->reasons);
-    e->after_hours = sqlite3_column_int(s, 8) != 0;
+    e->after_hours = db_column_int(s, 8) != 0;
     text(s, 9, e->claimed_by, sizeof e->claimed_by);
-    e->claimed_until = sqlite3_column_int64(s, 10);
+    e->claimed_until = db_column_int64(s, 10);
     text(s, 11, e->closed_by, sizeof e->closed_by);
-    e->closed_at = sqlite3_column_int64(s, 12);
+    e->closed_at = db_column_int64(s, 12);
     text(s, 13, e->callback_call_id, sizeof e->callback_call_id);
     text(s, 14, e->callback_operator, sizeof e->callback_operator);
     text(s, 15, e->note, sizeof e->note);
@@ -47,20 +47,20 @@ static int list_one(struct followup *f, enum st which, const struct followup_fil
                     int64_t now, int (*cb)(void *, const struct followup_entry *), void *ud,
                     int *stopped, struct es_err *err)
 {
-    sqlite3_stmt *s = stmt(f, which);
-    sqlite3_bind_int64(s, 1, flt->since);
+    struct db_stmt *s = stmt(f, which);
+    db_bind_int64(s, 1, flt->since);
     if (flt->number)
-        sqlite3_bind_text(s, 2, flt->number, -1, SQLITE_STATIC);
+        db_bind_text(s, 2, flt->number, -1);
     if (flt->line)
-        sqlite3_bind_text(s, 3, flt->line, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, flt->after_key);
-    sqlite3_bind_int64(s, 5, flt->after_id);
-    sqlite3_bind_int(s, 6, limit);
+        db_bind_text(s, 3, flt->line, -1);
+    db_bind_int64(s, 4, flt->after_key);
+    db_bind_int64(s, 5, flt->after_id);
+    db_bind_int(s, 6, limit);
     if (flt->lines)
-        sqlite3_bind_text(s, 7, flt->lines, -1, SQLITE_STATIC);
+        db_bind_text(s, 7, flt->lines, -1);
     int rc, n = 0;
     struct followup_entry e;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         row(f, s, now, &e);
         n++;
         if (cb(ud, &e)) {
@@ -68,10 +68,9 @@ static int list_one(struct followup *f, enum st which, const struct followup_fil
             break;
         }
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return es_seterr(err, ES_EDB, "catalog: listing unreturned calls: %s",
-                         sqlite3_errmsg(f->db));
+    db_reset(s);
+    if (rc != DB_ROW && rc != DB_DONE)
+        return es_seterr(err, ES_EDB, "catalog: listing unreturned calls: %s", db_errmsg(f->db));
     return n;
 }
 
@@ -102,15 +101,15 @@ int followup_close_number(struct followup *f, const char *number, const char *wh
     char e164[40];
     if (!fu_party(number, country_code, e164))
         return es_seterr(err, ES_EINVAL, "%s: not a customer's phone number", number);
-    sqlite3_stmt *s = stmt(f, S_CLOSE_MANUAL);
-    sqlite3_bind_text(s, 1, e164, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, now);
-    sqlite3_bind_text(s, 3, who ? who : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, note ? note : "", -1, SQLITE_STATIC);
+    struct db_stmt *s = stmt(f, S_CLOSE_MANUAL);
+    db_bind_text(s, 1, e164, -1);
+    db_bind_int64(s, 2, now);
+    db_bind_text(s, 3, who ? who : "", -1);
+    db_bind_text(s, 4, note ? note : "", -1);
     int rc = done(f, s, err);
     if (rc)
         return rc;
-    *closed = sqlite3_changes(f->db);
+    *closed = db_changes(f->db);
     if (!*closed)
         return es_seterr(err, ES_ENOTFOUND, "%s: no open unreturned call", e164);
     return 0;
@@ -119,13 +118,13 @@ int followup_close_number(struct followup *f, const char *number, const char *wh
 int followup_close_entry(struct followup *f, int64_t id, const char *who, const char *note,
                          int64_t now, struct es_err *err)
 {
-    sqlite3_stmt *s = stmt(f, S_CLOSE_ONE);
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, now);
-    sqlite3_bind_text(s, 3, who ? who : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, note ? note : "", -1, SQLITE_STATIC);
+    struct db_stmt *s = stmt(f, S_CLOSE_ONE);
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, now);
+    db_bind_text(s, 3, who ? who : "", -1);
+    db_bind_text(s, 4, note ? note : "", -1);
     int rc = done(f, s, err);
-    if (!rc && !sqlite3_changes(f->db))
+    if (!rc && !db_changes(f->db))
         rc = es_seterr(err, ES_ENOTFOUND, "unreturned call %lld: not open", (long long)id);
     return rc;
 }
@@ -133,30 +132,30 @@ int followup_close_entry(struct followup *f, int64_t id, const char *who, const 
 int followup_get(struct followup *f, int64_t id, int64_t now, struct followup_entry *e,
                  struct es_err *err)
 {
-    sqlite3_stmt *s = stmt(f, S_GET);
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
+    struct db_stmt *s = stmt(f, S_GET);
+    db_bind_int64(s, 1, id);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
         row(f, s, now, e);
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
+    db_reset(s);
+    if (rc == DB_ROW)
         return 0;
-    if (rc == SQLITE_DONE)
+    if (rc == DB_DONE)
         return es_seterr(err, ES_ENOTFOUND, "no unreturned call %lld", (long long)id);
-    return es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(f->db));
+    return es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(f->db));
 }
 
 int followup_claim(struct followup *f, int64_t id, const char *who, int64_t now, struct es_err *err)
 {
-    sqlite3_stmt *s = stmt(f, S_CLAIM);
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_text(s, 2, who, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now + FOLLOWUP_CLAIM_MS);
-    sqlite3_bind_int64(s, 4, now);
+    struct db_stmt *s = stmt(f, S_CLAIM);
+    db_bind_int64(s, 1, id);
+    db_bind_text(s, 2, who, -1);
+    db_bind_int64(s, 3, now + FOLLOWUP_CLAIM_MS);
+    db_bind_int64(s, 4, now);
     int rc = done(f, s, err);
     if (rc)
         return rc;
-    if (sqlite3_changes(f->db))
+    if (db_changes(f->db))
         return 0;
     return es_seterr(err, ES_ESTATE,
                      "unreturned call %lld: closed, unknown, or claimed by someone else",
@@ -193,20 +192,20 @@ int followup_report(struct followup *f, int64_t from, int64_t to, struct followu
     memset(r, 0, sizeof *r);
     size_t cap = 0, n = 0;
     int64_t *waits = NULL, within_1h = 0, same_day = 0;
-    sqlite3_stmt *s = stmt(f, S_REPORT);
-    sqlite3_bind_int64(s, 1, from);
-    sqlite3_bind_int64(s, 2, to);
+    struct db_stmt *s = stmt(f, S_REPORT);
+    db_bind_int64(s, 1, from);
+    db_bind_int64(s, 2, to);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         r->missed++;
-        int64_t first = sqlite3_column_int64(s, 0);
-        if (sqlite3_column_int(s, 1)) {
+        int64_t first = db_column_int64(s, 0);
+        if (db_column_int(s, 1)) {
             r->open++;
             continue;
         }
         r->closed++;
-        const char *by = (const char *)sqlite3_column_text(s, 2);
-        int64_t at = sqlite3_column_int64(s, 3);
+        const char *by = (const char *)db_column_text(s, 2);
+        int64_t at = db_column_int64(s, 3);
         if (by && !strcmp(by, "manual")) {
             r->manual++;
             continue;
@@ -219,7 +218,7 @@ int followup_report(struct followup *f, int64_t from, int64_t to, struct followu
             size_t nc = cap ? cap * 2 : 256;
             int64_t *g = realloc(waits, nc * sizeof *g);
             if (!g) {
-                sqlite3_reset(s);
+                db_reset(s);
                 free(waits);
                 return es_seterr(err, ES_ENOMEM, "out of memory");
             }
@@ -231,10 +230,10 @@ int followup_report(struct followup *f, int64_t from, int64_t to, struct followu
         within_1h += w <= 3600000;
         same_day += same_local_day(first, at);
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
+    db_reset(s);
+    if (rc != DB_DONE) {
         free(waits);
-        return es_seterr(err, ES_EDB, "catalog: the callback report: %s", sqlite3_errmsg(f->db));
+        return es_seterr(err, ES_EDB, "catalog: the callback report: %s", db_errmsg(f->db));
     }
     if (n)
         qsort(waits, n, sizeof *waits, cmp_i64);
@@ -320,13 +319,13 @@ json_t *followup_report_json(const struct followup_report *r)
 int followup_open_count(struct followup *f, int64_t now, int64_t *open, int64_t *claimed,
                         struct es_err *err)
 {
-    sqlite3_stmt *s = stmt(f, S_OPEN_COUNT);
-    sqlite3_bind_int64(s, 1, now);
-    int rc = sqlite3_step(s);
-    *open = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    *claimed = rc == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW ? 0 : es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(f->db));
+    struct db_stmt *s = stmt(f, S_OPEN_COUNT);
+    db_bind_int64(s, 1, now);
+    int rc = db_step(s);
+    *open = rc == DB_ROW ? db_column_int64(s, 0) : 0;
+    *claimed = rc == DB_ROW ? db_column_int64(s, 1) : 0;
+    db_reset(s);
+    return rc == DB_ROW ? 0 : es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(f->db));
 }
 
 /* ---- the same as text, without building a jansson tree (the list's hot path) ---- */

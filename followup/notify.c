@@ -347,26 +347,24 @@ static const char *const nsql[N_COUNT] = {
     [N_UNRETURNED_SENT] = "UPDATE unreturned SET unreturned_sent = 1 WHERE id = ?1",
 };
 
-static sqlite3_stmt *nstmt(struct followup *f, enum nst which, struct es_err *err)
+static struct db_stmt *nstmt(struct followup *f, enum nst which, struct es_err *err)
 {
-    if (!f->nst[which] && sqlite3_prepare_v3(f->db, nsql[which], -1, SQLITE_PREPARE_PERSISTENT,
-                                             &f->nst[which], NULL) != SQLITE_OK) {
+    if (!f->nst[which] && db_prepare(f->db, nsql[which], &f->nst[which]) != 0) {
         es_seterr(err, ES_EDB, "catalog: preparing notification statement %d: %s", which,
-                  sqlite3_errmsg(f->db));
+                  db_errmsg(f->db));
         return NULL;
     }
-    sqlite3_reset(f->nst[which]);
-    sqlite3_clear_bindings(f->nst[which]);
+    db_reset(f->nst[which]);
+    db_clear_bindings(f->nst[which]);
     return f->nst[which];
 }
 
-static int ndone(struct followup *f, sqlite3_stmt *s, struct es_err *err)
+static int ndone(struct followup *f, struct db_stmt *s, struct es_err *err)
 {
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE
-               ? 0
-               : es_seterr(err, ES_EDB, "catalog: notifications: %s", sqlite3_errmsg(f->db));
+    int rc = db_step(s);
+    db_reset(s);
+    return rc == DB_DONE ? 0
+                         : es_seterr(err, ES_EDB, "catalog: notifications: %s", db_errmsg(f->db));
 }
 
 static void iso(int64_t ms, char out[32])
@@ -390,19 +388,19 @@ int notify_emit(struct followup *f, const char *event, int64_t at, json_t *data,
     json_t *w = json_object_get(data, "waiting_s");
     char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
     int rc;
-    sqlite3_stmt *s = nstmt(f, N_EMIT, err);
+    struct db_stmt *s = nstmt(f, N_EMIT, err);
     if (!text) {
         rc = es_seterr(err, ES_ENOMEM, "out of memory");
     } else if (!s) {
         rc = ES_EDB;
     } else {
-        sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, event, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, at);
-        sqlite3_bind_text(s, 4, text, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 5, queue ? queue : "", -1, SQLITE_STATIC);
-        sqlite3_bind_int(s, 6, json_is_true(json_object_get(data, "after_hours")));
-        sqlite3_bind_int64(s, 7, json_is_integer(w) ? json_integer_value(w) : 0);
+        db_bind_text(s, 1, uuid, -1);
+        db_bind_text(s, 2, event, -1);
+        db_bind_int64(s, 3, at);
+        db_bind_text(s, 4, text, -1);
+        db_bind_text(s, 5, queue ? queue : "", -1);
+        db_bind_int(s, 6, json_is_true(json_object_get(data, "after_hours")));
+        db_bind_int64(s, 7, json_is_integer(w) ? json_integer_value(w) : 0);
         rc = ndone(f, s, err);
     }
     free(text);
@@ -435,41 +433,41 @@ int notify_unreturned(struct followup *f, const struct notify_config *nc, int64_
     if (catalog_tx_begin(f->db, &outer))
         return es_seterr(err, ES_EDB, "catalog: cannot begin");
     int rc = 0;
-    sqlite3_stmt *s = nstmt(f, N_UNRETURNED_DUE, err);
+    struct db_stmt *s = nstmt(f, N_UNRETURNED_DUE, err);
     if (!s) {
         rc = ES_EDB;
         goto out;
     }
-    sqlite3_bind_int64(s, 1, now - nc->unreturned_after_ms);
+    db_bind_int64(s, 1, now - nc->unreturned_after_ms);
     /* entries that were already old when notifications started are history */
-    sqlite3_bind_int64(s, 2, now - nc->unreturned_after_ms - nc->max_age_ms);
-    sqlite3_bind_int64(s, 3, now);
+    db_bind_int64(s, 2, now - nc->unreturned_after_ms - nc->max_age_ms);
+    db_bind_int64(s, 3, now);
     int64_t ids[500];
     json_t *datas[500];
     int n = 0;
-    while (n < 500 && sqlite3_step(s) == SQLITE_ROW) {
+    while (n < 500 && db_step(s) == DB_ROW) {
         char first[32], last[32];
-        iso(sqlite3_column_int64(s, 4), first);
-        iso(sqlite3_column_int64(s, 5), last);
-        json_t *reasons = json_loads((const char *)sqlite3_column_text(s, 6), 0, NULL);
-        ids[n] = sqlite3_column_int64(s, 0);
+        iso(db_column_int64(s, 4), first);
+        iso(db_column_int64(s, 5), last);
+        json_t *reasons = json_loads((const char *)db_column_text(s, 6), 0, NULL);
+        ids[n] = db_column_int64(s, 0);
         datas[n] = json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:o, s:b, s:I}", "entry",
-                             (json_int_t)ids[n], "number", (const char *)sqlite3_column_text(s, 1),
-                             "queue", (const char *)sqlite3_column_text(s, 2), "attempts",
-                             (json_int_t)sqlite3_column_int64(s, 3), "first_missed_at", first,
+                             (json_int_t)ids[n], "number", (const char *)db_column_text(s, 1),
+                             "queue", (const char *)db_column_text(s, 2), "attempts",
+                             (json_int_t)db_column_int64(s, 3), "first_missed_at", first,
                              "last_missed_at", last, "reasons", reasons ? reasons : json_object(),
-                             "after_hours", sqlite3_column_int(s, 7) != 0, "waiting_s",
-                             (json_int_t)((now - sqlite3_column_int64(s, 4)) / 1000));
+                             "after_hours", db_column_int(s, 7) != 0, "waiting_s",
+                             (json_int_t)((now - db_column_int64(s, 4)) / 1000));
         n++;
     }
-    sqlite3_reset(s);
+    db_reset(s);
     for (int i = 0; i < n; i++) {
         if (!rc)
             rc = notify_emit(f, "missed.unreturned", now, datas[i], err);
         else
             json_decref(datas[i]);
         if (!rc && (s = nstmt(f, N_UNRETURNED_SENT, err))) {
-            sqlite3_bind_int64(s, 1, ids[i]);
+            db_bind_int64(s, 1, ids[i]);
             rc = ndone(f, s, err);
         } else if (!rc) {
             rc = ES_EDB;
@@ -497,42 +495,42 @@ static bool rule_wants(const struct notify_rule *r, const char *event, const cha
 static int add_delivery(struct followup *f, const struct notify_rule *r, const char *uuid,
                         const char *event, const char *body, int64_t now, struct es_err *err)
 {
-    sqlite3_stmt *s = nstmt(f, N_DELIVERY_ADD, err);
+    struct db_stmt *s = nstmt(f, N_DELIVERY_ADD, err);
     if (!s)
         return ES_EDB;
     /* one event, several rules: the event's id on each (the rules' endpoints differ) */
-    sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, event, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, r->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, r->channel == NOTIFY_WEBHOOK ? "webhook" : "email", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, r->target, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, body, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 7, now);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE
+    db_bind_text(s, 1, uuid, -1);
+    db_bind_text(s, 2, event, -1);
+    db_bind_text(s, 3, r->name, -1);
+    db_bind_text(s, 4, r->channel == NOTIFY_WEBHOOK ? "webhook" : "email", -1);
+    db_bind_text(s, 5, r->target, -1);
+    db_bind_text(s, 6, body, -1);
+    db_bind_int64(s, 7, now);
+    int rc = db_step(s);
+    db_reset(s);
+    return rc == DB_DONE
                ? 0
-               : es_seterr(err, ES_EDB, "catalog: adding a delivery: %s", sqlite3_errmsg(f->db));
+               : es_seterr(err, ES_EDB, "catalog: adding a delivery: %s", db_errmsg(f->db));
 }
 
 static int route_digests(struct followup *f, const struct notify_config *nc, int64_t now,
                          int64_t *routed, struct es_err *err)
 {
     int64_t hour_now = now / 3600000;
-    sqlite3_stmt *s = nstmt(f, N_DIGEST_DUE, err);
+    struct db_stmt *s = nstmt(f, N_DIGEST_DUE, err);
     if (!s)
         return ES_EDB;
-    sqlite3_bind_int64(s, 1, hour_now);
+    db_bind_int64(s, 1, hour_now);
     struct {
         char rule[64];
         int64_t hour;
     } due[64];
     int n = 0;
-    while (n < 64 && sqlite3_step(s) == SQLITE_ROW) {
-        snprintf(due[n].rule, sizeof due[n].rule, "%s", (const char *)sqlite3_column_text(s, 0));
-        due[n++].hour = sqlite3_column_int64(s, 1);
+    while (n < 64 && db_step(s) == DB_ROW) {
+        snprintf(due[n].rule, sizeof due[n].rule, "%s", (const char *)db_column_text(s, 0));
+        due[n++].hour = db_column_int64(s, 1);
     }
-    sqlite3_reset(s);
+    db_reset(s);
     int rc = 0;
     for (int i = 0; i < n && !rc; i++) {
         const struct notify_rule *r = NULL;
@@ -541,14 +539,14 @@ static int route_digests(struct followup *f, const struct notify_config *nc, int
                 r = &nc->rules[k];
         json_t *events = json_array();
         if (r && (s = nstmt(f, N_DIGEST_ITEMS, err))) {
-            sqlite3_bind_text(s, 1, due[i].rule, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(s, 2, due[i].hour);
-            while (sqlite3_step(s) == SQLITE_ROW) {
-                json_t *b = json_loads((const char *)sqlite3_column_text(s, 1), 0, NULL);
+            db_bind_text(s, 1, due[i].rule, -1);
+            db_bind_int64(s, 2, due[i].hour);
+            while (db_step(s) == DB_ROW) {
+                json_t *b = json_loads((const char *)db_column_text(s, 1), 0, NULL);
                 if (b)
                     json_array_append_new(events, b);
             }
-            sqlite3_reset(s);
+            db_reset(s);
             char uuid[ES_ID_LEN], from[32], to[32];
             es_uuid7(now, uuid);
             iso(due[i].hour * 3600000, from);
@@ -570,8 +568,8 @@ static int route_digests(struct followup *f, const struct notify_config *nc, int
             json_decref(events); /* a rule since removed: its items go */
         }
         if (!rc && (s = nstmt(f, N_DIGEST_DEL, err))) {
-            sqlite3_bind_text(s, 1, due[i].rule, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(s, 2, due[i].hour);
+            db_bind_text(s, 1, due[i].rule, -1);
+            db_bind_int64(s, 2, due[i].hour);
             rc = ndone(f, s, err);
         }
     }
@@ -587,7 +585,7 @@ int notify_route(struct followup *f, const struct notify_config *nc, int64_t now
         if (catalog_tx_begin(f->db, &outer))
             return es_seterr(err, ES_EDB, "catalog: cannot begin");
         int rc = 0, n = 0;
-        sqlite3_stmt *s = nstmt(f, N_UNROUTED, err);
+        struct db_stmt *s = nstmt(f, N_UNROUTED, err);
         if (!s)
             rc = ES_EDB;
         struct ev {
@@ -598,21 +596,21 @@ int notify_route(struct followup *f, const struct notify_config *nc, int64_t now
         } *evs = rc ? NULL : calloc(500, sizeof *evs);
         if (!rc && !evs)
             rc = es_seterr(err, ES_ENOMEM, "out of memory");
-        while (!rc && n < 500 && sqlite3_step(s) == SQLITE_ROW) {
+        while (!rc && n < 500 && db_step(s) == DB_ROW) {
             struct ev *e = &evs[n++];
-            e->id = sqlite3_column_int64(s, 0);
-            snprintf(e->uuid, sizeof e->uuid, "%s", (const char *)sqlite3_column_text(s, 1));
-            snprintf(e->event, sizeof e->event, "%s", (const char *)sqlite3_column_text(s, 2));
-            e->at = sqlite3_column_int64(s, 3);
-            e->body = strdup((const char *)sqlite3_column_text(s, 4));
-            snprintf(e->queue, sizeof e->queue, "%s", (const char *)sqlite3_column_text(s, 5));
-            e->after_hours = sqlite3_column_int(s, 6) != 0;
-            e->waiting_s = sqlite3_column_int64(s, 7);
+            e->id = db_column_int64(s, 0);
+            snprintf(e->uuid, sizeof e->uuid, "%s", (const char *)db_column_text(s, 1));
+            snprintf(e->event, sizeof e->event, "%s", (const char *)db_column_text(s, 2));
+            e->at = db_column_int64(s, 3);
+            e->body = strdup((const char *)db_column_text(s, 4));
+            snprintf(e->queue, sizeof e->queue, "%s", (const char *)db_column_text(s, 5));
+            e->after_hours = db_column_int(s, 6) != 0;
+            e->waiting_s = db_column_int64(s, 7);
             if (!e->body)
                 rc = es_seterr(err, ES_ENOMEM, "out of memory");
         }
         if (s)
-            sqlite3_reset(s);
+            db_reset(s);
         for (int i = 0; i < n && !rc; i++) {
             struct ev *e = &evs[i];
             for (int k = 0; k < nc->nrules && !rc; k++) {
@@ -620,22 +618,22 @@ int notify_route(struct followup *f, const struct notify_config *nc, int64_t now
                 if (!rule_wants(r, e->event, e->queue, e->after_hours, e->waiting_s))
                     continue;
                 if (r->hourly) {
-                    sqlite3_stmt *d = nstmt(f, N_DIGEST_ADD, err);
+                    struct db_stmt *d = nstmt(f, N_DIGEST_ADD, err);
                     if (!d) {
                         rc = ES_EDB;
                         break;
                     }
-                    sqlite3_bind_text(d, 1, r->name, -1, SQLITE_STATIC);
-                    sqlite3_bind_int64(d, 2, now / 3600000);
-                    sqlite3_bind_text(d, 3, e->event, -1, SQLITE_STATIC);
-                    sqlite3_bind_text(d, 4, e->body, -1, SQLITE_STATIC);
+                    db_bind_text(d, 1, r->name, -1);
+                    db_bind_int64(d, 2, now / 3600000);
+                    db_bind_text(d, 3, e->event, -1);
+                    db_bind_text(d, 4, e->body, -1);
                     rc = ndone(f, d, err);
                 } else {
                     rc = add_delivery(f, r, e->uuid, e->event, e->body, now, err);
                 }
             }
             if (!rc && (s = nstmt(f, N_UNROUTED_DEL, err))) {
-                sqlite3_bind_int64(s, 1, e->id);
+                db_bind_int64(s, 1, e->id);
                 rc = ndone(f, s, err);
             }
         }
@@ -645,7 +643,7 @@ int notify_route(struct followup *f, const struct notify_config *nc, int64_t now
         if (!rc)
             rc = route_digests(f, nc, now, routed, err);
         if (!rc && (s = nstmt(f, N_PRUNE, err))) { /* delivered ones are kept a week */
-            sqlite3_bind_int64(s, 1, now - 7 * 86400000LL);
+            db_bind_int64(s, 1, now - 7 * 86400000LL);
             rc = ndone(f, s, err);
         }
         rc = catalog_tx_end(f->db, outer, rc);
@@ -684,30 +682,30 @@ int notify_deliver(struct followup *f, const struct notify_config *nc, int64_t n
         free(items);
         return es_seterr(err, ES_EDB, "catalog: cannot begin");
     }
-    sqlite3_stmt *s = nstmt(f, N_DUE, err);
+    struct db_stmt *s = nstmt(f, N_DUE, err);
     if (!s)
         rc = ES_EDB;
     else {
-        sqlite3_bind_int64(s, 1, now);
-        sqlite3_bind_int(s, 2, max);
-        while (n < max && sqlite3_step(s) == SQLITE_ROW) {
+        db_bind_int64(s, 1, now);
+        db_bind_int(s, 2, max);
+        while (n < max && db_step(s) == DB_ROW) {
             struct item *it = &items[n++];
-            it->id = sqlite3_column_int64(s, 0);
-            snprintf(it->uuid, sizeof it->uuid, "%s", (const char *)sqlite3_column_text(s, 1));
-            snprintf(it->event, sizeof it->event, "%s", (const char *)sqlite3_column_text(s, 2));
-            snprintf(it->rule, sizeof it->rule, "%s", (const char *)sqlite3_column_text(s, 3));
-            snprintf(it->target, sizeof it->target, "%s", (const char *)sqlite3_column_text(s, 4));
-            it->body = strdup((const char *)sqlite3_column_text(s, 5));
-            it->created_at = sqlite3_column_int64(s, 6);
-            it->attempts = sqlite3_column_int64(s, 7);
+            it->id = db_column_int64(s, 0);
+            snprintf(it->uuid, sizeof it->uuid, "%s", (const char *)db_column_text(s, 1));
+            snprintf(it->event, sizeof it->event, "%s", (const char *)db_column_text(s, 2));
+            snprintf(it->rule, sizeof it->rule, "%s", (const char *)db_column_text(s, 3));
+            snprintf(it->target, sizeof it->target, "%s", (const char *)db_column_text(s, 4));
+            it->body = strdup((const char *)db_column_text(s, 5));
+            it->created_at = db_column_int64(s, 6);
+            it->attempts = db_column_int64(s, 7);
         }
-        sqlite3_reset(s);
+        db_reset(s);
     }
     int64_t lease = now + (int64_t)n * (nc->timeout_s + 1) * 1000 + 5000;
     for (int i = 0; i < n && !rc; i++)
         if ((s = nstmt(f, N_LEASE, err))) {
-            sqlite3_bind_int64(s, 1, items[i].id);
-            sqlite3_bind_int64(s, 2, lease);
+            db_bind_int64(s, 1, items[i].id);
+            db_bind_int64(s, 2, lease);
             rc = ndone(f, s, err);
         } else {
             rc = ES_EDB;
@@ -749,8 +747,8 @@ int notify_deliver(struct followup *f, const struct notify_config *nc, int64_t n
             struct item *it = &items[i];
             if (!it->result) {
                 if ((s = nstmt(f, N_DONE, err))) {
-                    sqlite3_bind_int64(s, 1, it->id);
-                    sqlite3_bind_int64(s, 2, t);
+                    db_bind_int64(s, 1, it->id);
+                    db_bind_int64(s, 2, t);
                     rc = ndone(f, s, err);
                 }
                 p->sent++;
@@ -759,12 +757,12 @@ int notify_deliver(struct followup *f, const struct notify_config *nc, int64_t n
             int64_t next = t + backoff_ms(it->attempts);
             bool dead = next - it->created_at > nc->give_up_ms;
             if ((s = nstmt(f, dead ? N_DEAD : N_FAIL, err))) {
-                sqlite3_bind_int64(s, 1, it->id);
+                db_bind_int64(s, 1, it->id);
                 if (dead) {
-                    sqlite3_bind_text(s, 2, it->why, -1, SQLITE_STATIC);
+                    db_bind_text(s, 2, it->why, -1);
                 } else {
-                    sqlite3_bind_int64(s, 2, next);
-                    sqlite3_bind_text(s, 3, it->why, -1, SQLITE_STATIC);
+                    db_bind_int64(s, 2, next);
+                    db_bind_text(s, 3, it->why, -1);
                 }
                 rc = ndone(f, s, err);
             }
@@ -786,51 +784,51 @@ static const char *const state_names[] = {"pending", "delivered", "dead"};
 int notify_list(struct followup *f, int state, int limit,
                 int (*cb)(void *ud, const struct notify_delivery *), void *ud, struct es_err *err)
 {
-    sqlite3_stmt *s = nstmt(f, N_LIST, err);
+    struct db_stmt *s = nstmt(f, N_LIST, err);
     if (!s)
         return ES_EDB;
     if (state >= 0 && state <= NOTIFY_DEAD)
-        sqlite3_bind_text(s, 1, state_names[state], -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, limit > 0 ? limit : -1);
+        db_bind_text(s, 1, state_names[state], -1);
+    db_bind_int(s, 2, limit > 0 ? limit : -1);
     int rc;
     struct notify_delivery d;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         memset(&d, 0, sizeof d);
-        d.id = sqlite3_column_int64(s, 0);
-#define TXT(col, dst) snprintf(dst, sizeof dst, "%s", (const char *)sqlite3_column_text(s, col))
+        d.id = db_column_int64(s, 0);
+#define TXT(col, dst) snprintf(dst, sizeof dst, "%s", (const char *)db_column_text(s, col))
         TXT(1, d.uuid);
         TXT(2, d.event);
         TXT(3, d.rule);
         TXT(4, d.channel);
         TXT(5, d.target);
-        const char *st = (const char *)sqlite3_column_text(s, 6);
+        const char *st = (const char *)db_column_text(s, 6);
         d.state = !strcmp(st, "pending") ? NOTIFY_PENDING
                   : !strcmp(st, "dead")  ? NOTIFY_DEAD
                                          : NOTIFY_DELIVERED;
-        d.attempts = sqlite3_column_int64(s, 7);
-        d.created_at = sqlite3_column_int64(s, 8);
-        d.next_at = sqlite3_column_int64(s, 9);
-        d.delivered_at = sqlite3_column_int64(s, 10);
+        d.attempts = db_column_int64(s, 7);
+        d.created_at = db_column_int64(s, 8);
+        d.next_at = db_column_int64(s, 9);
+        d.delivered_at = db_column_int64(s, 10);
         TXT(11, d.last_error);
 #undef TXT
         if (cb(ud, &d))
             break;
     }
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE
+    db_reset(s);
+    return rc == DB_ROW || rc == DB_DONE
                ? 0
-               : es_seterr(err, ES_EDB, "catalog: listing deliveries: %s", sqlite3_errmsg(f->db));
+               : es_seterr(err, ES_EDB, "catalog: listing deliveries: %s", db_errmsg(f->db));
 }
 
 int notify_retry(struct followup *f, int64_t id, int64_t now, struct es_err *err)
 {
-    sqlite3_stmt *s = nstmt(f, N_RETRY, err);
+    struct db_stmt *s = nstmt(f, N_RETRY, err);
     if (!s)
         return ES_EDB;
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, now);
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, now);
     int rc = ndone(f, s, err);
-    if (!rc && !sqlite3_changes(f->db))
+    if (!rc && !db_changes(f->db))
         rc =
             es_seterr(err, ES_ENOTFOUND, "delivery %lld: none such waiting or dead", (long long)id);
     return rc;
@@ -839,18 +837,18 @@ int notify_retry(struct followup *f, int64_t id, int64_t now, struct es_err *err
 int notify_counts(struct followup *f, struct notify_counts *c, struct es_err *err)
 {
     memset(c, 0, sizeof *c);
-    sqlite3_stmt *s = nstmt(f, N_COUNTS, err);
+    struct db_stmt *s = nstmt(f, N_COUNTS, err);
     if (!s)
         return ES_EDB;
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        c->pending = sqlite3_column_int64(s, 0);
-        c->dead = sqlite3_column_int64(s, 1);
-        c->delivered = sqlite3_column_int64(s, 2);
-        c->outbox = sqlite3_column_int64(s, 3);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        c->pending = db_column_int64(s, 0);
+        c->dead = db_column_int64(s, 1);
+        c->delivered = db_column_int64(s, 2);
+        c->outbox = db_column_int64(s, 3);
     }
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW ? 0 : es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(f->db));
+    db_reset(s);
+    return rc == DB_ROW ? 0 : es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(f->db));
 }
 
 json_t *notify_delivery_json(const struct notify_delivery *d)
@@ -871,8 +869,8 @@ json_t *notify_delivery_json(const struct notify_delivery *d)
 void notify_free(struct followup *f)
 {
     for (size_t i = 0; i < ES_ARRAY_LEN(f->nst); i++)
-        sqlite3_finalize(f->nst[i]);
+        db_finalize(f->nst[i]);
     for (size_t i = 0; i < ES_ARRAY_LEN(f->hst); i++)
-        sqlite3_finalize(f->hst[i]);
+        db_finalize(f->hst[i]);
     notify_send_free(f);
 }

@@ -171,24 +171,24 @@ const char *const fu_sql[S_COUNT] = {
 int followup_open(struct catalog *c, struct followup **out, struct es_err *err)
 {
     *out = NULL;
-    int rc = catalog_migrate_module(c, "followup", migrations, (int)ES_ARRAY_LEN(migrations), err);
+    int rc =
+        catalog_migrate_module(c, "followup", migrations, NULL, (int)ES_ARRAY_LEN(migrations), err);
     if (rc)
         return rc;
     struct followup *f = calloc(1, sizeof *f);
     if (!f)
         return es_seterr(err, ES_ENOMEM, "out of memory");
     f->cat = c;
-    f->db = catalog_sqlite(c);
+    f->db = catalog_db(c);
     rc = analytics_open(c, &f->an, err);
     if (rc) {
         free(f);
         return rc;
     }
     for (int i = 0; i < S_COUNT; i++)
-        if (sqlite3_prepare_v3(f->db, fu_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &f->st[i], NULL) !=
-            SQLITE_OK) {
+        if (db_prepare(f->db, fu_sql[i], &f->st[i]) != 0) {
             rc = es_seterr(err, ES_EDB, "catalog: preparing follow-up statement %d: %s", i,
-                           sqlite3_errmsg(f->db));
+                           db_errmsg(f->db));
             followup_close(f);
             return rc;
         }
@@ -201,7 +201,7 @@ void followup_close(struct followup *f)
     if (!f)
         return;
     for (int i = 0; i < S_COUNT; i++)
-        sqlite3_finalize(f->st[i]);
+        db_finalize(f->st[i]);
     notify_free(f);
     analytics_close(f->an);
     free(f);
@@ -235,12 +235,12 @@ struct sync_ctx {
 static int close_number(struct followup *f, const char *number, int64_t at, bool outbound,
                         const char *call_id, const char *op, struct es_err *err)
 {
-    sqlite3_stmt *s = stmt(f, S_CLOSE);
-    sqlite3_bind_text(s, 1, number, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, at);
-    sqlite3_bind_text(s, 3, outbound ? "callback" : "customer_called_again", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, call_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, op, -1, SQLITE_STATIC);
+    struct db_stmt *s = stmt(f, S_CLOSE);
+    db_bind_text(s, 1, number, -1);
+    db_bind_int64(s, 2, at);
+    db_bind_text(s, 3, outbound ? "callback" : "customer_called_again", -1);
+    db_bind_text(s, 4, call_id, -1);
+    db_bind_text(s, 5, op, -1);
     return done(f, s, err);
 }
 
@@ -248,19 +248,19 @@ static int close_number(struct followup *f, const char *number, int64_t at, bool
 static int miss(struct followup *f, const char *number, const char *line, int64_t at,
                 const char *reason, bool after_hours, int64_t *attempts, struct es_err *err)
 {
-    sqlite3_stmt *s = stmt(f, S_OPEN_GET);
-    sqlite3_bind_text(s, 1, number, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, line, -1, SQLITE_STATIC);
+    struct db_stmt *s = stmt(f, S_OPEN_GET);
+    db_bind_text(s, 1, number, -1);
+    db_bind_text(s, 2, line, -1);
     int64_t id = 0;
     json_t *reasons = NULL;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        id = sqlite3_column_int64(s, 0);
-        reasons = json_loads((const char *)sqlite3_column_text(s, 1), 0, NULL);
-        *attempts = sqlite3_column_int64(s, 2) + 1;
+    if (db_step(s) == DB_ROW) {
+        id = db_column_int64(s, 0);
+        reasons = json_loads((const char *)db_column_text(s, 1), 0, NULL);
+        *attempts = db_column_int64(s, 2) + 1;
     } else {
         *attempts = 1;
     }
-    sqlite3_reset(s);
+    db_reset(s);
     if (!json_is_object(reasons)) {
         json_decref(reasons);
         reasons = json_object();
@@ -274,16 +274,16 @@ static int miss(struct followup *f, const char *number, const char *line, int64_
         return es_seterr(err, ES_ENOMEM, "out of memory");
     s = stmt(f, id ? S_OPEN_ADD : S_OPEN_NEW);
     if (id) {
-        sqlite3_bind_int64(s, 1, id);
-        sqlite3_bind_int64(s, 2, at);
-        sqlite3_bind_text(s, 3, text, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(s, 4, after_hours);
+        db_bind_int64(s, 1, id);
+        db_bind_int64(s, 2, at);
+        db_bind_text_copy(s, 3, text, -1);
+        db_bind_int(s, 4, after_hours);
     } else {
-        sqlite3_bind_text(s, 1, number, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, line, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, at);
-        sqlite3_bind_text(s, 4, text, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(s, 5, after_hours);
+        db_bind_text(s, 1, number, -1);
+        db_bind_text(s, 2, line, -1);
+        db_bind_int64(s, 3, at);
+        db_bind_text_copy(s, 4, text, -1);
+        db_bind_int(s, 5, after_hours);
     }
     free(text);
     int rc = done(f, s, err);
@@ -291,18 +291,18 @@ static int miss(struct followup *f, const char *number, const char *line, int64_
         return rc;
     /* a callback catalogued before this miss (recordings can come late) */
     s = stmt(f, S_ANSWERED_AFTER);
-    sqlite3_bind_text(s, 1, number, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, at);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        int64_t t = sqlite3_column_int64(s, 0);
-        bool outbound = sqlite3_column_int(s, 1) != 0;
+    db_bind_text(s, 1, number, -1);
+    db_bind_int64(s, 2, at);
+    if (db_step(s) == DB_ROW) {
+        int64_t t = db_column_int64(s, 0);
+        bool outbound = db_column_int(s, 1) != 0;
         char cid[40], op[64];
-        snprintf(cid, sizeof cid, "%s", (const char *)sqlite3_column_text(s, 2));
-        snprintf(op, sizeof op, "%s", (const char *)sqlite3_column_text(s, 3));
-        sqlite3_reset(s);
+        snprintf(cid, sizeof cid, "%s", (const char *)db_column_text(s, 2));
+        snprintf(op, sizeof op, "%s", (const char *)db_column_text(s, 3));
+        db_reset(s);
         return close_number(f, number, t, outbound, cid, op, err);
     }
-    sqlite3_reset(s);
+    db_reset(s);
     return 0;
 }
 
@@ -327,13 +327,13 @@ static int one_call(void *ud, const struct catalog_call_brief *b)
     char number[40];
     if (!fu_party(outbound ? b->callee : b->caller, x->o ? x->o->country_code : NULL, number))
         return 0; /* between extensions */
-    sqlite3_stmt *s = stmt(f, S_FU_CALL);
-    sqlite3_bind_text(s, 1, number, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, b->started_at);
-    sqlite3_bind_int(s, 3, outbound);
-    sqlite3_bind_int(s, 4, answered);
-    sqlite3_bind_text(s, 5, b->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, b->operator_, -1, SQLITE_STATIC);
+    struct db_stmt *s = stmt(f, S_FU_CALL);
+    db_bind_text(s, 1, number, -1);
+    db_bind_int64(s, 2, b->started_at);
+    db_bind_int(s, 3, outbound);
+    db_bind_int(s, 4, answered);
+    db_bind_text(s, 5, b->id, -1);
+    db_bind_text(s, 6, b->operator_, -1);
     x->rc = done(f, s, x->err);
     if (x->rc)
         return 1;
@@ -341,8 +341,8 @@ static int one_call(void *ud, const struct catalog_call_brief *b)
         x->rc = close_number(f, number, b->started_at, outbound, b->id, b->operator_, x->err);
     } else if (outbound) { /* we called back and nobody answered */
         s = stmt(f, S_OURS);
-        sqlite3_bind_text(s, 1, number, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, b->started_at);
+        db_bind_text(s, 1, number, -1);
+        db_bind_int64(s, 2, b->started_at);
         x->rc = done(f, s, x->err);
     } else {
         const char *line = b->queue[0] ? b->queue : b->callee;
@@ -358,14 +358,14 @@ static int one_call(void *ud, const struct catalog_call_brief *b)
 
 static int read_position(struct followup *f, struct sync_ctx *x)
 {
-    sqlite3_stmt *s = stmt(f, S_POS_GET);
+    struct db_stmt *s = stmt(f, S_POS_GET);
     x->last_created = 0;
     x->last_id[0] = '\0';
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        x->last_created = sqlite3_column_int64(s, 0);
-        snprintf(x->last_id, sizeof x->last_id, "%s", (const char *)sqlite3_column_text(s, 1));
+    if (db_step(s) == DB_ROW) {
+        x->last_created = db_column_int64(s, 0);
+        snprintf(x->last_id, sizeof x->last_id, "%s", (const char *)db_column_text(s, 1));
     }
-    sqlite3_reset(s);
+    db_reset(s);
     return 0;
 }
 
@@ -387,9 +387,9 @@ int followup_sync(struct followup *f, const struct followup_opts *o, int64_t *ca
         if (!rc)
             rc = x.rc;
         if (!rc && x.n > before) {
-            sqlite3_stmt *s = stmt(f, S_POS_PUT);
-            sqlite3_bind_int64(s, 1, x.last_created);
-            sqlite3_bind_text(s, 2, x.last_id, -1, SQLITE_STATIC);
+            struct db_stmt *s = stmt(f, S_POS_PUT);
+            db_bind_int64(s, 1, x.last_created);
+            db_bind_text(s, 2, x.last_id, -1);
             rc = done(f, s, err);
         }
         rc = catalog_tx_end(f->db, outer, rc);
@@ -400,8 +400,8 @@ int followup_sync(struct followup *f, const struct followup_opts *o, int64_t *ca
     }
     *calls = x.n;
     if (x.n) {
-        sqlite3_stmt *s = stmt(f, S_FU_PRUNE);
-        sqlite3_bind_int64(s, 1, es_now_ms() - FU_CALLS_KEEP_MS);
+        struct db_stmt *s = stmt(f, S_FU_PRUNE);
+        db_bind_int64(s, 1, es_now_ms() - FU_CALLS_KEEP_MS);
         return done(f, s, err);
     }
     return 0;

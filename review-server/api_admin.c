@@ -140,7 +140,7 @@ static enum MHD_Result rubric_upload(struct req *r)
     char detail[64];
     snprintf(detail, sizeof detail, "{\"version\":%d}", version);
     if (!rc && out == RUBRIC_UNCHANGED)
-        rc = catalog_tx_end(catalog_sqlite(r->w->cat), outer, 0); /* nothing to audit */
+        rc = catalog_tx_end(catalog_db(r->w->cat), outer, 0); /* nothing to audit */
     else
         rc = http_tx_audit_end(r, outer, rc, "rubric.import", rb->id, detail, &err);
     json_t *o = rc ? NULL

@@ -19,25 +19,24 @@ static int key(struct es_buf *b, const char *k)
     return es_buf_appendf(b, ",\"%s\":", k);
 }
 
-static int str_col(struct es_buf *b, const char *k, sqlite3_stmt *st, int col)
+static int str_col(struct es_buf *b, const char *k, struct db_stmt *st, int col)
 {
-    const char *v = (const char *)sqlite3_column_text(st, col);
+    const char *v = (const char *)db_column_text(st, col);
     int rc = key(b, k);
-    return rc ? rc : es_json_string(b, v ? v : "", v ? (size_t)sqlite3_column_bytes(st, col) : 0);
+    return rc ? rc : es_json_string(b, v ? v : "", v ? (size_t)db_column_bytes(st, col) : 0);
 }
 
 /* Column order: see list_cols in calls_query.c. */
-static int row_write(struct es_buf *b, sqlite3_stmt *st)
+static int row_write(struct es_buf *b, struct db_stmt *st)
 {
     char started[ES_ISO_LEN];
-    es_time_iso(sqlite3_column_int64(st, 1), started);
+    es_time_iso(db_column_int64(st, 1), started);
     int rc = LIT(b, "{\"id\":");
     if (!rc)
-        rc = es_json_string(b, (const char *)sqlite3_column_text(st, 0),
-                            (size_t)sqlite3_column_bytes(st, 0));
+        rc = es_json_string(b, (const char *)db_column_text(st, 0), (size_t)db_column_bytes(st, 0));
     if (!rc)
         rc = es_buf_appendf(b, ",\"started_at\":\"%s\",\"duration_ms\":%lld", started,
-                            (long long)sqlite3_column_int64(st, 2));
+                            (long long)db_column_int64(st, 2));
     static const struct {
         const char *key;
         int col;
@@ -46,26 +45,25 @@ static int row_write(struct es_buf *b, sqlite3_stmt *st)
     for (size_t i = 0; i < ES_ARRAY_LEN(texts) && !rc; i++)
         rc = str_col(b, texts[i].key, st, texts[i].col);
     /* tags are a JSON array written by the catalog; anything else shows as [] */
-    const char *tags = (const char *)sqlite3_column_text(st, 10);
+    const char *tags = (const char *)db_column_text(st, 10);
     json_t *t = tags ? json_loads(tags, 0, NULL) : NULL;
     char *tj = json_is_array(t) ? json_dumps(t, JSON_COMPACT) : NULL;
     if (!rc)
         rc = es_buf_appendf(b, ",\"tags\":%s,\"purged\":%s", tj ? tj : "[]",
-                            sqlite3_column_int64(st, 11) ? "true" : "false");
+                            db_column_int64(st, 11) ? "true" : "false");
     free(tj);
     json_decref(t);
-    if (!rc && sqlite3_column_type(st, 12) == SQLITE_NULL)
+    if (!rc && db_column_null(st, 12))
         return LIT(b, ",\"evaluation\":null}");
     if (!rc)
         rc = LIT(b, ",\"evaluation\":{\"id\":");
     if (!rc)
-        rc = es_json_string(b, (const char *)sqlite3_column_text(st, 12),
-                            (size_t)sqlite3_column_bytes(st, 12));
+        rc = es_json_string(b, (const char *)db_column_text(st, 12),
+                            (size_t)db_column_bytes(st, 12));
     if (!rc)
         rc = es_buf_appendf(b, ",\"score\":%.1f,\"passed\":%s,\"critical_failed\":%s",
-                            sqlite3_column_double(st, 13),
-                            sqlite3_column_int(st, 14) ? "true" : "false",
-                            sqlite3_column_int(st, 15) ? "true" : "false");
+                            db_column_double(st, 13), db_column_int(st, 14) ? "true" : "false",
+                            db_column_int(st, 15) ? "true" : "false");
     if (!rc)
         rc = str_col(b, "status", st, 16);
     return rc ? rc : LIT(b, "}}");
@@ -77,16 +75,16 @@ enum MHD_Result api_calls(struct req *r)
     enum MHD_Result res;
     if (calls_query_read(r, &q, true, &res))
         return res;
-    sqlite3_stmt *st = calls_query_stmt(r->w, catalog_sqlite(r->w->cat), &q, CALLS_LIST);
+    struct db_stmt *st = calls_query_stmt(r->w, catalog_db(r->w->cat), &q, CALLS_LIST);
     if (!st)
         return http_error(r, 500, "the call list query failed");
-    sqlite3_bind_int(st, 14, q.limit + 1); /* one more says whether there is a next page */
+    db_bind_int(st, 14, q.limit + 1); /* one more says whether there is a next page */
     struct es_buf out;
     es_buf_init(&out, 64 << 20);
-    int n = 0, step = SQLITE_DONE, rc = LIT(&out, "{\"calls\":[");
+    int n = 0, step = DB_DONE, rc = LIT(&out, "{\"calls\":[");
     int64_t last_at = 0;
     char last_id[ES_ID_LEN] = "", next[96] = "";
-    while (!rc && q.limit > 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    while (!rc && q.limit > 0 && (step = db_step(st)) == DB_ROW) {
         if (n == q.limit) { /* a row beyond the page: the next page starts after the last */
             snprintf(next, sizeof next, "%lld_%s", (long long)last_at, last_id);
             break;
@@ -95,15 +93,15 @@ enum MHD_Result api_calls(struct req *r)
             rc = LIT(&out, ",");
         if (!rc)
             rc = row_write(&out, st);
-        last_at = sqlite3_column_int64(st, 1);
-        snprintf(last_id, sizeof last_id, "%s", (const char *)sqlite3_column_text(st, 0));
+        last_at = db_column_int64(st, 1);
+        snprintf(last_id, sizeof last_id, "%s", (const char *)db_column_text(st, 0));
         n++;
     }
-    sqlite3_reset(st);
+    db_reset(st);
     if (!rc)
         rc = next[0] ? es_buf_appendf(&out, "],\"next\":\"%s\"}", next)
                      : LIT(&out, "],\"next\":null}");
-    if (rc || (step != SQLITE_ROW && step != SQLITE_DONE)) {
+    if (rc || (step != DB_ROW && step != DB_DONE)) {
         es_buf_free(&out);
         return http_error(r, 500, "the call list query failed");
     }

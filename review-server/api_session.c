@@ -55,7 +55,7 @@ static enum MHD_Result login(struct req *r)
         rc = review_session_create(r->w->rv, &u, token, csrf, &err);
         if (!rc)
             rc = review_audit(r->w->rv, u.name, "login", "", detail, &err);
-        rc = catalog_tx_end(catalog_sqlite(r->w->cat), outer, rc);
+        rc = catalog_tx_end(catalog_db(r->w->cat), outer, rc);
         if (!rc)
             review_audit_anchor(r->w->rv);
     }

@@ -141,9 +141,9 @@ int rv_audit_key_load(struct review_store *s, const char *data_dir, struct es_er
                   : 0;
     /* no key: made now, unless keyed rows exist (their key is lost, and a new
      * one would only hide that) */
-    sqlite3_stmt *st = rv_stmt(s, RV_AUDIT_KEYED);
-    int64_t keyed = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_reset(st);
+    struct db_stmt *st = rv_stmt(s, RV_AUDIT_KEYED);
+    int64_t keyed = db_step(st) == DB_ROW ? db_column_int64(st, 0) : -1;
+    db_reset(st);
     if (keyed != 0)
         return es_seterr(err, ES_ECORRUPT,
                          "audit key %s is missing but the audit log has %lld keyed rows:"
@@ -187,12 +187,12 @@ void review_audit_anchor(struct review_store *s)
     memcpy(mac, s->pending_mac, sizeof mac);
     s->pending_id = 0;
     /* only a committed row is anchored (its transaction may have rolled back) */
-    sqlite3_stmt *st = rv_stmt(s, RV_AUDIT_MAC_OF);
-    sqlite3_bind_int64(st, 1, id);
-    bool there = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) &&
-                 !strcmp((const char *)sqlite3_column_text(st, 0), mac);
-    sqlite3_reset(st);
-    if (!there || !sqlite3_get_autocommit(s->db))
+    struct db_stmt *st = rv_stmt(s, RV_AUDIT_MAC_OF);
+    db_bind_int64(st, 1, id);
+    bool there = db_step(st) == DB_ROW && db_column_text(st, 0) &&
+                 !strcmp((const char *)db_column_text(st, 0), mac);
+    db_reset(st);
+    if (!there || db_in_tx(s->db))
         return;
     /* one writer at a time, and never backwards (threads and processes commit
      * in one order and may get here in another) */
@@ -229,15 +229,15 @@ int review_audit(struct review_store *s, const char *actor, const char *action, 
         return es_seterr(err, ES_ESTATE, "the audit key is not loaded");
     bool outer; /* a transaction of its own, or a savepoint in the change's */
     if (catalog_tx_begin(s->db, &outer))
-        return es_seterr(err, ES_EDB, "audit: %s", sqlite3_errmsg(s->db));
+        return es_seterr(err, ES_EDB, "audit: %s", db_errmsg(s->db));
     char prev_hash[65] = GENESIS, prev_link[65] = GENESIS, hash[65], mac[65];
-    sqlite3_stmt *st = rv_stmt(s, RV_AUDIT_LAST);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        snprintf(prev_hash, sizeof prev_hash, "%s", (const char *)sqlite3_column_text(st, 0));
-        const unsigned char *m = sqlite3_column_text(st, 1);
+    struct db_stmt *st = rv_stmt(s, RV_AUDIT_LAST);
+    if (db_step(st) == DB_ROW) {
+        snprintf(prev_hash, sizeof prev_hash, "%s", (const char *)db_column_text(st, 0));
+        const char *m = db_column_text(st, 1);
         snprintf(prev_link, sizeof prev_link, "%s", m ? (const char *)m : prev_hash);
     }
-    sqlite3_reset(st);
+    db_reset(st);
     struct fields f = {.at = es_now_ms(),
                        .actor = actor,
                        .action = action,
@@ -246,22 +246,25 @@ int review_audit(struct review_store *s, const char *actor, const char *action, 
     row_hash(&f, prev_hash, hash);
     row_mac(s->key, &f, prev_link, mac);
     st = rv_stmt(s, RV_AUDIT_ADD);
-    sqlite3_bind_int64(st, 1, f.at);
-    sqlite3_bind_text(st, 2, f.actor, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, f.action, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, f.target, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, f.detail, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, prev_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, mac, -1, SQLITE_STATIC);
-    int rc = rv_step_done(s, st, "audit", err);
+    db_bind_int64(st, 1, f.at);
+    db_bind_text(st, 2, f.actor, -1);
+    db_bind_text(st, 3, f.action, -1);
+    db_bind_text(st, 4, f.target, -1);
+    db_bind_text(st, 5, f.detail, -1);
+    db_bind_text(st, 6, prev_hash, -1);
+    db_bind_text(st, 7, hash, -1);
+    db_bind_text(st, 8, mac, -1);
+    int64_t row = 0;
+    int rc = db_step_id(st, &row);
+    if (rc)
+        es_seterr(err, rc == ES_EEXIST ? rc : ES_EDB, "catalog: audit: %s", db_errmsg(s->db));
     if (!rc) {
-        s->pending_id = sqlite3_last_insert_rowid(s->db);
+        s->pending_id = row;
         memcpy(s->pending_mac, mac, sizeof mac);
     }
     int end = catalog_tx_end(s->db, outer, rc);
     if (end && !rc)
-        es_seterr(err, end, "audit: commit failed: %s", sqlite3_errmsg(s->db));
+        es_seterr(err, end, "audit: commit failed: %s", db_errmsg(s->db));
     if (end) {
         s->pending_id = 0;
         ES_ERROR("serve", "audit row %s by %s not written: %s", action, actor, err->msg);
@@ -273,28 +276,28 @@ int review_audit(struct review_store *s, const char *actor, const char *action, 
 
 /* ---- verifying ---------------------------------------------------------------- */
 
-static const char *col(sqlite3_stmt *st, int i)
+static const char *col(struct db_stmt *st, int i)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
+    const char *t = db_column_text(st, i);
     return t ? (const char *)t : "";
 }
 
 int review_audit_verify(struct review_store *s, struct review_audit_check *out, struct es_err *err)
 {
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *st = rv_stmt(s, RV_AUDIT_ALL);
+    struct db_stmt *st = rv_stmt(s, RV_AUDIT_ALL);
     char prev[65] = GENESIS, link[65] = GENESIS, hash[65], mac[65];
     int64_t last_id = 0;
     bool keyed_seen = false;
-    int rc = 0, step = SQLITE_DONE;
-    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0);
-        struct fields f = {.at = sqlite3_column_int64(st, 1),
+    int rc = 0, step = DB_DONE;
+    while (!rc && (step = db_step(st)) == DB_ROW) {
+        int64_t id = db_column_int64(st, 0);
+        struct fields f = {.at = db_column_int64(st, 1),
                            .actor = col(st, 2),
                            .action = col(st, 3),
                            .target = col(st, 4),
                            .detail = col(st, 5)};
-        bool has_mac = sqlite3_column_type(st, 8) != SQLITE_NULL;
+        bool has_mac = !db_column_null(st, 8);
         bool gap = last_id && id != last_id + 1;
         if (has_mac) {
             row_mac(s->key, &f, link, mac);
@@ -340,9 +343,9 @@ int review_audit_verify(struct review_store *s, struct review_audit_check *out, 
         last_id = id;
         out->rows++;
     }
-    if (!rc && step != SQLITE_DONE)
-        rc = es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(s->db));
-    sqlite3_reset(st);
+    if (!rc && step != DB_DONE)
+        rc = es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(s->db));
+    db_reset(st);
     if (rc)
         return rc;
     /* the end of the chain against the anchor */
@@ -361,9 +364,9 @@ int review_audit_verify(struct review_store *s, struct review_audit_check *out, 
                          " anchor names row %lld",
                          (long long)(last_id + 1), (long long)last_id, (long long)aid);
     st = rv_stmt(s, RV_AUDIT_MAC_OF);
-    sqlite3_bind_int64(st, 1, aid);
-    bool same = sqlite3_step(st) == SQLITE_ROW && !strcmp(col(st, 0), amac);
-    sqlite3_reset(st);
+    db_bind_int64(st, 1, aid);
+    bool same = db_step(st) == DB_ROW && !strcmp(col(st, 0), amac);
+    db_reset(st);
     if (!same)
         return es_seterr(err, ES_ECORRUPT,
                          "audit row %lld is not the row the anchor names: the log was cut and"

@@ -125,10 +125,10 @@ static char *like_pattern(const char *q)
     return p;
 }
 
-static void bind_opt(sqlite3_stmt *st, int i, const char *v)
+static void bind_opt(struct db_stmt *st, int i, const char *v)
 {
     if (v)
-        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+        db_bind_text_copy(st, i, v, -1);
 }
 
 /* The filters, each a fixed piece of SQL with a fixed parameter number. */
@@ -217,7 +217,7 @@ static unsigned filter_mask(const struct calls_query *q)
 }
 
 /* Only fixed text goes into the SQL; every value is a bound parameter. */
-static sqlite3_stmt *prepare(sqlite3 *db, unsigned mask, enum calls_kind kind)
+static struct db_stmt *prepare(struct db *db, unsigned mask, enum calls_kind kind)
 {
     struct es_buf sql;
     es_buf_init(&sql, 8192);
@@ -236,51 +236,49 @@ static sqlite3_stmt *prepare(sqlite3 *db, unsigned mask, enum calls_kind kind)
         rc = es_buf_appendf(&sql, " ORDER BY %s DESC, c.id DESC%s",
                             by_eval ? "e.call_started_at" : "c.started_at",
                             kind == CALLS_LIST ? " LIMIT ?14" : "");
-    sqlite3_stmt *st = NULL;
-    if (!rc &&
-        sqlite3_prepare_v3(db, sql.data, -1, kind == CALLS_LIST ? SQLITE_PREPARE_PERSISTENT : 0,
-                           &st, NULL) != SQLITE_OK) {
-        ES_ERROR("serve", "preparing the call query: %s", sqlite3_errmsg(db));
+    struct db_stmt *st = NULL;
+    if (!rc && db_prepare(db, sql.data, &st)) {
+        ES_ERROR("serve", "preparing the call query: %s", db_errmsg(db));
         st = NULL;
     }
     es_buf_free(&sql);
     return st;
 }
 
-static void bind_filters(sqlite3_stmt *st, const struct calls_query *q)
+static void bind_filters(struct db_stmt *st, const struct calls_query *q)
 {
-    sqlite3_bind_int64(st, 1, q->from);
-    sqlite3_bind_int64(st, 2, q->to);
+    db_bind_int64(st, 1, q->from);
+    db_bind_int64(st, 2, q->to);
     bind_opt(st, 3, q->operator_);
     bind_opt(st, 4, q->direction);
     bind_opt(st, 5, q->disposition);
     if (q->scored >= 0)
-        sqlite3_bind_int(st, 6, q->scored);
+        db_bind_int(st, 6, q->scored);
     if (q->has_min)
-        sqlite3_bind_double(st, 7, q->min_score);
+        db_bind_double(st, 7, q->min_score);
     if (q->has_max)
-        sqlite3_bind_double(st, 8, q->max_score);
+        db_bind_double(st, 8, q->max_score);
     bind_opt(st, 9, q->error_tag);
     if (q->q) {
         char *like = like_pattern(q->q);
         if (like)
-            sqlite3_bind_text(st, 10, like, -1, SQLITE_TRANSIENT);
+            db_bind_text_copy(st, 10, like, -1);
         free(like);
         bind_opt(st, 11, q->q);
     } else {
-        sqlite3_bind_null(st, 10);
+        db_bind_null(st, 10);
     }
     if (q->cursor_id[0]) {
-        sqlite3_bind_int64(st, 12, q->cursor_at);
-        sqlite3_bind_text(st, 13, q->cursor_id, -1, SQLITE_TRANSIENT);
+        db_bind_int64(st, 12, q->cursor_at);
+        db_bind_text_copy(st, 13, q->cursor_id, -1);
     }
 }
 
-sqlite3_stmt *calls_query_stmt(struct worker *w, sqlite3 *db, const struct calls_query *q,
-                               enum calls_kind kind)
+struct db_stmt *calls_query_stmt(struct worker *w, struct db *db, const struct calls_query *q,
+                                 enum calls_kind kind)
 {
     unsigned mask = filter_mask(q);
-    sqlite3_stmt *st = NULL;
+    struct db_stmt *st = NULL;
     if (!w) {
         st = prepare(db, mask, kind);
     } else {
@@ -293,12 +291,12 @@ sqlite3_stmt *calls_query_stmt(struct worker *w, sqlite3 *db, const struct calls
             if (!st)
                 return NULL;
             unsigned slot = w->cache_next++ % WORKER_STMT_CACHE;
-            sqlite3_finalize(w->cache[slot].st);
+            db_finalize(w->cache[slot].st);
             w->cache[slot].key = key;
             w->cache[slot].st = st;
         }
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
+        db_reset(st);
+        db_clear_bindings(st);
     }
     if (st)
         bind_filters(st, q);

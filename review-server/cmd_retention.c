@@ -180,7 +180,7 @@ int cmd_retention_policy(struct es_cli *cli)
         /* marked purged and audited together; the files go once that is committed (a
          * crash in between leaves a stray file verify reports, never a row without audio) */
         bool outer;
-        rc = catalog_tx_begin(catalog_sqlite(cat), &outer);
+        rc = catalog_tx_begin(catalog_db(cat), &outer);
         for (size_t k = i; k < end && !rc; k++) {
             const struct retention_rule *r = &p.rules[w.v[k].rule];
             json_t *d = json_pack("{s:s, s:I, s:I}", "rule", r->text, "keep_days",
@@ -193,7 +193,7 @@ int cmd_retention_policy(struct es_cli *cli)
                 rc = review_audit(rv, "retention", "retention.delete", w.v[k].id, detail, &err);
             free(detail);
         }
-        rc = catalog_tx_end(catalog_sqlite(cat), outer, rc);
+        rc = catalog_tx_end(catalog_db(cat), outer, rc);
         if (rc)
             break;
         review_audit_anchor(rv);

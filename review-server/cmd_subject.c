@@ -172,10 +172,10 @@ static int audit_one(struct ctx *x, const char *actor, const char *action, json_
     char *d = json_dumps(detail, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(detail);
     bool outer;
-    int rc = d ? catalog_tx_begin(catalog_sqlite(x->cat), &outer) : ES_ENOMEM;
+    int rc = d ? catalog_tx_begin(catalog_db(x->cat), &outer) : ES_ENOMEM;
     if (!rc) {
         rc = review_audit(x->rv, actor, action, x->ref, d, err);
-        rc = catalog_tx_end(catalog_sqlite(x->cat), outer, rc);
+        rc = catalog_tx_end(catalog_db(x->cat), outer, rc);
         if (!rc)
             review_audit_anchor(x->rv);
     }
@@ -408,7 +408,7 @@ static int erase_core(struct ctx *x, struct found *f, const char *actor, const c
     int rc = paths && k ? 0 : es_seterr(err, ES_ENOMEM, "out of memory");
     bool outer;
     if (!rc)
-        rc = catalog_tx_begin(catalog_sqlite(x->cat), &outer)
+        rc = catalog_tx_begin(catalog_db(x->cat), &outer)
                  ? es_seterr(err, ES_EDB, "catalog: cannot begin")
                  : 0;
     if (!rc) {
@@ -445,7 +445,7 @@ static int erase_core(struct ctx *x, struct found *f, const char *actor, const c
         if (!rc)
             rc = ds ? review_audit(x->rv, actor, "subject.erase", x->ref, ds, err) : ES_ENOMEM;
         free(ds);
-        rc = catalog_tx_end(catalog_sqlite(x->cat), outer, rc);
+        rc = catalog_tx_end(catalog_db(x->cat), outer, rc);
         if (!rc) {
             review_audit_anchor(x->rv);
             for (size_t i = 0; i < n; i++) {

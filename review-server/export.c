@@ -24,7 +24,7 @@ static const char *const headers[NCOLS] = {
 struct export
 {
     struct catalog *cat;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     struct es_buf out; /* CSV waiting to be sent */
     size_t sent;
     bool done;
@@ -36,7 +36,7 @@ static void export_free(void *p)
     struct export *x = p;
     if (!x)
         return;
-    sqlite3_finalize(x->st);
+    db_finalize(x->st);
     catalog_close(x->cat);
     es_buf_free(&x->out);
     free(x);
@@ -51,10 +51,9 @@ static struct export *export_open(struct req *r, enum MHD_Result *res)
     struct export *x = calloc(1, sizeof *x);
     struct es_err err = {{0}};
     if (x && !catalog_open(r->srv->data_dir, &x->cat, &err))
-        x->st = calls_query_stmt(NULL, catalog_sqlite(x->cat), &q, CALLS_EXPORT);
+        x->st = calls_query_stmt(NULL, catalog_db(x->cat), &q, CALLS_EXPORT);
     if (!x || !x->st) {
-        ES_ERROR("serve", "export: %s",
-                 x && x->cat ? sqlite3_errmsg(catalog_sqlite(x->cat)) : err.msg);
+        ES_ERROR("serve", "export: %s", x && x->cat ? db_errmsg(catalog_db(x->cat)) : err.msg);
         export_free(x);
         *res = http_error(r, 500, "the export cannot start");
         return NULL;
@@ -123,25 +122,25 @@ static int csv_cell(struct es_buf *b, const char *v, bool last)
     return rc ? rc : es_buf_append(b, last ? "\r\n" : ",", last ? 2 : 1);
 }
 
-static const char *col(sqlite3_stmt *st, int i)
+static const char *col(struct db_stmt *st, int i)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
+    const char *t = db_column_text(st, i);
     return t ? (const char *)t : "";
 }
 
 /* One row's cells as text (times in UTC ISO 8601, booleans true/false). */
-static void row_cells(sqlite3_stmt *st, char cells[NCOLS][64], const char *text[NCOLS])
+static void row_cells(struct db_stmt *st, char cells[NCOLS][64], const char *text[NCOLS])
 {
-    es_time_iso(sqlite3_column_int64(st, 1), cells[1]);
-    snprintf(cells[2], 64, "%.3f", (double)sqlite3_column_int64(st, 2) / 1000.0);
-    bool scored = sqlite3_column_type(st, 12) != SQLITE_NULL;
+    es_time_iso(db_column_int64(st, 1), cells[1]);
+    snprintf(cells[2], 64, "%.3f", (double)db_column_int64(st, 2) / 1000.0);
+    bool scored = !db_column_null(st, 12);
     snprintf(cells[10], 64, "%s", scored ? col(st, 10) : "");
     if (scored)
-        snprintf(cells[12], 64, "%.1f", sqlite3_column_double(st, 12));
+        snprintf(cells[12], 64, "%.1f", db_column_double(st, 12));
     else
         cells[12][0] = 0;
-    snprintf(cells[13], 64, "%s", !scored ? "" : sqlite3_column_int(st, 13) ? "true" : "false");
-    snprintf(cells[14], 64, "%s", !scored ? "" : sqlite3_column_int(st, 14) ? "true" : "false");
+    snprintf(cells[13], 64, "%s", !scored ? "" : db_column_int(st, 13) ? "true" : "false");
+    snprintf(cells[14], 64, "%s", !scored ? "" : db_column_int(st, 14) ? "true" : "false");
     for (int i = 0; i < NCOLS; i++)
         text[i] = col(st, i);
     static const int formatted[] = {1, 2, 10, 12, 13, 14};
@@ -159,10 +158,10 @@ static ssize_t csv_read(void *cls, uint64_t pos, char *buf, size_t max)
             x->out.len -= x->sent;
             x->sent = 0;
         }
-        int step = sqlite3_step(x->st);
-        if (step != SQLITE_ROW) {
-            if (step != SQLITE_DONE)
-                ES_ERROR("serve", "export: %s", sqlite3_errmsg(catalog_sqlite(x->cat)));
+        int step = db_step(x->st);
+        if (step != DB_ROW) {
+            if (step != DB_DONE)
+                ES_ERROR("serve", "export: %s", db_errmsg(catalog_db(x->cat)));
             x->done = true;
             break;
         }
@@ -231,22 +230,21 @@ static int xlsx_write(struct export *x, const char *path, const char *tmpdir)
             row = 1;
             sheet++;
         }
-        int step = sqlite3_step(x->st);
-        if (step != SQLITE_ROW)
+        int step = db_step(x->st);
+        if (step != DB_ROW)
             break;
-        sqlite3_stmt *st = x->st;
+        struct db_stmt *st = x->st;
         for (int i = 0; i < NCOLS; i++) {
             lxw_col_t c = (lxw_col_t)i;
-            bool null = sqlite3_column_type(st, i) == SQLITE_NULL;
+            bool null = db_column_null(st, i);
             if (i == 1)
-                worksheet_write_unixtime(ws, row, c, sqlite3_column_int64(st, 1) / 1000, when);
+                worksheet_write_unixtime(ws, row, c, db_column_int64(st, 1) / 1000, when);
             else if (i == 2)
-                worksheet_write_number(ws, row, c, (double)sqlite3_column_int64(st, 2) / 1000.0,
-                                       NULL);
+                worksheet_write_number(ws, row, c, (double)db_column_int64(st, 2) / 1000.0, NULL);
             else if ((i == 10 || i == 12) && !null)
-                worksheet_write_number(ws, row, c, sqlite3_column_double(st, i), NULL);
+                worksheet_write_number(ws, row, c, db_column_double(st, i), NULL);
             else if ((i == 13 || i == 14) && !null)
-                worksheet_write_boolean(ws, row, c, sqlite3_column_int(st, i), NULL);
+                worksheet_write_boolean(ws, row, c, db_column_int(st, i), NULL);
             else if (!null && col(st, i)[0])
                 worksheet_write_string(ws, row, c, col(st, i), NULL);
         }

@@ -75,9 +75,8 @@ enum MHD_Result http_error(struct req *r, unsigned status, const char *fmt, ...)
 
 int http_tx_begin(struct req *r, bool *outer, struct es_err *err)
 {
-    sqlite3 *db = catalog_sqlite(r->w->cat);
-    return catalog_tx_begin(db, outer) ? es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(db))
-                                       : 0;
+    struct db *db = catalog_db(r->w->cat);
+    return catalog_tx_begin(db, outer) ? es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(db)) : 0;
 }
 
 int http_tx_audit_end(struct req *r, bool outer, int rc, const char *action, const char *target,
@@ -85,7 +84,7 @@ int http_tx_audit_end(struct req *r, bool outer, int rc, const char *action, con
 {
     if (!rc)
         rc = review_audit(r->w->rv, r->authed ? r->user.name : "?", action, target, detail, err);
-    int end = catalog_tx_end(catalog_sqlite(r->w->cat), outer, rc);
+    int end = catalog_tx_end(catalog_db(r->w->cat), outer, rc);
     if (end && !rc)
         es_seterr(err, end, "the change and its audit row could not be committed");
     if (!end)
@@ -163,7 +162,7 @@ static void worker_free(void *p)
     if (!w)
         return;
     for (int i = 0; i < WORKER_STMT_CACHE; i++)
-        sqlite3_finalize(w->cache[i].st);
+        db_finalize(w->cache[i].st);
     review_store_close(w->rv);
     followup_close(w->fu);
     analytics_close(w->an);

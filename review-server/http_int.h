@@ -70,7 +70,7 @@ struct worker {
     /* call-list statements, one per combination of filters in use (see calls_query.c) */
     struct {
         unsigned key;
-        sqlite3_stmt *st;
+        struct db_stmt *st;
     } cache[WORKER_STMT_CACHE];
     unsigned cache_next;
 };
@@ -180,8 +180,8 @@ int calls_query_read(struct req *r, struct calls_query *q, bool paged, enum MHD_
 /* A statement for q with its filters bound (?14 = the list's row limit is left to
  * the caller). Lists use the worker's cache (borrowed); exports pass a NULL worker
  * and get their own statement to finalize. */
-sqlite3_stmt *calls_query_stmt(struct worker *w, sqlite3 *db, const struct calls_query *q,
-                               enum calls_kind kind);
+struct db_stmt *calls_query_stmt(struct worker *w, struct db *db, const struct calls_query *q,
+                                 enum calls_kind kind);
 
 /* ---- route handlers ----------------------------------------------------------- */
 enum MHD_Result api_session(struct req *r);

@@ -4,7 +4,7 @@
 
 #include "review-server/review.h"
 
-#include <sqlite3.h>
+#include "common/db.h"
 
 enum review_stmt {
     RV_USER_ADD,
@@ -32,8 +32,8 @@ enum review_stmt {
 };
 
 struct review_store {
-    sqlite3 *db; /* the catalog's connection */
-    sqlite3_stmt *st[RV_COUNT];
+    struct db *db; /* the catalog's connection */
+    struct db_stmt *st[RV_COUNT];
     /* the audit chain's key (outside the database) and its anchor file */
     unsigned char key[32];
     bool has_key;
@@ -45,11 +45,11 @@ struct review_store {
 /* Loads the audit key (made on first use; refused if missing while keyed rows exist). */
 int rv_audit_key_load(struct review_store *s, const char *data_dir, struct es_err *err);
 
-sqlite3_stmt *rv_stmt(struct review_store *s, enum review_stmt which);
-int rv_step_done(struct review_store *s, sqlite3_stmt *st, const char *what, struct es_err *err);
+struct db_stmt *rv_stmt(struct review_store *s, enum review_stmt which);
+int rv_step_done(struct review_store *s, struct db_stmt *st, const char *what, struct es_err *err);
 /* What the sessions table keeps of a session token: its SHA-256, in hex. */
 void rv_token_hash(const char *token, char out[65]);
 /* Columns 0-5 of a row: id, name, role, operator, disabled, created_at. */
-void rv_read_user(sqlite3_stmt *st, struct review_user *u);
+void rv_read_user(struct db_stmt *st, struct review_user *u);
 
 #endif

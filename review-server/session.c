@@ -35,11 +35,11 @@ int review_session_create(struct review_store *s, const struct review_user *u,
     random_hex(token);
     random_hex(csrf);
     rv_token_hash(token, h);
-    sqlite3_stmt *st = rv_stmt(s, RV_SESSION_ADD);
-    sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, u->id);
-    sqlite3_bind_text(st, 3, csrf, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, es_now_ms());
+    struct db_stmt *st = rv_stmt(s, RV_SESSION_ADD);
+    db_bind_text(st, 1, h, -1);
+    db_bind_int64(st, 2, u->id);
+    db_bind_text(st, 3, csrf, -1);
+    db_bind_int64(st, 4, es_now_ms());
     return rv_step_done(s, st, "create session", err);
 }
 
@@ -48,8 +48,8 @@ int review_session_delete(struct review_store *s, const char *token)
     char h[65];
     struct es_err err;
     rv_token_hash(token, h);
-    sqlite3_stmt *st = rv_stmt(s, RV_SESSION_DEL);
-    sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
+    struct db_stmt *st = rv_stmt(s, RV_SESSION_DEL);
+    db_bind_text(st, 1, h, -1);
     return rv_step_done(s, st, "delete session", &err);
 }
 
@@ -60,16 +60,16 @@ int review_session_get(struct review_store *s, const char *token, int64_t now,
         return ES_ENOTFOUND;
     char h[65];
     rv_token_hash(token, h);
-    sqlite3_stmt *st = rv_stmt(s, RV_SESSION_GET);
-    sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
+    struct db_stmt *st = rv_stmt(s, RV_SESSION_GET);
+    db_bind_text(st, 1, h, -1);
+    if (db_step(st) != DB_ROW) {
+        db_reset(st);
         return ES_ENOTFOUND;
     }
     rv_read_user(st, u);
-    snprintf(csrf, REVIEW_TOKEN_HEX, "%s", (const char *)sqlite3_column_text(st, 6));
-    int64_t created = sqlite3_column_int64(st, 7), seen = sqlite3_column_int64(st, 8);
-    sqlite3_reset(st);
+    snprintf(csrf, REVIEW_TOKEN_HEX, "%s", (const char *)db_column_text(st, 6));
+    int64_t created = db_column_int64(st, 7), seen = db_column_int64(st, 8);
+    db_reset(st);
     if (u->disabled || now - seen > REVIEW_SESSION_IDLE_MS ||
         now - created > REVIEW_SESSION_ABSOLUTE_MS) {
         review_session_delete(s, token);
@@ -78,8 +78,8 @@ int review_session_get(struct review_store *s, const char *token, int64_t now,
     if (now - seen > 60000) { /* at most one write a minute per session */
         struct es_err err;
         st = rv_stmt(s, RV_SESSION_TOUCH);
-        sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, now);
+        db_bind_text(st, 1, h, -1);
+        db_bind_int64(st, 2, now);
         rv_step_done(s, st, "touch session", &err);
     }
     return 0;

@@ -24,11 +24,11 @@ int review_token_create(struct review_store *s, const char *name, const char *by
     es_hex(b, sizeof b, token);
     sodium_memzero(b, sizeof b);
     hash_hex(token, h);
-    sqlite3_stmt *st = rv_stmt(s, RV_TOKEN_ADD);
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, h, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, es_now_ms());
+    struct db_stmt *st = rv_stmt(s, RV_TOKEN_ADD);
+    db_bind_text(st, 1, name, -1);
+    db_bind_text(st, 2, h, -1);
+    db_bind_text(st, 3, by, -1);
+    db_bind_int64(st, 4, es_now_ms());
     int rc = rv_step_done(s, st, "add token", err);
     if (rc == ES_EEXIST)
         es_seterr(err, rc, "a token named '%s' already exists", name);
@@ -43,24 +43,24 @@ int review_token_check(struct review_store *s, const char *token, char name[REVI
         return ES_ENOTFOUND;
     char h[65];
     hash_hex(token, h);
-    sqlite3_stmt *st = rv_stmt(s, RV_TOKEN_CHECK);
-    sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
+    struct db_stmt *st = rv_stmt(s, RV_TOKEN_CHECK);
+    db_bind_text(st, 1, h, -1);
     int rc = ES_ENOTFOUND;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        snprintf(name, REVIEW_NAME_LEN, "%s", (const char *)sqlite3_column_text(st, 0));
+    if (db_step(st) == DB_ROW) {
+        snprintf(name, REVIEW_NAME_LEN, "%s", (const char *)db_column_text(st, 0));
         rc = 0;
     }
-    sqlite3_reset(st);
+    db_reset(st);
     return rc;
 }
 
 int review_token_revoke(struct review_store *s, const char *name, struct es_err *err)
 {
-    sqlite3_stmt *st = rv_stmt(s, RV_TOKEN_REVOKE);
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, es_now_ms());
+    struct db_stmt *st = rv_stmt(s, RV_TOKEN_REVOKE);
+    db_bind_text(st, 1, name, -1);
+    db_bind_int64(st, 2, es_now_ms());
     int rc = rv_step_done(s, st, "revoke token", err);
-    if (!rc && sqlite3_changes(s->db) != 1)
+    if (!rc && db_changes(s->db) != 1)
         rc = es_seterr(err, ES_ENOTFOUND, "no live token '%.64s'", name);
     return rc;
 }
@@ -68,17 +68,17 @@ int review_token_revoke(struct review_store *s, const char *name, struct es_err 
 int review_token_list(struct review_store *s, int (*cb)(void *ud, const struct review_token_info *),
                       void *ud)
 {
-    sqlite3_stmt *st = rv_stmt(s, RV_TOKEN_LIST);
+    struct db_stmt *st = rv_stmt(s, RV_TOKEN_LIST);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = db_step(st)) == DB_ROW) {
         struct review_token_info t = {0};
-        snprintf(t.name, sizeof t.name, "%s", (const char *)sqlite3_column_text(st, 0));
-        snprintf(t.created_by, sizeof t.created_by, "%s", (const char *)sqlite3_column_text(st, 1));
-        t.created_at = sqlite3_column_int64(st, 2);
-        t.revoked_at = sqlite3_column_int64(st, 3);
+        snprintf(t.name, sizeof t.name, "%s", (const char *)db_column_text(st, 0));
+        snprintf(t.created_by, sizeof t.created_by, "%s", (const char *)db_column_text(st, 1));
+        t.created_at = db_column_int64(st, 2);
+        t.revoked_at = db_column_int64(st, 3);
         if (cb(ud, &t))
             break;
     }
-    sqlite3_reset(st);
-    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : ES_EDB;
+    db_reset(st);
+    return step == DB_ROW || step == DB_DONE ? 0 : ES_EDB;
 }

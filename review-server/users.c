@@ -72,7 +72,7 @@ static const char *const sql[RV_COUNT] = {
     [RV_SESSIONS_DROP_OTHERS] = "DELETE FROM sessions WHERE user_id = ?1 AND token_hash != ?2",
     [RV_AUDIT_LAST] = "SELECT hash, mac FROM audit ORDER BY id DESC LIMIT 1",
     [RV_AUDIT_ADD] = "INSERT INTO audit(at, actor, action, target, detail, prev_hash, hash, mac)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
     [RV_AUDIT_MAC_OF] = "SELECT mac FROM audit WHERE id = ?1",
     [RV_AUDIT_KEYED] = "SELECT count(*) FROM audit WHERE mac IS NOT NULL",
     [RV_SESSION_ADD] = "INSERT INTO sessions(token_hash, user_id, csrf, created_at, seen_at)"
@@ -116,41 +116,40 @@ int review_role_parse(const char *name, enum review_role *out)
     return ES_EINVAL;
 }
 
-sqlite3_stmt *rv_stmt(struct review_store *s, enum review_stmt which)
+struct db_stmt *rv_stmt(struct review_store *s, enum review_stmt which)
 {
-    sqlite3_stmt *st = s->st[which];
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    struct db_stmt *st = s->st[which];
+    db_reset(st);
+    db_clear_bindings(st);
     return st;
 }
 
-int rv_step_done(struct review_store *s, sqlite3_stmt *st, const char *what, struct es_err *err)
+int rv_step_done(struct review_store *s, struct db_stmt *st, const char *what, struct es_err *err)
 {
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE)
+    int rc = db_step(st);
+    db_reset(st);
+    if (rc == DB_DONE)
         return 0;
-    if ((rc & 0xff) == SQLITE_CONSTRAINT)
-        return es_seterr(err, ES_EEXIST, "%s: %s", what, sqlite3_errmsg(s->db));
-    return es_seterr(err, ES_EDB, "catalog: %s: %s", what, sqlite3_errmsg(s->db));
+    if (rc == ES_EEXIST)
+        return es_seterr(err, ES_EEXIST, "%s: %s", what, db_errmsg(s->db));
+    return es_seterr(err, ES_EDB, "catalog: %s: %s", what, db_errmsg(s->db));
 }
 
 int review_store_open(struct catalog *c, struct review_store **out, struct es_err *err)
 {
     *out = NULL;
-    int rc =
-        catalog_migrate_module(c, "review-server", migrations, (int)ES_ARRAY_LEN(migrations), err);
+    int rc = catalog_migrate_module(c, "review-server", migrations, NULL,
+                                    (int)ES_ARRAY_LEN(migrations), err);
     if (rc)
         return rc;
     struct review_store *s = calloc(1, sizeof *s);
     if (!s)
         return ES_ENOMEM;
-    s->db = catalog_sqlite(c);
+    s->db = catalog_db(c);
     for (int i = 0; i < RV_COUNT; i++) {
-        if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
-            SQLITE_OK) {
+        if (db_prepare(s->db, sql[i], &s->st[i]) != 0) {
             rc = es_seterr(err, ES_EDB, "catalog: preparing review statement %d: %s", i,
-                           sqlite3_errmsg(s->db));
+                           db_errmsg(s->db));
             review_store_close(s);
             return rc;
         }
@@ -170,7 +169,7 @@ void review_store_close(struct review_store *s)
         return;
     sodium_memzero(s->key, sizeof s->key);
     for (int i = 0; i < RV_COUNT; i++)
-        sqlite3_finalize(s->st[i]);
+        db_finalize(s->st[i]);
     free(s);
 }
 
@@ -227,12 +226,12 @@ int review_user_add(struct review_store *s, const char *name, enum review_role r
         rc = hash_password(password, hash, err);
     if (rc)
         return rc;
-    sqlite3_stmt *st = rv_stmt(s, RV_USER_ADD);
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, review_role_name(role), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, operator_ ? operator_ : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, es_now_ms());
+    struct db_stmt *st = rv_stmt(s, RV_USER_ADD);
+    db_bind_text(st, 1, name, -1);
+    db_bind_text(st, 2, review_role_name(role), -1);
+    db_bind_text(st, 3, operator_ ? operator_ : "", -1);
+    db_bind_text(st, 4, hash, -1);
+    db_bind_int64(st, 5, es_now_ms());
     rc = rv_step_done(s, st, "add user", err);
     sodium_memzero(hash, sizeof hash);
     if (rc == ES_EEXIST)
@@ -242,7 +241,7 @@ int review_user_add(struct review_store *s, const char *name, enum review_role r
 
 static int changed_one(struct review_store *s, const char *name, struct es_err *err)
 {
-    return sqlite3_changes(s->db) == 1 ? 0 : es_seterr(err, ES_ENOTFOUND, "no user '%.64s'", name);
+    return db_changes(s->db) == 1 ? 0 : es_seterr(err, ES_ENOTFOUND, "no user '%.64s'", name);
 }
 
 int review_user_passwd(struct review_store *s, const char *name, const char *password,
@@ -254,10 +253,10 @@ int review_user_passwd(struct review_store *s, const char *name, const char *pas
         rc = hash_password(password, hash, err);
     if (rc)
         return rc;
-    sqlite3_stmt *st = rv_stmt(s, RV_USER_PASSWD);
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, es_now_ms());
+    struct db_stmt *st = rv_stmt(s, RV_USER_PASSWD);
+    db_bind_text(st, 1, name, -1);
+    db_bind_text(st, 2, hash, -1);
+    db_bind_int64(st, 3, es_now_ms());
     rc = rv_step_done(s, st, "change password", err);
     sodium_memzero(hash, sizeof hash);
     if (!rc)
@@ -272,9 +271,9 @@ int review_user_passwd(struct review_store *s, const char *name, const char *pas
         if (keep_session)
             rv_token_hash(keep_session, h);
         st = rv_stmt(s, keep_session ? RV_SESSIONS_DROP_OTHERS : RV_SESSIONS_DROP);
-        sqlite3_bind_int64(st, 1, u.id);
+        db_bind_int64(st, 1, u.id);
         if (keep_session)
-            sqlite3_bind_text(st, 2, h, -1, SQLITE_TRANSIENT);
+            db_bind_text_copy(st, 2, h, -1);
         rc = rv_step_done(s, st, "end sessions", err);
     }
     return rc;
@@ -282,10 +281,10 @@ int review_user_passwd(struct review_store *s, const char *name, const char *pas
 
 int review_user_disable(struct review_store *s, const char *name, bool disabled, struct es_err *err)
 {
-    sqlite3_stmt *st = rv_stmt(s, RV_USER_DISABLE);
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, disabled);
-    sqlite3_bind_int64(st, 3, es_now_ms());
+    struct db_stmt *st = rv_stmt(s, RV_USER_DISABLE);
+    db_bind_text(st, 1, name, -1);
+    db_bind_int(st, 2, disabled);
+    db_bind_int64(st, 3, es_now_ms());
     int rc = rv_step_done(s, st, "disable user", err);
     if (!rc)
         rc = changed_one(s, name, err);
@@ -293,52 +292,52 @@ int review_user_disable(struct review_store *s, const char *name, bool disabled,
         struct review_user u;
         if (!review_user_get(s, name, &u, err)) {
             st = rv_stmt(s, RV_SESSIONS_DROP);
-            sqlite3_bind_int64(st, 1, u.id);
+            db_bind_int64(st, 1, u.id);
             rc = rv_step_done(s, st, "end sessions", err);
         }
     }
     return rc;
 }
 
-void rv_read_user(sqlite3_stmt *st, struct review_user *u)
+void rv_read_user(struct db_stmt *st, struct review_user *u)
 {
     memset(u, 0, sizeof *u);
-    u->id = sqlite3_column_int64(st, 0);
-    snprintf(u->name, sizeof u->name, "%s", (const char *)sqlite3_column_text(st, 1));
-    review_role_parse((const char *)sqlite3_column_text(st, 2), &u->role);
-    snprintf(u->operator_, sizeof u->operator_, "%s", (const char *)sqlite3_column_text(st, 3));
-    u->disabled = sqlite3_column_int(st, 4) != 0;
-    u->created_at = sqlite3_column_int64(st, 5);
+    u->id = db_column_int64(st, 0);
+    snprintf(u->name, sizeof u->name, "%s", (const char *)db_column_text(st, 1));
+    review_role_parse((const char *)db_column_text(st, 2), &u->role);
+    snprintf(u->operator_, sizeof u->operator_, "%s", (const char *)db_column_text(st, 3));
+    u->disabled = db_column_int(st, 4) != 0;
+    u->created_at = db_column_int64(st, 5);
 }
 
 int review_user_get(struct review_store *s, const char *name, struct review_user *u,
                     struct es_err *err)
 {
-    sqlite3_stmt *st = rv_stmt(s, RV_USER_GET);
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
+    struct db_stmt *st = rv_stmt(s, RV_USER_GET);
+    db_bind_text(st, 1, name, -1);
+    int step = db_step(st);
+    if (step == DB_ROW)
         rv_read_user(st, u);
-    sqlite3_reset(st);
-    if (step == SQLITE_ROW)
+    db_reset(st);
+    if (step == DB_ROW)
         return 0;
-    return step == SQLITE_DONE ? es_seterr(err, ES_ENOTFOUND, "no user '%.64s'", name)
-                               : es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(s->db));
+    return step == DB_DONE ? es_seterr(err, ES_ENOTFOUND, "no user '%.64s'", name)
+                           : es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(s->db));
 }
 
 int review_user_list(struct review_store *s, int (*cb)(void *ud, const struct review_user *),
                      void *ud)
 {
-    sqlite3_stmt *st = rv_stmt(s, RV_USER_LIST);
+    struct db_stmt *st = rv_stmt(s, RV_USER_LIST);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = db_step(st)) == DB_ROW) {
         struct review_user u;
         rv_read_user(st, &u);
         if (cb(ud, &u))
             break;
     }
-    sqlite3_reset(st);
-    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : ES_EDB;
+    db_reset(st);
+    return step == DB_ROW || step == DB_DONE ? 0 : ES_EDB;
 }
 
 /* An Argon2id hash of a throw-away password, so that an unknown user costs the
@@ -362,14 +361,14 @@ int review_user_check(struct review_store *s, const char *name, const char *pass
     char hash[crypto_pwhash_STRBYTES] = "";
     bool found = false;
     if (review_name_valid(name)) {
-        sqlite3_stmt *st = rv_stmt(s, RV_USER_GET);
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
+        struct db_stmt *st = rv_stmt(s, RV_USER_GET);
+        db_bind_text(st, 1, name, -1);
+        if (db_step(st) == DB_ROW) {
             rv_read_user(st, u);
-            snprintf(hash, sizeof hash, "%s", (const char *)sqlite3_column_text(st, 6));
+            snprintf(hash, sizeof hash, "%s", (const char *)db_column_text(st, 6));
             found = true;
         }
-        sqlite3_reset(st);
+        db_reset(st);
     }
     size_t n = strlen(password);
     int bad = crypto_pwhash_str_verify(found ? hash : dummy_hash, password, n) != 0;
@@ -390,28 +389,28 @@ void review_password_generate(char out[21])
 int review_audit_list(struct review_store *s, const struct review_audit_filter *f,
                       int (*cb)(void *ud, const struct review_audit_row *), void *ud)
 {
-    sqlite3_stmt *st = rv_stmt(s, RV_AUDIT_LIST);
-    sqlite3_bind_int64(st, 1, f->since);
-    sqlite3_bind_int64(st, 2, f->until);
+    struct db_stmt *st = rv_stmt(s, RV_AUDIT_LIST);
+    db_bind_int64(st, 1, f->since);
+    db_bind_int64(st, 2, f->until);
     if (f->actor)
-        sqlite3_bind_text(st, 3, f->actor, -1, SQLITE_STATIC);
+        db_bind_text(st, 3, f->actor, -1);
     if (f->action)
-        sqlite3_bind_text(st, 4, f->action, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, f->before_id);
-    sqlite3_bind_int(st, 6, f->limit > 0 ? f->limit : 100);
+        db_bind_text(st, 4, f->action, -1);
+    db_bind_int64(st, 5, f->before_id);
+    db_bind_int(st, 6, f->limit > 0 ? f->limit : 100);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = db_step(st)) == DB_ROW) {
         struct review_audit_row row = {
-            .id = sqlite3_column_int64(st, 0),
-            .at = sqlite3_column_int64(st, 1),
-            .actor = (const char *)sqlite3_column_text(st, 2),
-            .action = (const char *)sqlite3_column_text(st, 3),
-            .target = (const char *)sqlite3_column_text(st, 4),
-            .detail = (const char *)sqlite3_column_text(st, 5),
+            .id = db_column_int64(st, 0),
+            .at = db_column_int64(st, 1),
+            .actor = (const char *)db_column_text(st, 2),
+            .action = (const char *)db_column_text(st, 3),
+            .target = (const char *)db_column_text(st, 4),
+            .detail = (const char *)db_column_text(st, 5),
         };
         if (cb(ud, &row))
             break;
     }
-    sqlite3_reset(st);
-    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : ES_EDB;
+    db_reset(st);
+    return step == DB_ROW || step == DB_DONE ? 0 : ES_EDB;
 }

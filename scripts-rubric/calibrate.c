@@ -105,10 +105,10 @@ int calib_create(struct rubric_store *s, const char *call_id, const char *rubric
             if (!strcmp(reviewers[i], reviewers[j]))
                 return es_seterr(err, ES_EINVAL, "reviewer %s is named twice", reviewers[i]);
     }
-    sqlite3_stmt *st = rstore_stmt(s, RS_CALL);
-    sqlite3_bind_text(st, 1, call_id, -1, SQLITE_STATIC);
-    int found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_reset(st);
+    struct db_stmt *st = rstore_stmt(s, RS_CALL);
+    db_bind_text(st, 1, call_id, -1);
+    int found = db_step(st) == DB_ROW;
+    db_reset(st);
     if (!found)
         return es_seterr(err, ES_ENOTFOUND, "no call %s", call_id);
     const struct rubric *r;
@@ -121,17 +121,17 @@ int calib_create(struct rubric_store *s, const char *call_id, const char *rubric
     if (catalog_tx_begin(s->db, &outer))
         return rstore_db_error(s, "calibration", err);
     st = rstore_stmt(s, RS_CAL_CREATE);
-    sqlite3_bind_text(st, 1, id_out, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, call_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, r->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, r->version);
-    sqlite3_bind_text(st, 5, lead, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, now);
+    db_bind_text(st, 1, id_out, -1);
+    db_bind_text(st, 2, call_id, -1);
+    db_bind_text(st, 3, r->id, -1);
+    db_bind_int(st, 4, r->version);
+    db_bind_text(st, 5, lead, -1);
+    db_bind_int64(st, 6, now);
     rc = rstore_step_done(s, st, "create a calibration", err);
     for (int i = 0; i < nreviewers && !rc; i++) {
         st = rstore_stmt(s, RS_CAL_ADD_REVIEWER);
-        sqlite3_bind_text(st, 1, id_out, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, reviewers[i], -1, SQLITE_STATIC);
+        db_bind_text(st, 1, id_out, -1);
+        db_bind_text(st, 2, reviewers[i], -1);
         rc = rstore_step_done(s, st, "add a reviewer", err);
     }
     return catalog_tx_end(s->db, outer, rc);
@@ -148,24 +148,24 @@ static int load_session(struct rubric_store *s, const char *id, struct session *
                         struct es_err *err)
 {
     memset(x, 0, sizeof *x);
-    sqlite3_stmt *st = rstore_stmt(s, RS_CAL_GET);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
-        snprintf(x->id, sizeof x->id, "%s", (const char *)sqlite3_column_text(st, 0));
-        snprintf(x->call_id, sizeof x->call_id, "%s", (const char *)sqlite3_column_text(st, 1));
-        snprintf(x->rubric_id, sizeof x->rubric_id, "%s", (const char *)sqlite3_column_text(st, 2));
-        x->version = sqlite3_column_int(st, 3);
-        snprintf(x->lead, sizeof x->lead, "%s", (const char *)sqlite3_column_text(st, 4));
-        x->created_at = sqlite3_column_int64(st, 5);
-        if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-            x->reference = json_loads((const char *)sqlite3_column_text(st, 6), 0, NULL);
-        x->reference_at = sqlite3_column_int64(st, 7);
+    struct db_stmt *st = rstore_stmt(s, RS_CAL_GET);
+    db_bind_text(st, 1, id, -1);
+    int step = db_step(st);
+    if (step == DB_ROW) {
+        snprintf(x->id, sizeof x->id, "%s", (const char *)db_column_text(st, 0));
+        snprintf(x->call_id, sizeof x->call_id, "%s", (const char *)db_column_text(st, 1));
+        snprintf(x->rubric_id, sizeof x->rubric_id, "%s", (const char *)db_column_text(st, 2));
+        x->version = db_column_int(st, 3);
+        snprintf(x->lead, sizeof x->lead, "%s", (const char *)db_column_text(st, 4));
+        x->created_at = db_column_int64(st, 5);
+        if (!db_column_null(st, 6))
+            x->reference = json_loads((const char *)db_column_text(st, 6), 0, NULL);
+        x->reference_at = db_column_int64(st, 7);
     }
-    sqlite3_reset(st);
-    if (step == SQLITE_DONE)
+    db_reset(st);
+    if (step == DB_DONE)
         return es_seterr(err, ES_ENOTFOUND, "no calibration %s", id);
-    return step == SQLITE_ROW ? 0 : rstore_db_error(s, "calibration", err);
+    return step == DB_ROW ? 0 : rstore_db_error(s, "calibration", err);
 }
 
 /* Answers checked against the session's rubric; their canonical JSON text. */
@@ -208,14 +208,14 @@ int calib_submit(struct rubric_store *s, const char *id, const char *reviewer,
     rc = check_answers(s, &x, answers, &text, err);
     if (rc)
         return rc;
-    sqlite3_stmt *st = rstore_stmt(s, RS_CAL_SUBMIT);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, reviewer, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, es_now_ms());
+    struct db_stmt *st = rstore_stmt(s, RS_CAL_SUBMIT);
+    db_bind_text(st, 1, id, -1);
+    db_bind_text(st, 2, reviewer, -1);
+    db_bind_text(st, 3, text, -1);
+    db_bind_int64(st, 4, es_now_ms());
     rc = rstore_step_done(s, st, "submit calibration answers", err);
     free(text);
-    if (!rc && !sqlite3_changes(s->db))
+    if (!rc && !db_changes(s->db))
         rc = es_seterr(err, ES_ESTATE,
                        "%s is not a reviewer of calibration %s, or has submitted already", reviewer,
                        id);
@@ -236,10 +236,10 @@ int calib_reference(struct rubric_store *s, const char *id, const char *who, con
     rc = check_answers(s, &x, answers, &text, err);
     if (rc)
         return rc;
-    sqlite3_stmt *st = rstore_stmt(s, RS_CAL_REFERENCE);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, es_now_ms());
+    struct db_stmt *st = rstore_stmt(s, RS_CAL_REFERENCE);
+    db_bind_text(st, 1, id, -1);
+    db_bind_text(st, 2, text, -1);
+    db_bind_int64(st, 3, es_now_ms());
     rc = rstore_step_done(s, st, "set the reference", err);
     free(text);
     return rc;
@@ -287,14 +287,13 @@ int calib_get(struct rubric_store *s, const char *id, const char *viewer, bool a
     } rv[MAX_REVIEWERS];
     int n = 0, submitted = 0;
     bool is_reviewer = false, viewer_submitted = false;
-    sqlite3_stmt *st = rstore_stmt(s, RS_CAL_REVIEWS);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    while (n < MAX_REVIEWERS && sqlite3_step(st) == SQLITE_ROW) {
-        snprintf(rv[n].name, sizeof rv[n].name, "%s", (const char *)sqlite3_column_text(st, 0));
-        rv[n].answers = sqlite3_column_type(st, 1) == SQLITE_NULL
-                            ? NULL
-                            : json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
-        rv[n].at = sqlite3_column_int64(st, 2);
+    struct db_stmt *st = rstore_stmt(s, RS_CAL_REVIEWS);
+    db_bind_text(st, 1, id, -1);
+    while (n < MAX_REVIEWERS && db_step(st) == DB_ROW) {
+        snprintf(rv[n].name, sizeof rv[n].name, "%s", (const char *)db_column_text(st, 0));
+        rv[n].answers =
+            db_column_null(st, 1) ? NULL : json_loads((const char *)db_column_text(st, 1), 0, NULL);
+        rv[n].at = db_column_int64(st, 2);
         submitted += rv[n].answers != NULL;
         if (viewer && !strcmp(viewer, rv[n].name)) {
             is_reviewer = true;
@@ -302,7 +301,7 @@ int calib_get(struct rubric_store *s, const char *id, const char *viewer, bool a
         }
         n++;
     }
-    sqlite3_reset(st);
+    db_reset(st);
     bool lead = viewer && !strcmp(viewer, x.lead);
     if (!all && !lead && !is_reviewer) {
         for (int i = 0; i < n; i++)
@@ -379,14 +378,14 @@ int calib_get(struct rubric_store *s, const char *id, const char *viewer, bool a
 int calib_list(struct rubric_store *s, const char *user, json_t **out, struct es_err *err)
 {
     json_t *a = json_array();
-    sqlite3_stmt *st = rstore_stmt(s, RS_CAL_LIST);
+    struct db_stmt *st = rstore_stmt(s, RS_CAL_LIST);
     if (user)
-        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+        db_bind_text(st, 1, user, -1);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(a, json_string((const char *)sqlite3_column_text(st, 0)));
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE) {
+    while ((step = db_step(st)) == DB_ROW)
+        json_array_append_new(a, json_string((const char *)db_column_text(st, 0)));
+    db_reset(st);
+    if (step != DB_DONE) {
         json_decref(a);
         return rstore_db_error(s, "calibrations", err);
     }
@@ -397,14 +396,14 @@ int calib_list(struct rubric_store *s, const char *user, json_t **out, struct es
 int calib_report(struct rubric_store *s, const char *reviewer, json_t **out, struct es_err *err)
 {
     json_t *o = json_object();
-    sqlite3_stmt *st = rstore_stmt(s, RS_CAL_DEVIATION);
+    struct db_stmt *st = rstore_stmt(s, RS_CAL_DEVIATION);
     if (reviewer)
-        sqlite3_bind_text(st, 1, reviewer, -1, SQLITE_STATIC);
+        db_bind_text(st, 1, reviewer, -1);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 5);
-        json_t *ref = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
-        json_t *ans = json_loads((const char *)sqlite3_column_text(st, 6), 0, NULL);
+    while ((step = db_step(st)) == DB_ROW) {
+        const char *name = (const char *)db_column_text(st, 5);
+        json_t *ref = json_loads((const char *)db_column_text(st, 4), 0, NULL);
+        json_t *ans = json_loads((const char *)db_column_text(st, 6), 0, NULL);
         json_t *list = json_object_get(o, name);
         if (!list) {
             list = json_array();
@@ -412,14 +411,14 @@ int calib_report(struct rubric_store *s, const char *reviewer, json_t **out, str
         }
         double agree = ref && ans ? agreement_with(ref, ans) : NAN;
         json_array_append_new(list, json_pack("{s:s, s:o, s:o}", "session",
-                                              (const char *)sqlite3_column_text(st, 0), "at",
-                                              iso(sqlite3_column_int64(st, 1)), "agreement",
+                                              (const char *)db_column_text(st, 0), "at",
+                                              iso(db_column_int64(st, 1)), "agreement",
                                               isnan(agree) ? json_null() : json_real(agree)));
         json_decref(ref);
         json_decref(ans);
     }
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE) {
+    db_reset(st);
+    if (step != DB_DONE) {
         json_decref(o);
         return rstore_db_error(s, "calibration report", err);
     }

@@ -21,17 +21,17 @@ int eval_erase_text(struct rubric_store *s, const char *call_id, int64_t *change
 {
     *changed = 0;
     for (size_t i = 0; i < ES_ARRAY_LEN(erase_sql); i++) {
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(s->db, erase_sql[i], -1, &st, NULL) != SQLITE_OK)
+        struct db_stmt *st;
+        if (db_prepare(s->db, erase_sql[i], &st) != 0)
             return es_seterr(err, ES_EDB, "catalog: erasing evaluations' text: %s",
-                             sqlite3_errmsg(s->db));
-        sqlite3_bind_text(st, 1, call_id, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE)
+                             db_errmsg(s->db));
+        db_bind_text(st, 1, call_id, -1);
+        int rc = db_step(st);
+        db_finalize(st);
+        if (rc != DB_DONE)
             return es_seterr(err, ES_EDB, "catalog: erasing evaluations' text: %s",
-                             sqlite3_errmsg(s->db));
-        *changed += sqlite3_changes(s->db);
+                             db_errmsg(s->db));
+        *changed += db_changes(s->db);
     }
     return 0;
 }

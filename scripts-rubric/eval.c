@@ -25,22 +25,22 @@ int eval_status_parse(const char *name, enum eval_status *out)
     return ES_EINVAL;
 }
 
-static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
+static void bind_opt_text(struct db_stmt *st, int i, const char *v)
 {
     if (v)
-        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+        db_bind_text_copy(st, i, v, -1);
 }
 
-sqlite3_stmt *rstore_get_eval(struct rubric_store *s, const char *id, int *rc, struct es_err *err)
+struct db_stmt *rstore_get_eval(struct rubric_store *s, const char *id, int *rc, struct es_err *err)
 {
-    sqlite3_stmt *st = rstore_stmt(s, RS_GET_EVAL);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
+    struct db_stmt *st = rstore_stmt(s, RS_GET_EVAL);
+    db_bind_text(st, 1, id, -1);
+    int step = db_step(st);
+    if (step == DB_ROW)
         return st;
-    sqlite3_reset(st);
-    *rc = step == SQLITE_DONE ? es_seterr(err, ES_ENOTFOUND, "no evaluation %.40s", id)
-                              : rstore_db_error(s, "get evaluation", err);
+    db_reset(st);
+    *rc = step == DB_DONE ? es_seterr(err, ES_ENOTFOUND, "no evaluation %.40s", id)
+                          : rstore_db_error(s, "get evaluation", err);
     return NULL;
 }
 
@@ -48,19 +48,19 @@ int rstore_eval_row(struct rubric_store *s, const char *id, struct eval_row *row
                     struct es_err *err)
 {
     int rc;
-    sqlite3_stmt *st = rstore_get_eval(s, id, &rc, err);
+    struct db_stmt *st = rstore_get_eval(s, id, &rc, err);
     if (!st)
         return rc;
     memset(row, 0, sizeof *row);
-    row->n = sqlite3_column_int64(st, 0);
-    snprintf(row->id, sizeof row->id, "%s", (const char *)sqlite3_column_text(st, 1));
-    snprintf(row->call_id, sizeof row->call_id, "%s", (const char *)sqlite3_column_text(st, 2));
-    snprintf(row->operator_, sizeof row->operator_, "%s", (const char *)sqlite3_column_text(st, 3));
-    row->call_started_at = sqlite3_column_int64(st, 4);
-    snprintf(row->rubric_id, sizeof row->rubric_id, "%s", (const char *)sqlite3_column_text(st, 7));
-    row->rubric_version = sqlite3_column_int(st, 8);
-    eval_status_parse((const char *)sqlite3_column_text(st, 14), &row->status);
-    sqlite3_reset(st);
+    row->n = db_column_int64(st, 0);
+    snprintf(row->id, sizeof row->id, "%s", (const char *)db_column_text(st, 1));
+    snprintf(row->call_id, sizeof row->call_id, "%s", (const char *)db_column_text(st, 2));
+    snprintf(row->operator_, sizeof row->operator_, "%s", (const char *)db_column_text(st, 3));
+    row->call_started_at = db_column_int64(st, 4);
+    snprintf(row->rubric_id, sizeof row->rubric_id, "%s", (const char *)db_column_text(st, 7));
+    row->rubric_version = db_column_int(st, 8);
+    eval_status_parse((const char *)db_column_text(st, 14), &row->status);
+    db_reset(st);
     return 0;
 }
 
@@ -94,19 +94,19 @@ static int write_errors(struct rubric_store *s, int64_t n, const struct rubric *
                         const uint8_t *outcomes, const char *operator_, int64_t at, int64_t ack_at,
                         struct es_err *err)
 {
-    sqlite3_stmt *st = rstore_stmt(s, RS_DELETE_ERRORS);
-    sqlite3_bind_int64(st, 1, n);
+    struct db_stmt *st = rstore_stmt(s, RS_DELETE_ERRORS);
+    db_bind_int64(st, 1, n);
     int rc = rstore_step_done(s, st, "delete errors", err);
     for (int i = 0; i < r->nitems && !rc; i++) {
         if (outcomes[i] != 2)
             continue;
         st = rstore_stmt(s, RS_INSERT_ERROR);
-        sqlite3_bind_int64(st, 1, n);
-        sqlite3_bind_text(st, 2, r->items[i].error_tag, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, operator_, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, at);
+        db_bind_int64(st, 1, n);
+        db_bind_text(st, 2, r->items[i].error_tag, -1);
+        db_bind_text(st, 3, operator_, -1);
+        db_bind_int64(st, 4, at);
         if (ack_at)
-            sqlite3_bind_int64(st, 5, ack_at);
+            db_bind_int64(st, 5, ack_at);
         rc = rstore_step_done(s, st, "insert error", err);
     }
     return rc;
@@ -115,11 +115,11 @@ static int write_errors(struct rubric_store *s, int64_t n, const struct rubric *
 static int history(struct rubric_store *s, int64_t n, int64_t at, const char *who,
                    const char *action, const char *note, struct es_err *err)
 {
-    sqlite3_stmt *st = rstore_stmt(s, RS_INSERT_HISTORY);
-    sqlite3_bind_int64(st, 1, n);
-    sqlite3_bind_int64(st, 2, at);
-    sqlite3_bind_text(st, 3, who, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
+    struct db_stmt *st = rstore_stmt(s, RS_INSERT_HISTORY);
+    db_bind_int64(st, 1, n);
+    db_bind_int64(st, 2, at);
+    db_bind_text(st, 3, who, -1);
+    db_bind_text(st, 4, action, -1);
     bind_opt_text(st, 5, note);
     return rstore_step_done(s, st, "insert history", err);
 }
@@ -128,16 +128,15 @@ static int history(struct rubric_store *s, int64_t n, int64_t at, const char *wh
  * server commits a change together with its audit row). */
 static int begin(struct rubric_store *s, bool *outer, struct es_err *err)
 {
-    return catalog_tx_begin(s->db, outer)
-               ? es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(s->db))
-               : 0;
+    return catalog_tx_begin(s->db, outer) ? es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(s->db))
+                                          : 0;
 }
 
 static int finish(struct rubric_store *s, bool outer, int rc, struct es_err *err)
 {
     int end = catalog_tx_end(s->db, outer, rc);
     if (end && !rc)
-        es_seterr(err, end, "catalog: commit failed: %s", sqlite3_errmsg(s->db));
+        es_seterr(err, end, "catalog: commit failed: %s", db_errmsg(s->db));
     return end;
 }
 
@@ -154,14 +153,14 @@ static int insert_comment(struct rubric_store *s, int64_t n, const struct rubric
     if (cm->at_ms < -1 || (duration_ms > 0 && cm->at_ms > duration_ms))
         return es_seterr(err, ES_EINVAL, "comment pinned at %lld ms, outside the call (0-%lld ms)",
                          (long long)cm->at_ms, (long long)duration_ms);
-    sqlite3_stmt *st = rstore_stmt(s, RS_INSERT_COMMENT);
-    sqlite3_bind_int64(st, 1, n);
+    struct db_stmt *st = rstore_stmt(s, RS_INSERT_COMMENT);
+    db_bind_int64(st, 1, n);
     bind_opt_text(st, 2, cm->item_id);
     if (cm->at_ms >= 0)
-        sqlite3_bind_int64(st, 3, cm->at_ms);
-    sqlite3_bind_text(st, 4, author, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, cm->text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, es_now_ms());
+        db_bind_int64(st, 3, cm->at_ms);
+    db_bind_text(st, 4, author, -1);
+    db_bind_text(st, 5, cm->text, -1);
+    db_bind_int64(st, 6, es_now_ms());
     return rstore_step_done(s, st, "insert comment", err);
 }
 
@@ -176,19 +175,19 @@ struct call_facts {
 static int call_facts(struct rubric_store *s, const char *call_id, struct call_facts *f,
                       struct es_err *err)
 {
-    sqlite3_stmt *st = rstore_stmt(s, RS_CALL);
-    sqlite3_bind_text(st, 1, call_id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return step == SQLITE_DONE ? es_seterr(err, ES_ENOTFOUND, "no call %.40s", call_id)
-                                   : rstore_db_error(s, "get call", err);
+    struct db_stmt *st = rstore_stmt(s, RS_CALL);
+    db_bind_text(st, 1, call_id, -1);
+    int step = db_step(st);
+    if (step != DB_ROW) {
+        db_reset(st);
+        return step == DB_DONE ? es_seterr(err, ES_ENOTFOUND, "no call %.40s", call_id)
+                               : rstore_db_error(s, "get call", err);
     }
-    snprintf(f->operator_, sizeof f->operator_, "%s", (const char *)sqlite3_column_text(st, 0));
-    f->started_at = sqlite3_column_int64(st, 1);
-    f->tags = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
-    f->duration_ms = sqlite3_column_int64(st, 3);
-    sqlite3_reset(st);
+    snprintf(f->operator_, sizeof f->operator_, "%s", (const char *)db_column_text(st, 0));
+    f->started_at = db_column_int64(st, 1);
+    f->tags = json_loads((const char *)db_column_text(st, 2), 0, NULL);
+    f->duration_ms = db_column_int64(st, 3);
+    db_reset(st);
     return 0;
 }
 
@@ -233,29 +232,32 @@ int eval_create(struct rubric_store *s, const struct eval_new *e, char *id_out, 
     rc = begin(s, &outer, err);
     if (rc)
         goto out;
-    sqlite3_stmt *st = rstore_stmt(s, RS_INSERT_EVAL);
-    sqlite3_bind_text(st, 1, id_out, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, e->call_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, f.operator_, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, f.started_at);
+    struct db_stmt *st = rstore_stmt(s, RS_INSERT_EVAL);
+    db_bind_text(st, 1, id_out, -1);
+    db_bind_text(st, 2, e->call_id, -1);
+    db_bind_text(st, 3, f.operator_, -1);
+    db_bind_int64(st, 4, f.started_at);
     bind_opt_text(st, 5, tags_text);
-    sqlite3_bind_text(st, 6, e->reviewer, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, r->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 8, r->version);
-    sqlite3_bind_text(st, 9, answers, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 10, e->comment ? e->comment : "", -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 11, sc->outcomes, r->nitems, SQLITE_STATIC);
-    sqlite3_bind_double(st, 12, sc->res.score);
-    sqlite3_bind_int(st, 13, sc->res.passed);
-    sqlite3_bind_int(st, 14, sc->res.critical_failed);
-    sqlite3_bind_text(st, 15, e->submit ? "submitted" : "draft", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 16, now);
+    db_bind_text(st, 6, e->reviewer, -1);
+    db_bind_text(st, 7, r->id, -1);
+    db_bind_int(st, 8, r->version);
+    db_bind_text(st, 9, answers, -1);
+    db_bind_text(st, 10, e->comment ? e->comment : "", -1);
+    db_bind_blob(st, 11, sc->outcomes, r->nitems);
+    db_bind_double(st, 12, sc->res.score);
+    db_bind_int(st, 13, sc->res.passed);
+    db_bind_int(st, 14, sc->res.critical_failed);
+    db_bind_text(st, 15, e->submit ? "submitted" : "draft", -1);
+    db_bind_int64(st, 16, now);
     if (e->submit) {
-        sqlite3_bind_int64(st, 17, now);
-        sqlite3_bind_text(st, 18, e->reviewer, -1, SQLITE_STATIC);
+        db_bind_int64(st, 17, now);
+        db_bind_text(st, 18, e->reviewer, -1);
     }
-    rc = rstore_step_done(s, st, "insert evaluation", err);
-    int64_t n = sqlite3_last_insert_rowid(s->db);
+    int64_t n = 0;
+    rc = db_step_id(st, &n);
+    if (rc)
+        es_seterr(err, rc == ES_EEXIST ? rc : ES_EDB, "catalog: insert evaluation: %s",
+                  db_errmsg(s->db));
     if (!rc)
         rc = history(s, n, now, e->reviewer, e->submit ? "submitted" : "created", NULL, err);
     for (int i = 0; i < e->ncomments && !rc; i++)
@@ -285,19 +287,19 @@ struct eval_extra {
 
 static int eval_extra(struct rubric_store *s, int64_t n, struct eval_extra *x, struct es_err *err)
 {
-    sqlite3_stmt *st = rstore_stmt(s, RS_EVAL_EXTRA);
-    sqlite3_bind_int64(st, 1, n);
+    struct db_stmt *st = rstore_stmt(s, RS_EVAL_EXTRA);
+    db_bind_int64(st, 1, n);
     memset(x, 0, sizeof *x);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
+    if (db_step(st) != DB_ROW) {
+        db_reset(st);
         return rstore_db_error(s, "read evaluation", err);
     }
-    x->tags = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-    x->comment = strdup((const char *)sqlite3_column_text(st, 1));
-    x->noutcomes = ES_MIN(sqlite3_column_bytes(st, 2), RUBRIC_MAX_ITEMS);
+    x->tags = json_loads((const char *)db_column_text(st, 0), 0, NULL);
+    x->comment = strdup((const char *)db_column_text(st, 1));
+    x->noutcomes = ES_MIN(db_column_bytes(st, 2), RUBRIC_MAX_ITEMS);
     if (x->noutcomes > 0)
-        memcpy(x->outcomes, sqlite3_column_blob(st, 2), (size_t)x->noutcomes);
-    sqlite3_reset(st);
+        memcpy(x->outcomes, db_column_blob(st, 2), (size_t)x->noutcomes);
+    db_reset(st);
     if (!x->comment) {
         json_decref(x->tags);
         return ES_ENOMEM;
@@ -352,16 +354,16 @@ int eval_edit(struct rubric_store *s, const char *id, const json_t *answers, con
     rc = begin(s, &outer, err);
     if (rc)
         goto out;
-    sqlite3_stmt *st = rstore_stmt(s, RS_UPDATE_EVAL);
-    sqlite3_bind_int64(st, 1, row.n);
-    sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+    struct db_stmt *st = rstore_stmt(s, RS_UPDATE_EVAL);
+    db_bind_int64(st, 1, row.n);
+    db_bind_text(st, 2, text, -1);
     /* the comment stays as it was when none is given */
-    sqlite3_bind_text(st, 3, comment ? comment : x.comment, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 4, sc->outcomes, r->nitems, SQLITE_STATIC);
-    sqlite3_bind_double(st, 5, sc->res.score);
-    sqlite3_bind_int(st, 6, sc->res.passed);
-    sqlite3_bind_int(st, 7, sc->res.critical_failed);
-    sqlite3_bind_int64(st, 8, now);
+    db_bind_text(st, 3, comment ? comment : x.comment, -1);
+    db_bind_blob(st, 4, sc->outcomes, r->nitems);
+    db_bind_double(st, 5, sc->res.score);
+    db_bind_int(st, 6, sc->res.passed);
+    db_bind_int(st, 7, sc->res.critical_failed);
+    db_bind_int64(st, 8, now);
     rc = rstore_step_done(s, st, "update evaluation", err);
     if (!rc)
         rc = history(s, row.n, now, who, "edited", NULL, err);
@@ -378,10 +380,10 @@ out:
 /* Disputed items of an evaluation still without a decision. */
 static int64_t open_item_disputes(struct rubric_store *s, int64_t n)
 {
-    sqlite3_stmt *st = rstore_stmt(s, RS_ITEM_DISPUTES_OPEN);
-    sqlite3_bind_int64(st, 1, n);
-    int64_t open = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
-    sqlite3_reset(st);
+    struct db_stmt *st = rstore_stmt(s, RS_ITEM_DISPUTES_OPEN);
+    db_bind_int64(st, 1, n);
+    int64_t open = db_step(st) == DB_ROW ? db_column_int64(st, 1) : 0;
+    db_reset(st);
     return open;
 }
 
@@ -428,11 +430,11 @@ int eval_transition(struct rubric_store *s, const char *id, enum eval_status to,
     rc = begin(s, &outer, err);
     if (rc)
         return rc;
-    sqlite3_stmt *st = rstore_stmt(s, RS_SET_STATUS);
-    sqlite3_bind_int64(st, 1, row.n);
-    sqlite3_bind_text(st, 2, eval_status_name(to), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, now);
-    sqlite3_bind_text(st, 4, who, -1, SQLITE_STATIC);
+    struct db_stmt *st = rstore_stmt(s, RS_SET_STATUS);
+    db_bind_int64(st, 1, row.n);
+    db_bind_text(st, 2, eval_status_name(to), -1);
+    db_bind_int64(st, 3, now);
+    db_bind_text(st, 4, who, -1);
     bind_opt_text(st, 5, note);
     rc = rstore_step_done(s, st, "set status", err);
     if (!rc && to == EVAL_SUBMITTED) {
@@ -447,8 +449,8 @@ int eval_transition(struct rubric_store *s, const char *id, enum eval_status to,
     }
     if (!rc && (to == EVAL_ACKNOWLEDGED || to == EVAL_RESOLVED)) {
         st = rstore_stmt(s, RS_ACK_ERRORS);
-        sqlite3_bind_int64(st, 1, row.n);
-        sqlite3_bind_int64(st, 2, now);
+        db_bind_int64(st, 1, row.n);
+        db_bind_int64(st, 2, now);
         rc = rstore_step_done(s, st, "acknowledge errors", err);
     }
     if (!rc)
@@ -536,12 +538,12 @@ int eval_dispute_items(struct rubric_store *s, const char *id, const json_t *ite
     {
         if (rc)
             break;
-        sqlite3_stmt *st = rstore_stmt(s, RS_ITEM_DISPUTE_ADD);
-        sqlite3_bind_int64(st, 1, row.n);
-        sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, json_string_value(v), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, now);
-        sqlite3_bind_text(st, 5, who, -1, SQLITE_STATIC);
+        struct db_stmt *st = rstore_stmt(s, RS_ITEM_DISPUTE_ADD);
+        db_bind_int64(st, 1, row.n);
+        db_bind_text(st, 2, key, -1);
+        db_bind_text(st, 3, json_string_value(v), -1);
+        db_bind_int64(st, 4, now);
+        db_bind_text(st, 5, who, -1);
         rc = rstore_step_done(s, st, "dispute an item", err);
         if (!rc) {
             char *h = NULL;
@@ -579,13 +581,13 @@ int eval_resolve_items(struct rubric_store *s, const char *id, const json_t *ite
     /* the disputed items, and the answers as they stand */
     struct item_dispute d[RUBRIC_MAX_ITEMS];
     int nd = 0;
-    sqlite3_stmt *st = rstore_stmt(s, RS_ITEM_DISPUTES);
-    sqlite3_bind_int64(st, 1, row.n);
-    while (nd < RUBRIC_MAX_ITEMS && sqlite3_step(st) == SQLITE_ROW) {
-        snprintf(d[nd].item, sizeof d[nd].item, "%s", (const char *)sqlite3_column_text(st, 0));
-        d[nd++].decided = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    struct db_stmt *st = rstore_stmt(s, RS_ITEM_DISPUTES);
+    db_bind_int64(st, 1, row.n);
+    while (nd < RUBRIC_MAX_ITEMS && db_step(st) == DB_ROW) {
+        snprintf(d[nd].item, sizeof d[nd].item, "%s", (const char *)db_column_text(st, 0));
+        d[nd++].decided = !db_column_null(st, 4);
     }
-    sqlite3_reset(st);
+    db_reset(st);
     if (!nd)
         return es_seterr(err, ES_ESTATE,
                          "evaluation %s was disputed as a whole: resolve it as a whole", row.id);
@@ -648,14 +650,14 @@ int eval_resolve_items(struct rubric_store *s, const char *id, const json_t *ite
                                   JSON_COMPACT | JSON_ENCODE_ANY);
         char *after = json_dumps(json_object_get(answers, key), JSON_COMPACT | JSON_ENCODE_ANY);
         st = rstore_stmt(s, RS_ITEM_DISPUTE_DECIDE);
-        sqlite3_bind_int64(st, 1, row.n);
-        sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, decision, -1, SQLITE_STATIC);
+        db_bind_int64(st, 1, row.n);
+        db_bind_text(st, 2, key, -1);
+        db_bind_text(st, 3, decision, -1);
         bind_opt_text(st, 4, before);
         bind_opt_text(st, 5, after);
-        sqlite3_bind_text(st, 6, note, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 7, now);
-        sqlite3_bind_text(st, 8, who, -1, SQLITE_STATIC);
+        db_bind_text(st, 6, note, -1);
+        db_bind_int64(st, 7, now);
+        db_bind_text(st, 8, who, -1);
         rc = rstore_step_done(s, st, "decide a disputed item", err);
         char *h = NULL;
         if (!rc)
@@ -686,11 +688,11 @@ int eval_apply_deadline(struct rubric_store *s, int days, int64_t now,
     for (;;) {
         char ids[500][ES_ID_LEN];
         int k = 0;
-        sqlite3_stmt *st = rstore_stmt(s, RS_DEADLINE);
-        sqlite3_bind_int64(st, 1, now - (int64_t)days * 86400000);
-        while (k < 500 && sqlite3_step(st) == SQLITE_ROW)
-            snprintf(ids[k++], ES_ID_LEN, "%s", (const char *)sqlite3_column_text(st, 0));
-        sqlite3_reset(st);
+        struct db_stmt *st = rstore_stmt(s, RS_DEADLINE);
+        db_bind_int64(st, 1, now - (int64_t)days * 86400000);
+        while (k < 500 && db_step(st) == DB_ROW)
+            snprintf(ids[k++], ES_ID_LEN, "%s", (const char *)db_column_text(st, 0));
+        db_reset(st);
         for (int i = 0; i < k; i++) {
             bool outer;
             int rc = begin(s, &outer, err);

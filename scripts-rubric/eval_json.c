@@ -5,39 +5,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *iso_or_null(sqlite3_stmt *st, int col)
+static json_t *iso_or_null(struct db_stmt *st, int col)
 {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+    if (db_column_null(st, col))
         return json_null();
     char buf[ES_ISO_LEN];
-    es_time_iso(sqlite3_column_int64(st, col), buf);
+    es_time_iso(db_column_int64(st, col), buf);
     return json_string(buf);
 }
 
-static json_t *text_or_null(sqlite3_stmt *st, int col)
+static json_t *text_or_null(struct db_stmt *st, int col)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
+    const char *t = db_column_text(st, col);
     return t ? json_string((const char *)t) : json_null();
 }
 
-static json_t *parsed(sqlite3_stmt *st, int col)
+static json_t *parsed(struct db_stmt *st, int col)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
+    const char *t = db_column_text(st, col);
     json_t *v = t ? json_loads((const char *)t, 0, NULL) : NULL;
     return v ? v : json_null();
 }
 
 /* Any JSON value, a bare string or number too (a single answer). */
-static json_t *parsed_any(sqlite3_stmt *st, int col)
+static json_t *parsed_any(struct db_stmt *st, int col)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
+    const char *t = db_column_text(st, col);
     json_t *v = t ? json_loads((const char *)t, JSON_DECODE_ANY, NULL) : NULL;
     return v ? v : json_null();
 }
 
-static json_t *step_json(sqlite3_stmt *st, int at, int by, int note, const char *note_key)
+static json_t *step_json(struct db_stmt *st, int at, int by, int note, const char *note_key)
 {
-    if (sqlite3_column_type(st, at) == SQLITE_NULL)
+    if (db_column_null(st, at))
         return json_null();
     json_t *o = json_object();
     json_object_set_new(o, "at", iso_or_null(st, at));
@@ -48,7 +48,7 @@ static json_t *step_json(sqlite3_stmt *st, int at, int by, int note, const char 
 }
 
 /* Column order is EVAL_COLS in store.c. */
-static json_t *summary_json(sqlite3_stmt *st)
+static json_t *summary_json(struct db_stmt *st)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", text_or_null(st, 1));
@@ -57,18 +57,18 @@ static json_t *summary_json(sqlite3_stmt *st)
     json_object_set_new(o, "call_started_at", iso_or_null(st, 4));
     json_object_set_new(o, "reviewer", text_or_null(st, 6));
     json_object_set_new(o, "rubric_id", text_or_null(st, 7));
-    json_object_set_new(o, "rubric_version", json_integer(sqlite3_column_int(st, 8)));
-    json_object_set_new(o, "score", json_real(sqlite3_column_double(st, 11)));
-    json_object_set_new(o, "passed", json_boolean(sqlite3_column_int(st, 12)));
-    json_object_set_new(o, "critical_failed", json_boolean(sqlite3_column_int(st, 13)));
+    json_object_set_new(o, "rubric_version", json_integer(db_column_int(st, 8)));
+    json_object_set_new(o, "score", json_real(db_column_double(st, 11)));
+    json_object_set_new(o, "passed", json_boolean(db_column_int(st, 12)));
+    json_object_set_new(o, "critical_failed", json_boolean(db_column_int(st, 13)));
     json_object_set_new(o, "status", text_or_null(st, 14));
-    json_object_set_new(o, "revision", json_integer(sqlite3_column_int(st, 15)));
+    json_object_set_new(o, "revision", json_integer(db_column_int(st, 15)));
     json_object_set_new(o, "created_at", iso_or_null(st, 16));
     json_object_set_new(o, "updated_at", iso_or_null(st, 17));
     return o;
 }
 
-static void add_details(json_t *o, sqlite3_stmt *st)
+static void add_details(json_t *o, struct db_stmt *st)
 {
     json_object_set_new(o, "call_tags", parsed(st, 5));
     json_object_set_new(o, "answers", parsed(st, 9));
@@ -81,48 +81,46 @@ static void add_details(json_t *o, sqlite3_stmt *st)
 
 static json_t *comments_json(struct rubric_store *s, int64_t n)
 {
-    sqlite3_stmt *st = rstore_stmt(s, RS_COMMENTS);
-    sqlite3_bind_int64(st, 1, n);
+    struct db_stmt *st = rstore_stmt(s, RS_COMMENTS);
+    db_bind_int64(st, 1, n);
     json_t *a = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (db_step(st) == DB_ROW) {
         json_t *c = json_object();
-        json_object_set_new(c, "id", json_integer(sqlite3_column_int64(st, 0)));
+        json_object_set_new(c, "id", json_integer(db_column_int64(st, 0)));
         json_object_set_new(c, "item_id", text_or_null(st, 1));
-        json_object_set_new(c, "at_ms",
-                            sqlite3_column_type(st, 2) == SQLITE_NULL
-                                ? json_null()
-                                : json_integer(sqlite3_column_int64(st, 2)));
+        json_object_set_new(
+            c, "at_ms", db_column_null(st, 2) ? json_null() : json_integer(db_column_int64(st, 2)));
         json_object_set_new(c, "author", text_or_null(st, 3));
         json_object_set_new(c, "by", text_or_null(st, 3));
         json_object_set_new(c, "text", text_or_null(st, 4));
         json_object_set_new(c, "created_at", iso_or_null(st, 5));
         json_array_append_new(a, c);
     }
-    sqlite3_reset(st);
+    db_reset(st);
     return a;
 }
 
 static json_t *history_json(struct rubric_store *s, int64_t n)
 {
-    sqlite3_stmt *st = rstore_stmt(s, RS_HISTORY);
-    sqlite3_bind_int64(st, 1, n);
+    struct db_stmt *st = rstore_stmt(s, RS_HISTORY);
+    db_bind_int64(st, 1, n);
     json_t *a = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (db_step(st) == DB_ROW) {
         json_t *h = json_object();
-        json_object_set_new(h, "revision", json_integer(sqlite3_column_int(st, 0)));
+        json_object_set_new(h, "revision", json_integer(db_column_int(st, 0)));
         json_object_set_new(h, "at", iso_or_null(st, 1));
         json_object_set_new(h, "by", text_or_null(st, 2));
         json_object_set_new(h, "action", text_or_null(st, 3));
         json_object_set_new(h, "status", text_or_null(st, 4));
         json_object_set_new(h, "answers", parsed(st, 5));
         json_object_set_new(h, "comment", text_or_null(st, 6));
-        json_object_set_new(h, "score", json_real(sqlite3_column_double(st, 7)));
-        json_object_set_new(h, "passed", json_boolean(sqlite3_column_int(st, 8)));
-        json_object_set_new(h, "critical_failed", json_boolean(sqlite3_column_int(st, 9)));
+        json_object_set_new(h, "score", json_real(db_column_double(st, 7)));
+        json_object_set_new(h, "passed", json_boolean(db_column_int(st, 8)));
+        json_object_set_new(h, "critical_failed", json_boolean(db_column_int(st, 9)));
         json_object_set_new(h, "note", text_or_null(st, 10));
         json_array_append_new(a, h);
     }
-    sqlite3_reset(st);
+    db_reset(st);
     return a;
 }
 
@@ -130,12 +128,12 @@ static json_t *history_json(struct rubric_store *s, int64_t n)
 /* The tags the evaluation was scored with: its own, else the call's. New reference. */
 static json_t *scored_tags(struct rubric_store *s, int64_t n)
 {
-    sqlite3_stmt *st = rstore_stmt(s, RS_EVAL_EXTRA);
-    sqlite3_bind_int64(st, 1, n);
+    struct db_stmt *st = rstore_stmt(s, RS_EVAL_EXTRA);
+    db_bind_int64(st, 1, n);
     json_t *tags = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-        tags = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-    sqlite3_reset(st);
+    if (db_step(st) == DB_ROW && !db_column_null(st, 0))
+        tags = json_loads((const char *)db_column_text(st, 0), 0, NULL);
+    db_reset(st);
     return tags;
 }
 
@@ -253,10 +251,10 @@ static void add_result(struct rubric_store *s, json_t *o, int64_t n, json_t *com
 /* Disputes of single items, each with its decision once made. */
 static json_t *item_disputes_json(struct rubric_store *s, int64_t n)
 {
-    sqlite3_stmt *st = rstore_stmt(s, RS_ITEM_DISPUTES);
-    sqlite3_bind_int64(st, 1, n);
+    struct db_stmt *st = rstore_stmt(s, RS_ITEM_DISPUTES);
+    db_bind_int64(st, 1, n);
     json_t *a = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (db_step(st) == DB_ROW) {
         json_t *d = json_object();
         json_object_set_new(d, "item_id", text_or_null(st, 0));
         json_object_set_new(d, "reason", text_or_null(st, 1));
@@ -270,7 +268,7 @@ static json_t *item_disputes_json(struct rubric_store *s, int64_t n)
         json_object_set_new(d, "resolved_by", text_or_null(st, 9));
         json_array_append_new(a, d);
     }
-    sqlite3_reset(st);
+    db_reset(st);
     return a;
 }
 
@@ -279,13 +277,13 @@ int eval_get_json(struct rubric_store *s, const char *id, bool history, json_t *
 {
     *out = NULL;
     int rc;
-    sqlite3_stmt *st = rstore_get_eval(s, id, &rc, err);
+    struct db_stmt *st = rstore_get_eval(s, id, &rc, err);
     if (!st)
         return rc;
-    int64_t n = sqlite3_column_int64(st, 0);
+    int64_t n = db_column_int64(st, 0);
     json_t *o = summary_json(st);
     add_details(o, st);
-    sqlite3_reset(st);
+    db_reset(st);
     if (json_is_null(json_object_get(o, "call_tags"))) /* scored with the call's own */
         json_object_del(o, "call_tags");
     json_t *comments = comments_json(s, n);
@@ -309,26 +307,26 @@ int eval_get_json(struct rubric_store *s, const char *id, bool history, json_t *
 int eval_list(struct rubric_store *s, const struct eval_filter *f,
               int (*cb)(void *ud, json_t *summary), void *ud)
 {
-    sqlite3_stmt *st = rstore_stmt(s, f->call_id     ? RS_LIST_EVALS_CALL
-                                      : f->operator_ ? RS_LIST_EVALS_OP
-                                                     : RS_LIST_EVALS);
+    struct db_stmt *st = rstore_stmt(s, f->call_id     ? RS_LIST_EVALS_CALL
+                                        : f->operator_ ? RS_LIST_EVALS_OP
+                                                       : RS_LIST_EVALS);
     const char *texts[4] = {f->call_id, f->operator_, f->reviewer, f->rubric_id};
     for (int i = 0; i < 4; i++)
         if (texts[i])
-            sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
+            db_bind_text(st, i + 1, texts[i], -1);
     if (f->status >= 0)
-        sqlite3_bind_text(st, 5, eval_status_name((enum eval_status)f->status), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, f->since);
-    sqlite3_bind_int64(st, 7, f->until);
-    sqlite3_bind_int(st, 8, f->limit > 0 ? f->limit : -1);
+        db_bind_text(st, 5, eval_status_name((enum eval_status)f->status), -1);
+    db_bind_int64(st, 6, f->since);
+    db_bind_int64(st, 7, f->until);
+    db_bind_int(st, 8, f->limit > 0 ? f->limit : -1);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == DB_ROW) {
         json_t *o = summary_json(st);
         int stop = cb(ud, o);
         json_decref(o);
         if (stop)
             break;
     }
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ES_EDB;
+    db_reset(st);
+    return rc == DB_ROW || rc == DB_DONE ? 0 : ES_EDB;
 }

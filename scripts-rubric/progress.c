@@ -62,15 +62,15 @@ static const char *question_of(struct rubric_store *s, const char *rid, int vers
 static json_t *errors_json(struct rubric_store *s, const char *op, int64_t from, int64_t to)
 {
     json_t *out = json_array();
-    sqlite3_stmt *st = rstore_stmt(s, RS_PROGRESS_ERRORS);
-    sqlite3_bind_text(st, 1, op, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, from);
-    sqlite3_bind_int64(st, 3, to);
-    while (sqlite3_step(st) == SQLITE_ROW)
-        json_array_append_new(out, json_pack("{s:s, s:I}", "tag",
-                                             (const char *)sqlite3_column_text(st, 0), "count",
-                                             (json_int_t)sqlite3_column_int64(st, 1)));
-    sqlite3_reset(st);
+    struct db_stmt *st = rstore_stmt(s, RS_PROGRESS_ERRORS);
+    db_bind_text(st, 1, op, -1);
+    db_bind_int64(st, 2, from);
+    db_bind_int64(st, 3, to);
+    while (db_step(st) == DB_ROW)
+        json_array_append_new(out,
+                              json_pack("{s:s, s:I}", "tag", (const char *)db_column_text(st, 0),
+                                        "count", (json_int_t)db_column_int64(st, 1)));
+    db_reset(st);
     size_t i;
     json_t *e;
     json_array_foreach(out, i, e)
@@ -79,24 +79,23 @@ static json_t *errors_json(struct rubric_store *s, const char *op, int64_t from,
         json_t *calls = json_array();
         const char *question = "";
         st = rstore_stmt(s, RS_PROGRESS_ERROR_CALLS);
-        sqlite3_bind_text(st, 1, op, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, from);
-        sqlite3_bind_int64(st, 4, to);
+        db_bind_text(st, 1, op, -1);
+        db_bind_text(st, 2, tag, -1);
+        db_bind_int64(st, 3, from);
+        db_bind_int64(st, 4, to);
         char rid[RUBRIC_ID_LEN] = "";
         int version = 0;
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            json_array_append_new(calls, json_pack("{s:s, s:s, s:o}", "call_id",
-                                                   (const char *)sqlite3_column_text(st, 0),
-                                                   "evaluation_id",
-                                                   (const char *)sqlite3_column_text(st, 1), "at",
-                                                   iso(sqlite3_column_int64(st, 2))));
+        while (db_step(st) == DB_ROW) {
+            json_array_append_new(
+                calls, json_pack("{s:s, s:s, s:o}", "call_id", (const char *)db_column_text(st, 0),
+                                 "evaluation_id", (const char *)db_column_text(st, 1), "at",
+                                 iso(db_column_int64(st, 2))));
             if (!rid[0]) {
-                snprintf(rid, sizeof rid, "%s", (const char *)sqlite3_column_text(st, 3));
-                version = sqlite3_column_int(st, 4);
+                snprintf(rid, sizeof rid, "%s", (const char *)db_column_text(st, 3));
+                version = db_column_int(st, 4);
             }
         }
-        sqlite3_reset(st);
+        db_reset(st);
         if (rid[0])
             question = question_of(s, rid, version, tag);
         json_object_set_new(e, "question", json_string(question));
@@ -112,28 +111,28 @@ int report_progress(struct rubric_store *s, const char *operator_, int64_t from,
     if (!operator_ || !operator_[0])
         return es_seterr(err, ES_EINVAL, "which operator?");
     json_t *o = json_object(), *weeks = json_array();
-    sqlite3_stmt *st = rstore_stmt(s, RS_PROGRESS_WEEKS);
-    sqlite3_bind_text(st, 1, operator_, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, from);
-    sqlite3_bind_int64(st, 3, to);
+    struct db_stmt *st = rstore_stmt(s, RS_PROGRESS_WEEKS);
+    db_bind_text(st, 1, operator_, -1);
+    db_bind_int64(st, 2, from);
+    db_bind_int64(st, 3, to);
     int64_t total = 0;
     double sum = 0;
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t wk = sqlite3_column_int64(st, 0), n = sqlite3_column_int64(st, 1);
+    while ((step = db_step(st)) == DB_ROW) {
+        int64_t wk = db_column_int64(st, 0), n = db_column_int64(st, 1);
         char day[ES_ISO_LEN];
         es_time_iso(MONDAY_EPOCH + wk * WEEK_MS, day);
         day[10] = '\0';
-        double avg = sqlite3_column_double(st, 2);
+        double avg = db_column_double(st, 2);
         json_array_append_new(weeks,
                               json_pack("{s:s, s:I, s:f, s:f}", "week", day, "evaluations",
                                         (json_int_t)n, "average", rubric_round1(avg), "pass_rate",
-                                        rubric_round1(sqlite3_column_double(st, 3) * 100) / 100));
+                                        rubric_round1(db_column_double(st, 3) * 100) / 100));
         total += n;
         sum += avg * (double)n;
     }
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE) {
+    db_reset(st);
+    if (step != DB_DONE) {
         json_decref(o);
         json_decref(weeks);
         return rstore_db_error(s, "progress", err);
@@ -166,20 +165,20 @@ int report_progress(struct rubric_store *s, const char *operator_, int64_t from,
     json_object_set_new(o, "errors", errors_json(s, operator_, from, to));
     /* since the last acknowledgement */
     st = rstore_stmt(s, RS_PROGRESS_LAST_ACK);
-    sqlite3_bind_text(st, 1, operator_, -1, SQLITE_STATIC);
+    db_bind_text(st, 1, operator_, -1);
     int64_t last = 0;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-        last = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+    if (db_step(st) == DB_ROW && !db_column_null(st, 0))
+        last = db_column_int64(st, 0);
+    db_reset(st);
     st = rstore_stmt(s, RS_PROGRESS_SINCE);
-    sqlite3_bind_text(st, 1, operator_, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, last);
+    db_bind_text(st, 1, operator_, -1);
+    db_bind_int64(st, 2, last);
     int64_t ev = 0, er = 0;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        ev = sqlite3_column_int64(st, 0);
-        er = sqlite3_column_int64(st, 1);
+    if (db_step(st) == DB_ROW) {
+        ev = db_column_int64(st, 0);
+        er = db_column_int64(st, 1);
     }
-    sqlite3_reset(st);
+    db_reset(st);
     json_object_set_new(o, "since_last_acknowledgement",
                         json_pack("{s:o, s:I, s:I}", "at", last ? iso(last) : json_null(),
                                   "evaluations", (json_int_t)ev, "errors", (json_int_t)er));
@@ -224,52 +223,54 @@ int goal_add(struct rubric_store *s, const struct goal_new *g, int64_t now, int6
                          "an average goal needs min_average (0-100] and weeks (1-52)");
     if (g->note && strlen(g->note) > 1000)
         return es_seterr(err, ES_EINVAL, "the note is longer than 1,000 bytes");
-    sqlite3_stmt *st = rstore_stmt(s, RS_GOAL_ADD);
-    sqlite3_bind_text(st, 1, g->operator_, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, g->kind, -1, SQLITE_STATIC);
+    struct db_stmt *st = rstore_stmt(s, RS_GOAL_ADD);
+    db_bind_text(st, 1, g->operator_, -1);
+    db_bind_text(st, 2, g->kind, -1);
     if (errors) {
-        sqlite3_bind_text(st, 3, g->error_tag, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 4, g->max_errors);
-        sqlite3_bind_int(st, 5, g->next_evaluations);
+        db_bind_text(st, 3, g->error_tag, -1);
+        db_bind_int(st, 4, g->max_errors);
+        db_bind_int(st, 5, g->next_evaluations);
     } else {
-        sqlite3_bind_double(st, 6, g->min_average);
-        sqlite3_bind_int(st, 7, g->weeks);
+        db_bind_double(st, 6, g->min_average);
+        db_bind_int(st, 7, g->weeks);
     }
-    sqlite3_bind_text(st, 8, g->note ? g->note : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 9, now);
-    sqlite3_bind_text(st, 10, g->by, -1, SQLITE_STATIC);
-    int rc = rstore_step_done(s, st, "add a goal", err);
-    if (!rc && id)
-        *id = sqlite3_last_insert_rowid(s->db);
-    return rc;
+    db_bind_text(st, 8, g->note ? g->note : "", -1);
+    db_bind_int64(st, 9, now);
+    db_bind_text(st, 10, g->by, -1);
+    int64_t row = 0;
+    int rc = db_step_id(st, &row);
+    if (rc)
+        return es_seterr(err, rc == ES_EEXIST ? rc : ES_EDB, "catalog: add a goal: %s",
+                         db_errmsg(s->db));
+    if (id)
+        *id = row;
+    return 0;
 }
 
 /* Progress on one goal, and its state; a state decided now is recorded. */
-static json_t *goal_json(struct rubric_store *s, sqlite3_stmt *g, int64_t now)
+static json_t *goal_json(struct rubric_store *s, struct db_stmt *g, int64_t now)
 {
-    int64_t id = sqlite3_column_int64(g, 0), created = sqlite3_column_int64(g, 9);
-    const char *op = (const char *)sqlite3_column_text(g, 1),
-               *kind = (const char *)sqlite3_column_text(g, 2);
-    const char *recorded = (const char *)sqlite3_column_text(g, 11);
-    json_t *o =
-        json_pack("{s:I, s:s, s:s, s:s, s:o, s:s}", "id", (json_int_t)id, "operator", op, "kind",
-                  kind, "note", (const char *)sqlite3_column_text(g, 8), "created_at", iso(created),
-                  "created_by", (const char *)sqlite3_column_text(g, 10));
+    int64_t id = db_column_int64(g, 0), created = db_column_int64(g, 9);
+    const char *op = (const char *)db_column_text(g, 1), *kind = (const char *)db_column_text(g, 2);
+    const char *recorded = (const char *)db_column_text(g, 11);
+    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:o, s:s}", "id", (json_int_t)id, "operator", op,
+                          "kind", kind, "note", (const char *)db_column_text(g, 8), "created_at",
+                          iso(created), "created_by", (const char *)db_column_text(g, 10));
     const char *state = "open";
     if (!strcmp(kind, "errors")) {
-        const char *tag = (const char *)sqlite3_column_text(g, 3);
-        int max = sqlite3_column_int(g, 4), next = sqlite3_column_int(g, 5);
-        sqlite3_stmt *st = rstore_stmt(s, RS_GOAL_ERRORS);
-        sqlite3_bind_text(st, 1, op, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, created);
-        sqlite3_bind_text(st, 3, tag, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(st, 4, next);
+        const char *tag = (const char *)db_column_text(g, 3);
+        int max = db_column_int(g, 4), next = db_column_int(g, 5);
+        struct db_stmt *st = rstore_stmt(s, RS_GOAL_ERRORS);
+        db_bind_text_copy(st, 1, op, -1);
+        db_bind_int64(st, 2, created);
+        db_bind_text_copy(st, 3, tag, -1);
+        db_bind_int(st, 4, next);
         int64_t n = 0, errs = 0;
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            n = sqlite3_column_int64(st, 0);
-            errs = sqlite3_column_int64(st, 1);
+        if (db_step(st) == DB_ROW) {
+            n = db_column_int64(st, 0);
+            errs = db_column_int64(st, 1);
         }
-        sqlite3_reset(st);
+        db_reset(st);
         state = errs > max ? "missed" : n >= next ? "met" : "open";
         json_object_set_new(o, "error_tag", json_string(tag));
         json_object_set_new(o, "max_errors", json_integer(max));
@@ -278,20 +279,20 @@ static json_t *goal_json(struct rubric_store *s, sqlite3_stmt *g, int64_t now)
             o, "progress",
             json_pack("{s:I, s:I}", "evaluations", (json_int_t)n, "errors", (json_int_t)errs));
     } else {
-        double min = sqlite3_column_double(g, 6);
-        int weeks = sqlite3_column_int(g, 7);
+        double min = db_column_double(g, 6);
+        int weeks = db_column_int(g, 7);
         int64_t end = created + (int64_t)weeks * WEEK_MS;
-        sqlite3_stmt *st = rstore_stmt(s, RS_GOAL_AVERAGE);
-        sqlite3_bind_text(st, 1, op, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, created);
-        sqlite3_bind_int64(st, 3, end);
+        struct db_stmt *st = rstore_stmt(s, RS_GOAL_AVERAGE);
+        db_bind_text_copy(st, 1, op, -1);
+        db_bind_int64(st, 2, created);
+        db_bind_int64(st, 3, end);
         int64_t n = 0;
         double avg = 0;
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            n = sqlite3_column_int64(st, 0);
-            avg = sqlite3_column_double(st, 1);
+        if (db_step(st) == DB_ROW) {
+            n = db_column_int64(st, 0);
+            avg = db_column_double(st, 1);
         }
-        sqlite3_reset(st);
+        db_reset(st);
         if (now >= end) /* no evaluation in the period: not met */
             state = n && rubric_round1(avg) >= min ? "met" : "missed";
         json_object_set_new(o, "min_average", json_real(min));
@@ -303,12 +304,12 @@ static json_t *goal_json(struct rubric_store *s, sqlite3_stmt *g, int64_t now)
     }
     if (recorded) { /* decided once, it stays so */
         state = recorded;
-        json_object_set_new(o, "decided_at", iso(sqlite3_column_int64(g, 12)));
+        json_object_set_new(o, "decided_at", iso(db_column_int64(g, 12)));
     } else if (strcmp(state, "open")) {
-        sqlite3_stmt *st = rstore_stmt(s, RS_GOAL_DECIDE);
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, now);
+        struct db_stmt *st = rstore_stmt(s, RS_GOAL_DECIDE);
+        db_bind_int64(st, 1, id);
+        db_bind_text(st, 2, state, -1);
+        db_bind_int64(st, 3, now);
         struct es_err e = {{0}};
         if (!rstore_step_done(s, st, "decide a goal", &e))
             json_object_set_new(o, "decided_at", iso(now));
@@ -321,13 +322,13 @@ int goal_list(struct rubric_store *s, const char *operator_, int64_t now, json_t
               struct es_err *err)
 {
     json_t *a = json_array();
-    sqlite3_stmt *st = rstore_stmt(s, RS_GOALS);
-    sqlite3_bind_text(st, 1, operator_, -1, SQLITE_STATIC);
+    struct db_stmt *st = rstore_stmt(s, RS_GOALS);
+    db_bind_text(st, 1, operator_, -1);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+    while ((step = db_step(st)) == DB_ROW)
         json_array_append_new(a, goal_json(s, st, now));
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE) {
+    db_reset(st);
+    if (step != DB_DONE) {
         json_decref(a);
         return rstore_db_error(s, "goals", err);
     }

@@ -8,21 +8,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void bind_operator(sqlite3_stmt *st, int i, const char *op)
+static void bind_operator(struct db_stmt *st, int i, const char *op)
 {
     if (op)
-        sqlite3_bind_text(st, i, op, -1, SQLITE_STATIC);
+        db_bind_text(st, i, op, -1);
 }
 
-static int64_t query_int(sqlite3_stmt *st, int64_t dflt, int *rc)
+static int64_t query_int(struct db_stmt *st, int64_t dflt, int *rc)
 {
-    int step = sqlite3_step(st);
+    int step = db_step(st);
     int64_t v = dflt;
-    if (step == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-        v = sqlite3_column_int64(st, 0);
-    else if (step != SQLITE_ROW && step != SQLITE_DONE)
+    if (step == DB_ROW && !db_column_null(st, 0))
+        v = db_column_int64(st, 0);
+    else if (step != DB_ROW && step != DB_DONE)
         *rc = ES_EDB;
-    sqlite3_reset(st);
+    db_reset(st);
     return v;
 }
 
@@ -31,19 +31,19 @@ static int repeats(struct rubric_store *s, const struct report_window *w,
                    struct report_error_row *row)
 {
     int rc = 0;
-    sqlite3_stmt *st = rstore_stmt(s, RS_REPORT_FIRST_ACK);
-    sqlite3_bind_text(st, 1, row->operator_, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, row->error_tag, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, w->until);
+    struct db_stmt *st = rstore_stmt(s, RS_REPORT_FIRST_ACK);
+    db_bind_text(st, 1, row->operator_, -1);
+    db_bind_text(st, 2, row->error_tag, -1);
+    db_bind_int64(st, 3, w->until);
     row->first_ack_at = query_int(st, 0, &rc);
     if (rc || !row->first_ack_at)
         return rc;
     st = rstore_stmt(s, RS_REPORT_AFTER_ACK);
-    sqlite3_bind_text(st, 1, row->operator_, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, row->error_tag, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, row->first_ack_at);
-    sqlite3_bind_int64(st, 4, w->since);
-    sqlite3_bind_int64(st, 5, w->until);
+    db_bind_text(st, 1, row->operator_, -1);
+    db_bind_text(st, 2, row->error_tag, -1);
+    db_bind_int64(st, 3, row->first_ack_at);
+    db_bind_int64(st, 4, w->since);
+    db_bind_int64(st, 5, w->until);
     row->repeats_after_ack = query_int(st, 0, &rc);
     row->repeat = row->repeats_after_ack >= (w->repeat_threshold > 0 ? w->repeat_threshold : 3);
     return rc;
@@ -52,14 +52,14 @@ static int repeats(struct rubric_store *s, const struct report_window *w,
 static int error_rows(struct rubric_store *s, const struct report_window *w,
                       struct report_errors *out)
 {
-    sqlite3_stmt *st = rstore_stmt(s, w->operator_ ? RS_REPORT_COUNTS_OP : RS_REPORT_COUNTS);
-    sqlite3_bind_int64(st, 1, w->since);
-    sqlite3_bind_int64(st, 2, w->until);
-    sqlite3_bind_int64(st, 3, w->since - (w->until - w->since));
+    struct db_stmt *st = rstore_stmt(s, w->operator_ ? RS_REPORT_COUNTS_OP : RS_REPORT_COUNTS);
+    db_bind_int64(st, 1, w->since);
+    db_bind_int64(st, 2, w->until);
+    db_bind_int64(st, 3, w->since - (w->until - w->since));
     bind_operator(st, 4, w->operator_);
     size_t alloc = 0;
     int step, rc = 0;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = db_step(st)) == DB_ROW) {
         if (out->nrows == alloc) {
             alloc = alloc ? alloc * 2 : 64;
             struct report_error_row *n = realloc(out->rows, alloc * sizeof *n);
@@ -71,22 +71,22 @@ static int error_rows(struct rubric_store *s, const struct report_window *w,
         }
         struct report_error_row *row = &out->rows[out->nrows];
         memset(row, 0, sizeof *row);
-        row->operator_ = arena_strndup(out->arena, (const char *)sqlite3_column_text(st, 0),
-                                       (size_t)sqlite3_column_bytes(st, 0));
-        row->error_tag = arena_strndup(out->arena, (const char *)sqlite3_column_text(st, 1),
-                                       (size_t)sqlite3_column_bytes(st, 1));
+        row->operator_ = arena_strndup(out->arena, (const char *)db_column_text(st, 0),
+                                       (size_t)db_column_bytes(st, 0));
+        row->error_tag = arena_strndup(out->arena, (const char *)db_column_text(st, 1),
+                                       (size_t)db_column_bytes(st, 1));
         if (!row->operator_ || !row->error_tag) {
             rc = ES_ENOMEM;
             break;
         }
-        row->count = sqlite3_column_int64(st, 2);
-        row->previous_count = sqlite3_column_int64(st, 3);
+        row->count = db_column_int64(st, 2);
+        row->previous_count = db_column_int64(st, 3);
         out->errors += row->count;
         out->previous_errors += row->previous_count;
         out->nrows++;
     }
-    sqlite3_reset(st);
-    if (!rc && step != SQLITE_DONE && step != SQLITE_ROW)
+    db_reset(st);
+    if (!rc && step != DB_DONE && step != DB_ROW)
         rc = ES_EDB;
     for (size_t i = 0; i < out->nrows && !rc; i++)
         if (out->rows[i].count)
@@ -122,17 +122,17 @@ static int item_slot(struct report_errors *out, size_t *alloc, const char *rubri
 static int item_rates(struct rubric_store *s, const struct report_window *w,
                       struct report_errors *out, struct es_err *err)
 {
-    sqlite3_stmt *st = rstore_stmt(s, w->operator_ ? RS_REPORT_OUTCOMES_OP : RS_REPORT_OUTCOMES);
-    sqlite3_bind_int64(st, 1, w->since);
-    sqlite3_bind_int64(st, 2, w->until);
+    struct db_stmt *st = rstore_stmt(s, w->operator_ ? RS_REPORT_OUTCOMES_OP : RS_REPORT_OUTCOMES);
+    db_bind_int64(st, 1, w->since);
+    db_bind_int64(st, 2, w->until);
     bind_operator(st, 3, w->operator_);
     char cur_id[RUBRIC_ID_LEN] = "";
     int cur_version = -1, nslots = 0, rc = 0, step;
     int slots[RUBRIC_MAX_ITEMS];
     size_t alloc = 0;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *rid = (const char *)sqlite3_column_text(st, 0);
-        int version = sqlite3_column_int(st, 1);
+    while ((step = db_step(st)) == DB_ROW) {
+        const char *rid = (const char *)db_column_text(st, 0);
+        int version = db_column_int(st, 1);
         out->evaluations++;
         if (version != cur_version || strcmp(rid, cur_id)) {
             const struct rubric *r;
@@ -151,8 +151,8 @@ static int item_rates(struct rubric_store *s, const struct report_window *w,
             if (rc)
                 break;
         }
-        const uint8_t *o = sqlite3_column_blob(st, 2);
-        int n = ES_MIN(sqlite3_column_bytes(st, 2), nslots);
+        const uint8_t *o = db_column_blob(st, 2);
+        int n = ES_MIN(db_column_bytes(st, 2), nslots);
         for (int i = 0; i < n; i++) {
             if (!o[i])
                 continue;
@@ -160,8 +160,8 @@ static int item_rates(struct rubric_store *s, const struct report_window *w,
             out->items[slots[i]].failed += o[i] == 2;
         }
     }
-    sqlite3_reset(st);
-    if (!rc && step != SQLITE_DONE && step != SQLITE_ROW)
+    db_reset(st);
+    if (!rc && step != DB_DONE && step != DB_ROW)
         rc = rstore_db_error(s, "item outcomes", err);
     return rc;
 }
@@ -177,8 +177,7 @@ int report_errors(struct rubric_store *s, const struct report_window *w, struct 
         return rc;
     rc = error_rows(s, w, out);
     if (rc)
-        es_seterr(err, rc, "error counts: %s",
-                  rc == ES_EDB ? sqlite3_errmsg(s->db) : es_strerror(rc));
+        es_seterr(err, rc, "error counts: %s", rc == ES_EDB ? db_errmsg(s->db) : es_strerror(rc));
     if (!rc)
         rc = item_rates(s, w, out, err);
     if (rc)
@@ -198,23 +197,22 @@ int report_scores(struct rubric_store *s, const struct report_window *w,
                   int (*cb)(void *ud, const struct report_score_row *), void *ud,
                   struct es_err *err)
 {
-    sqlite3_stmt *st = rstore_stmt(s, w->operator_ ? RS_REPORT_SCORES_OP : RS_REPORT_SCORES);
-    sqlite3_bind_int64(st, 1, w->since);
-    sqlite3_bind_int64(st, 2, w->until);
+    struct db_stmt *st = rstore_stmt(s, w->operator_ ? RS_REPORT_SCORES_OP : RS_REPORT_SCORES);
+    db_bind_int64(st, 1, w->since);
+    db_bind_int64(st, 2, w->until);
     bind_operator(st, 3, w->operator_);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = db_step(st)) == DB_ROW) {
         struct report_score_row row;
-        snprintf(row.operator_, sizeof row.operator_, "%s",
-                 (const char *)sqlite3_column_text(st, 0));
-        row.evaluations = sqlite3_column_int64(st, 1);
-        row.passed = sqlite3_column_int64(st, 2);
-        row.average = rubric_round1(sqlite3_column_double(st, 3));
+        snprintf(row.operator_, sizeof row.operator_, "%s", (const char *)db_column_text(st, 0));
+        row.evaluations = db_column_int64(st, 1);
+        row.passed = db_column_int64(st, 2);
+        row.average = rubric_round1(db_column_double(st, 3));
         if (cb(ud, &row))
             break;
     }
-    sqlite3_reset(st);
-    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : rstore_db_error(s, "score report", err);
+    db_reset(st);
+    return step == DB_ROW || step == DB_DONE ? 0 : rstore_db_error(s, "score report", err);
 }
 
 /* ---- sampling --------------------------------------------------------------- */
@@ -258,17 +256,17 @@ int report_sample(struct rubric_store *s, const struct report_window *w, int n, 
     struct picked *pick = calloc((size_t)n, sizeof *pick);
     if (!pick)
         return ES_ENOMEM;
-    sqlite3_stmt *st = rstore_stmt(s, w->operator_ ? RS_SAMPLE_OP : RS_SAMPLE);
-    sqlite3_bind_int64(st, 1, w->since);
-    sqlite3_bind_int64(st, 2, w->until);
+    struct db_stmt *st = rstore_stmt(s, w->operator_ ? RS_SAMPLE_OP : RS_SAMPLE);
+    db_bind_int64(st, 1, w->since);
+    db_bind_int64(st, 2, w->until);
     bind_operator(st, 3, w->operator_);
     char op[ARCHIVE_FIELD_LEN] = "";
     int64_t seen = 0;
     uint64_t state = seed;
-    int step = SQLITE_DONE, stop = 0;
+    int step = DB_DONE, stop = 0;
     /* reservoir sampling per operator over calls in id order: reproducible for a seed */
-    while (!stop && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *o = (const char *)sqlite3_column_text(st, 0);
+    while (!stop && (step = db_step(st)) == DB_ROW) {
+        const char *o = (const char *)db_column_text(st, 0);
         if (strcmp(o, op)) {
             if (seen)
                 stop = flush_operator(op, pick, (int)ES_MIN(seen, n), cb, ud);
@@ -280,14 +278,13 @@ int report_sample(struct rubric_store *s, const struct report_window *w, int n, 
         seen++;
         if (slot < n) {
             snprintf(pick[slot].id, sizeof pick[slot].id, "%s",
-                     (const char *)sqlite3_column_text(st, 1));
-            pick[slot].started_at = sqlite3_column_int64(st, 2);
+                     (const char *)db_column_text(st, 1));
+            pick[slot].started_at = db_column_int64(st, 2);
         }
     }
     if (!stop && seen)
         flush_operator(op, pick, (int)ES_MIN(seen, n), cb, ud);
-    sqlite3_reset(st);
+    db_reset(st);
     free(pick);
-    return stop || step == SQLITE_DONE || step == SQLITE_ROW ? 0
-                                                             : rstore_db_error(s, "sample", err);
+    return stop || step == DB_DONE || step == DB_ROW ? 0 : rstore_db_error(s, "sample", err);
 }

@@ -4,7 +4,7 @@
 
 #include "scripts-rubric/rubric.h"
 
-#include <sqlite3.h>
+#include "common/db.h"
 
 /* ---- arena: many small allocations freed at once ------------------------ */
 struct rubric_arena;
@@ -95,8 +95,8 @@ enum rubric_stmt {
 
 #define RUBRIC_CACHE 8
 struct rubric_store {
-    sqlite3 *db; /* the catalog's connection */
-    sqlite3_stmt *st[RS_COUNT];
+    struct db *db; /* the catalog's connection */
+    struct db_stmt *st[RS_COUNT];
     /* recently used rubric versions, loaded once */
     struct rubric *cache[RUBRIC_CACHE];
     unsigned cache_next;
@@ -113,13 +113,14 @@ struct eval_row {
 };
 /* The evaluation's row stepped on (columns: EVAL_COLS in store.c; reset it when
  * done), or NULL with *rc and err set. */
-sqlite3_stmt *rstore_get_eval(struct rubric_store *s, const char *id, int *rc, struct es_err *err);
+struct db_stmt *rstore_get_eval(struct rubric_store *s, const char *id, int *rc,
+                                struct es_err *err);
 int rstore_eval_row(struct rubric_store *s, const char *id, struct eval_row *row,
                     struct es_err *err);
 
-sqlite3_stmt *rstore_stmt(struct rubric_store *s, enum rubric_stmt which);
+struct db_stmt *rstore_stmt(struct rubric_store *s, enum rubric_stmt which);
 int rstore_db_error(struct rubric_store *s, const char *what, struct es_err *err);
-int rstore_step_done(struct rubric_store *s, sqlite3_stmt *st, const char *what,
+int rstore_step_done(struct rubric_store *s, struct db_stmt *st, const char *what,
                      struct es_err *err);
 /* A stored version (0 = latest), loaded once and cached. Borrowed: valid until
  * the next rstore_rubric call, which may evict it. */

@@ -179,7 +179,7 @@ static const char *const sql[RS_COUNT] = {
         " rubric_id, rubric_version, answers, comment, outcomes, score, passed, critical_failed,"
         " status, created_at, updated_at, submitted_at, submitted_by)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16,"
-        " ?17, ?18)",
+        " ?17, ?18) RETURNING n",
     [RS_GET_EVAL] = "SELECT " EVAL_COLS " FROM evaluations e WHERE e.id = ?1",
     [RS_UPDATE_EVAL] = "UPDATE evaluations SET answers = ?2, comment = ?3, outcomes = ?4,"
                        " score = ?5, passed = ?6, critical_failed = ?7,"
@@ -307,7 +307,7 @@ static const char *const sql[RS_COUNT] = {
         " AND e.status != 'draft' AND coalesce(e.submitted_at, e.created_at) > ?2",
     [RS_GOAL_ADD] = "INSERT INTO coaching_goals(operator, kind, error_tag, max_errors,"
                     " next_evaluations, min_average, weeks, note, created_at, created_by)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
     [RS_GOALS] = "SELECT id, operator, kind, error_tag, max_errors, next_evaluations, min_average,"
                  " weeks, note, created_at, created_by, outcome, decided_at FROM coaching_goals"
                  " WHERE operator = ?1 ORDER BY id DESC",
@@ -343,46 +343,46 @@ static const char *const sql[RS_COUNT] = {
                    " critical_failed, note FROM evaluation_history WHERE eval_n = ?1 ORDER BY id",
 };
 
-sqlite3_stmt *rstore_stmt(struct rubric_store *s, enum rubric_stmt which)
+struct db_stmt *rstore_stmt(struct rubric_store *s, enum rubric_stmt which)
 {
-    sqlite3_stmt *st = s->st[which];
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    struct db_stmt *st = s->st[which];
+    db_reset(st);
+    db_clear_bindings(st);
     return st;
 }
 
 int rstore_db_error(struct rubric_store *s, const char *what, struct es_err *err)
 {
-    return es_seterr(err, ES_EDB, "catalog: %s: %s", what, sqlite3_errmsg(s->db));
+    return es_seterr(err, ES_EDB, "catalog: %s: %s", what, db_errmsg(s->db));
 }
 
-int rstore_step_done(struct rubric_store *s, sqlite3_stmt *st, const char *what, struct es_err *err)
+int rstore_step_done(struct rubric_store *s, struct db_stmt *st, const char *what,
+                     struct es_err *err)
 {
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE)
+    int rc = db_step(st);
+    db_reset(st);
+    if (rc == DB_DONE)
         return 0;
-    if ((rc & 0xff) == SQLITE_CONSTRAINT)
-        return es_seterr(err, ES_EEXIST, "catalog: %s: %s", what, sqlite3_errmsg(s->db));
+    if (rc == ES_EEXIST)
+        return es_seterr(err, ES_EEXIST, "catalog: %s: %s", what, db_errmsg(s->db));
     return rstore_db_error(s, what, err);
 }
 
 int rubric_store_open(struct catalog *c, struct rubric_store **out, struct es_err *err)
 {
     *out = NULL;
-    int rc =
-        catalog_migrate_module(c, "scripts-rubric", migrations, (int)ES_ARRAY_LEN(migrations), err);
+    int rc = catalog_migrate_module(c, "scripts-rubric", migrations, NULL,
+                                    (int)ES_ARRAY_LEN(migrations), err);
     if (rc)
         return rc;
     struct rubric_store *s = calloc(1, sizeof *s);
     if (!s)
         return ES_ENOMEM;
-    s->db = catalog_sqlite(c);
+    s->db = catalog_db(c);
     for (int i = 0; i < RS_COUNT; i++) {
-        if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
-            SQLITE_OK) {
+        if (db_prepare(s->db, sql[i], &s->st[i]) != 0) {
             rc = es_seterr(err, ES_EDB, "catalog: preparing rubric statement %d: %s", i,
-                           sqlite3_errmsg(s->db));
+                           db_errmsg(s->db));
             rubric_store_close(s);
             return rc;
         }
@@ -396,7 +396,7 @@ void rubric_store_close(struct rubric_store *s)
     if (!s)
         return;
     for (int i = 0; i < RS_COUNT; i++)
-        sqlite3_finalize(s->st[i]);
+        db_finalize(s->st[i]);
     for (int i = 0; i < RUBRIC_CACHE; i++)
         rubric_free(s->cache[i]);
     free(s);
@@ -428,41 +428,41 @@ int rubric_import(struct rubric_store *s, const uint8_t *yaml, size_t len, int *
     es_hex(h, 32, hex);
     bool outer;
     if (catalog_tx_begin(s->db, &outer)) {
-        rc = es_seterr(err, ES_EDB, "catalog: %s", sqlite3_errmsg(s->db));
+        rc = es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(s->db));
         goto out;
     }
-    sqlite3_stmt *st = rstore_stmt(s, RS_LATEST_VERSION);
-    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    struct db_stmt *st = rstore_stmt(s, RS_LATEST_VERSION);
+    db_bind_text(st, 1, r->id, -1);
     int latest = 0;
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
-        latest = sqlite3_column_int(st, 0);
-        if (!strcmp((const char *)sqlite3_column_text(st, 1), hex)) {
-            sqlite3_reset(st);
+    int step = db_step(st);
+    if (step == DB_ROW) {
+        latest = db_column_int(st, 0);
+        if (!strcmp((const char *)db_column_text(st, 1), hex)) {
+            db_reset(st);
             *version = latest;
             *outcome = RUBRIC_UNCHANGED;
             rc = catalog_tx_end(s->db, outer, 0);
             if (rc)
-                es_seterr(err, rc, "catalog: commit failed: %s", sqlite3_errmsg(s->db));
+                es_seterr(err, rc, "catalog: commit failed: %s", db_errmsg(s->db));
             goto out;
         }
-    } else if (step != SQLITE_DONE) {
+    } else if (step != DB_DONE) {
         rc = rstore_db_error(s, "latest rubric version", err);
     }
-    sqlite3_reset(st);
+    db_reset(st);
     if (!rc) {
         st = rstore_stmt(s, RS_INSERT_VERSION);
-        sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, latest + 1);
-        sqlite3_bind_text(st, 3, r->title, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, (const char *)yaml, (int)len, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 6, es_now_ms());
+        db_bind_text(st, 1, r->id, -1);
+        db_bind_int(st, 2, latest + 1);
+        db_bind_text(st, 3, r->title, -1);
+        db_bind_text(st, 4, hex, -1);
+        db_bind_text(st, 5, (const char *)yaml, (int)len);
+        db_bind_int64(st, 6, es_now_ms());
         rc = rstore_step_done(s, st, "insert rubric version", err);
     }
     int end = catalog_tx_end(s->db, outer, rc);
     if (end && !rc)
-        es_seterr(err, end, "catalog: commit failed: %s", sqlite3_errmsg(s->db));
+        es_seterr(err, end, "catalog: commit failed: %s", db_errmsg(s->db));
     rc = end;
     if (rc)
         goto out;
@@ -475,40 +475,40 @@ out:
 
 int rubric_list(struct rubric_store *s, int (*cb)(void *ud, const struct rubric_info *), void *ud)
 {
-    sqlite3_stmt *st = rstore_stmt(s, RS_LIST);
+    struct db_stmt *st = rstore_stmt(s, RS_LIST);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == DB_ROW) {
         struct rubric_info in = {0};
-        snprintf(in.id, sizeof in.id, "%s", (const char *)sqlite3_column_text(st, 0));
-        snprintf(in.title, sizeof in.title, "%s", (const char *)sqlite3_column_text(st, 1));
-        in.version = sqlite3_column_int(st, 2);
-        in.imported_at = sqlite3_column_int64(st, 3);
-        in.evaluations = sqlite3_column_int64(st, 4);
+        snprintf(in.id, sizeof in.id, "%s", (const char *)db_column_text(st, 0));
+        snprintf(in.title, sizeof in.title, "%s", (const char *)db_column_text(st, 1));
+        in.version = db_column_int(st, 2);
+        in.imported_at = db_column_int64(st, 3);
+        in.evaluations = db_column_int64(st, 4);
         if (cb(ud, &in))
             break;
     }
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ES_EDB;
+    db_reset(st);
+    return rc == DB_ROW || rc == DB_DONE ? 0 : ES_EDB;
 }
 
 int rubric_get(struct rubric_store *s, const char *id, int version, struct rubric **out,
                char **yaml, struct es_err *err)
 {
-    sqlite3_stmt *st = rstore_stmt(s, RS_GET_VERSION);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, version);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_ROW) {
-        sqlite3_reset(st);
-        if (step != SQLITE_DONE)
+    struct db_stmt *st = rstore_stmt(s, RS_GET_VERSION);
+    db_bind_text(st, 1, id, -1);
+    db_bind_int(st, 2, version);
+    int step = db_step(st);
+    if (step != DB_ROW) {
+        db_reset(st);
+        if (step != DB_DONE)
             return rstore_db_error(s, "get rubric", err);
         if (version)
             return es_seterr(err, ES_ENOTFOUND, "rubric '%s' has no version %d", id, version);
         return es_seterr(err, ES_ENOTFOUND, "no rubric '%s' (import it first)", id);
     }
-    int v = sqlite3_column_int(st, 0);
-    const uint8_t *text = sqlite3_column_text(st, 1);
-    size_t len = (size_t)sqlite3_column_bytes(st, 1);
+    int v = db_column_int(st, 0);
+    const uint8_t *text = (const uint8_t *)db_column_text(st, 1);
+    size_t len = (size_t)db_column_bytes(st, 1);
     int rc = 0;
     if (yaml) {
         *yaml = malloc(len + 1);
@@ -528,7 +528,7 @@ int rubric_get(struct rubric_store *s, const char *id, int version, struct rubri
         (*out)->version = v;
     }
 out:
-    sqlite3_reset(st);
+    db_reset(st);
     return rc;
 }
 
@@ -536,11 +536,11 @@ int rstore_rubric(struct rubric_store *s, const char *id, int version, const str
                   struct es_err *err)
 {
     if (!version) { /* the latest: one indexed lookup, then the cache */
-        sqlite3_stmt *st = rstore_stmt(s, RS_LATEST_VERSION);
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            version = sqlite3_column_int(st, 0);
-        sqlite3_reset(st);
+        struct db_stmt *st = rstore_stmt(s, RS_LATEST_VERSION);
+        db_bind_text(st, 1, id, -1);
+        if (db_step(st) == DB_ROW)
+            version = db_column_int(st, 0);
+        db_reset(st);
     }
     for (int i = 0; i < RUBRIC_CACHE; i++) {
         struct rubric *r = s->cache[i];

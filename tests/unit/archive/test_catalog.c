@@ -5,6 +5,7 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <sqlite3.h>
+#include "common/db.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -170,14 +171,11 @@ Test(catalog, migration_4_widens_disposition_in_place)
     struct es_err e;
     cr_assert_eq(catalog_open(dir, &c, &e), 0, "%s", e.msg);
     cr_assert_eq(catalog_schema_version(c), catalog_nmigrations);
-    sqlite3 *cdb = catalog_sqlite(c);
-    char *msg = NULL;
-    cr_assert_eq(sqlite3_exec(cdb,
-                              "INSERT INTO calls(id, started_at, ended_at, duration_ms, source,"
+    struct db *cdb = catalog_db(c);
+    cr_assert_eq(db_exec(cdb, "INSERT INTO calls(id, started_at, ended_at, duration_ms, source,"
                               " disposition, reason, created_at) VALUES ('scan', 1, 2, 1,"
-                              " 'recorder', 'rejected', 'forbidden', 3)",
-                              NULL, NULL, &msg),
-                 SQLITE_OK, "%s", msg ? msg : "");
+                              " 'recorder', 'rejected', 'forbidden', 3)"),
+                 0, "%s", db_errmsg(cdb));
     cr_assert_neq(sqlite3_exec(other,
                                "INSERT INTO calls(id, started_at, ended_at, duration_ms, source,"
                                " disposition, created_at) VALUES ('bad', 1, 2, 1, 'x', 'bogus', 3)",
@@ -191,21 +189,20 @@ Test(catalog, migration_4_widens_disposition_in_place)
         SQLITE_OK, "the other connection reads the widened CHECK");
     sqlite3_close(other);
     sqlite3_close(db);
-    sqlite3_stmt *s;
-    cr_assert_eq(
-        sqlite3_prepare_v2(cdb,
-                           "SELECT (SELECT count(*) FROM recordings WHERE call_id = 'old'),"
-                           " (SELECT reason FROM calls WHERE id = 'old')",
-                           -1, &s, NULL),
-        SQLITE_OK);
-    cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
-    cr_assert_eq(sqlite3_column_int(s, 0), 1, "the recording row is still there");
-    cr_assert_str_eq((const char *)sqlite3_column_text(s, 1), "busy");
-    sqlite3_finalize(s);
-    cr_assert_eq(sqlite3_prepare_v2(cdb, "PRAGMA integrity_check", -1, &s, NULL), SQLITE_OK);
-    cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
-    cr_assert_str_eq((const char *)sqlite3_column_text(s, 0), "ok");
-    sqlite3_finalize(s);
+    struct db_stmt *s;
+    cr_assert_eq(db_prepare(cdb,
+                            "SELECT (SELECT count(*) FROM recordings WHERE call_id = 'old'),"
+                            " (SELECT reason FROM calls WHERE id = 'old')",
+                            &s),
+                 0);
+    cr_assert_eq(db_step(s), DB_ROW);
+    cr_assert_eq(db_column_int(s, 0), 1, "the recording row is still there");
+    cr_assert_str_eq((const char *)db_column_text(s, 1), "busy");
+    db_finalize(s);
+    cr_assert_eq(db_prepare(cdb, "PRAGMA integrity_check", &s), 0);
+    cr_assert_eq(db_step(s), DB_ROW);
+    cr_assert_str_eq((const char *)db_column_text(s, 0), "ok");
+    db_finalize(s);
     /* rejected attempts are left out of ls unless asked for */
     int n = 0;
     cr_assert_eq(catalog_list(c, NULL, count, &n), 0);
@@ -234,13 +231,11 @@ Test(catalog, migration_4_widens_disposition_in_place)
     };
     cr_assert_eq(catalog_add_source_counts(c, v, 2), 0);
     cr_assert_eq(catalog_add_source_counts(c, v, 3), 0);
-    cr_assert_eq(sqlite3_prepare_v2(cdb, "SELECT count(*), sum(attempts) FROM rejected_sources", -1,
-                                    &s, NULL),
-                 SQLITE_OK);
-    cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
-    cr_assert_eq(sqlite3_column_int(s, 0), 3, "two days of .7, one of .8");
-    cr_assert_eq(sqlite3_column_int(s, 1), 31);
-    sqlite3_finalize(s);
+    cr_assert_eq(db_prepare(cdb, "SELECT count(*), sum(attempts) FROM rejected_sources", &s), 0);
+    cr_assert_eq(db_step(s), DB_ROW);
+    cr_assert_eq(db_column_int(s, 0), 3, "two days of .7, one of .8");
+    cr_assert_eq(db_column_int(s, 1), 31);
+    db_finalize(s);
     struct catalog_source_count top[4];
     struct {
         struct catalog_source_count *v;
@@ -383,18 +378,16 @@ Test(catalog, created_at_strictly_increases_in_commit_order)
     }
     struct since z = {0};
     int64_t prev = 0;
-    sqlite3 *db = (sqlite3 *)catalog_sqlite(c);
-    sqlite3_stmt *st;
-    cr_assert_eq(
-        sqlite3_prepare_v2(db, "SELECT created_at FROM calls ORDER BY rowid", -1, &st, NULL),
-        SQLITE_OK);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int64_t v = sqlite3_column_int64(st, 0);
+    struct db *db = (struct db *)catalog_db(c);
+    struct db_stmt *st;
+    cr_assert_eq(db_prepare(db, "SELECT created_at FROM calls ORDER BY rowid", &st), 0);
+    while (db_step(st) == DB_ROW) {
+        int64_t v = db_column_int64(st, 0);
         cr_assert_gt(v, prev);
         prev = v;
         z.n++;
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     cr_assert_eq(z.n, 52);
     free(k);
     catalog_close(c);

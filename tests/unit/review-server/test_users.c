@@ -4,7 +4,7 @@
 #include <criterion/criterion.h>
 #include <ftw.h>
 #include <sodium.h>
-#include <sqlite3.h>
+#include "common/db.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,13 +58,13 @@ Test(users, add_and_check_passwords)
     cr_assert_str_eq(wrong, unknown, "an unknown user and a wrong password look the same");
     cr_assert_eq(review_user_check(st, "bad name!", "x", &u, &err), ES_EINVAL);
     /* the stored hash is Argon2id, never the password */
-    sqlite3_stmt *q;
-    sqlite3_prepare_v2(catalog_sqlite(cat), "SELECT pw_hash FROM users", -1, &q, NULL);
-    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
-    const char *h = (const char *)sqlite3_column_text(q, 0);
+    struct db_stmt *q;
+    db_prepare(catalog_db(cat), "SELECT pw_hash FROM users", &q);
+    cr_assert_eq(db_step(q), DB_ROW);
+    const char *h = (const char *)db_column_text(q, 0);
     cr_assert(!strncmp(h, "$argon2id$", 10), "%s", h);
     cr_assert_null(strstr(h, "horse"));
-    sqlite3_finalize(q);
+    db_finalize(q);
 }
 
 Test(users, rules)
@@ -125,26 +125,22 @@ Test(users, audit_chain)
         cr_assert_eq(review_audit(st, "anna", "playback", target, "{\"range\":\"0-\"}", &err), 0);
     }
     cr_assert_eq(verify(), 5);
-    sqlite3 *db = catalog_sqlite(cat);
+    struct db *db = catalog_db(cat);
     /* the triggers refuse plain edits */
-    cr_assert_neq(sqlite3_exec(db, "UPDATE audit SET actor = 'x' WHERE id = 3", NULL, NULL, NULL),
-                  SQLITE_OK);
-    cr_assert_neq(sqlite3_exec(db, "DELETE FROM audit WHERE id = 2", NULL, NULL, NULL), SQLITE_OK);
+    cr_assert_neq(db_exec(db, "UPDATE audit SET actor = 'x' WHERE id = 3"), 0);
+    cr_assert_neq(db_exec(db, "DELETE FROM audit WHERE id = 2"), 0);
     /* past the triggers, the chain still tells */
-    sqlite3_exec(db, "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete", NULL, NULL,
-                 NULL);
-    cr_assert_eq(
-        sqlite3_exec(db, "UPDATE audit SET target = 'call-9' WHERE id = 3", NULL, NULL, NULL),
-        SQLITE_OK);
+    db_exec(db, "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete");
+    cr_assert_eq(db_exec(db, "UPDATE audit SET target = 'call-9' WHERE id = 3"), 0);
     cr_assert_eq(verify(), ES_ECORRUPT);
     cr_assert(strstr(err.msg, "row 3 was changed"), "%s", err.msg);
-    sqlite3_exec(db, "UPDATE audit SET target = 'call-2' WHERE id = 3", NULL, NULL, NULL);
+    db_exec(db, "UPDATE audit SET target = 'call-2' WHERE id = 3");
     cr_assert_eq(verify(), 5);
     /* the end is anchored outside the database: rows cut from it are found */
-    sqlite3_exec(db, "DELETE FROM audit WHERE id >= 4", NULL, NULL, NULL);
+    db_exec(db, "DELETE FROM audit WHERE id >= 4");
     cr_assert_eq(verify(), ES_ECORRUPT);
     cr_assert(strstr(err.msg, "rows from 4 on were removed"), "%s", err.msg);
-    sqlite3_exec(db, "DELETE FROM audit WHERE id = 2", NULL, NULL, NULL);
+    db_exec(db, "DELETE FROM audit WHERE id = 2");
     cr_assert_eq(verify(), ES_ECORRUPT);
     cr_assert(strstr(err.msg, "rows 2 to 2 were removed"), "%s", err.msg);
 }
@@ -190,13 +186,12 @@ Test(users, sessions)
     cr_assert_not(review_token_equal(c2, token));
     cr_assert_not(review_token_equal("", ""));
     /* only the hash is stored */
-    sqlite3_stmt *q;
-    sqlite3_prepare_v2(catalog_sqlite(cat), "SELECT count(*) FROM sessions WHERE token_hash = ?1",
-                       -1, &q, NULL);
-    sqlite3_bind_text(q, 1, token, -1, SQLITE_STATIC);
-    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
-    cr_assert_eq(sqlite3_column_int(q, 0), 0);
-    sqlite3_finalize(q);
+    struct db_stmt *q;
+    db_prepare(catalog_db(cat), "SELECT count(*) FROM sessions WHERE token_hash = ?1", &q);
+    db_bind_text(q, 1, token, -1);
+    cr_assert_eq(db_step(q), DB_ROW);
+    cr_assert_eq(db_column_int(q, 0), 0);
+    db_finalize(q);
     /* a wrong or malformed token */
     char other[REVIEW_TOKEN_HEX];
     memcpy(other, token, sizeof other);

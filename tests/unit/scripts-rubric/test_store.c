@@ -2,7 +2,7 @@
  * edits with history and pinned comments. */
 #include "fixture.h"
 
-#include <sqlite3.h>
+#include "common/db.h"
 
 TestSuite(store, .init = fx_setup, .fini = fx_teardown);
 
@@ -271,9 +271,8 @@ Test(store, applies_to_uses_call_tags)
 
 Test(store, newer_tables_are_refused)
 {
-    sqlite3_exec(catalog_sqlite(fx_cat),
-                 "UPDATE module_versions SET version = 99 WHERE module = 'scripts-rubric'", NULL,
-                 NULL, NULL);
+    db_exec(catalog_db(fx_cat),
+            "UPDATE module_versions SET version = 99 WHERE module = 'scripts-rubric'");
     struct rubric_store *s2;
     cr_assert_eq(rubric_store_open(fx_cat, &s2, &fx_err), ES_ESCHEMA);
     cr_assert(strstr(fx_err.msg, "newer than this earshot"), "%s", fx_err.msg);
