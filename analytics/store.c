@@ -14,7 +14,7 @@ static const char *const migrations[] = {
     "  identity TEXT PRIMARY KEY," /* format and SHA-256 of the first line */
     "  format TEXT NOT NULL,"
     "  path TEXT NOT NULL,"
-    "  offset INTEGER NOT NULL,"
+    "  \"offset\" INTEGER NOT NULL,"
     "  lines INTEGER NOT NULL,"
     "  bad INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL"
@@ -87,11 +87,12 @@ static const char *const migrations[] = {
 };
 
 static const char *const sql[AN_COUNT] = {
-    [AN_FILE_GET] = "SELECT offset, lines FROM pbx_files WHERE identity = ?1",
-    [AN_FILE_PUT] = "INSERT INTO pbx_files(identity, format, path, offset, lines, bad, updated_at)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (identity) DO UPDATE SET"
-                    " path = excluded.path, offset = excluded.offset, lines = excluded.lines,"
-                    " bad = bad + excluded.bad, updated_at = excluded.updated_at",
+    [AN_FILE_GET] = "SELECT \"offset\", lines FROM pbx_files WHERE identity = ?1",
+    [AN_FILE_PUT] =
+        "INSERT INTO pbx_files(identity, format, path, \"offset\", lines, bad, updated_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (identity) DO UPDATE SET"
+        " path = excluded.path, \"offset\" = excluded.\"offset\", lines = excluded.lines,"
+        " bad = pbx_files.bad + excluded.bad, updated_at = excluded.updated_at",
     [AN_QC_ENTER] = "INSERT INTO queue_calls(callid, queue, entered_at, caller)"
                     " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (callid, queue) DO NOTHING",
     [AN_QC_CONNECT] = "UPDATE queue_calls SET outcome = 'answered', agent = ?3, operator = ?4,"

@@ -16,8 +16,9 @@
 
 static const char *const sql[ST_COUNT] = {
     [ST_FIND_SOURCE] = "SELECT id FROM calls WHERE source_sha256 = ?1",
-    [ST_PENDING_ADD] = "INSERT OR REPLACE INTO pending_files(path, owner, created_at)"
-                       " VALUES (?1, ?2, ?3)",
+    [ST_PENDING_ADD] = "INSERT INTO pending_files(path, owner, created_at) VALUES (?1, ?2, ?3)"
+                       " ON CONFLICT (path) DO UPDATE SET owner = excluded.owner,"
+                       " created_at = excluded.created_at",
     [ST_PENDING_DEL] = "DELETE FROM pending_files WHERE path = ?1",
     [ST_PENDING_ALL] = "SELECT path, owner FROM pending_files",
     [ST_INSERT_CALL] =
@@ -43,7 +44,7 @@ static const char *const sql[ST_COUNT] = {
                    " first_at, last_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)"
                    " ON CONFLICT (source_path, source_sha256) DO UPDATE SET"
                    " reason = excluded.reason, failed_path = excluded.failed_path,"
-                   " last_at = excluded.last_at, attempts = attempts + 1",
+                   " last_at = excluded.last_at, attempts = ingest_failures.attempts + 1",
     [ST_LIST] = "SELECT " CALL_COLS " FROM calls c LEFT JOIN recordings r ON r.call_id = c.id"
                 " WHERE (?1 = 0 OR c.started_at >= ?1) AND (?2 = 0 OR c.started_at < ?2)"
                 " AND (?3 IS NULL OR c.operator = ?3)"
@@ -62,11 +63,11 @@ static const char *const sql[ST_COUNT] = {
     [ST_SOURCE_ADD] = "INSERT INTO rejected_sources(day, address, attempts, catalogued, untracked,"
                       " first_at, last_at, last_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
                       " ON CONFLICT (day, address) DO UPDATE SET"
-                      " attempts = attempts + excluded.attempts,"
-                      " catalogued = catalogued + excluded.catalogued,"
-                      " untracked = untracked + excluded.untracked,"
-                      " first_at = min(first_at, excluded.first_at),"
-                      " last_at = max(last_at, excluded.last_at),"
+                      " attempts = rejected_sources.attempts + excluded.attempts,"
+                      " catalogued = rejected_sources.catalogued + excluded.catalogued,"
+                      " untracked = rejected_sources.untracked + excluded.untracked,"
+                      " first_at = min(rejected_sources.first_at, excluded.first_at),"
+                      " last_at = max(rejected_sources.last_at, excluded.last_at),"
                       " last_reason = excluded.last_reason",
     [ST_SOURCE_TOP] = "SELECT address, sum(attempts), sum(catalogued), sum(untracked),"
                       " min(first_at), max(last_at) FROM rejected_sources"
@@ -130,8 +131,9 @@ static const char *const sql[ST_COUNT] = {
     [ST_ADD_REDACTION] = "UPDATE calls SET details = json_set(details, '$.redactions',"
                          " json_insert(coalesce(details -> '$.redactions', '[]'), '$[#]',"
                          " json(?2))) WHERE id = ?1 AND legal_hold = 0 AND purged_at IS NULL",
-    [ST_INSERT_KEY] = "INSERT OR REPLACE INTO audio_keys(call_id, key_id, wrapped)"
-                      " VALUES (?1, ?2, ?3)",
+    [ST_INSERT_KEY] = "INSERT INTO audio_keys(call_id, key_id, wrapped) VALUES (?1, ?2, ?3)"
+                      " ON CONFLICT (call_id) DO UPDATE SET key_id = excluded.key_id,"
+                      " wrapped = excluded.wrapped",
     [ST_DELETE_KEY] = "DELETE FROM audio_keys WHERE call_id = ?1",
     [ST_AUDIO_KEY] = "SELECT r.path, k.key_id, k.wrapped FROM calls c"
                      " JOIN recordings r ON r.call_id = c.id"
@@ -152,6 +154,14 @@ static const char *const sql[ST_COUNT] = {
     [ST_HAS_PATH] = "SELECT 1 FROM recordings r JOIN calls c ON c.id = r.call_id"
                     " WHERE r.path = ?1 AND c.purged_at IS NULL UNION ALL"
                     " SELECT 1 FROM pending_files WHERE path = ?1",
+};
+
+/* PostgreSQL's text where SQLite's JSON operators have no translation. */
+static const char *const sql_pg[ST_COUNT] = {
+    [ST_ADD_REDACTION] = "UPDATE calls SET details = jsonb_set(CAST(details AS jsonb),"
+                         " '{redactions}', coalesce(CAST(details AS jsonb) -> 'redactions',"
+                         " CAST('[]' AS jsonb)) || jsonb_build_array(CAST(?2 AS jsonb)))::text"
+                         " WHERE id = ?1 AND legal_hold = 0 AND purged_at IS NULL",
 };
 
 struct db_stmt *catalog_stmt(struct catalog *c, enum catalog_stmt which)
@@ -341,7 +351,8 @@ int catalog_open(const char *data_dir, struct catalog **out, struct es_err *err)
     if (rc)
         goto fail;
     for (int i = 0; i < ST_COUNT; i++) {
-        if (db_prepare(c->db, sql[i], &c->st[i])) {
+        bool pg = db_engine(c->db) == DB_POSTGRES && sql_pg[i];
+        if (db_prepare(c->db, pg ? sql_pg[i] : sql[i], &c->st[i])) {
             rc = es_seterr(err, ES_EDB, "catalog: preparing statement %d: %s", i, db_errmsg(c->db));
             goto fail;
         }

@@ -378,6 +378,7 @@ static const struct pg_word pg_words[] = {
     {") WITHOUT ROWID", ")"},
     {"LIKE", "ILIKE"},             /* SQLite's LIKE ignores ASCII case */
     {"substr(", "sqlite_substr("}, /* a negative start counts from the end */
+    {"rowid", "ctid"},             /* a row's own address */
 };
 
 static bool word_char(char c)
@@ -424,18 +425,26 @@ int db_sql_pg(const char *sql, char *out, size_t outlen, int *nparams)
                 return ES_EINVAL;
             if (n > max)
                 max = n;
-            o += (size_t)snprintf(out + o, outlen - o, "$%d", n);
+            /* SQLite reads a negative LIMIT as none; PostgreSQL wants NULL */
+            bool limit = o >= 6 && !memcmp(out + o - 6, "LIMIT ", 6);
+            o += (size_t)snprintf(out + o, outlen - o, limit ? "NULLIF($%d, -1)" : "$%d", n);
+            continue;
+        }
+        bool left = p == sql || !word_char(p[-1]);
+        if (left && !strncmp(p, "INDEXED BY ", 11)) { /* a planner hint SQLite alone reads */
+            p += 11;
+            while (word_char(*p))
+                p++;
             continue;
         }
         const struct pg_word *w = NULL;
-        if (p == sql || !word_char(p[-1])) {
-            for (size_t i = 0; i < sizeof pg_words / sizeof pg_words[0]; i++) {
-                size_t n = strlen(pg_words[i].from);
-                if (!strncmp(p, pg_words[i].from, n) &&
-                    (!word_char(pg_words[i].from[n - 1]) || !word_char(p[n]))) {
-                    w = &pg_words[i];
-                    break;
-                }
+        for (size_t i = 0; i < sizeof pg_words / sizeof pg_words[0]; i++) {
+            const char *f = pg_words[i].from;
+            size_t n = strlen(f);
+            if ((left || !word_char(f[0])) && !strncmp(p, f, n) &&
+                (!word_char(f[n - 1]) || !word_char(p[n]))) {
+                w = &pg_words[i];
+                break;
             }
         }
         if (w) {

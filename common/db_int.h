@@ -48,7 +48,8 @@ bool pg_in_tx(struct db *db);
 /* SQLite's dialect as PostgreSQL reads it, outside quotes and comments:
  * `?` and `?N` placeholders to `$N` (the highest number in *nparams), the
  * type names (64-bit INTEGER, BLOB, REAL, a rowid key), STRICT and WITHOUT
- * ROWID dropped, LIKE without case, substr counting from the end. out holds
+ * ROWID dropped, LIKE without case, substr counting from the end, a LIMIT
+ * of -1 as none. out holds
  * strlen(sql) * 3 + 64. */
 int db_sql_pg(const char *sql, char *out, size_t outlen, int *nparams);
 

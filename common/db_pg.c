@@ -114,7 +114,10 @@ bool pg_in_tx(struct db *db)
 
 #include <libpq-fe.h>
 
-#define BYTEA_OID 17
+#define BYTEA_OID  17
+#define INT8_OID   20
+#define TEXT_OID   25
+#define FLOAT8_OID 701
 
 struct pg_conn {
     PGconn *conn;
@@ -126,6 +129,7 @@ struct pg_param {
     const char *val; /* NULL: SQL NULL */
     int len;
     bool blob;
+    Oid kind;     /* what was bound: INT8_OID, FLOAT8_OID, TEXT_OID, BYTEA_OID; 0 NULL */
     char *own;    /* a copy this parameter owns */
     char num[32]; /* a number's text */
 };
@@ -137,7 +141,6 @@ struct pg_stmt {
     int nparams;
     struct pg_param *params;
     bool prepared;
-    unsigned blob_mask; /* which parameters were bytea when prepared (first 32) */
     PGresult *res;
     int row, nrows;
     unsigned char *blob; /* the last decoded bytea column */
@@ -146,7 +149,8 @@ struct pg_stmt {
     /* libpq's parallel arrays, nparams long */
     const char **vals;
     int *lens, *fmts;
-    Oid *types;
+    Oid *types;    /* as prepared: 0 lets the server infer the type */
+    bool *learned; /* types[i] came from the server's refusal (learn_type) */
 };
 
 static void keep_error(struct db *db, const char *msg)
@@ -173,9 +177,9 @@ static int result_error(struct db *db, PGresult *res)
 }
 
 /* What SQLite has built in and the shared SQL uses: max() and min() of two
- * values (NULL if either is), sum() of a condition, group_concat(), and
+ * values (NULL if either is), sum() of a condition, group_concat(),
  * substr() counting from the end for a negative start (the phone-number key
- * index needs it immutable). */
+ * index needs it immutable), the JSON functions on text, hex(). */
 static const char functions[] =
     "CREATE OR REPLACE FUNCTION max(a BIGINT, b BIGINT) RETURNS BIGINT"
     " LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT GREATEST(a, b)';"
@@ -189,6 +193,9 @@ static const char functions[] =
     " LANGUAGE sql IMMUTABLE PARALLEL SAFE AS"
     " 'SELECT CASE WHEN v IS NULL THEN acc WHEN acc IS NULL THEN v ELSE acc || sep || v END';"
     "CREATE OR REPLACE AGGREGATE group_concat(TEXT, TEXT) (SFUNC = es_concat, STYPE = TEXT);"
+    "CREATE OR REPLACE FUNCTION es_concat1(acc TEXT, v TEXT) RETURNS TEXT"
+    " LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT es_concat(acc, v, '','')';"
+    "CREATE OR REPLACE AGGREGATE group_concat(TEXT) (SFUNC = es_concat1, STYPE = TEXT);"
     "CREATE OR REPLACE FUNCTION sqlite_substr(s TEXT, start BIGINT) RETURNS TEXT"
     " LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS"
     " 'SELECT CASE WHEN start < 0 THEN right(s, (-start)::int) WHEN start = 0 THEN s"
@@ -196,7 +203,23 @@ static const char functions[] =
     "CREATE OR REPLACE FUNCTION sqlite_substr(s TEXT, start BIGINT, n BIGINT) RETURNS TEXT"
     " LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS"
     " 'SELECT CASE WHEN start < 0 THEN substr(right(s, (-start)::int), 1, n::int)"
-    " ELSE substr(s, start::int, n::int) END';";
+    " ELSE substr(s, start::int, n::int) END';"
+    /* JSON kept as text, as SQLite keeps it: '$.a.b' paths, '$[#]' appends */
+    "CREATE OR REPLACE FUNCTION json_extract(doc TEXT, path TEXT) RETURNS TEXT"
+    " LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS"
+    " 'SELECT (doc::jsonb) #>> string_to_array(substr(path, 3), ''.'')';"
+    "CREATE OR REPLACE FUNCTION json_remove(doc TEXT, path TEXT) RETURNS TEXT"
+    " LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS"
+    " 'SELECT ((doc::jsonb) #- string_to_array(substr(path, 3), ''.''))::text';"
+    "CREATE OR REPLACE FUNCTION json_insert(doc TEXT, path TEXT, v TEXT) RETURNS TEXT"
+    " LANGUAGE sql IMMUTABLE PARALLEL SAFE AS"
+    " 'SELECT CASE WHEN path = ''$[#]'' THEN ((doc::jsonb) || to_jsonb(v))::text"
+    " ELSE doc END';"
+    "CREATE OR REPLACE FUNCTION json_each(doc TEXT) RETURNS TABLE (value TEXT)"
+    " LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS"
+    " 'SELECT json_array_elements_text(doc::json)';"
+    "CREATE OR REPLACE FUNCTION hex(b BYTEA) RETURNS TEXT"
+    " LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT upper(encode(b, ''hex''))';";
 
 int db_install_functions(struct db *db)
 {
@@ -282,7 +305,8 @@ int pg_prepare(struct db *db, const char *sql, struct pg_stmt **out)
     st->lens = calloc(n, sizeof *st->lens);
     st->fmts = calloc(n, sizeof *st->fmts);
     st->types = calloc(n, sizeof *st->types);
-    if (!st->params || !st->vals || !st->lens || !st->fmts || !st->types) {
+    st->learned = calloc(n, sizeof *st->learned);
+    if (!st->params || !st->vals || !st->lens || !st->fmts || !st->types || !st->learned) {
         rc = ES_ENOMEM;
         goto fail;
     }
@@ -295,6 +319,7 @@ fail:
     free(st->lens);
     free(st->fmts);
     free(st->types);
+    free(st->learned);
     free(st->sql);
     free(st);
     return rc;
@@ -337,6 +362,7 @@ void pg_finalize(struct pg_stmt *st)
     free(st->lens);
     free(st->fmts);
     free(st->types);
+    free(st->learned);
     PQfreemem(st->blob);
     free(st->sql);
     free(st);
@@ -360,6 +386,7 @@ int pg_bind(struct pg_stmt *st, int i, const void *v, int len, bool blob, enum p
     if (!v)
         return 0;
     p->blob = blob;
+    p->kind = blob ? BYTEA_OID : TEXT_OID;
     p->len = len;
     if (how == PG_COPY) {
         if (!(p->own = malloc((size_t)len + 1)))
@@ -385,6 +412,7 @@ int pg_bind_int64(struct pg_stmt *st, int i, int64_t v)
         return ES_EINVAL;
     p->len = snprintf(p->num, sizeof p->num, "%lld", (long long)v);
     p->val = p->num;
+    p->kind = INT8_OID;
     return 0;
 }
 
@@ -395,29 +423,99 @@ int pg_bind_double(struct pg_stmt *st, int i, double v)
         return ES_EINVAL;
     p->len = snprintf(p->num, sizeof p->num, "%.17g", v);
     p->val = p->num;
+    p->kind = FLOAT8_OID;
     return 0;
 }
 
-/* Prepares on the server with the bound parameters' types: bytea for blobs,
- * "infer from the SQL" for the rest. A later binding of other types
- * prepares again. */
+/* A parameter whose type the SQL does not decide (`?3 IS NULL`) takes the
+ * type of what is bound to it, text for a NULL; a NULL that then meets a
+ * number (`?3 IS NULL OR n > ?3`) is retried as a 64-bit integer. What is
+ * learned stays with the statement. */
+static bool learn_type(struct pg_stmt *st, PGresult *res, int *last)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (!state)
+        return false;
+    /* could not determine data type of parameter $N */
+    if (!strcmp(state, "42P08") || !strcmp(state, "42P18")) {
+        const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+        const char *d = m ? strchr(m, '$') : NULL;
+        int n = d ? atoi(d + 1) : 0;
+        if (n < 1 || n > st->nparams || st->types[n - 1])
+            return false;
+        Oid k = st->params[n - 1].kind;
+        st->types[n - 1] = k ? k : TEXT_OID;
+        st->learned[n - 1] = true;
+        *last = n - 1;
+        return true;
+    }
+    /* undefined function or operator, or a type mismatch */
+    if ((!strcmp(state, "42883") || !strcmp(state, "42804")) && *last >= 0 &&
+        st->types[*last] == TEXT_OID && !st->params[*last].kind) {
+        st->types[*last] = INT8_OID;
+        return true;
+    }
+    return false;
+}
+
+/* A failed prepare inside a transaction would abort it: a savepoint keeps
+ * the transaction when the server has to be asked again. */
+static PGresult *prepare_once(struct db *db, struct pg_stmt *st, bool in_tx)
+{
+    if (in_tx)
+        PQclear(PQexec(db->pg->conn, "SAVEPOINT es_prepare"));
+    PGresult *res = PQprepare(db->pg->conn, st->name, st->sql, st->nparams, st->types);
+    if (in_tx) {
+        bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(PQexec(db->pg->conn,
+                       ok ? "RELEASE es_prepare" : "ROLLBACK TO es_prepare; RELEASE es_prepare"));
+    }
+    return res;
+}
+
+/* The type a parameter is prepared with: a number's own (so that `?2 - 5000`
+ * stays 64-bit), bytea for a blob (sent in binary), none for text (the server
+ * infers it from the column) unless the server asked; a NULL fits whatever
+ * the statement has. */
+static Oid want(const struct pg_stmt *st, int i)
+{
+    const struct pg_param *p = &st->params[i];
+    if (!p->val)
+        return st->types[i];
+    if (p->kind == TEXT_OID)
+        return st->learned[i] ? TEXT_OID : 0;
+    return p->kind;
+}
+
+/* Prepares on the server the first time, and again when a binding's type
+ * no longer fits the prepared one. */
 static int ensure_prepared(struct db *db, struct pg_stmt *st)
 {
-    unsigned mask = 0;
-    for (int i = 0; i < st->nparams && i < 32; i++)
-        if (st->params[i].val && st->params[i].blob)
-            mask |= 1u << i;
-    if (st->prepared && mask == st->blob_mask)
+    bool same = st->prepared;
+    for (int i = 0; i < st->nparams; i++) {
+        Oid w = want(st, i);
+        if (w != st->types[i]) {
+            st->types[i] = w;
+            same = false;
+        }
+    }
+    if (same)
         return 0;
     deallocate(st);
-    for (int i = 0; i < st->nparams; i++)
-        st->types[i] = i < 32 && (mask >> i & 1) ? BYTEA_OID : 0;
-    PGresult *res = PQprepare(db->pg->conn, st->name, st->sql, st->nparams, st->types);
-    int rc = res && PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : result_error(db, res);
-    PQclear(res);
-    if (!rc) {
-        st->prepared = true;
-        st->blob_mask = mask;
+    bool in_tx = pg_in_tx(db);
+    int last = -1, rc = ES_EDB;
+    for (int tries = 0; tries <= 2 * st->nparams + 1; tries++) {
+        PGresult *res = prepare_once(db, st, in_tx);
+        if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+            PQclear(res);
+            st->prepared = true;
+            return 0;
+        }
+        rc = result_error(db, res);
+        bool again = learn_type(st, res, &last);
+        PQclear(res);
+        if (!again)
+            break;
     }
     return rc;
 }

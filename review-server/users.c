@@ -7,47 +7,51 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Version 1's tables, the same on both engines. */
+#define TABLES_1                                                                                   \
+    "CREATE TABLE users ("                                                                         \
+    "  id INTEGER PRIMARY KEY,"                                                                    \
+    "  name TEXT NOT NULL UNIQUE,"                                                                 \
+    "  role TEXT NOT NULL CHECK (role IN ('admin','supervisor','operator','compliance')),"         \
+    "  operator TEXT NOT NULL DEFAULT '',"                                                         \
+    "  pw_hash TEXT NOT NULL,"                                                                     \
+    "  disabled INTEGER NOT NULL DEFAULT 0,"                                                       \
+    "  created_at INTEGER NOT NULL,"                                                               \
+    "  updated_at INTEGER NOT NULL"                                                                \
+    ") STRICT;"                                                                                    \
+    "CREATE TABLE sessions ("                                                                      \
+    "  token_hash TEXT PRIMARY KEY," /* SHA-256 of the cookie value */                             \
+    "  user_id INTEGER NOT NULL REFERENCES users(id),"                                             \
+    "  csrf TEXT NOT NULL,"                                                                        \
+    "  created_at INTEGER NOT NULL,"                                                               \
+    "  seen_at INTEGER NOT NULL"                                                                   \
+    ") STRICT;"                                                                                    \
+    "CREATE INDEX sessions_user ON sessions(user_id);"                                             \
+    "CREATE TABLE api_tokens ("                                                                    \
+    "  id INTEGER PRIMARY KEY,"                                                                    \
+    "  name TEXT NOT NULL UNIQUE,"                                                                 \
+    "  token_hash TEXT NOT NULL UNIQUE,"                                                           \
+    "  created_by TEXT NOT NULL,"                                                                  \
+    "  created_at INTEGER NOT NULL,"                                                               \
+    "  revoked_at INTEGER"                                                                         \
+    ") STRICT;"                                                                                    \
+    "CREATE TABLE audit ("                                                                         \
+    "  id INTEGER PRIMARY KEY,"                                                                    \
+    "  at INTEGER NOT NULL,"                                                                       \
+    "  actor TEXT NOT NULL,"                                                                       \
+    "  action TEXT NOT NULL,"                                                                      \
+    "  target TEXT NOT NULL DEFAULT '',"                                                           \
+    "  detail TEXT NOT NULL DEFAULT '{}',"                                                         \
+    "  prev_hash TEXT NOT NULL,"                                                                   \
+    "  hash TEXT NOT NULL"                                                                         \
+    ") STRICT;"                                                                                    \
+    "CREATE INDEX audit_at ON audit(at);"
+
 /* migrations[i] takes the review-server tables from version i to i + 1.
  * Append only; never edit a released step. */
 static const char *const migrations[] = {
     /* 1: users, sessions, API tokens, audit chain */
-    "CREATE TABLE users ("
-    "  id INTEGER PRIMARY KEY,"
-    "  name TEXT NOT NULL UNIQUE,"
-    "  role TEXT NOT NULL CHECK (role IN ('admin','supervisor','operator','compliance')),"
-    "  operator TEXT NOT NULL DEFAULT '',"
-    "  pw_hash TEXT NOT NULL,"
-    "  disabled INTEGER NOT NULL DEFAULT 0,"
-    "  created_at INTEGER NOT NULL,"
-    "  updated_at INTEGER NOT NULL"
-    ") STRICT;"
-    "CREATE TABLE sessions ("
-    "  token_hash TEXT PRIMARY KEY," /* SHA-256 of the cookie value */
-    "  user_id INTEGER NOT NULL REFERENCES users(id),"
-    "  csrf TEXT NOT NULL,"
-    "  created_at INTEGER NOT NULL,"
-    "  seen_at INTEGER NOT NULL"
-    ") STRICT;"
-    "CREATE INDEX sessions_user ON sessions(user_id);"
-    "CREATE TABLE api_tokens ("
-    "  id INTEGER PRIMARY KEY,"
-    "  name TEXT NOT NULL UNIQUE,"
-    "  token_hash TEXT NOT NULL UNIQUE,"
-    "  created_by TEXT NOT NULL,"
-    "  created_at INTEGER NOT NULL,"
-    "  revoked_at INTEGER"
-    ") STRICT;"
-    "CREATE TABLE audit ("
-    "  id INTEGER PRIMARY KEY,"
-    "  at INTEGER NOT NULL,"
-    "  actor TEXT NOT NULL,"
-    "  action TEXT NOT NULL,"
-    "  target TEXT NOT NULL DEFAULT '',"
-    "  detail TEXT NOT NULL DEFAULT '{}',"
-    "  prev_hash TEXT NOT NULL,"
-    "  hash TEXT NOT NULL"
-    ") STRICT;"
-    "CREATE INDEX audit_at ON audit(at);"
+    TABLES_1
     /* append-only: rows cannot be changed or removed through SQL either */
     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
     "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
@@ -57,6 +61,18 @@ static const char *const migrations[] = {
     /* 2: a keyed chain: HMAC-SHA-256 of each row and the MAC before it, with a
      * key kept outside the database (audit.c) */
     "ALTER TABLE audit ADD COLUMN mac TEXT;",
+};
+
+/* PostgreSQL's text for the steps above it cannot take as written. */
+static const char *const migrations_pg[ES_ARRAY_LEN(migrations)] = {
+    [0] = TABLES_1 "CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+                   " $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;"
+                   "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+                   "  FOR EACH ROW EXECUTE FUNCTION audit_append_only();"
+                   "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+                   "  FOR EACH ROW EXECUTE FUNCTION audit_append_only();"
+                   "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit"
+                   "  FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();",
 };
 
 static const char *const sql[RV_COUNT] = {
@@ -138,7 +154,7 @@ int rv_step_done(struct review_store *s, struct db_stmt *st, const char *what, s
 int review_store_open(struct catalog *c, struct review_store **out, struct es_err *err)
 {
     *out = NULL;
-    int rc = catalog_migrate_module(c, "review-server", migrations, NULL,
+    int rc = catalog_migrate_module(c, "review-server", migrations, migrations_pg,
                                     (int)ES_ARRAY_LEN(migrations), err);
     if (rc)
         return rc;

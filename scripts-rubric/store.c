@@ -205,8 +205,8 @@ static const char *const sql[RS_COUNT] = {
     [RS_INSERT_COMMENT] = "INSERT INTO evaluation_comments(eval_n, item_id, at_ms, author, body,"
                           " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [RS_DELETE_ERRORS] = "DELETE FROM evaluation_errors WHERE eval_n = ?1",
-    [RS_INSERT_ERROR] = "INSERT OR IGNORE INTO evaluation_errors(eval_n, error_tag, operator, at,"
-                        " ack_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [RS_INSERT_ERROR] = "INSERT INTO evaluation_errors(eval_n, error_tag, operator, at, ack_at)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
     [RS_ACK_ERRORS] = "UPDATE evaluation_errors SET ack_at = ?2 WHERE eval_n = ?1",
     [RS_LIST_EVALS] = "SELECT " EVAL_COLS " FROM evaluations e"
                       " WHERE (?1 IS NULL OR e.call_id = ?1) AND (?2 IS NULL OR e.operator = ?2)"
@@ -238,7 +238,8 @@ static const char *const sql[RS_COUNT] = {
         " WHERE at >= ?3 AND at < ?2 GROUP BY operator, error_tag ORDER BY operator, error_tag",
     [RS_REPORT_COUNTS_OP] =
         "SELECT operator, error_tag, sum(at >= ?1), sum(at < ?1) FROM evaluation_errors"
-        " WHERE operator = ?4 AND at >= ?3 AND at < ?2 GROUP BY error_tag ORDER BY error_tag",
+        " WHERE operator = ?4 AND at >= ?3 AND at < ?2 GROUP BY operator, error_tag"
+        " ORDER BY error_tag",
     [RS_REPORT_FIRST_ACK] = "SELECT min(ack_at) FROM evaluation_errors WHERE operator = ?1"
                             " AND error_tag = ?2 AND ack_at IS NOT NULL AND ack_at < ?3",
     [RS_REPORT_AFTER_ACK] = "SELECT count(*) FROM evaluation_errors WHERE operator = ?1"
@@ -321,8 +322,8 @@ static const char *const sql[RS_COUNT] = {
                        " WHERE id = ?1 AND outcome IS NULL",
     [RS_CAL_CREATE] = "INSERT INTO calibration_sessions(id, call_id, rubric_id, rubric_version,"
                       " lead, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [RS_CAL_ADD_REVIEWER] =
-        "INSERT OR IGNORE INTO calibration_reviews(session_id, reviewer) VALUES (?1, ?2)",
+    [RS_CAL_ADD_REVIEWER] = "INSERT INTO calibration_reviews(session_id, reviewer) VALUES (?1, ?2)"
+                            " ON CONFLICT DO NOTHING",
     [RS_CAL_GET] = "SELECT id, call_id, rubric_id, rubric_version, lead, created_at, reference,"
                    " reference_at FROM calibration_sessions WHERE id = ?1",
     [RS_CAL_REVIEWS] = "SELECT reviewer, answers, submitted_at FROM calibration_reviews"

@@ -44,12 +44,12 @@ check "silent reason" grep -q "silent" data/failed/silent.wav.reason
 check "bad sidecar names the field" grep -q "direction" data/failed/badmeta.wav.reason
 check "failed copies are byte-identical" cmp -s in/truncated.wav data/failed/truncated.wav
 check "inputs kept by default" test -f in/truncated.wav
-rows=$(sqlite3 data/catalog.db "select count(*) from ingest_failures")
+rows=$(catq data "select count(*) from ingest_failures")
 check "a catalog row per failure ($rows)" test "$rows" = 10
 # running again counts attempts instead of duplicating rows
 es ingest in > /dev/null 2>&1 || true
-check "failures are not duplicated" test "$(sqlite3 data/catalog.db 'select count(*) from ingest_failures')" = 10
-check "attempts counted" test "$(sqlite3 data/catalog.db "select attempts from ingest_failures where source_path='in/notes.wav'")" = 2
+check "failures are not duplicated" test "$(catq data 'select count(*) from ingest_failures')" = 10
+check "attempts counted" test "$(catq data "select attempts from ingest_failures where source_path='in/notes.wav'")" = 2
 set +e; es ingest 2>/dev/null; rc=$?; es ingest --bitrate nope x 2>/dev/null; rc2=$?; set -e
 check "usage errors exit 2 ($rc, $rc2)" test "$rc$rc2" = 22
 finish

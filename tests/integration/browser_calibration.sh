@@ -20,7 +20,7 @@ mkdir -p screenshots
 timeout 240 node "$SRC/tests/browser/calibration.mjs" "http://127.0.0.1:$port" fixture.json screenshots > browser.out 2>&1 || true
 cat browser.out
 check "browser tests: $(tail -n1 browser.out)" grep -q ' 0 failed$' browser.out
-id=$(sqlite3 data/catalog.db "SELECT id FROM calibration_sessions")
+id=$(catq data "SELECT id FROM calibration_sessions")
 check "the session: two answers, a reference, price-correct split" sh -c "'$EARSHOT' calibrate show $id --json | python3 -c \"
 import json, sys; o = json.load(sys.stdin)
 assert all(r['submitted'] for r in o['reviewers']) and o['reference'], o

@@ -12,8 +12,8 @@ printf 'dispute_days = 2\n' > earshot.conf
 export EARSHOT_CONFIG=$WORK/earshot.conf
 # operator 102's evaluation with the wrong price, and another of theirs submitted three days ago
 read -r wrong late other < <(python3 - <<'PY'
-import sqlite3
-db = sqlite3.connect('data/catalog.db')
+import os, sys; sys.path.insert(0, os.environ["SRC"] + "/tests/tools"); import catalog
+db = catalog.connect("data")
 rows = db.execute("SELECT id, answers FROM evaluations WHERE operator = '102' ORDER BY n").fetchall()
 wrong = [i for i, a in rows if '"price-correct":"no"' in a][0]
 late = [i for i, a in rows if i != wrong][0]
@@ -36,19 +36,19 @@ timeout 240 node "$SRC/tests/browser/coaching.mjs" "http://127.0.0.1:$port" coac
 cat browser.out
 check "browser tests: $(tail -n1 browser.out)" grep -q ' 0 failed$' browser.out
 check "the dispute and the resolution are audited with their items" python3 - "$wrong" "$late" <<'PY'
-import json, sqlite3, sys
-rows = sqlite3.connect('data/catalog.db').execute(
+import json, os, sys; sys.path.insert(0, os.environ["SRC"] + "/tests/tools"); import catalog
+rows = catalog.connect("data").execute(
     "SELECT actor, action, detail FROM audit WHERE target = ? AND action LIKE 'evaluation.%' ORDER BY id", (sys.argv[1],)).fetchall()
 acts = [(a, b) for a, b, _ in rows]
 assert ('op102', 'evaluation.dispute') in acts and ('sup', 'evaluation.resolve') in acts, rows
 assert all(json.loads(d)['items'] == ['price-correct'] for a, b, d in rows if b in ('evaluation.dispute', 'evaluation.resolve')), rows
-late = sqlite3.connect('data/catalog.db').execute(
+late = catalog.connect("data").execute(
     "SELECT actor FROM audit WHERE target = ? AND action = 'evaluation.acknowledge'", (sys.argv[2],)).fetchall()
 assert late == [('deadline',)], late
 PY
 check "the goal is audited without its note" python3 - <<'PY'
-import json, sqlite3
-rows = sqlite3.connect('data/catalog.db').execute("SELECT actor, target, detail FROM audit WHERE action = 'coaching.goal'").fetchall()
+import json, os, sys; sys.path.insert(0, os.environ["SRC"] + "/tests/tools"); import catalog
+rows = catalog.connect("data").execute("SELECT actor, target, detail FROM audit WHERE action = 'coaching.goal'").fetchall()
 assert len(rows) == 1 and rows[0][0] == 'sup' and rows[0][1] == '102', rows
 d = json.loads(rows[0][2])
 assert d['error_tag'] == 'wrong-price' and 'note' not in d, d

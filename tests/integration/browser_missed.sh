@@ -52,7 +52,7 @@ check "a non-number id is no route (404)" test "$(post sup "/missed/01/claim")" 
 check "the operator cannot read the report (403)" test "$(get op101 '/missed/report?from=2026-01-01&to=2026-12-31')" = 403
 check "the notifications are for admins (403 for a supervisor)" test "$(get sup '/notifications')" = 403
 check "admins see the notifications (200)" test "$(get adm '/notifications?state=dead')" = 200
-check "a retry from the admin page was audited and queued the delivery again" sh -c "test \"\$(sqlite3 data/catalog.db \"SELECT count(*) FROM audit WHERE action = 'notification.retry'\")\" = 1 && test \"\$(sqlite3 data/catalog.db \"SELECT count(*) FROM deliveries WHERE state = 'pending'\")\" = 1"
+check "a retry from the admin page was audited and queued the delivery again" bash -c "test \"\$(catq data \"SELECT count(*) FROM audit WHERE action = 'notification.retry'\")\" = 1 && test \"\$(catq data \"SELECT count(*) FROM deliveries WHERE state = 'pending'\")\" = 1"
 check "the audit chain holds" es -q audit verify
-check "claims and closes are audited" test "$(sqlite3 data/catalog.db "SELECT count(*) FROM audit WHERE action IN ('missed.claim', 'missed.close')")" -ge 2
+check "claims and closes are audited" test "$(catq data "SELECT count(*) FROM audit WHERE action IN ('missed.claim', 'missed.close')")" -ge 2
 finish

@@ -28,6 +28,6 @@ mkdir -p screenshots
 timeout 240 node "$SRC/tests/browser/redact.mjs" "http://127.0.0.1:$port" fixture.json screenshots > browser.out 2>&1 || true
 cat browser.out
 check "browser tests: $(tail -n1 browser.out)" grep -q ' 0 failed$' browser.out
-check "the redaction is audited under the supervisor" test "$(sqlite3 data/catalog.db "SELECT actor FROM audit WHERE action = 'recording.redact'")" = sup
+check "the redaction is audited under the supervisor" test "$(catq data "SELECT actor FROM audit WHERE action = 'recording.redact'")" = sup
 check "verify stays green" es -q verify
 finish

@@ -72,8 +72,8 @@ o = json.loads(subprocess.run(['$EARSHOT', 'calibrate', 'show', '$id', '--json']
 assert abs(o['agreement']['alpha'] - $alpha_api) < 1e-12, o"
 check "nothing reaches the evaluations" test "$(es eval list --json | wc -l)" = 0
 check "create, submits and reference audited" python3 - "$id" <<'PY'
-import sqlite3, sys
-rows = sqlite3.connect('data/catalog.db').execute(
+import os, sys; sys.path.insert(0, os.environ["SRC"] + "/tests/tools"); import catalog
+rows = catalog.connect("data").execute(
     "SELECT actor, action FROM audit WHERE target = ? AND action LIKE 'calibration.%' ORDER BY id", (sys.argv[1],)).fetchall()
 assert rows == [('lead', 'calibration.create'), ('rev1', 'calibration.submit'), ('rev2', 'calibration.submit'),
                 ('lead', 'calibration.reference')], rows

@@ -11,12 +11,13 @@ timezone = America/New_York
 ingest.pattern = ^(?<operator>[0-9]+)_(?<caller>[0-9]+)_
 CONF
 "$EARSHOT" --config earshot.conf ingest in > out.txt
-check "data dir from the config" test -f from-config/catalog.db
+check "data dir from the config" test "$(catq from-config 'SELECT count(*) FROM calls')" -gt 0
 ls_cfg() { "$EARSHOT" --config earshot.conf ls --json; }
 check "pattern from the config" sh -c "$EARSHOT --config earshot.conf ls --json | grep -F 101_5550123 | grep -q '\"caller\":\"5550123\"'"
 # 14:30:15 in New York (EST, UTC-5) is 19:30:15 UTC
 check "time zone from the config" sh -c "$EARSHOT --config earshot.conf ls --json | grep -F out-5551234 | grep -q '\"started_at\":\"2026-11-20T19:30:15.000Z\"'"
-check "--data wins over the config" sh -c "$EARSHOT --config earshot.conf --data other ls > /dev/null && test -f other/catalog.db"
+"$EARSHOT" --config earshot.conf --data other ingest in > /dev/null
+check "--data wins over the config" test "$(catq other 'SELECT count(*) FROM calls')" -gt 0
 echo "ingest.bitrat = 9" >> earshot.conf
 set +e; "$EARSHOT" --config earshot.conf ls > /dev/null 2> err.txt; rc=$?; set -e
 check "unknown key is a usage error (rc=$rc)" test "$rc" = 2

@@ -44,7 +44,7 @@ check "flood: the tracked scanner INVITEs end rejected (no response), none misse
   test "$(sum flood "c['calls_rejected'], c['calls_missed']")" = "15 0"
 check "flood: 50 sources, each with its 40 attempts ($(sum flood "c['rejected_sources']['sources'], c['rejected_sources']['top'][0]['attempts']"))" \
   test "$(sum flood "c['rejected_sources']['sources'], c['rejected_sources']['top'][0]['attempts'], sum(t['attempts'] for t in c['rejected_sources']['top'])")" = "50 40 400"
-catalogued() { sqlite3 "data-$1/catalog.db" "SELECT (SELECT count(*) FROM calls WHERE disposition = 'rejected'), (SELECT coalesce(sum(attempts), 0) || ' ' || coalesce(sum(catalogued), 0) || ' ' || coalesce(sum(untracked), 0) FROM rejected_sources)"; }
+catalogued() { catq "data-$1" "SELECT (SELECT count(*) FROM calls WHERE disposition = 'rejected'), (SELECT coalesce(sum(attempts), 0) || ' ' || coalesce(sum(catalogued), 0) || ' ' || coalesce(sum(untracked), 0) FROM rejected_sources)"; }
 check "flood: the catalog counts every attempt per source ($(catalogued flood))" \
   test "$(catalogued flood)" = "15|2000 15 1985"
 check "flood: rejected calls are not in ls" test "$(es --data data-flood ls --json | grep -c '"rejected"' || true)" = 0
@@ -57,7 +57,7 @@ for code in 401 403 404 484 486 603; do
   gen "code$code.pcap" --calls 0 --seconds 2 --scanners 3 --scanner-hosts 1 --scanner-code "$code" > /dev/null
   es --data "data-code$code" -q record -r "code$code.pcap" --json > "code$code.json"
 done
-outcome() { sqlite3 "data-code$1/catalog.db" "SELECT group_concat(DISTINCT disposition || ':' || reason) FROM calls"; }
+outcome() { catq "data-code$1" "SELECT group_concat(DISTINCT disposition || ':' || reason) FROM calls"; }
 check "401 never retried: rejected challenged ($(outcome 401))" test "$(outcome 401)" = rejected:challenged
 check "403: rejected forbidden ($(outcome 403))" test "$(outcome 403)" = rejected:forbidden
 check "404: rejected not-found ($(outcome 404))" test "$(outcome 404)" = rejected:not-found
@@ -84,7 +84,7 @@ check "a scanner's 500 refusals: 100 catalogued, all counted ($(catalogued one))
 check "... the summary says so ($(sum one "c['calls_rejected'], c['rejected_rows']"))" \
   test "$(sum one "c['calls_rejected'], c['rejected_rows']")" = "500 100"
 es --data data-one -q record -r one.pcap --max-calls 1000 --json > one-again.json
-check "... re-reading the capture adds no rows" test "$(sqlite3 data-one/catalog.db 'SELECT count(*) FROM calls')" = 100
+check "... re-reading the capture adds no rows" test "$(catq data-one 'SELECT count(*) FROM calls')" = 100
 es --data data-rows -q record -r one.pcap --max-calls 1000 --rejected rows > /dev/null
 check "--rejected rows: every one a row ($(catalogued rows))" test "$(catalogued rows)" = "500|500 500 0"
 es --data data-counts -q record -r one.pcap --max-calls 1000 --rejected counts:0 > /dev/null

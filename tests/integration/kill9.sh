@@ -23,7 +23,7 @@ check "every input archived exactly once ($n calls, $jobs jobs)" test "$n" = "$j
 check "no failures in the final run" test "$(grep -c '"status":"failed"' final.jsonl || true)" = 0
 check "files on disk = catalog rows" test "$(find data/archive -name '*.opus' | wc -l)" = "$n"
 check "no temp files left" test -z "$(find data/archive/.tmp -type f -name '*.tmp')"
-check "no pending marks left" test "$(sqlite3 data/catalog.db 'select count(*) from pending_files')" = 0
-check "distinct sources" test "$(sqlite3 data/catalog.db 'select count(distinct source_sha256) from calls')" = "$n"
+check "no pending marks left" test "$(catq data 'select count(*) from pending_files')" = 0
+check "distinct sources" test "$(catq data 'select count(distinct source_sha256) from calls')" = "$n"
 check "verify passes" es verify
 finish

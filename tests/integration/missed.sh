@@ -39,7 +39,7 @@ check "a close needs a note" grep -q -- "--note" nonote.txt
 "$SRC/tests/tools/make-calls" --days 2 --per-day 5 --seed 11 --out pbx --queue-log queue_log 2>/dev/null
 es -q ingest pbx > /dev/null
 es -q pbx import queue_log > /dev/null || true
-abandons=$(sqlite3 data/catalog.db "SELECT count(DISTINCT caller) FROM calls WHERE source = 'queue_log' AND disposition = 'missed'")
+abandons=$(catq data "SELECT count(DISTINCT caller) FROM calls WHERE source = 'queue_log' AND disposition = 'missed'")
 es missed list --open --queue 600 --json > q.jsonl
 check "each caller who hung up in queue 600 has an open entry ($abandons)" sh -c "test $abandons -gt 0 && test $(wc -l < q.jsonl) = $abandons"
 

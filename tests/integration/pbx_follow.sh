@@ -9,7 +9,7 @@ total=$(wc -l < all.log)
 part() { sed -n "$1,$2p" all.log; }  # lines $1..$2
 offered() { es report calls --from 2026-11-30 --to 2026-12-02 --json 2>/dev/null | head -n1 |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["offered"])'; }
-lines_in() { sqlite3 data/catalog.db "SELECT coalesce(sum(lines), 0) FROM pbx_files"; }
+lines_in() { catq data "SELECT coalesce(sum(lines), 0) FROM pbx_files"; }
 wait_lines() { # until the catalog has read $1 lines in all
   for _ in $(seq 1 100); do [ "$(lines_in)" -ge "$1" ] && return 0; sleep 0.1; done
   echo "only $(lines_in) of $1 lines read" >&2; return 1; }

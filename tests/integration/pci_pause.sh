@@ -95,9 +95,9 @@ digits() { python3 -c "import json; print(''.join(d['digit'] or '?' for d in jso
 check "API call: the digits of the pause are gone, the later one kept ($(digits "api$$.json"))" test "$(digits "api$$.json")" = 5
 check "DTMF call: only the digits outside the pauses ($(digits "dtmf$$.json"))" test "$(digits "dtmf$$.json")" = '*9*'
 check "the audit log: the API's pause and resume under the token, DTMF's under the recorder" python3 - "$(python3 -c "import json; print(json.load(open('api$$.json'))['id'])")" "$(python3 -c "import json; print(json.load(open('dtmf$$.json'))['id'])")" <<'PY'
-import json, sqlite3, sys
+import json, os, sys; sys.path.insert(0, os.environ["SRC"] + "/tests/tools"); import catalog
 api, dt = sys.argv[1], sys.argv[2]
-rows = sqlite3.connect('data/catalog.db').execute(
+rows = catalog.connect("data").execute(
     "SELECT actor, action, target, detail FROM audit WHERE action LIKE 'pci.%' ORDER BY id").fetchall()
 a = [(r[0], r[1]) for r in rows if r[2] == api]
 d = [(r[0], r[1]) for r in rows if r[2] == dt]

@@ -43,7 +43,7 @@ set +e; es redact "$id" --from 30 --to 31 --reason x 2> range.err; rc=$?; set -e
 check "a range past the end is refused: $(cat range.err)" sh -c "test $rc = 1 && grep -q 'not inside the recording' range.err"
 check "usage: --reason is required" sh -c "! '$EARSHOT' redact $id --from 1 --to 2 2> /dev/null"
 
-talk() { sqlite3 data/catalog.db "SELECT ch0_talk_ms + ch1_talk_ms FROM analysis"; }
+talk() { catq data "SELECT ch0_talk_ms + ch1_talk_ms FROM analysis"; }
 talk_before=$(talk)
 es redact "$id" --from "$from" --to "$to" --reason "card number read out" > redact.out
 es show "$id" --json > after.json
@@ -87,8 +87,8 @@ for ch in (0, 1):
 print('ok')
 PY
 check "the waveform follows: the range is flat in the stored peaks" python3 - "$id" "$from" "$to" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect('data/catalog.db')
+import os, sys; sys.path.insert(0, os.environ["SRC"] + "/tests/tools"); import catalog
+db = catalog.connect("data")
 bucket, peaks, talk = db.execute('SELECT bucket_ms, peaks, ch0_talk_ms FROM analysis WHERE call_id = ?', (sys.argv[1],)).fetchone()
 lo, hi = int(float(sys.argv[2]) * 1000 / bucket) + 1, int(float(sys.argv[3]) * 1000 / bucket) - 1
 vals = [abs(v - 256 if v > 127 else v) for v in peaks[lo * 4:hi * 4]]
@@ -97,8 +97,8 @@ PY
 check "talk time went down ($talk_before -> $(talk) ms)" test "$(talk)" -lt "$((talk_before - 1500))"
 check "verify stays green" es -q verify
 check "audited with the range and the reason" python3 - "$id" <<'PY'
-import json, sqlite3, sys
-rows = sqlite3.connect('data/catalog.db').execute("SELECT actor, target, detail FROM audit WHERE action = 'recording.redact'").fetchall()
+import json, os, sys; sys.path.insert(0, os.environ["SRC"] + "/tests/tools"); import catalog
+rows = catalog.connect("data").execute("SELECT actor, target, detail FROM audit WHERE action = 'recording.redact'").fetchall()
 assert len(rows) == 1 and rows[0][0] == 'cli' and rows[0][1] == sys.argv[1], rows
 assert json.loads(rows[0][2])['reason'] == 'card number read out', rows
 PY

@@ -60,7 +60,7 @@ done
 check "the held call keeps its audio" test -f "data/$(archived_path in/plain-held.wav)"
 check "the evaluation outlives its audio" sh -c "es() { '$EARSHOT' \"\$@\"; }; es eval show $ev_old --json | grep -q '\"score\"'"
 check "verify stays green" es -q verify
-check "each deletion audited with its rule, oldest first" test "$(sqlite3 data/catalog.db "SELECT group_concat(json_extract(detail, '\$.rule'), '|') FROM (SELECT detail FROM audit WHERE action = 'retention.delete' ORDER BY id)")" = "tag:b2b 1095d|evaluated 730d|queue:sales 730d|default 365d"
+check "each deletion audited with its rule, oldest first" test "$(catq data "SELECT group_concat(json_extract(detail, '\$.rule'), '|') FROM (SELECT detail FROM audit WHERE action = 'retention.delete' ORDER BY id) x")" = "tag:b2b 1095d|evaluated 730d|queue:sales 730d|default 365d"
 check "the audit chain holds" es -q audit verify
 es retention --policy --json > again.jsonl
 check "a second run deletes nothing" test "$(grep -c '"action":"deleted"' again.jsonl || true)" = 0

@@ -27,8 +27,8 @@ set +e; wait $srv; rc=$?; set -e
 check "clean exit status ($rc)" test "$rc" = 0
 check "the audit log is intact" es audit verify
 check "the submitted and the disputed evaluations went to the notification outbox with their step" python3 - <<'PY'
-import json, sqlite3
-db = sqlite3.connect('data/catalog.db')
+import json, os, sys; sys.path.insert(0, os.environ["SRC"] + "/tests/tools"); import catalog
+db = catalog.connect("data")
 rows = [json.loads(b) for (b,) in db.execute("SELECT body FROM outbox WHERE event LIKE 'evaluation.%'")]
 subs = [r for r in rows if r['event'] == 'evaluation.submitted']
 disp = [r for r in rows if r['event'] == 'evaluation.disputed']
@@ -41,6 +41,6 @@ assert len(subs) == submitted and len(disp) == steps.get('evaluation.dispute'), 
 assert all(r['data']['operator'] and r['data']['call_id'] and r['data']['by'] for r in rows), rows[:1]
 assert any('price list' in r['data'].get('reason', '') for r in disp), disp
 PY
-check "logins were audited" bash -c "sqlite3 data/catalog.db \"SELECT count(*) FROM audit WHERE action = 'login.failed'\" | grep -qv '^0$'"
+check "logins were audited" bash -c "catq data \"SELECT count(*) FROM audit WHERE action = 'login.failed'\" | grep -qv '^0$'"
 check "no session token in the log" bash -c "! grep -qE '[0-9a-f]{64}' serve.log"
 finish

@@ -22,7 +22,7 @@ login() { # $1 user $2 password $3.. extra curl arguments; prints the status
     -d "{\"username\":\"$u\",\"password\":\"$p\"}" "http://127.0.0.1:$port/api/v1/session"
 }
 last_login_address() {
-  sqlite3 data/catalog.db "SELECT json_extract(detail, '$.address') FROM audit WHERE action LIKE 'login%' ORDER BY id DESC LIMIT 1"
+  catq data "SELECT json_extract(detail, '$.address') FROM audit WHERE action LIKE 'login%' ORDER BY id DESC LIMIT 1"
 }
 
 # 1. behind a trusted proxy (the config file's serve.trusted_proxies)

@@ -85,15 +85,15 @@ for c in national spaced outbound; do
 done
 check "the evaluation keeps its score, loses its text" sh -c "es() { '$EARSHOT' \"\$@\"; }; es eval show $ev --json | python3 -c \"import json,sys; e=json.load(sys.stdin); assert e['score'] == 90.0 and e['comment'] == '' and all(c['text'] == '' for c in e['comments']), e\""
 check "its unreturned entries are gone, the other caller's stays" test "$(es missed list --number +49301000000 --json | wc -l) $(es missed list --number +49309999999 --json | wc -l)" = "0 1"
-check "so are its undelivered notifications, the other's stay" test "$(sqlite3 data/catalog.db "SELECT count(*) FROM outbox WHERE body LIKE '%1000000%'") $(sqlite3 data/catalog.db "SELECT count(*) FROM outbox WHERE body LIKE '%9999999%'")" = "0 1"
+check "so are its undelivered notifications, the other's stay" test "$(catq data "SELECT count(*) FROM outbox WHERE body LIKE '%1000000%'") $(catq data "SELECT count(*) FROM outbox WHERE body LIKE '%9999999%'")" = "0 1"
 check "the other caller is untouched" sh -c "'$EARSHOT' show ${ids[other]} --json | grep -q '\"caller\":\"+49309999999\"'"
 check "the foreign number is untouched" sh -c "'$EARSHOT' show ${ids[foreign]} --json | grep -q '\"caller\":\"+33 301000000\"'"
-check "the PBX log's queue call lost the number, the other kept its own" test "$(sqlite3 data/catalog.db "SELECT group_concat(callid || '=' || caller, ' ') FROM (SELECT callid, caller FROM queue_calls ORDER BY callid)")" = "q1= q2=+49309999999"
-check "the customer directory entry is gone, the other stays" test "$(sqlite3 data/catalog.db "SELECT group_concat(number) FROM customers")" = "+49309999999"
+check "the PBX log's queue call lost the number, the other kept its own" test "$(catq data "SELECT group_concat(callid || '=' || caller, ' ') FROM (SELECT callid, caller FROM queue_calls ORDER BY callid) x")" = "q1= q2=+49309999999"
+check "the customer directory entry is gone, the other stays" test "$(catq data "SELECT group_concat(number) FROM customers")" = "+49309999999"
 check "verify stays green" es -q verify
 check "the audit log: find, export, erase under one pseudonym, never the number" python3 - <<'PY'
-import sqlite3
-db = sqlite3.connect('data/catalog.db')
+import os, sys; sys.path.insert(0, os.environ["SRC"] + "/tests/tools"); import catalog
+db = catalog.connect("data")
 rows = db.execute("SELECT action, target, detail FROM audit WHERE action LIKE 'subject.%' ORDER BY id").fetchall()
 assert [r[0] for r in rows] == ['subject.find', 'subject.export', 'subject.erase'], rows
 assert len({r[1] for r in rows}) == 1 and len(rows[0][1]) == 32, rows

@@ -56,6 +56,6 @@ start_watch 2
 check "file that arrived while down archived after restart" wait_calls 6 10
 kill -TERM "$wpid"; wait "$wpid" || true
 check "nothing archived twice" test "$(ncalls)" = 6
-check "no half-written file was ever tried" test "$(sqlite3 data/catalog.db "select count(*) from ingest_failures")" = 0
+check "no half-written file was ever tried" test "$(catq data "select count(*) from ingest_failures")" = 0
 check "verify clean" es verify
 finish
