@@ -352,6 +352,15 @@ int db_end(struct db *db, bool outer, int rc)
     return rc;
 }
 
+int db_lock(struct db *db, int64_t key)
+{
+    if (db->engine == DB_SQLITE)
+        return 0;
+    char sql[64];
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_xact_lock(%lld)", (long long)key);
+    return db_exec(db, sql);
+}
+
 int db_seterr(struct db *db, struct es_err *err, int code, const char *what)
 {
     return es_seterr(err, code, "%s: %s", what, db_errmsg(db));

@@ -104,6 +104,11 @@ int db_end(struct db *db, bool outer, int rc);
  * SQLite: nothing to do. */
 int db_install_functions(struct db *db);
 
+/* Serialises a section among every process on the catalog until the
+ * transaction ends: PostgreSQL takes an advisory lock named by key; SQLite's
+ * db_begin already holds the only write lock. Call inside db_begin. */
+int db_lock(struct db *db, int64_t key);
+
 /* Fills err with "what: <engine message>" and returns code. */
 int db_seterr(struct db *db, struct es_err *err, int code, const char *what);
 

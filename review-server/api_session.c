@@ -30,11 +30,16 @@ static enum MHD_Result login(struct req *r)
     }
     int64_t now = es_now_ms();
     int wait = throttle_begin(r->srv->throttle, name, r->ip, now);
+    struct es_err err = {{0}};
+    /* the name's count across every server on the catalog */
+    if (!wait && review_login_attempt(r->w->rv, name, now, &wait, &err)) {
+        json_decref(b);
+        return http_error(r, 503, "%s", err.msg);
+    }
     if (wait) {
         json_decref(b);
         return http_error(r, 429, "too many failed logins; try again in %d seconds", wait);
     }
-    struct es_err err = {{0}};
     struct review_user u;
     char detail[128];
     snprintf(detail, sizeof detail, "{\"address\":\"%s\"}", r->ip);
@@ -47,6 +52,7 @@ static enum MHD_Result login(struct req *r)
         return http_error(r, 401, "wrong user name or password");
     }
     throttle_succeeded(r->srv->throttle, name, r->ip, now); /* name lives in b */
+    review_login_succeeded(r->w->rv, name);
     json_decref(b);
     char token[REVIEW_TOKEN_HEX], csrf[REVIEW_TOKEN_HEX], cookie[256];
     bool outer;
@@ -112,17 +118,22 @@ static enum MHD_Result change_password(struct req *r)
     }
     int64_t now = es_now_ms();
     int wait = throttle_begin(r->srv->throttle, r->user.name, r->ip, now);
+    struct es_err err = {{0}};
+    if (!wait && review_login_attempt(r->w->rv, r->user.name, now, &wait, &err)) {
+        json_decref(b);
+        return http_error(r, 503, "%s", err.msg);
+    }
     if (wait) {
         json_decref(b);
         return http_error(r, 429, "too many failed tries; try again in %d seconds", wait);
     }
-    struct es_err err = {{0}};
     struct review_user u;
     if (review_user_check(r->w->rv, r->user.name, cur, &u, &err)) {
         json_decref(b);
         return http_error(r, 403, "the current password is wrong");
     }
     throttle_succeeded(r->srv->throttle, r->user.name, r->ip, now);
+    review_login_succeeded(r->w->rv, r->user.name);
     bool outer;
     int rc = http_tx_begin(r, &outer, &err);
     if (!rc) {

@@ -26,6 +26,7 @@
 #define GENESIS          "0000000000000000000000000000000000000000000000000000000000000000"
 #define ANCHOR_MAGIC     "earshot-audit-anchor 1"
 #define ANCHOR_LOG_EVERY 100
+#define AUDIT_LOCK       0x6175646974 /* "audit": the advisory lock of appends */
 
 struct fields {
     int64_t at;
@@ -230,6 +231,12 @@ int review_audit(struct review_store *s, const char *actor, const char *action, 
     bool outer; /* a transaction of its own, or a savepoint in the change's */
     if (catalog_tx_begin(s->db, &outer))
         return es_seterr(err, ES_EDB, "audit: %s", db_errmsg(s->db));
+    /* one appender at a time across every server on the catalog: the row
+     * read as the last is still the last when this one is added */
+    if (db_lock(s->db, AUDIT_LOCK)) {
+        es_seterr(err, ES_EDB, "audit: %s", db_errmsg(s->db));
+        return catalog_tx_end(s->db, outer, ES_EDB);
+    }
     char prev_hash[65] = GENESIS, prev_link[65] = GENESIS, hash[65], mac[65];
     struct db_stmt *st = rv_stmt(s, RV_AUDIT_LAST);
     if (db_step(st) == DB_ROW) {

@@ -51,6 +51,15 @@ int review_user_list(struct review_store *s, int (*cb)(void *ud, const struct re
  * work done is the same in all three cases. */
 int review_user_check(struct review_store *s, const char *name, const char *password,
                       struct review_user *u, struct es_err *err);
+/* Failed logins for one user name as every server on the catalog counts
+ * them (the per-process throttle counts addresses too, and answers floods
+ * without asking the database): after 5 in 15 minutes, further tries wait
+ * 30 s, doubling up to 15 minutes. An attempt is counted before the password
+ * is checked; review_login_succeeded gives it back. *wait: the seconds to
+ * wait, 0 when this attempt may go on. */
+int review_login_attempt(struct review_store *s, const char *name, int64_t now, int *wait,
+                         struct es_err *err);
+void review_login_succeeded(struct review_store *s, const char *name);
 /* A random password of 20 characters for `user add` without one. */
 void review_password_generate(char out[21]);
 

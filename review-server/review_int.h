@@ -28,6 +28,10 @@ enum review_stmt {
     RV_TOKEN_CHECK,
     RV_TOKEN_REVOKE,
     RV_TOKEN_LIST,
+    RV_LOGIN_BUMP,
+    RV_LOGIN_LOCK,
+    RV_LOGIN_CLEAR,
+    RV_LOGIN_PRUNE,
     RV_COUNT
 };
 

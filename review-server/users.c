@@ -61,6 +61,16 @@ static const char *const migrations[] = {
     /* 2: a keyed chain: HMAC-SHA-256 of each row and the MAC before it, with a
      * key kept outside the database (audit.c) */
     "ALTER TABLE audit ADD COLUMN mac TEXT;",
+
+    /* 3: failed logins per user name, shared by every server on the catalog
+     * (login_limit.c); the name is kept as its SHA-256 */
+    "CREATE TABLE login_failures ("
+    "  name_hash TEXT PRIMARY KEY,"
+    "  failures INTEGER NOT NULL,"
+    "  first_at INTEGER NOT NULL,"
+    "  locked_until INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+    "CREATE INDEX login_failures_first ON login_failures(first_at);",
 };
 
 /* PostgreSQL's text for the steps above it cannot take as written. */
@@ -76,6 +86,19 @@ static const char *const migrations_pg[ES_ARRAY_LEN(migrations)] = {
 };
 
 static const char *const sql[RV_COUNT] = {
+    /* a failure counted in advance, unless locked; the window starts again
+     * once it is over */
+    [RV_LOGIN_BUMP] =
+        "INSERT INTO login_failures(name_hash, failures, first_at) VALUES (?1, 1, ?2)"
+        " ON CONFLICT (name_hash) DO UPDATE SET"
+        " failures = CASE WHEN login_failures.locked_until > ?2 THEN login_failures.failures"
+        "  WHEN login_failures.first_at < ?2 - ?3 THEN 1 ELSE login_failures.failures + 1 END,"
+        " first_at = CASE WHEN login_failures.locked_until <= ?2"
+        "  AND login_failures.first_at < ?2 - ?3 THEN ?2 ELSE login_failures.first_at END"
+        " RETURNING failures, locked_until",
+    [RV_LOGIN_LOCK] = "UPDATE login_failures SET locked_until = ?2 WHERE name_hash = ?1",
+    [RV_LOGIN_CLEAR] = "DELETE FROM login_failures WHERE name_hash = ?1",
+    [RV_LOGIN_PRUNE] = "DELETE FROM login_failures WHERE first_at < ?1 AND locked_until < ?2",
     [RV_USER_ADD] = "INSERT INTO users(name, role, operator, pw_hash, created_at, updated_at)"
                     " VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
     [RV_USER_PASSWD] = "UPDATE users SET pw_hash = ?2, updated_at = ?3 WHERE name = ?1",

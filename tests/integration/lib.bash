@@ -40,6 +40,11 @@ copy_data() {
   rm -rf "$2"; cp -a "$1" "$2"
   if [ -n "${EARSHOT_TEST_PG_DIR:-}" ]; then "$SRC/tests/tools/pg-catalog" "$2" --from "$1" > /dev/null; fi
 }
+# catalog_of DATA_DIR: what --catalog names for DATA_DIR's catalog, so that
+# processes with other data directories share it.
+catalog_of() {
+  if [ -n "${EARSHOT_TEST_PG_DIR:-}" ]; then "$SRC/tests/tools/pg-catalog" "$1"; else echo "$(realpath -m "$1")/catalog.db"; fi
+}
 # The engine this pass runs on: sqlite or postgresql.
 engine() { if [ -n "${EARSHOT_TEST_PG_DIR:-}" ]; then echo postgresql; else echo sqlite; fi; }
 # Count of catalogued calls.
