@@ -106,6 +106,9 @@ void archive_analysis_release(struct archive_analysis *a);
  * command layer sets it from --catalog, $EARSHOT_CATALOG or the config. */
 void catalog_set_target(const char *target);
 const char *catalog_target(void); /* NULL when unset */
+/* The catalog at target (NULL: <data>/catalog.db) for data_dir's audio. */
+int catalog_open_at(const char *data_dir, const char *target, struct catalog **out,
+                    struct es_err *err);
 int catalog_open(const char *data_dir, struct catalog **out, struct es_err *err);
 void catalog_close(struct catalog *c);
 int catalog_schema_version(struct catalog *c);
@@ -281,6 +284,20 @@ struct db *catalog_db(struct catalog *c); /* borrowed; lives as long as c */
 const char *catalog_data_dir(const struct catalog *c);
 /* SQLite's page cache for this connection (bulk imports). */
 void catalog_set_cache_mb(struct catalog *c, int mb);
+/* Copies every table of an SQLite catalog into dst (whose modules have
+ * made their tables): resumable, a batch of rows per transaction; refused
+ * if dst holds rows no copy put there. progress (may be NULL) hears of each
+ * batch. */
+int catalog_copy(struct catalog *src, struct catalog *dst, int batch,
+                 void (*progress)(void *ud, const char *table, int64_t rows), void *ud,
+                 struct es_err *err);
+/* Compares each table of src with dst: row counts and a digest of the rows'
+ * values; *differing counts the tables that differ. */
+int catalog_compare(struct catalog *src, struct catalog *dst,
+                    void (*each)(void *ud, const char *table, int64_t src_rows, int64_t dst_rows,
+                                 bool same),
+                    void *ud, int *differing, struct es_err *err);
+
 /* steps are SQLite's; pg_steps (may be NULL, or NULL at an index) replace
  * the steps PostgreSQL cannot read as translated by common/db. */
 int catalog_migrate_module(struct catalog *c, const char *module, const char *const *steps,

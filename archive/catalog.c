@@ -326,15 +326,23 @@ const char *catalog_target(void)
 
 int catalog_open(const char *data_dir, struct catalog **out, struct es_err *err)
 {
+    return catalog_open_at(data_dir, default_target, out, err);
+}
+
+int catalog_open_at(const char *data_dir, const char *target, struct catalog **out,
+                    struct es_err *err)
+{
     *out = NULL;
     struct catalog *c = calloc(1, sizeof *c);
     if (!c)
         return ES_ENOMEM;
     char path[4200];
     int rc;
+    if (target && !target[0])
+        target = NULL;
     if (es_fmt(c->data_dir, sizeof c->data_dir, "%s", data_dir) ||
-        es_fmt(path, sizeof path, "%s", default_target ? default_target : "") ||
-        (!default_target && es_fmt(path, sizeof path, "%s/catalog.db", data_dir))) {
+        es_fmt(path, sizeof path, "%s", target ? target : "") ||
+        (!target && es_fmt(path, sizeof path, "%s/catalog.db", data_dir))) {
         free(c);
         return es_seterr(err, ES_EINVAL, "data directory path too long");
     }

@@ -65,6 +65,7 @@ static const struct command {
     {"serve", cmd_serve, "run the review server (web UI and JSON API)"},
     {"user", cmd_user, "add, disable and list review-server users"},
     {"audit", cmd_audit, "verify the audit log's hash chain"},
+    {"catalog", cmd_catalog, "move an SQLite catalog into PostgreSQL; compare two catalogs"},
 };
 
 /* Every key the configuration file may hold (see packaging/earshot.conf). */

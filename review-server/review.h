@@ -229,6 +229,7 @@ int http_range_parse(const char *h, size_t len, uint64_t size, uint64_t *start, 
 /* ---- commands ------------------------------------------------------------ */
 int cmd_user(struct es_cli *cli);
 int cmd_audit(struct es_cli *cli);
+int cmd_catalog(struct es_cli *cli);
 int cmd_retention_policy(struct es_cli *cli); /* earshot retention --policy */
 int cmd_subject(struct es_cli *cli);
 int cmd_redact(struct es_cli *cli);
