@@ -360,7 +360,10 @@ int catalog_open_at(const char *data_dir, const char *target, struct catalog **o
         goto fail;
     for (int i = 0; i < ST_COUNT; i++) {
         bool pg = db_engine(c->db) == DB_POSTGRES && sql_pg[i];
-        if (db_prepare(c->db, pg ? sql_pg[i] : sql[i], &c->st[i])) {
+        /* every recording, every expired call: too many rows to hold at once */
+        bool all = i == ST_ALL_RECORDINGS || i == ST_EXPIRED;
+        const char *text = pg ? sql_pg[i] : sql[i];
+        if (all ? db_prepare_stream(c->db, text, &c->st[i]) : db_prepare(c->db, text, &c->st[i])) {
             rc = es_seterr(err, ES_EDB, "catalog: preparing statement %d: %s", i, db_errmsg(c->db));
             goto fail;
         }

@@ -353,7 +353,7 @@ static int digest(struct db *db, const struct table *t, int64_t *rows, uint64_t 
         rc = es_buf_appendf(&sql, ", \"%s\"", t->col[i]);
     rc = rc ? rc : es_buf_appendf(&sql, " FROM %s", t->name);
     struct db_stmt *st = NULL;
-    if (rc || (rc = db_prepare(db, sql.data, &st))) {
+    if (rc || (rc = db_prepare_stream(db, sql.data, &st))) {
         es_buf_free(&sql);
         return db_seterr(db, err, rc ? rc : ES_EDB, t->name);
     }

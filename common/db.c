@@ -135,6 +135,24 @@ int db_prepare(struct db *db, const char *sql, struct db_stmt **out)
     return 0;
 }
 
+int db_prepare_stream(struct db *db, const char *sql, struct db_stmt **out)
+{
+    if (db->engine == DB_SQLITE)
+        return db_prepare(db, sql, out);
+    *out = NULL;
+    struct db_stmt *st = calloc(1, sizeof *st);
+    if (!st)
+        return ES_ENOMEM;
+    st->db = db;
+    int rc = pg_prepare_stream(db, sql, &st->pg);
+    if (rc) {
+        free(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
 void db_finalize(struct db_stmt *st)
 {
     if (!st)

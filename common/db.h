@@ -49,6 +49,11 @@ const char *db_engine_name(const struct db *db);
 int db_exec(struct db *db, const char *sql);
 
 int db_prepare(struct db *db, const char *sql, struct db_stmt **out);
+/* For a statement whose rows may be too many to hold at once (an export of
+ * every call): PostgreSQL reads them through a cursor, a thousand at a time,
+ * in a transaction of its own when none is open, ended by the last row, a
+ * reset or finalize. SQLite steps through its rows as always. */
+int db_prepare_stream(struct db *db, const char *sql, struct db_stmt **out);
 void db_finalize(struct db_stmt *st); /* NULL is a no-op */
 /* Ends the current execution (a step after it runs the statement again);
  * bindings stay. */

@@ -28,6 +28,7 @@ int pg_open(struct db *db, const char *url, struct es_err *err);
 void pg_close(struct db *db);
 int pg_exec(struct db *db, const char *sql);
 int pg_prepare(struct db *db, const char *sql, struct pg_stmt **out);
+int pg_prepare_stream(struct db *db, const char *sql, struct pg_stmt **out);
 void pg_finalize(struct pg_stmt *st);
 void pg_reset(struct pg_stmt *st);
 void pg_clear_bindings(struct pg_stmt *st);

@@ -68,6 +68,11 @@ int pg_step(struct db *db, struct pg_stmt *st)
     (void)db, (void)st;
     return ES_EUNSUPP;
 }
+int pg_prepare_stream(struct db *db, const char *sql, struct pg_stmt **out)
+{
+    (void)db, (void)sql, (void)out;
+    return ES_EUNSUPP;
+}
 int pg_column_count(struct pg_stmt *st)
 {
     (void)st;
@@ -149,7 +154,9 @@ struct pg_stmt {
     /* libpq's parallel arrays, nparams long */
     const char **vals;
     int *lens, *fmts;
-    Oid *types;    /* as prepared: 0 lets the server infer the type */
+    Oid *types; /* as prepared: 0 lets the server infer the type */
+    /* a streamed statement (db_prepare_stream): its rows through a cursor */
+    bool stream, cursor_open, own_tx, more;
     bool *learned; /* types[i] came from the server's refusal (learn_type) */
 };
 
@@ -335,8 +342,25 @@ static void deallocate(struct pg_stmt *st)
     st->prepared = false;
 }
 
+#define STREAM_BATCH 1000
+
+/* Ends a streamed statement's cursor, and the transaction opened for it. */
+static void close_cursor(struct pg_stmt *st)
+{
+    if (!st->cursor_open)
+        return;
+    char sql[64];
+    snprintf(sql, sizeof sql, "CLOSE c%s", st->name);
+    PQclear(PQexec(st->db->pg->conn, sql));
+    if (st->own_tx)
+        PQclear(PQexec(st->db->pg->conn, "COMMIT"));
+    st->cursor_open = st->own_tx = st->more = false;
+}
+
 void pg_reset(struct pg_stmt *st)
 {
+    if (st->db->pg)
+        close_cursor(st);
     PQclear(st->res);
     st->res = NULL;
     st->row = st->nrows = 0;
@@ -547,16 +571,91 @@ static int execute(struct db *db, struct pg_stmt *st)
     return 0;
 }
 
+static int fetch(struct db *db, struct pg_stmt *st)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "FETCH %d FROM c%s", STREAM_BATCH, st->name);
+    PQclear(st->res);
+    st->res = PQexec(db->pg->conn, sql);
+    if (!st->res || PQresultStatus(st->res) != PGRES_TUPLES_OK) {
+        int rc = result_error(db, st->res);
+        PQclear(st->res);
+        st->res = NULL;
+        return rc;
+    }
+    st->nrows = PQntuples(st->res);
+    st->more = st->nrows == STREAM_BATCH;
+    st->row = -1;
+    st->blob_row = -1;
+    return 0;
+}
+
+/* A cursor over the statement, in a transaction of its own when none is
+ * open (a cursor lives in one); the parameters' types as ensure_prepared
+ * learned them. */
+static int open_cursor(struct db *db, struct pg_stmt *st)
+{
+    int rc = ensure_prepared(db, st);
+    if (rc)
+        return rc;
+    size_t n = strlen(st->sql) + 64;
+    char *sql = malloc(n);
+    if (!sql)
+        return ES_ENOMEM;
+    snprintf(sql, n, "DECLARE c%s NO SCROLL CURSOR FOR %s", st->name, st->sql);
+    st->own_tx = !pg_in_tx(db);
+    if (st->own_tx)
+        PQclear(PQexec(db->pg->conn, "BEGIN"));
+    for (int i = 0; i < st->nparams; i++) {
+        st->vals[i] = st->params[i].val;
+        st->lens[i] = st->params[i].len;
+        st->fmts[i] = st->params[i].blob ? 1 : 0;
+    }
+    PGresult *res =
+        PQexecParams(db->pg->conn, sql, st->nparams, st->types, st->vals, st->lens, st->fmts, 0);
+    free(sql);
+    rc = res && PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : result_error(db, res);
+    PQclear(res);
+    if (rc) {
+        if (st->own_tx)
+            PQclear(PQexec(db->pg->conn, "ROLLBACK"));
+        st->own_tx = false;
+        return rc;
+    }
+    st->cursor_open = true;
+    return fetch(db, st);
+}
+
 int pg_step(struct db *db, struct pg_stmt *st)
 {
     if (!st->res) {
-        int rc = execute(db, st);
+        int rc = st->stream ? open_cursor(db, st) : execute(db, st);
         if (rc)
             return rc;
     }
     if (st->row < st->nrows)
         st->row++;
-    return st->row < st->nrows ? DB_ROW : DB_DONE;
+    if (st->row < st->nrows)
+        return DB_ROW;
+    if (st->stream && st->more) {
+        int rc = fetch(db, st);
+        if (rc)
+            return rc;
+        st->row = 0;
+        if (st->nrows)
+            return DB_ROW;
+    }
+    if (st->stream)
+        close_cursor(st); /* the rows stay readable until reset: none is current */
+    return DB_DONE;
+}
+
+int pg_prepare_stream(struct db *db, const char *sql, struct pg_stmt **out)
+{
+    int rc = pg_prepare(db, sql, out);
+    if (!rc)
+        (*out)->stream = true;
+    return rc;
 }
 
 int pg_column_count(struct pg_stmt *st)

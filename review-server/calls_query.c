@@ -237,7 +237,8 @@ static struct db_stmt *prepare(struct db *db, unsigned mask, enum calls_kind kin
                             by_eval ? "e.call_started_at" : "c.started_at",
                             kind == CALLS_LIST ? " LIMIT ?14" : "");
     struct db_stmt *st = NULL;
-    if (!rc && db_prepare(db, sql.data, &st)) {
+    if (!rc && (kind == CALLS_EXPORT ? db_prepare_stream(db, sql.data, &st)
+                                     : db_prepare(db, sql.data, &st))) {
         ES_ERROR("serve", "preparing the call query: %s", db_errmsg(db));
         st = NULL;
     }

@@ -67,7 +67,9 @@ try {
   await page.fill('#window input[name=from]', fx.from);
   await page.fill('#window input[name=to]', fx.to);
   await page.click('#window button[type=submit]');
-  await page.waitForSelector('.weekday');
+  // the default window's cards may still be there: wait for the answer to this one
+  for (const end = Date.now() + 20000; Date.now() < end; await page.waitForTimeout(100))
+    if (await page.locator('.weekday').count() === 6) break;
   check('staffing: a card per open weekday', await page.locator('.weekday').count() === 6);
   await page.waitForSelector('#agents');
   check('the what-if answers like earshot erlang (14 operators)', (await page.locator('#agents').textContent()) === '14 operators');

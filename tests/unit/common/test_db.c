@@ -264,6 +264,56 @@ static void interleaved_statements(struct db *db)
     db_finalize(sum);
 }
 
+/* Rows read through a stream (PostgreSQL: a cursor, a thousand at a time)
+ * while another statement writes. */
+static void streamed_rows(struct db *db)
+{
+    exec_ok(db, "CREATE TABLE s (n INTEGER); CREATE TABLE t (n INTEGER)");
+    bool outer;
+    cr_assert_eq(db_begin(db, &outer), 0);
+    struct db_stmt *ins = prep(db, "INSERT INTO s(n) VALUES (?1)");
+    for (int i = 1; i <= 2500; i++) {
+        db_reset(ins);
+        db_bind_int(ins, 1, i);
+        cr_assert_eq(db_step(ins), DB_DONE);
+    }
+    db_finalize(ins);
+    cr_assert_eq(db_end(db, outer, 0), 0);
+    struct db_stmt *rd;
+    cr_assert_eq(db_prepare_stream(db, "SELECT n FROM s WHERE n > ?1 ORDER BY n", &rd), 0, "%s",
+                 db_errmsg(db));
+    struct db_stmt *wr = prep(db, "INSERT INTO t(n) VALUES (?1)");
+    for (int round = 0; round < 2; round++) {
+        db_reset(rd);
+        db_bind_int(rd, 1, 10);
+        int64_t sum = 0, n = 0;
+        int rc;
+        while ((rc = db_step(rd)) == DB_ROW) {
+            sum += db_column_int64(rd, 0);
+            if (++n % 500 == 0) {
+                db_reset(wr);
+                db_bind_int64(wr, 1, n);
+                cr_assert_eq(db_step(wr), DB_DONE, "%s", db_errmsg(db));
+            }
+        }
+        cr_assert_eq(rc, DB_DONE, "%s", db_errmsg(db));
+        cr_assert_eq(n, 2490, "round %d", round);
+        cr_assert_eq(sum, 2500LL * 2501 / 2 - 55);
+    }
+    db_finalize(rd);
+    db_finalize(wr);
+    cr_assert_not(db_in_tx(db), "the stream's own transaction ended with it");
+    struct db_stmt *c = prep(db, "SELECT count(*) FROM t");
+    cr_assert_eq(db_step(c), DB_ROW);
+    cr_assert_eq(db_column_int(c, 0), 8, "the writes made during the reads are kept");
+    db_finalize(c);
+}
+
+Test(db, streamed_rows)
+{
+    each_engine(streamed_rows);
+}
+
 Test(db, interleaved_statements)
 {
     each_engine(interleaved_statements);
