@@ -2,7 +2,9 @@
 # on a host of its own (its own data directory), all writing one catalog (one
 # SQLite file, or one PostgreSQL database) and one audio directory (mounted
 # at each data directory's archive/). Each is killed with -9 at random moments
-# and started again; the watchers race for the same files. Every call is
+# and started again; the watchers race for the same files. (The processes
+# are started as "$EARSHOT", never through a shell function: a kill must reach
+# earshot itself, not a subshell around it.) Every call is
 # archived exactly once (the catalog's constraints decide, not a lock file),
 # no file is left without its row, and verify is green on every host.
 source "$(dirname "$0")/lib.bash"
@@ -20,15 +22,18 @@ legs = [n for n in names if n.endswith('-out.wav')]
 print(len([n for n in names if not n.endswith('.json')]) - len(legs))
 PY
 )
-start() { # host: the process for it, in the background
+start() { # host: the process for it, in the background (earshot itself, so that kill reaches it)
+  local args
   case "$1" in
-    r1) on r1 -q record -r a.pcap > /dev/null 2>&1 & ;;
-    r2) on r2 -q record -r b.pcap > /dev/null 2>&1 & ;;
-    w1|w2) on "$1" -q ingest --watch spool --settle 0.3 > /dev/null 2>&1 & ;;
+    r1) args=(record -r a.pcap) ;;
+    r2) args=(record -r b.pcap) ;;
+    w1|w2) args=(ingest --watch spool --settle 0.3) ;;
   esac
+  "$EARSHOT" --data "data-$1" --catalog "$cat" -q "${args[@]}" > /dev/null 2>&1 &
   pid[$1]=$!
 }
 declare -A pid
+trap 'for h in r1 r2 w1 w2; do kill -9 "${pid[$h]:-}" 2>/dev/null || true; done' EXIT
 RANDOM=4242
 hosts=(r1 r2 w1 w2)
 for round in $(seq 1 6); do
@@ -42,13 +47,13 @@ for round in $(seq 1 6); do
 done
 # the last run of each, to its end: the watchers' race once more, as plain
 # ingests of the same spool at once
-on r1 -q record -r a.pcap > /dev/null &
+"$EARSHOT" --data data-r1 --catalog "$cat" -q record -r a.pcap > /dev/null &
 p1=$!
-on r2 -q record -r b.pcap > /dev/null &
+"$EARSHOT" --data data-r2 --catalog "$cat" -q record -r b.pcap > /dev/null &
 p2=$!
-on w1 -q ingest spool > /dev/null &
+"$EARSHOT" --data data-w1 --catalog "$cat" -q ingest spool > /dev/null &
 p3=$!
-on w2 -q ingest spool > /dev/null &
+"$EARSHOT" --data data-w2 --catalog "$cat" -q ingest spool > /dev/null &
 p4=$!
 for p in $p1 $p2 $p3 $p4; do wait "$p" || fail "a final run failed"; done
 # a second tap that saw the same calls as r1 adds nothing
