@@ -193,6 +193,67 @@ static int build_sql(const struct table *t, struct es_buf *sel, struct es_buf *i
     return rc ? rc : es_buf_appendf(ins, ") ON CONFLICT DO NOTHING");
 }
 
+/* The current source row as one line of COPY's text format. */
+static int copy_row(struct db_stmt *row, const struct table *t, struct es_buf *out)
+{
+    int rc = 0;
+    for (int i = 0; !rc && i < t->ncols; i++) {
+        int col = i + 1;
+        char type = db_column_null(row, col) ? 'n' : t->type[i];
+        const void *p = NULL;
+        size_t n = 0;
+        if (type == 'b') {
+            p = db_column_blob(row, col);
+            n = (size_t)db_column_bytes(row, col);
+        } else if (type == 't') {
+            p = db_column_text(row, col);
+            n = (size_t)db_column_bytes(row, col);
+        }
+        rc = db_copy_text(out, type, type == 'i' ? db_column_int64(row, col) : 0,
+                          type == 'r' ? db_column_double(row, col) : 0, p, n, i == t->ncols - 1);
+    }
+    return rc;
+}
+
+/* PostgreSQL: the batch's rows through COPY, 256 KiB at a time. */
+static int copy_rows_pg(struct db *dst, struct db_stmt *sel, const struct table *t, int64_t *last,
+                        int64_t *copied, struct es_err *err)
+{
+    struct es_buf sql, buf;
+    es_buf_init(&sql, 1 << 16);
+    es_buf_init(&buf, 64u << 20);
+    int rc = es_buf_appendf(&sql, "COPY %s (", t->name);
+    for (int i = 0; !rc && i < t->ncols; i++)
+        rc = es_buf_appendf(&sql, "%s\"%s\"", i ? ", " : "", t->col[i]);
+    rc = rc ? rc : es_buf_appendf(&sql, ") FROM STDIN");
+    if (!rc && (rc = db_copy_begin(dst, sql.data)))
+        db_seterr(dst, err, rc, t->name);
+    bool open = !rc;
+    int step = DB_DONE;
+    while (!rc && (step = db_step(sel)) == DB_ROW) {
+        rc = copy_row(sel, t, &buf);
+        if (!rc && buf.len >= 256 * 1024) {
+            rc = db_copy_send(dst, buf.data, buf.len);
+            es_buf_reset(&buf);
+        }
+        *last = db_column_int64(sel, 0);
+        (*copied)++;
+    }
+    if (!rc && buf.len)
+        rc = db_copy_send(dst, buf.data, buf.len);
+    if (open) {
+        int end = db_copy_end(dst); /* ends the COPY even after an error */
+        rc = rc ? rc : end;
+    }
+    if (!rc && step < 0)
+        rc = es_seterr(err, step, "%s: reading: %s", t->name, db_errmsg(db_stmt_db(sel)));
+    else if (rc && !err->msg[0])
+        db_seterr(dst, err, rc, t->name);
+    es_buf_free(&sql);
+    es_buf_free(&buf);
+    return rc;
+}
+
 /* One batch: rows after *last into dst, and the place reached, in one
  * transaction. *copied: rows read (0 at the end). */
 static int copy_batch(struct db *dst, struct db_stmt *sel, struct db_stmt *ins,
@@ -207,8 +268,12 @@ static int copy_batch(struct db *dst, struct db_stmt *sel, struct db_stmt *ins,
     }
     bool outer;
     int rc = db_begin(dst, &outer);
-    int step;
-    while (!rc && (step = db_step(sel)) == DB_ROW) {
+    int step = DB_DONE;
+    if (!rc && db_engine(dst) == DB_POSTGRES) {
+        rc = copy_rows_pg(dst, sel, t, last, copied, err);
+        step = DB_DONE;
+    }
+    while (!rc && db_engine(dst) != DB_POSTGRES && (step = db_step(sel)) == DB_ROW) {
         db_reset(ins);
         db_clear_bindings(ins);
         for (int i = 0; i < t->ncols; i++)

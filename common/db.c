@@ -379,6 +379,63 @@ int db_lock(struct db *db, int64_t key)
     return db_exec(db, sql);
 }
 
+int db_copy_begin(struct db *db, const char *copy_sql)
+{
+    return db->engine == DB_POSTGRES ? pg_copy_begin(db, copy_sql) : ES_EUNSUPP;
+}
+
+int db_copy_send(struct db *db, const char *p, size_t n)
+{
+    return db->engine == DB_POSTGRES ? pg_copy_send(db, p, n) : ES_EUNSUPP;
+}
+
+int db_copy_end(struct db *db)
+{
+    return db->engine == DB_POSTGRES ? pg_copy_end(db) : ES_EUNSUPP;
+}
+
+int db_copy_text(struct es_buf *row, char type, int64_t i, double d, const void *p, size_t n,
+                 bool last)
+{
+    int rc = 0;
+    if (type == 'n') {
+        rc = es_buf_append(row, "\\N", 2);
+    } else if (type == 'i') {
+        rc = es_buf_appendf(row, "%lld", (long long)i);
+    } else if (type == 'r') {
+        rc = es_buf_appendf(row, "%.17g", d);
+    } else if (type == 'b') { /* bytea's hex form, its backslash escaped for COPY */
+        static const char hex[] = "0123456789abcdef";
+        rc = es_buf_append(row, "\\\\x", 3);
+        const uint8_t *b = p;
+        for (size_t k = 0; !rc && k < n; k++) {
+            char two[2] = {hex[b[k] >> 4], hex[b[k] & 15]};
+            rc = es_buf_append(row, two, 2);
+        }
+    } else {
+        const char *s = p;
+        size_t from = 0;
+        for (size_t k = 0; !rc && k < n; k++) {
+            const char *esc = s[k] == '\\'   ? "\\\\"
+                              : s[k] == '\n' ? "\\n"
+                              : s[k] == '\r' ? "\\r"
+                              : s[k] == '\t' ? "\\t"
+                                             : NULL;
+            if (!esc)
+                continue;
+            rc = es_buf_append(row, s + from, k - from);
+            if (!rc)
+                rc = es_buf_append(row, esc, 2);
+            from = k + 1;
+        }
+        if (!rc && n > from)
+            rc = es_buf_append(row, s + from, n - from);
+    }
+    if (!rc)
+        rc = es_buf_append(row, last ? "\n" : "\t", 1);
+    return rc;
+}
+
 int db_seterr(struct db *db, struct es_err *err, int code, const char *what)
 {
     return es_seterr(err, code, "%s: %s", what, db_errmsg(db));

@@ -92,6 +92,17 @@ int db_column_bytes(struct db_stmt *st, int i);
  * into *id, then resets st. 0, or the step's error. */
 int db_step_id(struct db_stmt *st, int64_t *id);
 
+/* Bulk loading on PostgreSQL (COPY ... FROM STDIN, text format): begin with
+ * the COPY statement, send rows as db_copy_text builds them, end. Inside a
+ * transaction the rows commit with it. SQLite has no COPY: ES_EUNSUPP. */
+int db_copy_begin(struct db *db, const char *copy_sql);
+int db_copy_send(struct db *db, const char *p, size_t n);
+int db_copy_end(struct db *db);
+/* Appends one value to a COPY text row: 'n' NULL, 'i' i, 'r' d, 't' text or
+ * 'b' bytes (p, n); last ends the row. */
+int db_copy_text(struct es_buf *row, char type, int64_t i, double d, const void *p, size_t n,
+                 bool last);
+
 /* Rows changed by the last INSERT, UPDATE or DELETE on this connection. */
 int64_t db_changes(struct db *db);
 /* True while an explicit transaction is open. */

@@ -44,6 +44,9 @@ const char *pg_column_text(struct pg_stmt *st, int i);
 const void *pg_column_blob(struct pg_stmt *st, int i, int *len);
 int pg_column_bytes(struct pg_stmt *st, int i);
 int64_t pg_changes(struct db *db);
+int pg_copy_begin(struct db *db, const char *sql);
+int pg_copy_send(struct db *db, const char *p, size_t n);
+int pg_copy_end(struct db *db);
 bool pg_in_tx(struct db *db);
 
 /* SQLite's dialect as PostgreSQL reads it, outside quotes and comments:

@@ -114,6 +114,21 @@ bool pg_in_tx(struct db *db)
     (void)db;
     return false;
 }
+int pg_copy_begin(struct db *db, const char *sql)
+{
+    (void)db, (void)sql;
+    return ES_EUNSUPP;
+}
+int pg_copy_send(struct db *db, const char *p, size_t n)
+{
+    (void)db, (void)p, (void)n;
+    return ES_EUNSUPP;
+}
+int pg_copy_end(struct db *db)
+{
+    (void)db;
+    return ES_EUNSUPP;
+}
 
 #else
 
@@ -726,6 +741,40 @@ int64_t pg_changes(struct db *db)
 bool pg_in_tx(struct db *db)
 {
     return PQtransactionStatus(db->pg->conn) != PQTRANS_IDLE;
+}
+
+int pg_copy_begin(struct db *db, const char *sql)
+{
+    PGresult *res = PQexec(db->pg->conn, sql);
+    int rc = res && PQresultStatus(res) == PGRES_COPY_IN ? 0 : result_error(db, res);
+    PQclear(res);
+    return rc;
+}
+
+int pg_copy_send(struct db *db, const char *p, size_t n)
+{
+    if (PQputCopyData(db->pg->conn, p, (int)n) == 1)
+        return 0;
+    keep_error(db, PQerrorMessage(db->pg->conn));
+    return ES_EDB;
+}
+
+int pg_copy_end(struct db *db)
+{
+    if (PQputCopyEnd(db->pg->conn, NULL) != 1) {
+        keep_error(db, PQerrorMessage(db->pg->conn));
+        return ES_EDB;
+    }
+    int rc = 0;
+    PGresult *res;
+    while ((res = PQgetResult(db->pg->conn))) {
+        if (!rc && PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = result_error(db, res);
+        else if (!rc)
+            db->pg->changes = strtoll(PQcmdTuples(res), NULL, 10);
+        PQclear(res);
+    }
+    return rc;
 }
 
 #endif

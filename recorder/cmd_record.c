@@ -254,7 +254,18 @@ static bool pci_sequences(struct recorder_opts *ro)
     return true;
 }
 
-int cmd_record(struct es_cli *cli)
+/* What the command line and the config file ask for. */
+struct record_args {
+    struct recorder_opts ro;
+    struct sip_reject_rule reject;
+    const char *file, *iface, *filter, *user, *metrics, *control;
+    int json, buffer_mb, stats;
+    long status_every;
+};
+
+/* Reads the options into a: -1 to go on, else the exit status (0 after
+ * --help, 2 for a usage error, said on stderr). */
+static int parse_args(struct es_cli *cli, struct record_args *a)
 {
     static const struct option opts[] = {
         {"read", required_argument, NULL, 'r'},
@@ -283,39 +294,38 @@ int cmd_record(struct es_cli *cli)
         {"control", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
-    struct recorder_opts ro = {0};
-    struct sip_reject_rule reject;
-    const char *file = NULL, *iface = NULL, *filter = NULL, *user = NULL, *metrics = NULL;
-    const char *control = es_config_get(cli->config, "recorder_control");
-    ro.pci_pause_dtmf = es_config_get(cli->config, "pci_pause_dtmf");
-    ro.pci_resume_dtmf = es_config_get(cli->config, "pci_resume_dtmf");
-    int json = 0, c, buffer_mb = 64, stats = 0;
-    long status_every = 60;
+    struct recorder_opts *ro = &a->ro;
+    a->control = es_config_get(cli->config, "recorder_control");
+    ro->pci_pause_dtmf = es_config_get(cli->config, "pci_pause_dtmf");
+    ro->pci_resume_dtmf = es_config_get(cli->config, "pci_resume_dtmf");
+    a->buffer_mb = 64;
+    a->status_every = 60;
+    int c;
     optind = 1;
     while ((c = getopt_long(cli->argc, cli->argv, "r:i:", opts, NULL)) != -1) {
         char *end;
         long v;
         switch (c) {
         case 'r':
-            file = optarg;
+            a->file = optarg;
             break;
         case 'o':
-            ro.operators = optarg;
+            ro->operators = optarg;
             break;
         case 'p':
-            if (ro.nsip_ports == (int)ES_ARRAY_LEN(ro.sip_ports)) {
+            if (ro->nsip_ports == (int)ES_ARRAY_LEN(ro->sip_ports)) {
                 fprintf(stderr, "earshot record: at most %zu --sip-port\n",
-                        ES_ARRAY_LEN(ro.sip_ports));
+                        ES_ARRAY_LEN(ro->sip_ports));
                 return 2;
             }
             if (!opt_num("sip-port", optarg, 1, 65535, &v))
                 return 2;
-            ro.sip_ports[ro.nsip_ports++] = (int)v;
+            ro->sip_ports[ro->nsip_ports++] = (int)v;
             break;
         case 't':
             if (!opt_num("rtp-timeout", optarg, 1, 86400, &v))
                 return 2;
-            ro.rtp_timeout_s = (int)v;
+            ro->rtp_timeout_s = (int)v;
             break;
         case 'L':
         case 'M': {
@@ -327,34 +337,34 @@ int cmd_record(struct es_cli *cli)
             }
             int ms = (int)(sec * 1000 + 0.5);
             if (c == 'L')
-                ro.linger_ms = ms ? ms : 1; /* 0: end at once (1 ms) */
+                ro->linger_ms = ms ? ms : 1; /* 0: end at once (1 ms) */
             else
-                ro.min_unknown_ms = ms ? ms : -1; /* 0: every RTP-only call is kept */
+                ro->min_unknown_ms = ms ? ms : -1; /* 0: every RTP-only call is kept */
             break;
         }
         case 'C':
             if (!opt_num("max-calls", optarg, 1, 1000000, &v))
                 return 2;
-            ro.max_calls = (size_t)v;
+            ro->max_calls = (size_t)v;
             break;
         case 'R': {
             struct es_err e = {{0}};
-            if (sip_reject_rule_parse(optarg, &reject, &e)) {
+            if (sip_reject_rule_parse(optarg, &a->reject, &e)) {
                 fprintf(stderr, "earshot record: --rejected-codes: %s\n", e.msg);
                 return 2;
             }
-            ro.reject = &reject;
+            ro->reject = &a->reject;
             break;
         }
         case 'j':
             if (!strcmp(optarg, "rows")) {
-                ro.rejected_per_minute = REC_REJECTED_ROWS;
+                ro->rejected_per_minute = REC_REJECTED_ROWS;
             } else if (!strcmp(optarg, "counts")) {
-                ro.rejected_per_minute = 0; /* the default allowance */
+                ro->rejected_per_minute = 0; /* the default allowance */
             } else if (!strncmp(optarg, "counts:", 7)) {
                 if (!opt_num("rejected counts:", optarg + 7, 0, 100000, &v))
                     return 2;
-                ro.rejected_per_minute = v ? (int)v : REC_REJECTED_COUNTS;
+                ro->rejected_per_minute = v ? (int)v : REC_REJECTED_COUNTS;
             } else {
                 fprintf(stderr, "earshot record: bad --rejected %s (rows, counts or counts:N)\n",
                         optarg);
@@ -362,51 +372,51 @@ int cmd_record(struct es_cli *cli)
             }
             break;
         case 'i':
-            iface = optarg;
+            a->iface = optarg;
             break;
         case 'f':
-            filter = optarg;
+            a->filter = optarg;
             break;
         case 'u':
-            user = optarg;
+            a->user = optarg;
             break;
         case 's':
-            stats = 1;
+            a->stats = 1;
             break;
         case 'b':
             if (!opt_num("buffer", optarg, 1, 4096, &v))
                 return 2;
-            buffer_mb = (int)v;
+            a->buffer_mb = (int)v;
             break;
         case 'w':
             if (!opt_num("workers", optarg, 1, 64, &v))
                 return 2;
-            ro.workers = (int)v;
+            ro->workers = (int)v;
             break;
         case 'm':
-            ro.mask_dtmf = true;
+            ro->mask_dtmf = true;
             break;
         case 'n':
-            ro.no_audio = true;
+            ro->no_audio = true;
             break;
         case 'J':
-            json = 1;
+            a->json = 1;
             break;
         case 'X':
-            metrics = optarg;
+            a->metrics = optarg;
             break;
         case 'S':
-            if (!opt_num("status-every", optarg, 1, 3600, &status_every))
+            if (!opt_num("status-every", optarg, 1, 3600, &a->status_every))
                 return 2;
             break;
         case 'P':
-            ro.pci_pause_dtmf = optarg;
+            ro->pci_pause_dtmf = optarg;
             break;
         case 'Q':
-            ro.pci_resume_dtmf = optarg;
+            ro->pci_resume_dtmf = optarg;
             break;
         case 'K':
-            control = optarg;
+            a->control = optarg;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -416,119 +426,163 @@ int cmd_record(struct es_cli *cli)
             return 2;
         }
     }
-    if (!file == !iface || optind != cli->argc) {
+    if (!a->file == !a->iface || optind != cli->argc) {
         fprintf(stderr, "earshot record: %s\n%s",
                 optind != cli->argc ? "unexpected argument" : "give one of -r FILE or -i IFACE",
                 usage);
         return 2;
     }
-    if (!pci_sequences(&ro))
+    if (!pci_sequences(ro))
         return 2;
-    ro.source_ref = file ? file : iface;
-    ro.wait_when_full = file != NULL; /* a file loses nothing by being read more slowly */
+    ro->source_ref = a->file ? a->file : a->iface;
+    ro->wait_when_full = a->file != NULL; /* a file loses nothing by being read more slowly */
+    return -1;
+}
+
+/* Everything a run holds, opened by open_run and closed by close_run. */
+struct record_run {
+    struct pcapin *in;
+    struct ingest_session *s;
+    struct catalog *cat;
+    struct recorder *r;
+    struct rec_health *health;
+    struct rec_control *ctl;
+};
+
+static void close_run(struct record_run *x)
+{
+    capture = NULL;
+    rec_control_close(x->ctl);
+    rec_health_free(x->health);
+    recorder_free(x->r);
+    catalog_close(x->cat);
+    ingest_session_close(x->s);
+    pcapin_close(x->in);
+}
+
+/* The capture (privileges dropped once it is open), the archive, the
+ * recorder, and for live capture its health and control socket. 0, or -1
+ * with the reason logged. */
+static int open_run(struct es_cli *cli, struct record_args *a, struct record_run *x)
+{
     struct es_err err = {{0}};
-    struct pcapin *in = NULL;
-    struct ingest_session *s = NULL;
-    struct catalog *cat = NULL;
-    struct recorder *r = NULL;
-    struct rec_health *health = NULL;
-    struct rec_control *ctl = NULL;
-    int rc = 1;
     struct ingest_opts io = ingest_opts_default(cli->data_dir, "recorder");
-    int orc = file ? pcapin_open_file(file, &in, &err)
-                   : pcapin_open_live(iface, filter, buffer_mb, &in, &err);
-    if (!orc && user)
-        orc = drop_privileges(user, &err);
-    if (orc || ingest_session_open(&io, &s, &err) || catalog_open(cli->data_dir, &cat, &err) ||
-        archive_keys_check(cat, es_config_get(cli->config, "encryption_key_file"), &err) ||
-        recorder_new(&ro, s, cat, &r, &err)) {
+    int orc = a->file ? pcapin_open_file(a->file, &x->in, &err)
+                      : pcapin_open_live(a->iface, a->filter, a->buffer_mb, &x->in, &err);
+    if (!orc && a->user)
+        orc = drop_privileges(a->user, &err);
+    if (orc || ingest_session_open(&io, &x->s, &err) ||
+        catalog_open(cli->data_dir, &x->cat, &err) ||
+        archive_keys_check(x->cat, es_config_get(cli->config, "encryption_key_file"), &err) ||
+        recorder_new(&a->ro, x->s, x->cat, &x->r, &err)) {
         ES_ERROR("record", "%s", err.msg);
-        goto out;
+        return -1;
     }
-    if (metrics && !iface) {
+    if (a->metrics && !a->iface) {
         ES_ERROR("record", "--metrics is for live capture (-i)");
-        goto out;
+        return -1;
     }
-    if (iface &&
-        (rec_health_new(iface, &health) || (metrics && rec_health_serve(health, metrics, &err)))) {
+    if (a->iface && (rec_health_new(a->iface, &x->health) ||
+                     (a->metrics && rec_health_serve(x->health, a->metrics, &err)))) {
         ES_ERROR("record", "%s", err.msg[0] ? err.msg : "out of memory");
-        goto out;
+        return -1;
     }
-    if (iface && !(control && !strcmp(control, "none"))) {
+    if (a->iface && !(a->control && !strcmp(a->control, "none"))) {
         char def[4096];
+        const char *control = a->control;
         if (!control) {
             snprintf(def, sizeof def, "%s/recorder.sock", cli->data_dir);
             control = def;
         }
         struct es_err e = {{0}};
-        if (rec_control_open(control, &ctl, &e)) /* the capture goes on without it */
+        if (rec_control_open(control, &x->ctl, &e)) /* the capture goes on without it */
             ES_WARN("record", "no PCI pause/resume by API: %s", e.msg);
         else
             ES_INFO("record", "control socket %s", control);
     }
-    capture = in;
+    capture = x->in;
+    return 0;
+}
+
+/* Packets into the recorder until the input ends or a signal stops it; live
+ * capture also reports drops, statistics and health as it goes. *last: the
+ * capture clock at the end. The return is pcapin_next's last. */
+static int capture_loop(const struct record_args *a, struct record_run *x, int64_t *last,
+                        struct es_err *err)
+{
+    struct pcapin_packet pk;
+    int64_t next_report = es_now_ms() + 60000, next_line = 0, next_snap = 0;
+    int64_t next_status = es_now_ms() + a->status_every * 1000;
+    bool tty = a->stats && isatty(2);
+    int got = 0;
+    while (!stop && (got = pcapin_next(x->in, &pk, err)) == 1) {
+        rec_control_poll(x->ctl, x->r); /* a pause takes effect before the next packet */
+        if (pk.len) {
+            recorder_packet(x->r, pk.linktype, pk.data, pk.len, pk.ts_us);
+            *last = pk.ts_us;
+        } else if (a->iface) { /* a quiet moment: calls still end on time */
+            *last = es_now_ms() * 1000;
+            recorder_idle(x->r, *last);
+        }
+        if (!a->iface)
+            continue;
+        int64_t now = es_now_ms();
+        if (now >= next_report) { /* drops are never silent */
+            live_report(x->in, x->r, false);
+            next_report = now + 60000;
+        }
+        if (a->stats && now >= next_line) {
+            live_report(x->in, x->r, tty);
+            next_line = now + 1000;
+        }
+        if (now >= next_snap) { /* the metrics' view, once a second */
+            health_snapshot(x->in, x->r, x->health, now, now >= next_status ? x->cat : NULL,
+                            a->iface);
+            if (now >= next_status)
+                next_status = now + a->status_every * 1000;
+            next_snap = now + 1000;
+        }
+    }
+    if (tty)
+        fputs("\n", stderr);
+    return got;
+}
+
+int cmd_record(struct es_cli *cli)
+{
+    struct record_args a = {0};
+    int rc = parse_args(cli, &a);
+    if (rc >= 0)
+        return rc;
+    struct record_run x = {0};
+    rc = 1;
+    if (open_run(cli, &a, &x))
+        goto out;
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    if (iface)
-        ES_INFO("record", "capturing on %s%s%s", iface, filter ? " filter=" : "",
-                filter ? filter : "");
-    struct pcapin_packet pk;
+    if (a.iface)
+        ES_INFO("record", "capturing on %s%s%s", a.iface, a.filter ? " filter=" : "",
+                a.filter ? a.filter : "");
+    struct es_err err = {{0}};
     double t_start = mono_s();
-    int64_t last = 0, next_report = es_now_ms() + 60000, next_line = 0, next_snap = 0;
-    int64_t next_status = es_now_ms() + status_every * 1000;
-    bool tty = stats && isatty(2);
-    int got = 0;
-    while (!stop && (got = pcapin_next(in, &pk, &err)) == 1) {
-        rec_control_poll(ctl, r); /* a pause takes effect before the next packet */
-        if (pk.len) {
-            recorder_packet(r, pk.linktype, pk.data, pk.len, pk.ts_us);
-            last = pk.ts_us;
-        } else if (iface) { /* a quiet moment: calls still end on time */
-            last = es_now_ms() * 1000;
-            recorder_idle(r, last);
-        }
-        if (iface) {
-            int64_t now = es_now_ms();
-            if (now >= next_report) { /* drops are never silent */
-                live_report(in, r, false);
-                next_report = now + 60000;
-            }
-            if (stats && now >= next_line) {
-                live_report(in, r, tty);
-                next_line = now + 1000;
-            }
-            if (now >= next_snap) { /* the metrics' view, once a second */
-                health_snapshot(in, r, health, now, now >= next_status ? cat : NULL, iface);
-                if (now >= next_status)
-                    next_status = now + status_every * 1000;
-                next_snap = now + 1000;
-            }
-        }
-    }
+    int64_t last = 0;
+    int got = capture_loop(&a, &x, &last, &err);
     if (got < 0 && !stop)
-        ES_ERROR("record", "%s: %s (calls so far are kept)", ro.source_ref, err.msg);
-    if (tty)
-        fputs("\n", stderr);
-    if (iface) {
-        live_report(in, r, false);
+        ES_ERROR("record", "%s: %s (calls so far are kept)", a.ro.source_ref, err.msg);
+    if (a.iface) {
+        live_report(x.in, x.r, false);
         last = es_now_ms() * 1000;
     }
     double t_input = mono_s();
-    recorder_finish(r, last); /* SIGTERM or end of input: calls in progress are archived */
-    if (iface)                /* the last word: what the run ended with */
-        health_snapshot(in, r, health, es_now_ms(), cat, iface);
+    recorder_finish(x.r, last); /* SIGTERM or end of input: calls in progress are archived */
+    if (a.iface)                /* the last word: what the run ended with */
+        health_snapshot(x.in, x.r, x.health, es_now_ms(), x.cat, a.iface);
     struct recorder_counters cnt;
-    recorder_counters(r, &cnt);
-    summary(r, &cnt, json, t_input - t_start, mono_s() - t_input);
+    recorder_counters(x.r, &cnt);
+    summary(x.r, &cnt, a.json, t_input - t_start, mono_s() - t_input);
     rc = got < 0 || cnt.calls_failed ? 1 : 0;
 out:
-    capture = NULL;
-    rec_control_close(ctl);
-    rec_health_free(health);
-    recorder_free(r);
-    catalog_close(cat);
-    ingest_session_close(s);
-    pcapin_close(in);
+    close_run(&x);
     return rc;
 }
