@@ -14,41 +14,6 @@ static void bind_operator(struct db_stmt *st, int i, const char *op)
         db_bind_text(st, i, op, -1);
 }
 
-static int64_t query_int(struct db_stmt *st, int64_t dflt, int *rc)
-{
-    int step = db_step(st);
-    int64_t v = dflt;
-    if (step == DB_ROW && !db_column_null(st, 0))
-        v = db_column_int64(st, 0);
-    else if (step != DB_ROW && step != DB_DONE)
-        *rc = ES_EDB;
-    db_reset(st);
-    return v;
-}
-
-/* first acknowledged flag of this operator's tag, and the errors after it in the window */
-static int repeats(struct rubric_store *s, const struct report_window *w,
-                   struct report_error_row *row)
-{
-    int rc = 0;
-    struct db_stmt *st = rstore_stmt(s, RS_REPORT_FIRST_ACK);
-    db_bind_text(st, 1, row->operator_, -1);
-    db_bind_text(st, 2, row->error_tag, -1);
-    db_bind_int64(st, 3, w->until);
-    row->first_ack_at = query_int(st, 0, &rc);
-    if (rc || !row->first_ack_at)
-        return rc;
-    st = rstore_stmt(s, RS_REPORT_AFTER_ACK);
-    db_bind_text(st, 1, row->operator_, -1);
-    db_bind_text(st, 2, row->error_tag, -1);
-    db_bind_int64(st, 3, row->first_ack_at);
-    db_bind_int64(st, 4, w->since);
-    db_bind_int64(st, 5, w->until);
-    row->repeats_after_ack = query_int(st, 0, &rc);
-    row->repeat = row->repeats_after_ack >= (w->repeat_threshold > 0 ? w->repeat_threshold : 3);
-    return rc;
-}
-
 static int error_rows(struct rubric_store *s, const struct report_window *w,
                       struct report_errors *out)
 {
@@ -81,6 +46,12 @@ static int error_rows(struct rubric_store *s, const struct report_window *w,
         }
         row->count = db_column_int64(st, 2);
         row->previous_count = db_column_int64(st, 3);
+        /* the first acknowledged flag of this operator's tag, and the errors
+         * after it in the window */
+        row->first_ack_at = db_column_null(st, 4) ? 0 : db_column_int64(st, 4);
+        row->repeats_after_ack = db_column_int64(st, 5);
+        row->repeat = row->first_ack_at &&
+                      row->repeats_after_ack >= (w->repeat_threshold > 0 ? w->repeat_threshold : 3);
         out->errors += row->count;
         out->previous_errors += row->previous_count;
         out->nrows++;
@@ -88,9 +59,6 @@ static int error_rows(struct rubric_store *s, const struct report_window *w,
     db_reset(st);
     if (!rc && step != DB_DONE && step != DB_ROW)
         rc = ES_EDB;
-    for (size_t i = 0; i < out->nrows && !rc; i++)
-        if (out->rows[i].count)
-            rc = repeats(s, w, &out->rows[i]);
     return rc;
 }
 

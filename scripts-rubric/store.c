@@ -161,6 +161,18 @@ static const char *const migrations[] = {
     " e.acknowledged_at, e.acknowledged_by, e.disputed_at, e.disputed_by, e.dispute_reason,"       \
     " e.resolved_at, e.resolved_by, e.resolution"
 
+#define REPORT_COUNTS(filter, order)                                                               \
+    "SELECT operator, error_tag, cur, prev, first_ack,"                                            \
+    " CASE WHEN first_ack IS NULL THEN 0 ELSE (SELECT count(*) FROM evaluation_errors y"           \
+    "  WHERE y.operator = b.operator AND y.error_tag = b.error_tag AND y.at > b.first_ack"         \
+    "  AND y.at >= ?1 AND y.at < ?2) END"                                                          \
+    " FROM (SELECT operator, error_tag, sum(at >= ?1) AS cur, sum(at < ?1) AS prev,"               \
+    "  CASE WHEN sum(at >= ?1) > 0 THEN (SELECT min(x.ack_at) FROM evaluation_errors x"            \
+    "   WHERE x.operator = g.operator AND x.error_tag = g.error_tag"                               \
+    "   AND x.ack_at IS NOT NULL AND x.ack_at < ?2) END AS first_ack"                              \
+    "  FROM evaluation_errors g WHERE at >= ?3 AND at < ?2" filter                                 \
+    "  GROUP BY operator, error_tag) b " order
+
 static const char *const sql[RS_COUNT] = {
     [RS_LATEST_VERSION] = "SELECT version, sha256 FROM rubric_versions WHERE rubric_id = ?1"
                           " ORDER BY version DESC LIMIT 1",
@@ -233,17 +245,12 @@ static const char *const sql[RS_COUNT] = {
     [RS_COMMENTS] = "SELECT id, item_id, at_ms, author, body, created_at"
                     " FROM evaluation_comments WHERE eval_n = ?1 ORDER BY id",
     /* each report has a team form and a one-operator form, so that both use an index */
-    [RS_REPORT_COUNTS] =
-        "SELECT operator, error_tag, sum(at >= ?1), sum(at < ?1) FROM evaluation_errors"
-        " WHERE at >= ?3 AND at < ?2 GROUP BY operator, error_tag ORDER BY operator, error_tag",
-    [RS_REPORT_COUNTS_OP] =
-        "SELECT operator, error_tag, sum(at >= ?1), sum(at < ?1) FROM evaluation_errors"
-        " WHERE operator = ?4 AND at >= ?3 AND at < ?2 GROUP BY operator, error_tag"
-        " ORDER BY error_tag",
-    [RS_REPORT_FIRST_ACK] = "SELECT min(ack_at) FROM evaluation_errors WHERE operator = ?1"
-                            " AND error_tag = ?2 AND ack_at IS NOT NULL AND ack_at < ?3",
-    [RS_REPORT_AFTER_ACK] = "SELECT count(*) FROM evaluation_errors WHERE operator = ?1"
-                            " AND error_tag = ?2 AND at > ?3 AND at >= ?4 AND at < ?5",
+    /* per operator and tag: errors in the window and the one before, the first
+     * acknowledgement before the window's end, and the errors in the window
+     * after it; one statement, not one per row (a round trip each on a
+     * server) */
+    [RS_REPORT_COUNTS] = REPORT_COUNTS("", "ORDER BY operator, error_tag"),
+    [RS_REPORT_COUNTS_OP] = REPORT_COUNTS(" AND operator = ?4", "ORDER BY error_tag"),
     [RS_REPORT_OUTCOMES] =
         "SELECT rubric_id, rubric_version, outcomes FROM evaluations"
         " WHERE call_started_at >= ?1 AND call_started_at < ?2 AND status != 'draft'"
