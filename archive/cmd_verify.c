@@ -100,8 +100,62 @@ static int move_back(struct verify_ctx *x, const char *from, const char *rel, ch
     return 0;
 }
 
-/* Re-catalogues an orphan that is an intact Ogg Opus file, from what its
- * OpusTags say; anything else goes to <data>/quarantine/ with a reason. */
+/* The call and recording rows of an orphan, from what its OpusTags say (an
+ * id the catalog already holds for another call gets a new one). */
+static void call_from_tags(const struct opus_probe *o, const char *rel, const char *sha256_hex,
+                           int64_t bytes, bool id_taken, struct archive_call *k,
+                           struct archive_recording *r)
+{
+    memset(k, 0, sizeof *k);
+    memset(r, 0, sizeof *r);
+    if (es_time_parse(o->date, strlen(o->date), &k->started_at))
+        k->started_at = es_now_ms() - o->duration_ms;
+    if (!id_taken && es_id_valid(o->call_id))
+        snprintf(k->id, sizeof k->id, "%s", o->call_id);
+    else
+        es_uuid7(k->started_at, k->id);
+    k->duration_ms = o->duration_ms;
+    k->ended_at = k->started_at + o->duration_ms;
+    snprintf(k->direction, sizeof k->direction, "unknown");
+    k->ring_ms = k->talk_ms = -1;
+    memcpy(k->operator_, o->operator_, sizeof k->operator_);
+    memcpy(k->caller, o->caller, sizeof k->caller);
+    memcpy(k->callee, o->callee, sizeof k->callee);
+    snprintf(k->source, sizeof k->source, "repair");
+    es_fmt(k->source_ref, sizeof k->source_ref, "%s", rel);
+    snprintf(k->meta_sources, sizeof k->meta_sources, "{\"started_at\":\"%s\"}",
+             o->date[0] ? "opustags" : "repair");
+    es_fmt(r->path, sizeof r->path, "%s", rel); /* rel is bounded by the walk */
+    snprintf(r->sha256, sizeof r->sha256, "%s", sha256_hex);
+    r->bytes = bytes;
+    r->channels = o->channels;
+    r->sample_rate = o->rate[0] ? (int)strtol(o->rate, NULL, 10) : opus_rate_for(o->input_rate);
+    r->source_rate = o->input_rate;
+    r->bitrate = o->duration_ms ? (int)(bytes * 8000 / o->duration_ms) : 0;
+    r->duration_ms = o->duration_ms;
+}
+
+/* Moves an untrustworthy orphan out of the dated tree, kept with the reason. */
+static int quarantine(struct verify_ctx *x, const char *full, const char *rel, const char *why,
+                      char *detail, size_t detlen)
+{
+    char qdir[4300], q[4800], reason[4900], line[700];
+    es_fmt(line, sizeof line, "%.200s: %s\n", rel, why);
+    es_fmt(qdir, sizeof qdir, "%s/quarantine", x->data_dir);
+    es_mkdir_p(qdir, 0750);
+    es_fmt(q, sizeof q, "%s/%s", qdir, es_basename(rel));
+    es_fmt(reason, sizeof reason, "%s.reason", q);
+    if (es_write_file_durable(reason, line, strlen(line)) || rename(full, q) != 0)
+        return -errno ? -errno : ES_EINVAL;
+    es_fsync_dir(qdir);
+    snprintf(detail, detlen, ": quarantined (%s)", why);
+    x->quarantined++;
+    return 0;
+}
+
+/* An orphan that is an intact Ogg Opus file: the catalogued recording itself,
+ * misplaced (moved back), or a call the catalog lost (catalogued again from
+ * its tags). Anything else is quarantined. */
 static int repair_orphan(struct verify_ctx *x, struct catalog *c, const char *rel, char *detail,
                          size_t detlen)
 {
@@ -111,80 +165,43 @@ static int repair_orphan(struct verify_ctx *x, struct catalog *c, const char *re
     struct es_err err = {{0}};
     if (es_fmt(full, sizeof full, "%s/%s", x->data_dir, rel))
         return ES_ETOOBIG;
+    es_buf_init(&b, 0);
     int rc = es_read_file(full, (size_t)1 << 30, &b);
-    if (rc == 0) {
+    if (!rc)
         rc = opus_probe((const uint8_t *)b.data, b.len, &o, &err);
-        if (rc == 0) {
-            struct archive_call *k = calloc(1, sizeof *k);
-            struct archive_recording r = {0};
-            uint8_t h[32];
-            if (!k) {
-                es_buf_free(&b);
-                return ES_ENOMEM;
-            }
-            crypto_hash_sha256(h, (const unsigned char *)b.data, b.len);
-            char hex[65];
-            es_hex(h, 32, hex);
-            bool has = false;
-            int known = es_id_valid(o.call_id) && catalog_get(c, o.call_id, k, &r, &has) == 0;
-            if (known && has && !strcmp(r.sha256, hex)) {
-                /* the catalogued file itself, misplaced: put it back */
-                rc = move_back(x, full, r.path, detail, detlen);
-                free(k);
-                es_buf_free(&b);
-                return rc;
-            }
-            memset(k, 0, sizeof *k);
-            memset(&r, 0, sizeof r);
-            if (es_time_parse(o.date, strlen(o.date), &k->started_at))
-                k->started_at = es_now_ms() - o.duration_ms;
-            if (!known && es_id_valid(o.call_id))
-                snprintf(k->id, sizeof k->id, "%s", o.call_id);
-            else
-                es_uuid7(k->started_at, k->id);
-            k->duration_ms = o.duration_ms;
-            k->ended_at = k->started_at + o.duration_ms;
-            snprintf(k->direction, sizeof k->direction, "unknown");
-            k->ring_ms = k->talk_ms = -1;
-            memcpy(k->operator_, o.operator_, sizeof k->operator_);
-            memcpy(k->caller, o.caller, sizeof k->caller);
-            memcpy(k->callee, o.callee, sizeof k->callee);
-            snprintf(k->source, sizeof k->source, "repair");
-            es_fmt(k->source_ref, sizeof k->source_ref, "%s", rel);
-            snprintf(k->meta_sources, sizeof k->meta_sources, "{\"started_at\":\"%s\"}",
-                     o.date[0] ? "opustags" : "repair");
-            es_fmt(r.path, sizeof r.path, "%s", rel); /* rel is bounded by the walk */
-            es_hex(h, 32, r.sha256);
-            r.bytes = (int64_t)b.len;
-            r.channels = o.channels;
-            r.sample_rate = o.rate[0] ? (int)strtol(o.rate, NULL, 10) : opus_rate_for(o.input_rate);
-            r.source_rate = o.input_rate;
-            r.bitrate = o.duration_ms ? (int)((int64_t)b.len * 8000 / o.duration_ms) : 0;
-            r.duration_ms = o.duration_ms;
-            rc = catalog_insert_call(c, k, &r, NULL);
-            if (rc == 0) {
-                snprintf(detail, detlen, ": re-catalogued as call %s", k->id);
-                x->repaired++;
-            }
-            free(k);
-        }
+    if (rc) {
         es_buf_free(&b);
+        return quarantine(x, full, rel, err.msg[0] ? err.msg : es_strerror(rc), detail, detlen);
     }
-    if (rc == 0)
+    struct archive_call *k = calloc(1, sizeof *k);
+    if (!k) {
+        es_buf_free(&b);
+        return ES_ENOMEM;
+    }
+    uint8_t h[32];
+    char hex[65];
+    crypto_hash_sha256(h, (const unsigned char *)b.data, b.len);
+    es_hex(h, 32, hex);
+    int64_t bytes = (int64_t)b.len;
+    es_buf_free(&b);
+    struct archive_recording r = {0};
+    bool has = false;
+    bool known = es_id_valid(o.call_id) && catalog_get(c, o.call_id, k, &r, &has) == 0;
+    if (known && has && !strcmp(r.sha256, hex)) {
+        rc = move_back(x, full, r.path, detail, detlen);
+        free(k);
+        return rc;
+    }
+    call_from_tags(&o, rel, hex, bytes, known, k, &r);
+    rc = catalog_insert_call(c, k, &r, NULL);
+    if (!rc) {
+        snprintf(detail, detlen, ": re-catalogued as call %s", k->id);
+        x->repaired++;
+    }
+    free(k);
+    if (!rc)
         return 0;
-    /* not trustworthy: move it out of the dated tree, keep it and say why */
-    char qdir[4300], q[4800], reason[4900], line[700];
-    es_fmt(line, sizeof line, "%.200s: %s\n", rel, err.msg[0] ? err.msg : es_strerror(rc));
-    es_fmt(qdir, sizeof qdir, "%s/quarantine", x->data_dir);
-    es_mkdir_p(qdir, 0750);
-    es_fmt(q, sizeof q, "%s/%s", qdir, es_basename(rel));
-    es_fmt(reason, sizeof reason, "%s.reason", q);
-    if (es_write_file_durable(reason, line, strlen(line)) || rename(full, q) != 0)
-        return -errno ? -errno : ES_EINVAL;
-    es_fsync_dir(qdir);
-    snprintf(detail, detlen, ": quarantined (%s)", err.msg[0] ? err.msg : es_strerror(rc));
-    x->quarantined++;
-    return 0;
+    return quarantine(x, full, rel, err.msg[0] ? err.msg : es_strerror(rc), detail, detlen);
 }
 
 /* Files in archive/YYYY/MM/DD that the catalog does not know. */

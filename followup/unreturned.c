@@ -369,11 +369,25 @@ static int read_position(struct followup *f, struct sync_ctx *x)
     return 0;
 }
 
+static int count_brief(void *ud, const struct catalog_call_brief *b)
+{
+    (void)b;
+    (*(int64_t *)ud)++;
+    return 0;
+}
+
 int followup_sync(struct followup *f, const struct followup_opts *o, int64_t *calls,
                   struct es_err *err)
 {
     *calls = 0;
     struct sync_ctx x = {.f = f, .o = o, .err = err};
+    /* nothing new since the position (a page view, usually): no write
+     * transaction at all; a call catalogued meanwhile is read next time */
+    read_position(f, &x);
+    int64_t fresh = 0;
+    if (catalog_calls_since(f->cat, x.last_created, x.last_id, 1, count_brief, &fresh) == 0 &&
+        !fresh)
+        return 0;
     for (;;) { /* batches of 1,000 calls, each with its position, in one transaction */
         bool outer;
         if (catalog_tx_begin(f->db, &outer))

@@ -123,17 +123,12 @@ static int64_t arrival_pos(const struct mixer *m, int64_t arrival_us)
     return (arrival_us - m->t0_us) * m->rate / 1000000;
 }
 
-int mixer_put(struct mixer *m, int side, int64_t arrival_us, uint32_t ssrc, uint16_t seq,
-              uint32_t rtp_ts, int rtp_clock, const int16_t *pcm, size_t n, int pcm_rate,
-              mixer_emit_fn emit, void *ud)
+/* Where a packet's first sample goes on the timeline: by its RTP timestamp
+ * from the side's anchor, or (a new stream, a timestamp jump) by its
+ * arrival, which anchors the side again. */
+static int64_t place(struct mixer *m, struct side *s, int side, int64_t arrival_us, uint32_t ssrc,
+                     uint16_t seq, uint32_t rtp_ts, int rtp_clock)
 {
-    if (side < 0 || side > 1 || rtp_clock <= 0 || pcm_rate <= 0)
-        return ES_EINVAL;
-    if (!m->started) {
-        m->started = true;
-        m->t0_us = arrival_us;
-    }
-    struct side *s = &m->s[side];
     int64_t apos = arrival_pos(m, arrival_us);
     int64_t pos = 0;
     bool was_anchored = s->anchored;
@@ -163,30 +158,42 @@ int mixer_put(struct mixer *m, int side, int64_t arrival_us, uint32_t ssrc, uint
         s->base_pos = pos = apos;
         s->low = INT64_MAX;
     }
-    /* bring the samples to the timeline rate */
+    return pos;
+}
+
+/* The packet's samples as floats at the timeline's rate (*src borrowed until
+ * the next call); the number of samples, or a negative error. */
+static long to_timeline_rate(struct mixer *m, struct side *s, const int16_t *pcm, size_t n,
+                             int pcm_rate, const float **src)
+{
     static __thread float buf[8192];
     size_t k = ES_MIN(n, ES_ARRAY_LEN(buf));
     for (size_t i = 0; i < k; i++)
         buf[i] = (float)pcm[i] / 32768.0f;
-    const float *src = buf;
-    long len = (long)k;
-    if (pcm_rate != m->rate) {
-        if (!s->rs || s->rs_rate != pcm_rate) {
-            resampler_free(s->rs);
-            s->rs = NULL;
-            if (resampler_new(pcm_rate, m->rate, 1, &s->rs))
-                return ES_ECODEC;
-            s->rs_rate = pcm_rate;
-        }
-        len = resampler_run(s->rs, buf, k, &src);
-        if (len < 0)
-            return (int)len;
+    *src = buf;
+    if (pcm_rate == m->rate)
+        return (long)k;
+    if (!s->rs || s->rs_rate != pcm_rate) {
+        resampler_free(s->rs);
+        s->rs = NULL;
+        if (resampler_new(pcm_rate, m->rate, 1, &s->rs))
+            return ES_ECODEC;
+        s->rs_rate = pcm_rate;
     }
+    return resampler_run(s->rs, buf, k, src);
+}
+
+/* Writes len samples at pos into the side's ring: audio older than what was
+ * already handed out is late and dropped; audio too far ahead pushes the
+ * oldest out first. */
+static int write_ring(struct mixer *m, int side, int64_t pos, const float *src, long len,
+                      mixer_emit_fn emit, void *ud)
+{
+    struct side *s = &m->s[side];
     if (pos + len <= m->emitted) {
         m->st.late++;
         return 0;
     }
-    /* a packet too far ahead pushes the older audio out first */
     if (pos + len > m->emitted + (int64_t)m->cap) {
         int rc = flush_to(m, pos + len - (int64_t)m->cap, emit, ud);
         if (rc)
@@ -196,7 +203,7 @@ int mixer_put(struct mixer *m, int side, int64_t arrival_us, uint32_t ssrc, uint
         int64_t p = pos + i;
         if (p < m->emitted)
             continue;
-        m->s[side].ring[p % (int64_t)m->cap] = src[i];
+        s->ring[p % (int64_t)m->cap] = src[i];
     }
     if (pos + len > s->end)
         s->end = pos + len;
@@ -204,6 +211,25 @@ int mixer_put(struct mixer *m, int side, int64_t arrival_us, uint32_t ssrc, uint
         s->low = ES_MAX(pos, m->emitted);
     m->st.samples[side] += (uint64_t)len;
     return 0;
+}
+
+int mixer_put(struct mixer *m, int side, int64_t arrival_us, uint32_t ssrc, uint16_t seq,
+              uint32_t rtp_ts, int rtp_clock, const int16_t *pcm, size_t n, int pcm_rate,
+              mixer_emit_fn emit, void *ud)
+{
+    if (side < 0 || side > 1 || rtp_clock <= 0 || pcm_rate <= 0)
+        return ES_EINVAL;
+    if (!m->started) {
+        m->started = true;
+        m->t0_us = arrival_us;
+    }
+    struct side *s = &m->s[side];
+    int64_t pos = place(m, s, side, arrival_us, ssrc, seq, rtp_ts, rtp_clock);
+    const float *src;
+    long len = to_timeline_rate(m, s, pcm, n, pcm_rate, &src);
+    if (len < 0)
+        return (int)len;
+    return write_ring(m, side, pos, src, len, emit, ud);
 }
 
 int mixer_drain(struct mixer *m, int64_t now_us, bool final, mixer_emit_fn emit, void *ud)

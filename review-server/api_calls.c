@@ -78,7 +78,6 @@ enum MHD_Result api_calls(struct req *r)
     struct db_stmt *st = calls_query_stmt(r->w, catalog_db(r->w->cat), &q, CALLS_LIST);
     if (!st)
         return http_error(r, 500, "the call list query failed");
-    db_bind_int(st, 14, q.limit + 1); /* one more says whether there is a next page */
     struct es_buf out;
     es_buf_init(&out, 64 << 20);
     int n = 0, step = DB_DONE, rc = LIT(&out, "{\"calls\":[");

@@ -216,8 +216,10 @@ static unsigned filter_mask(const struct calls_query *q)
     return m;
 }
 
-/* Only fixed text goes into the SQL; every value is a bound parameter. */
-static struct db_stmt *prepare(struct db *db, unsigned mask, enum calls_kind kind)
+/* Only fixed text goes into the SQL; every value is a bound parameter but the
+ * page size, a number of ours: with it written in, PostgreSQL can keep one
+ * plan for the statement instead of planning each execution anew. */
+static struct db_stmt *prepare(struct db *db, unsigned mask, enum calls_kind kind, int limit)
 {
     struct es_buf sql;
     es_buf_init(&sql, 8192);
@@ -233,9 +235,10 @@ static struct db_stmt *prepare(struct db *db, unsigned mask, enum calls_kind kin
         rc = es_buf_appendf(&sql, "%s", piece);
     }
     if (!rc)
-        rc = es_buf_appendf(&sql, " ORDER BY %s DESC, c.id DESC%s",
-                            by_eval ? "e.call_started_at" : "c.started_at",
-                            kind == CALLS_LIST ? " LIMIT ?14" : "");
+        rc = es_buf_appendf(&sql, " ORDER BY %s DESC, c.id DESC",
+                            by_eval ? "e.call_started_at" : "c.started_at");
+    if (!rc && kind == CALLS_LIST)
+        rc = es_buf_appendf(&sql, " LIMIT %d", limit);
     struct db_stmt *st = NULL;
     if (!rc && (kind == CALLS_EXPORT ? db_prepare_stream(db, sql.data, &st)
                                      : db_prepare(db, sql.data, &st))) {
@@ -280,20 +283,23 @@ struct db_stmt *calls_query_stmt(struct worker *w, struct db *db, const struct c
 {
     unsigned mask = filter_mask(q);
     struct db_stmt *st = NULL;
+    /* a list asks one row more than its page: is there a next one? */
+    int limit = kind == CALLS_LIST ? q->limit + 1 : 0;
     if (!w) {
-        st = prepare(db, mask, kind);
+        st = prepare(db, mask, kind, limit);
     } else {
         unsigned key = mask | (unsigned)kind << F_COUNT | 1u << 31;
         for (int i = 0; i < WORKER_STMT_CACHE && !st; i++)
-            if (w->cache[i].key == key)
+            if (w->cache[i].key == key && w->cache[i].limit == limit)
                 st = w->cache[i].st;
         if (!st) {
-            st = prepare(db, mask, kind);
+            st = prepare(db, mask, kind, limit);
             if (!st)
                 return NULL;
             unsigned slot = w->cache_next++ % WORKER_STMT_CACHE;
             db_finalize(w->cache[slot].st);
             w->cache[slot].key = key;
+            w->cache[slot].limit = limit;
             w->cache[slot].st = st;
         }
         db_reset(st);

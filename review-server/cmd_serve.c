@@ -37,7 +37,15 @@ static int number(const char *opt, const char *v, unsigned lo, unsigned hi, unsi
     return 0;
 }
 
-int cmd_serve(struct es_cli *cli)
+/* What the command line asks for. */
+struct serve_args {
+    struct http_opts o;
+    const char *cert, *key, *proxies;
+    unsigned cache_mb;
+};
+
+/* -1 to go on, else the exit status (a usage error, said on stderr). */
+static int parse_args(struct es_cli *cli, struct serve_args *a)
 {
     static const struct option lo[] = {
         {"listen", required_argument, NULL, 'l'},
@@ -53,48 +61,48 @@ int cmd_serve(struct es_cli *cli)
         {NULL, 0, NULL, 0},
     };
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    struct http_opts o = {.listen = "127.0.0.1:8080",
-                          .threads = cpus > 2 ? (unsigned)cpus : 2,
-                          .max_connections = 1024,
-                          .per_ip = 64,
-                          .timeout_s = 30};
-    const char *cert = NULL, *key = NULL;
-    unsigned cache_mb = 32;
-    const char *proxies = es_config_get(cli->config, "serve.trusted_proxies");
+    struct http_opts *o = &a->o;
+    *o = (struct http_opts){.listen = "127.0.0.1:8080",
+                            .threads = cpus > 2 ? (unsigned)cpus : 2,
+                            .max_connections = 1024,
+                            .per_ip = 64,
+                            .timeout_s = 30};
+    a->cache_mb = 32;
+    a->proxies = es_config_get(cli->config, "serve.trusted_proxies");
     int c;
     optind = 1;
     while ((c = getopt_long(cli->argc, cli->argv, "", lo, NULL)) != -1) {
         int bad = 0;
         switch (c) {
         case 'l':
-            o.listen = optarg;
+            o->listen = optarg;
             break;
         case 'c':
-            cert = optarg;
+            a->cert = optarg;
             break;
         case 'k':
-            key = optarg;
+            a->key = optarg;
             break;
         case 't':
-            bad = number("--threads", optarg, 1, 256, &o.threads);
+            bad = number("--threads", optarg, 1, 256, &o->threads);
             break;
         case 'm':
-            bad = number("--max-connections", optarg, 1, 100000, &o.max_connections);
+            bad = number("--max-connections", optarg, 1, 100000, &o->max_connections);
             break;
         case 'p':
-            bad = number("--per-ip", optarg, 1, 100000, &o.per_ip);
+            bad = number("--per-ip", optarg, 1, 100000, &o->per_ip);
             break;
         case 'T':
-            bad = number("--timeout", optarg, 1, 3600, &o.timeout_s);
+            bad = number("--timeout", optarg, 1, 3600, &o->timeout_s);
             break;
         case 'U':
-            bad = number("--max-upload", optarg, 1, 1 << 20, &o.max_upload_mb);
+            bad = number("--max-upload", optarg, 1, 1 << 20, &o->max_upload_mb);
             break;
         case 'P':
-            proxies = optarg;
+            a->proxies = optarg;
             break;
         case 'C':
-            bad = number("--chunk-cache", optarg, 0, 65536, &cache_mb);
+            bad = number("--chunk-cache", optarg, 0, 65536, &a->cache_mb);
             break;
         default:
             bad = 1;
@@ -104,29 +112,97 @@ int cmd_serve(struct es_cli *cli)
             return 2;
         }
     }
-    if (optind != cli->argc || (!cert != !key)) {
+    if (optind != cli->argc || (!a->cert != !a->key)) {
         fputs(usage_text, stderr);
         return 2;
     }
-    struct es_err perr = {{0}};
+    return -1;
+}
+
+/* The config file's settings of the server: business hours, country code,
+ * the dispute deadline, the recorder's control socket. 0, or -1 said on
+ * stderr. */
+static int server_settings(struct es_cli *cli, struct server *srv)
+{
+    struct es_err err = {{0}};
     const char *bh = es_config_get(cli->config, "business_hours");
-    struct an_hours hours;
-    if (bh && an_hours_parse(bh, &hours, &perr)) {
-        fprintf(stderr, "earshot serve: %s\n", perr.msg);
-        return 2;
+    if (bh && an_hours_parse(bh, &srv->hours, &err)) {
+        fprintf(stderr, "earshot serve: %s\n", err.msg);
+        return -1;
     }
-    if (proxies && proxies_parse(proxies, &o.proxies, &perr)) {
-        fprintf(stderr, "earshot serve: %s\n", perr.msg);
+    srv->has_hours = bh != NULL;
+    const char *cc = es_config_get(cli->config, "country_code");
+    snprintf(srv->country_code, sizeof srv->country_code, "%s", cc ? cc : "");
+    const char *dd = es_config_get(cli->config, "dispute_days");
+    if (dd && dd[0]) {
+        char *end;
+        long v = strtol(dd, &end, 10);
+        if (*end || v < 1 || v > 365) {
+            fprintf(stderr, "earshot serve: dispute_days %s: expected 1-365 days\n", dd);
+            return -1;
+        }
+        srv->dispute_days = (int)v;
+    }
+    const char *ctl = es_config_get(cli->config, "recorder_control");
+    if (ctl && ctl[0])
+        snprintf(srv->recorder_control, sizeof srv->recorder_control, "%s", ctl);
+    else
+        snprintf(srv->recorder_control, sizeof srv->recorder_control, "%s/recorder.sock",
+                 cli->data_dir);
+    return 0;
+}
+
+/* The catalog opened once before listening, so that migrations run and
+ * problems show at start; then the ingest session for pushed recordings and
+ * the decrypted-chunk cache. 0, or -1 said on stderr. */
+static int open_stores(struct es_cli *cli, struct server *srv, unsigned cache_mb,
+                       struct catalog **cat)
+{
+    struct es_err err = {{0}};
+    struct rubric_store *rs = NULL;
+    struct review_store *rv = NULL;
+    if (catalog_open(cli->data_dir, cat, &err) || rubric_store_open(*cat, &rs, &err) ||
+        review_store_open(*cat, &rv, &err)) {
+        fprintf(stderr, "earshot serve: %s\n", err.msg);
+        rubric_store_close(rs);
+        return -1;
+    }
+    review_store_close(rv);
+    rubric_store_close(rs);
+    /* pushed recordings go through the same ingest as `earshot ingest` */
+    srv->ingest_opts = ingest_opts_default(srv->data_dir, "api");
+    srv->ingest_opts.disposition = INGEST_DELETE; /* the spooled upload, once archived */
+    if (ingest_session_open(&srv->ingest_opts, &srv->ingest, &err)) {
+        fprintf(stderr, "earshot serve: %s\n", err.msg);
+        return -1;
+    }
+    if (archive_keyring_get() && archive_chunk_cache((size_t)cache_mb << 20)) {
+        fprintf(stderr, "earshot serve: no memory for a %u MB chunk cache\n", cache_mb);
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_serve(struct es_cli *cli)
+{
+    struct serve_args a = {0};
+    int rc = parse_args(cli, &a);
+    if (rc >= 0)
+        return rc;
+    struct es_err err = {{0}};
+    if (a.proxies && proxies_parse(a.proxies, &a.o.proxies, &err)) {
+        fprintf(stderr, "earshot serve: %s\n", err.msg);
         return 2;
     }
     struct es_buf cert_pem = {0}, key_pem = {0};
-    if (cert && (read_pem("--tls-cert", cert, &cert_pem) || read_pem("--tls-key", key, &key_pem))) {
+    if (a.cert &&
+        (read_pem("--tls-cert", a.cert, &cert_pem) || read_pem("--tls-key", a.key, &key_pem))) {
         es_buf_free(&cert_pem);
         es_buf_free(&key_pem);
         return 1;
     }
-    o.tls_cert = cert_pem.data;
-    o.tls_key = key_pem.data;
+    a.o.tls_cert = cert_pem.data;
+    a.o.tls_key = key_pem.data;
 
     /* the pool threads inherit this mask: signals come to sigwait below */
     sigset_t set;
@@ -137,60 +213,22 @@ int cmd_serve(struct es_cli *cli)
     signal(SIGPIPE, SIG_IGN);
 
     struct server *srv = calloc(1, sizeof *srv);
-    struct es_err err = {{0}};
     struct catalog *cat = NULL;
-    int rc = 1;
+    rc = 1;
     if (!srv || es_fmt(srv->data_dir, sizeof srv->data_dir, "%s", cli->data_dir))
         goto out;
-    srv->has_hours = bh != NULL;
-    const char *cc = es_config_get(cli->config, "country_code");
-    snprintf(srv->country_code, sizeof srv->country_code, "%s", cc ? cc : "");
-    const char *dd = es_config_get(cli->config, "dispute_days");
-    if (dd && dd[0]) {
-        char *end;
-        long v = strtol(dd, &end, 10);
-        if (*end || v < 1 || v > 365) {
-            fprintf(stderr, "earshot serve: dispute_days %s: expected 1-365 days\n", dd);
-            goto out;
-        }
-        srv->dispute_days = (int)v;
-    }
-    const char *ctl = es_config_get(cli->config, "recorder_control");
-    if (ctl && ctl[0])
-        snprintf(srv->recorder_control, sizeof srv->recorder_control, "%s", ctl);
-    else
-        snprintf(srv->recorder_control, sizeof srv->recorder_control, "%s/recorder.sock",
-                 cli->data_dir);
-    if (bh)
-        srv->hours = hours;
-    /* open once here so that migrations run and problems show before listening */
-    struct rubric_store *rs = NULL;
-    struct review_store *rv = NULL;
-    if (catalog_open(cli->data_dir, &cat, &err) || rubric_store_open(cat, &rs, &err) ||
-        review_store_open(cat, &rv, &err)) {
-        fprintf(stderr, "earshot serve: %s\n", err.msg);
-        rubric_store_close(rs);
+    if (server_settings(cli, srv)) {
+        rc = 2;
         goto out;
     }
-    review_store_close(rv);
-    rubric_store_close(rs);
-    /* pushed recordings go through the same ingest as `earshot ingest` */
-    srv->ingest_opts = ingest_opts_default(srv->data_dir, "api");
-    srv->ingest_opts.disposition = INGEST_DELETE; /* the spooled upload, once archived */
-    if (ingest_session_open(&srv->ingest_opts, &srv->ingest, &err)) {
+    if (open_stores(cli, srv, a.cache_mb, &cat))
+        goto out;
+    if (http_start(srv, &a.o, &err)) {
         fprintf(stderr, "earshot serve: %s\n", err.msg);
         goto out;
     }
-    if (archive_keyring_get() && archive_chunk_cache((size_t)cache_mb << 20)) {
-        fprintf(stderr, "earshot serve: no memory for a %u MB chunk cache\n", cache_mb);
-        goto out;
-    }
-    if (http_start(srv, &o, &err)) {
-        fprintf(stderr, "earshot serve: %s\n", err.msg);
-        goto out;
-    }
-    ES_INFO("serve", "listening on %s://%s data=%s threads=%u", o.tls_cert ? "https" : "http",
-            o.listen, cli->data_dir, o.threads);
+    ES_INFO("serve", "listening on %s://%s data=%s threads=%u", a.o.tls_cert ? "https" : "http",
+            a.o.listen, cli->data_dir, a.o.threads);
     int sig = 0;
     sigwait(&set, &sig);
     ES_INFO("serve", "signal %d: finishing requests in progress", sig);

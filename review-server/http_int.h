@@ -70,6 +70,7 @@ struct worker {
     /* call-list statements, one per combination of filters in use (see calls_query.c) */
     struct {
         unsigned key;
+        int limit;
         struct db_stmt *st;
     } cache[WORKER_STMT_CACHE];
     unsigned cache_next;
