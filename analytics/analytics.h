@@ -201,6 +201,13 @@ int analytics_subject(struct analytics *a, const char *e164, const char *cc, boo
                       struct an_subject *out, struct es_err *err);
 /* The directory's name and segment of one E.164 number: 1 found, 0 not. */
 int analytics_customer(struct analytics *a, const char *e164, char name[128], char segment[8]);
+/* The same for up to AN_CUSTOMERS_BATCH numbers in one statement (a page of a
+ * list, one round trip on a server): cb hears of each number found, by its
+ * index in numbers (NULL entries are skipped). */
+#define AN_CUSTOMERS_BATCH 64
+int analytics_customers_of(struct analytics *a, const char *const *numbers, size_t n,
+                           void (*cb)(void *ud, size_t i, const char *name, const char *segment),
+                           void *ud);
 
 /* The catalog's calls since `since` whose caller (or customer) is in the
  * directory get their segment as a tag ("b2b" or "b2c"), which the rubrics'

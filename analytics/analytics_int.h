@@ -31,6 +31,7 @@ enum an_stmt {
     AN_CUSTOMER_PUT,
     AN_CUSTOMERS,
     AN_CUSTOMER_GET,
+    AN_CUSTOMERS_OF,
     AN_OPERATOR_QUEUES,
     AN_COUNT
 };

@@ -147,6 +147,13 @@ static const char *const sql[AN_COUNT] = {
                         " account_manager = excluded.account_manager",
     [AN_CUSTOMERS] = "SELECT number, segment, account_manager FROM customers",
     [AN_CUSTOMER_GET] = "SELECT name, segment FROM customers WHERE number = ?1",
+    /* AN_CUSTOMERS_BATCH parameters, unused ones NULL (never equal) */
+    [AN_CUSTOMERS_OF] =
+        "SELECT number, name, segment FROM customers WHERE number IN (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+        " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25,"
+        " ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42,"
+        " ?43, ?44, ?45, ?46, ?47, ?48, ?49, ?50, ?51, ?52, ?53, ?54, ?55, ?56, ?57, ?58, ?59,"
+        " ?60, ?61, ?62, ?63, ?64)",
     [AN_OPERATOR_QUEUES] = "SELECT queue FROM agent_events WHERE operator = ?1 AND at >= ?2"
                            " AND queue != '' UNION SELECT queue FROM queue_calls"
                            " WHERE operator = ?1 AND entered_at >= ?2 ORDER BY 1",
@@ -668,6 +675,32 @@ int analytics_customer(struct analytics *a, const char *e164, char name[128], ch
     }
     db_reset(st);
     return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : ES_EDB;
+}
+
+int analytics_customers_of(struct analytics *a, const char *const *numbers, size_t n,
+                           void (*cb)(void *ud, size_t i, const char *name, const char *segment),
+                           void *ud)
+{
+    if (n > AN_CUSTOMERS_BATCH)
+        return ES_EINVAL;
+    struct db_stmt *st = an_stmt(a, AN_CUSTOMERS_OF);
+    size_t bound = 0;
+    for (size_t i = 0; i < n; i++)
+        if (numbers[i])
+            db_bind_text(st, (int)++bound, numbers[i], -1);
+    if (!bound) {
+        db_reset(st);
+        return 0;
+    }
+    int rc;
+    while ((rc = db_step(st)) == DB_ROW) {
+        const char *num = db_column_text(st, 0);
+        for (size_t i = 0; num && i < n; i++) /* a number may stand in several entries */
+            if (numbers[i] && !strcmp(numbers[i], num))
+                cb(ud, i, db_column_text(st, 1), db_column_text(st, 2));
+    }
+    db_reset(st);
+    return rc == DB_DONE ? 0 : ES_EDB;
 }
 
 int analytics_operator_queues(struct analytics *a, const char *operator_, int64_t since,

@@ -13,7 +13,7 @@ static void text(struct db_stmt *s, int col, char *out, size_t n)
     snprintf(out, n, "%s", t ? (const char *)t : "");
 }
 
-static void row(struct followup *f, struct db_stmt *s, int64_t now, struct followup_entry *e)
+static void row(struct db_stmt *s, int64_t now, struct followup_entry *e)
 {
     memset(e, 0, sizeof *e);
     e->id = db_column_int64(s, 0);
@@ -39,8 +39,22 @@ static void row(struct followup *f, struct db_stmt *s, int64_t now, struct follo
         e->claimed_by[0] = '\0';
         e->claimed_until = 0;
     }
-    if (e->number[0] == '+')
-        analytics_customer(f->an, e->number, e->customer, e->segment);
+}
+
+static void put_customer(void *ud, size_t i, const char *name, const char *segment)
+{
+    struct followup_entry *e = &((struct followup_entry *)ud)[i];
+    snprintf(e->customer, sizeof e->customer, "%s", name ? name : "");
+    snprintf(e->segment, sizeof e->segment, "%s", segment ? segment : "");
+}
+
+/* The customer directory's names for a batch of entries, in one statement. */
+static void customers(struct followup *f, struct followup_entry *e, size_t n)
+{
+    const char *numbers[AN_CUSTOMERS_BATCH];
+    for (size_t i = 0; i < n; i++)
+        numbers[i] = e[i].number[0] == '+' ? e[i].number : NULL;
+    analytics_customers_of(f->an, numbers, n, put_customer, e);
 }
 
 static int list_one(struct followup *f, enum st which, const struct followup_filter *flt, int limit,
@@ -58,16 +72,26 @@ static int list_one(struct followup *f, enum st which, const struct followup_fil
     db_bind_int(s, 6, limit);
     if (flt->lines)
         db_bind_text(s, 7, flt->lines, -1);
-    int rc, n = 0;
-    struct followup_entry e;
-    while ((rc = db_step(s)) == DB_ROW) {
-        row(f, s, now, &e);
-        n++;
-        if (cb(ud, &e)) {
-            *stopped = 1;
-            break;
+    /* rows read a batch at a time, so that their customers are looked up
+     * together */
+    struct followup_entry *e = calloc(AN_CUSTOMERS_BATCH, sizeof *e);
+    if (!e) {
+        db_reset(s);
+        return es_seterr(err, ES_ENOMEM, "out of memory");
+    }
+    int rc = DB_ROW, n = 0;
+    while (!*stopped && rc == DB_ROW) {
+        size_t got = 0;
+        while (got < AN_CUSTOMERS_BATCH && (rc = db_step(s)) == DB_ROW)
+            row(s, now, &e[got++]);
+        customers(f, e, got);
+        for (size_t i = 0; i < got && !*stopped; i++) {
+            n++;
+            if (cb(ud, &e[i]))
+                *stopped = 1;
         }
     }
+    free(e);
     db_reset(s);
     if (rc != DB_ROW && rc != DB_DONE)
         return es_seterr(err, ES_EDB, "catalog: listing unreturned calls: %s", db_errmsg(f->db));
@@ -136,10 +160,12 @@ int followup_get(struct followup *f, int64_t id, int64_t now, struct followup_en
     db_bind_int64(s, 1, id);
     int rc = db_step(s);
     if (rc == DB_ROW)
-        row(f, s, now, e);
+        row(s, now, e);
     db_reset(s);
-    if (rc == DB_ROW)
+    if (rc == DB_ROW) {
+        customers(f, e, 1);
         return 0;
+    }
     if (rc == DB_DONE)
         return es_seterr(err, ES_ENOTFOUND, "no unreturned call %lld", (long long)id);
     return es_seterr(err, ES_EDB, "catalog: %s", db_errmsg(f->db));
