@@ -132,6 +132,19 @@ static int list_tables(struct db *src, struct table *out, int *n, struct es_err 
     return rc;
 }
 
+/* The source's tables (an SQLite catalog's), in foreign-key order; *t is
+ * the caller's to free. */
+static int source_tables(struct catalog *src, struct table **t, int *n, struct es_err *err)
+{
+    *t = NULL;
+    *n = 0;
+    if (db_engine(src->db) != DB_SQLITE)
+        return es_seterr(err, ES_EUNSUPP, "the catalog to copy or compare must be an SQLite file");
+    if (!(*t = calloc(MAX_TABLES, sizeof **t)))
+        return ES_ENOMEM;
+    return list_tables(src->db, *t, n, err);
+}
+
 static int exec_or(struct db *db, const char *sql, struct es_err *err, const char *what)
 {
     int rc = db_exec(db, sql);
@@ -385,13 +398,9 @@ int catalog_copy(struct catalog *src, struct catalog *dst, int batch,
                  void (*progress)(void *ud, const char *table, int64_t rows), void *ud,
                  struct es_err *err)
 {
-    if (db_engine(src->db) != DB_SQLITE)
-        return es_seterr(err, ES_EUNSUPP, "the catalog to copy from must be an SQLite file");
-    struct table *t = calloc(MAX_TABLES, sizeof *t);
-    if (!t)
-        return ES_ENOMEM;
-    int n = 0;
-    int rc = list_tables(src->db, t, &n, err);
+    struct table *t;
+    int n;
+    int rc = source_tables(src, &t, &n, err);
     if (!rc)
         rc = exec_or(dst->db,
                      "CREATE TABLE IF NOT EXISTS catalog_copy_progress ("
@@ -473,13 +482,9 @@ int catalog_compare(struct catalog *src, struct catalog *dst,
                     void *ud, int *differing, struct es_err *err)
 {
     *differing = 0;
-    if (db_engine(src->db) != DB_SQLITE)
-        return es_seterr(err, ES_EUNSUPP, "the catalog to compare with must be an SQLite file");
-    struct table *t = calloc(MAX_TABLES, sizeof *t);
-    if (!t)
-        return ES_ENOMEM;
-    int n = 0;
-    int rc = list_tables(src->db, t, &n, err);
+    struct table *t;
+    int n;
+    int rc = source_tables(src, &t, &n, err);
     for (int i = 0; !rc && i < n; i++) {
         int64_t a, b;
         uint64_t ha, hb;

@@ -116,7 +116,7 @@ int db_exec(struct db *db, const char *sql)
     return lite_rc_db(db, sqlite3_exec(db->lite, sql, NULL, NULL, NULL));
 }
 
-int db_prepare(struct db *db, const char *sql, struct db_stmt **out)
+static int prepare(struct db *db, const char *sql, bool stream, struct db_stmt **out)
 {
     *out = NULL;
     struct db_stmt *st = calloc(1, sizeof *st);
@@ -126,7 +126,8 @@ int db_prepare(struct db *db, const char *sql, struct db_stmt **out)
     int rc = db->engine == DB_SQLITE
                  ? lite_rc_db(db, sqlite3_prepare_v3(db->lite, sql, -1, SQLITE_PREPARE_PERSISTENT,
                                                      &st->lite, NULL))
-                 : pg_prepare(db, sql, &st->pg);
+             : stream ? pg_prepare_stream(db, sql, &st->pg)
+                      : pg_prepare(db, sql, &st->pg);
     if (rc) {
         free(st);
         return rc < 0 ? rc : ES_EDB;
@@ -135,22 +136,14 @@ int db_prepare(struct db *db, const char *sql, struct db_stmt **out)
     return 0;
 }
 
+int db_prepare(struct db *db, const char *sql, struct db_stmt **out)
+{
+    return prepare(db, sql, false, out);
+}
+
 int db_prepare_stream(struct db *db, const char *sql, struct db_stmt **out)
 {
-    if (db->engine == DB_SQLITE)
-        return db_prepare(db, sql, out);
-    *out = NULL;
-    struct db_stmt *st = calloc(1, sizeof *st);
-    if (!st)
-        return ES_ENOMEM;
-    st->db = db;
-    int rc = pg_prepare_stream(db, sql, &st->pg);
-    if (rc) {
-        free(st);
-        return rc;
-    }
-    *out = st;
-    return 0;
+    return prepare(db, sql, true, out); /* SQLite steps through its rows as always */
 }
 
 void db_finalize(struct db_stmt *st)

@@ -559,16 +559,22 @@ static int ensure_prepared(struct db *db, struct pg_stmt *st)
     return rc;
 }
 
-static int execute(struct db *db, struct pg_stmt *st)
+/* The bindings as libpq's parallel arrays (blobs in binary). */
+static void fill_params(struct pg_stmt *st)
 {
-    int rc = ensure_prepared(db, st);
-    if (rc)
-        return rc;
     for (int i = 0; i < st->nparams; i++) {
         st->vals[i] = st->params[i].val;
         st->lens[i] = st->params[i].len;
         st->fmts[i] = st->params[i].blob ? 1 : 0;
     }
+}
+
+static int execute(struct db *db, struct pg_stmt *st)
+{
+    int rc = ensure_prepared(db, st);
+    if (rc)
+        return rc;
+    fill_params(st);
     st->res = PQexecPrepared(db->pg->conn, st->name, st->nparams, st->vals, st->lens, st->fmts, 0);
     ExecStatusType s = st->res ? PQresultStatus(st->res) : PGRES_FATAL_ERROR;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
@@ -621,11 +627,7 @@ static int open_cursor(struct db *db, struct pg_stmt *st)
     st->own_tx = !pg_in_tx(db);
     if (st->own_tx)
         PQclear(PQexec(db->pg->conn, "BEGIN"));
-    for (int i = 0; i < st->nparams; i++) {
-        st->vals[i] = st->params[i].val;
-        st->lens[i] = st->params[i].len;
-        st->fmts[i] = st->params[i].blob ? 1 : 0;
-    }
+    fill_params(st);
     PGresult *res =
         PQexecParams(db->pg->conn, sql, st->nparams, st->types, st->vals, st->lens, st->fmts, 0);
     free(sql);
