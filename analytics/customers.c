@@ -209,7 +209,7 @@ int analytics_tag_calls(struct analytics *a, int64_t since, const char *country_
         return rc;
     struct to_tag t = {.dir = dir, .cc = country_code};
     if (dir->n && catalog_briefs(a->cat, since, INT64_MAX, NULL, collect, &t))
-        rc = es_seterr(err, ES_EDB, "catalog: calls to tag");
+        rc = es_seterr(err, ES_EDB, "calls to tag: %s", catalog_strerror(a->cat, ES_EDB));
     if (!rc && t.oom)
         rc = es_seterr(err, ES_ENOMEM, "out of memory");
     bool outer;
@@ -219,7 +219,7 @@ int analytics_tag_calls(struct analytics *a, int64_t since, const char *country_
         for (size_t i = 0; i < t.n && !rc; i++) {
             int r = catalog_add_tag(a->cat, t.ids[i], t.tags[i]);
             if (r < 0)
-                rc = es_seterr(err, r, "catalog: tag a call");
+                rc = es_seterr(err, r, "tag a call: %s", catalog_strerror(a->cat, r));
             else
                 *tagged += r;
         }

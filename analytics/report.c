@@ -272,7 +272,7 @@ int analytics_calls(struct analytics *a, const struct an_query *q, struct an_sum
      * queue did are the other calls (both would count the same calls twice) */
     if (!rc && !q->queue && !t.others &&
         catalog_briefs(a->cat, q->from, q->to, "recorder", recorder_call, &t))
-        rc = es_seterr(err, ES_EDB, "catalog: the recorder's calls");
+        rc = es_seterr(err, ES_EDB, "the recorder's calls: %s", catalog_strerror(a->cat, ES_EDB));
     an_directory_free(dir);
     if (rc) {
         free(*buckets);

@@ -211,8 +211,45 @@ struct catalog_totals {
     int64_t answered, missed, rejected, failures, audio_bytes;
 };
 int catalog_totals(struct catalog *c, struct catalog_totals *t);
+/* Answered calls with an operator started in [from, to) (of one operator, or
+ * all when NULL), by operator then id: what a review sample is drawn from.
+ * cb returns non-zero to stop; that value is returned. */
+int catalog_answered_by_operator(struct catalog *c, int64_t from, int64_t to, const char *operator_,
+                                 int (*cb)(void *ud, const char *operator_, const char *id,
+                                           int64_t started_at),
+                                 void *ud);
 /* Adds a tag to a call's tags (once). 1 if it was added, 0 if already there. */
 int catalog_add_tag(struct catalog *c, const char *id, const char *tag);
+
+/* ---- the call query (call_query.c) -------------------------------------------
+ * Calls by their own fields, newest first (started_at, then id, descending),
+ * in keyset pages: the call list, the exports, anything that pages through
+ * calls. Another module's conditions (a call's evaluation) are applied by
+ * that module on the ids a page gives, never by joining its tables here. */
+#define CATALOG_QUERY_IDS 64    /* ids one query may name */
+#define CATALOG_QUERY_MAX 10000 /* rows one query may give */
+struct catalog_call_query {
+    int64_t from, to; /* started_at in [from, to); 0 = open */
+    const char *operator_, *direction;
+    const char *disposition; /* NULL: any but rejected (refused attempts only when asked) */
+    const char *q;           /* the call's id, or part of caller, callee, customer, external id */
+    int64_t after_at;        /* keyset: only calls after (after_at, after_id) in this order */
+    const char *after_id;    /* NULL: from the newest */
+    const char *const *ids;  /* only these calls (at most CATALOG_QUERY_IDS), or NULL */
+    size_t n_ids;
+    bool with_recording; /* path and sha256 of the recording ("" without audio) */
+};
+struct catalog_call_row { /* borrowed for the callback */
+    const char *id, *direction, *caller, *callee, *operator_, *customer, *disposition, *reason;
+    const char *tags; /* the JSON array */
+    int64_t started_at, duration_ms;
+    bool purged;
+    const char *path, *sha256;
+};
+/* Up to limit rows (1 to CATALOG_QUERY_MAX); cb returns non-zero to stop, and
+ * that value is returned. */
+int catalog_calls_query(struct catalog *c, const struct catalog_call_query *q, int limit,
+                        int (*cb)(void *ud, const struct catalog_call_row *), void *ud);
 
 struct catalog_filter {
     int64_t since, until; /* 0 = open */
@@ -227,6 +264,10 @@ int catalog_list(struct catalog *c, const struct catalog_filter *f,
 int catalog_get(struct catalog *c, const char *id, struct archive_call *call,
                 struct archive_recording *rec, bool *has_rec);
 int catalog_get_analysis(struct catalog *c, const char *id, struct archive_analysis *an);
+/* The reason for an error a catalog function returned, for the command that
+ * reports it (the catalog itself never logs): for ES_EDB what failed and the
+ * database's own words, es_strerror otherwise. Valid until the next call. */
+const char *catalog_strerror(struct catalog *c, int rc);
 int catalog_set_hold(struct catalog *c, const char *id, bool hold);
 int catalog_mark_purged(struct catalog *c, const char *id, int64_t at);
 /* Calls started before `before` whose audio is still there and not on hold. */
@@ -565,6 +606,35 @@ int archive_keys_rotate(struct catalog *c, const char *key_file, char new_id[ARC
  * goes on from there); the plain files are overwritten and removed. */
 int archive_encrypt_existing(struct ingest_session *s, struct catalog *c, int64_t *done,
                              int64_t *left, struct es_err *err);
+
+/* ---- the audio store (store.c) ---------------------------------------------
+ * Recordings by their path relative to the data directory, as the catalog
+ * names them ("archive/2026/11/30/<id>.opus"). Local directories today; no
+ * module outside store.c turns such a name into a file system path, so
+ * another store replaces that one file. Paths with ".." or a leading "/" are
+ * refused (ES_EINVAL). */
+int archive_file_open(struct catalog *c, const char *rel, int *fd, struct es_err *err);
+bool archive_file_exists(struct catalog *c, const char *rel);
+/* SHA-256 and size of the whole file; -ENOENT when it is missing. */
+int archive_file_hash(struct catalog *c, const char *rel, uint8_t sha256[32], uint64_t *bytes);
+int archive_file_read(struct catalog *c, const char *rel, size_t max, struct es_buf *out,
+                      struct es_err *err);
+/* Durable: a finished, fsynced local file renamed to rel, both directories
+ * fsynced; on failure nothing is left at rel. */
+int archive_file_place(struct catalog *c, const char *tmp_path, const char *rel,
+                       struct es_err *err);
+int archive_file_move(struct catalog *c, const char *from, const char *to, struct es_err *err);
+/* A small file written durably (a quarantine's reason). */
+int archive_file_write(struct catalog *c, const char *rel, const void *data, size_t len,
+                       struct es_err *err);
+/* Removes rel (a missing file is not an error) and fsyncs its directory. */
+int archive_file_remove(struct catalog *c, const char *rel, struct es_err *err);
+/* Overwrites rel with zeros, then removes it (the unredacted or plain copy). */
+int archive_file_destroy(struct catalog *c, const char *rel, struct es_err *err);
+/* Calls cb with each entry depth levels below under (names starting with a
+ * dot skipped); stops at the first non-zero cb result and returns it. */
+int archive_file_list(struct catalog *c, const char *under, int depth,
+                      int (*cb)(void *ud, const char *rel), void *ud);
 
 /* A recording's plaintext Ogg Opus bytes, sealed or not. */
 struct archive_audio;

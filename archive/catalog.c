@@ -114,6 +114,12 @@ static const char *const sql[ST_COUNT] = {
                       " purged_at IS NULL AND EXISTS (SELECT 1 FROM recordings r"
                       " WHERE r.call_id = calls.id), legal_hold, operator, queue FROM calls"
                       " WHERE " CATALOG_NUMBER_KEY("callee") " = ?1 ORDER BY 2",
+    [ST_ANSWERED] = "SELECT operator, id, started_at FROM calls"
+                    " WHERE started_at >= ?1 AND started_at < ?2 AND disposition = 'answered'"
+                    " AND operator != '' ORDER BY operator, id",
+    [ST_ANSWERED_OP] = "SELECT operator, id, started_at FROM calls"
+                       " WHERE operator = ?3 AND started_at >= ?1 AND started_at < ?2"
+                       " AND disposition = 'answered' ORDER BY id",
     /* the numbers, the customer, the file names (they carry numbers) and the DTMF
      * digits go; the audio is marked purged (the caller deletes the file) */
     [ST_ERASE] = "UPDATE calls SET caller = '', callee = '', customer = '',"
@@ -174,8 +180,17 @@ struct db_stmt *catalog_stmt(struct catalog *c, enum catalog_stmt which)
 
 int catalog_db_error(struct catalog *c, const char *what)
 {
-    ES_ERROR("catalog", "%s failed: %s", what, db_errmsg(c->db));
+    es_seterr(&c->err, ES_EDB, "catalog: %s: %s", what, db_errmsg(c->db));
     return ES_EDB;
+}
+
+const char *catalog_strerror(struct catalog *c, int rc)
+{
+    if (rc != ES_EDB)
+        return es_strerror(rc);
+    if (!c->err.msg[0]) /* a transaction's begin or commit: the engine's own words */
+        es_seterr(&c->err, ES_EDB, "catalog: %s", db_errmsg(c->db));
+    return c->err.msg;
 }
 
 static int scalar_int(struct db *db, const char *text, int *out)
@@ -381,6 +396,7 @@ void catalog_close(struct catalog *c)
         return;
     for (int i = 0; i < ST_COUNT; i++)
         db_finalize(c->st[i]);
+    db_cache_clear(&c->queries);
     db_close(c->db);
     free(c);
 }
@@ -761,7 +777,7 @@ int catalog_join_pbx_call(struct catalog *c, const struct catalog_pbx_call *p, s
     free(k);
     if (rc == ES_EEXIST)
         return 2;
-    return rc ? es_seterr(err, rc, "catalog: a missed PBX call: %s", es_strerror(rc)) : 2;
+    return rc ? es_seterr(err, rc, "a missed PBX call: %s", catalog_strerror(c, rc)) : 2;
 }
 
 int catalog_record_failure(struct catalog *c, const char *source_path, const char *sha256_hex,
@@ -778,18 +794,12 @@ int catalog_record_failure(struct catalog *c, const char *source_path, const cha
 
 int catalog_tx_begin(struct db *db, bool *outer)
 {
-    int rc = db_begin(db, outer);
-    if (rc)
-        ES_ERROR("catalog", "begin failed: %s", db_errmsg(db));
-    return rc ? ES_EDB : 0;
+    return db_begin(db, outer) ? ES_EDB : 0;
 }
 
 int catalog_tx_end(struct db *db, bool outer, int rc)
 {
-    int end = db_end(db, outer, rc);
-    if (!rc && end)
-        ES_ERROR("catalog", "commit failed: %s", db_errmsg(db));
-    return end;
+    return db_end(db, outer, rc);
 }
 
 const char *catalog_data_dir(const struct catalog *c)

@@ -63,6 +63,8 @@ enum catalog_stmt {
     ST_AUDIO_CALLS,
     ST_BY_NUMBER,
     ST_ERASE,
+    ST_ANSWERED,
+    ST_ANSWERED_OP,
     ST_COUNT
 };
 
@@ -70,6 +72,8 @@ struct catalog {
     struct db *db;
     char data_dir[4096];
     struct db_stmt *st[ST_COUNT];
+    struct db_cache queries; /* call_query.c: by filters in use and page size */
+    struct es_err err;       /* the last database failure (catalog_strerror) */
 };
 
 struct db_stmt *catalog_stmt(struct catalog *c, enum catalog_stmt which);

@@ -457,3 +457,21 @@ int catalog_erase_call(struct catalog *c, const char *id, int64_t at)
         return catalog_db_error(c, "erase a call");
     return db_changes(catalog_db(c)) ? 0 : ES_ESTATE; /* held, or unknown */
 }
+
+int catalog_answered_by_operator(struct catalog *c, int64_t from, int64_t to, const char *operator_,
+                                 int (*cb)(void *ud, const char *operator_, const char *id,
+                                           int64_t started_at),
+                                 void *ud)
+{
+    struct db_stmt *s = catalog_stmt(c, operator_ ? ST_ANSWERED_OP : ST_ANSWERED);
+    db_bind_int64(s, 1, from);
+    db_bind_int64(s, 2, to);
+    if (operator_)
+        db_bind_text(s, 3, operator_, -1);
+    int rc, stop = 0;
+    while (!stop && (rc = db_step(s)) == DB_ROW)
+        stop = cb(ud, (const char *)db_column_text(s, 0), (const char *)db_column_text(s, 1),
+                  db_column_int64(s, 2));
+    db_reset(s);
+    return stop ? stop : rc == DB_DONE ? 0 : catalog_db_error(c, "list answered calls");
+}

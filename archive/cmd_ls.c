@@ -131,6 +131,8 @@ int cmd_ls(struct es_cli *cli)
         printf("%-36s  %-19s  %6s  %-8s  %-16s  %-16s  %-10s  %s\n", "ID", "STARTED", "LENGTH",
                "DIR", "CALLER", "CALLEE", "OPERATOR", "FILE");
     int rc = catalog_list(cat, &f, ls_row, &x);
+    if (rc)
+        ES_ERROR("ls", "%s", catalog_strerror(cat, rc));
     catalog_close(cat);
     return rc ? 1 : 0;
 }
@@ -205,7 +207,8 @@ int cmd_show(struct es_cli *cli)
     bool has_rec = false;
     int rc = k ? catalog_get(cat, id, k, &r, &has_rec) : ES_ENOMEM;
     if (rc) {
-        ES_ERROR("show", "%s: %s", id, rc == ES_ENOTFOUND ? "no such call" : es_strerror(rc));
+        ES_ERROR("show", "%s: %s", id,
+                 rc == ES_ENOTFOUND ? "no such call" : catalog_strerror(cat, rc));
         goto out;
     }
     int has_an = catalog_get_analysis(cat, id, &an) == 0;
@@ -235,7 +238,8 @@ static int set_hold(struct es_cli *cli, bool hold)
         return 1;
     int rc = catalog_set_hold(cat, id, hold);
     if (rc)
-        ES_ERROR(cli->argv[0], "%s: %s", id, rc == ES_ENOTFOUND ? "no such call" : es_strerror(rc));
+        ES_ERROR(cli->argv[0], "%s: %s", id,
+                 rc == ES_ENOTFOUND ? "no such call" : catalog_strerror(cat, rc));
     else
         ES_INFO(cli->argv[0], "%s: legal hold %s", id, hold ? "set" : "lifted");
     catalog_close(cat);

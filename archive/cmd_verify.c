@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 struct verify_ctx {
-    const char *data_dir;
     struct catalog *c;
     int json, repair;
     size_t checked, missing, corrupt, orphans, repaired, quarantined;
@@ -41,13 +40,11 @@ static void problem(struct verify_ctx *x, const char *kind, const char *path, co
 static int check_one(void *ud, const char *id, const char *path, const char *sha256, int64_t bytes)
 {
     struct verify_ctx *x = ud;
-    char full[4700], hex[65], detail[256];
+    char hex[65], detail[256];
     uint8_t h[32];
     uint64_t n = 0;
     x->checked++;
-    if (es_fmt(full, sizeof full, "%s/%s", x->data_dir, path))
-        return 0;
-    int rc = es_sha256_file(full, h, &n);
+    int rc = archive_file_hash(x->c, path, h, &n);
     if (rc == -ENOENT) {
         x->missing++;
         problem(x, "missing", path, id, NULL);
@@ -88,13 +85,10 @@ static int check_one(void *ud, const char *id, const char *path, const char *sha
 static int move_back(struct verify_ctx *x, const char *from, const char *rel, char *detail,
                      size_t detlen)
 {
-    char to[4700], dir[4700];
-    if (es_fmt(to, sizeof to, "%s/%s", x->data_dir, rel) || es_dirname(to, dir, sizeof dir) ||
-        es_mkdir_p(dir, 0750))
-        return ES_EINVAL;
-    if (rename(from, to) != 0)
-        return -errno;
-    es_fsync_dir(dir);
+    struct es_err err = {{0}};
+    int rc = archive_file_move(x->c, from, rel, &err);
+    if (rc)
+        return rc;
     snprintf(detail, detlen, ": the catalogued file, moved back to %.300s", rel);
     x->repaired++;
     return 0;
@@ -136,18 +130,19 @@ static void call_from_tags(const struct opus_probe *o, const char *rel, const ch
 }
 
 /* Moves an untrustworthy orphan out of the dated tree, kept with the reason. */
-static int quarantine(struct verify_ctx *x, const char *full, const char *rel, const char *why,
-                      char *detail, size_t detlen)
+static int quarantine(struct verify_ctx *x, const char *rel, const char *why, char *detail,
+                      size_t detlen)
 {
-    char qdir[4300], q[4800], reason[4900], line[700];
+    char q[700], reason[720], line[700];
+    struct es_err err = {{0}};
     es_fmt(line, sizeof line, "%.200s: %s\n", rel, why);
-    es_fmt(qdir, sizeof qdir, "%s/quarantine", x->data_dir);
-    es_mkdir_p(qdir, 0750);
-    es_fmt(q, sizeof q, "%s/%s", qdir, es_basename(rel));
+    es_fmt(q, sizeof q, "quarantine/%s", es_basename(rel));
     es_fmt(reason, sizeof reason, "%s.reason", q);
-    if (es_write_file_durable(reason, line, strlen(line)) || rename(full, q) != 0)
-        return -errno ? -errno : ES_EINVAL;
-    es_fsync_dir(qdir);
+    int rc = archive_file_write(x->c, reason, line, strlen(line), &err);
+    if (!rc)
+        rc = archive_file_move(x->c, rel, q, &err);
+    if (rc)
+        return rc;
     snprintf(detail, detlen, ": quarantined (%s)", why);
     x->quarantined++;
     return 0;
@@ -159,19 +154,16 @@ static int quarantine(struct verify_ctx *x, const char *full, const char *rel, c
 static int repair_orphan(struct verify_ctx *x, struct catalog *c, const char *rel, char *detail,
                          size_t detlen)
 {
-    char full[4700];
     struct es_buf b;
     struct opus_probe o;
     struct es_err err = {{0}};
-    if (es_fmt(full, sizeof full, "%s/%s", x->data_dir, rel))
-        return ES_ETOOBIG;
     es_buf_init(&b, 0);
-    int rc = es_read_file(full, (size_t)1 << 30, &b);
+    int rc = archive_file_read(c, rel, (size_t)1 << 30, &b, &err);
     if (!rc)
         rc = opus_probe((const uint8_t *)b.data, b.len, &o, &err);
     if (rc) {
         es_buf_free(&b);
-        return quarantine(x, full, rel, err.msg[0] ? err.msg : es_strerror(rc), detail, detlen);
+        return quarantine(x, rel, err.msg[0] ? err.msg : es_strerror(rc), detail, detlen);
     }
     struct archive_call *k = calloc(1, sizeof *k);
     if (!k) {
@@ -188,7 +180,7 @@ static int repair_orphan(struct verify_ctx *x, struct catalog *c, const char *re
     bool has = false;
     bool known = es_id_valid(o.call_id) && catalog_get(c, o.call_id, k, &r, &has) == 0;
     if (known && has && !strcmp(r.sha256, hex)) {
-        rc = move_back(x, full, r.path, detail, detlen);
+        rc = move_back(x, rel, r.path, detail, detlen);
         free(k);
         return rc;
     }
@@ -201,41 +193,26 @@ static int repair_orphan(struct verify_ctx *x, struct catalog *c, const char *re
     free(k);
     if (!rc)
         return 0;
-    return quarantine(x, full, rel, err.msg[0] ? err.msg : es_strerror(rc), detail, detlen);
+    return quarantine(x, rel, err.msg[0] ? err.msg : es_strerror(rc), detail, detlen);
 }
 
-/* Files in archive/YYYY/MM/DD that the catalog does not know. */
-static void find_orphans(struct verify_ctx *x, struct catalog *c, const char *rel, int depth)
+/* An entry of archive/YYYY/MM/DD that the catalog does not know. */
+static int orphan_check(void *ud, const char *rel)
 {
-    char full[4700];
-    if (es_fmt(full, sizeof full, "%s/%s", x->data_dir, rel))
-        return;
-    DIR *d = opendir(full);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue; /* .tmp belongs to running writers */
-        char sub[4700];
-        if (es_fmt(sub, sizeof sub, "%s/%s", rel, e->d_name))
-            continue;
-        if (depth < 3) {
-            find_orphans(x, c, sub, depth + 1);
-        } else if (!catalog_has_path(c, sub)) {
-            char detail[700] = "";
-            x->orphans++;
-            if (x->repair && repair_orphan(x, c, sub, detail, sizeof detail))
-                snprintf(detail, sizeof detail, ": could not be repaired");
-            problem(x, "orphan", sub, NULL, detail[0] ? detail : NULL);
-        }
-    }
-    closedir(d);
+    struct verify_ctx *x = ud;
+    if (catalog_has_path(x->c, rel))
+        return 0;
+    char detail[700] = "";
+    x->orphans++;
+    if (x->repair && repair_orphan(x, x->c, rel, detail, sizeof detail))
+        snprintf(detail, sizeof detail, ": could not be repaired");
+    problem(x, "orphan", rel, NULL, detail[0] ? detail : NULL);
+    return 0;
 }
 
 int cmd_verify(struct es_cli *cli)
 {
-    struct verify_ctx x = {.data_dir = cli->data_dir};
+    struct verify_ctx x = {0};
     for (int i = 1; i < cli->argc; i++) {
         if (!strcmp(cli->argv[i], "--json")) {
             x.json = 1;
@@ -254,7 +231,9 @@ int cmd_verify(struct es_cli *cli)
     }
     x.c = c;
     int rc = catalog_list_recordings(c, check_one, &x);
-    find_orphans(&x, c, "archive", 0);
+    if (rc)
+        ES_ERROR("verify", "%s", catalog_strerror(c, rc));
+    archive_file_list(c, "archive", 4, orphan_check, &x); /* archive/YYYY/MM/DD/<file> */
     catalog_close(c);
     size_t bad = x.missing + x.corrupt + x.orphans - x.repaired - x.quarantined;
     ES_INFO("verify",
@@ -270,7 +249,6 @@ int cmd_verify(struct es_cli *cli)
 
 struct purge_ctx {
     struct catalog *c;
-    const char *data_dir;
     int dry_run;
     size_t n;
     struct {
@@ -318,7 +296,7 @@ int cmd_retention(struct es_cli *cli)
         fprintf(stderr, "usage: earshot retention --older-than DAYS [--dry-run]\n");
         return 2;
     }
-    struct purge_ctx x = {.data_dir = cli->data_dir, .dry_run = dry};
+    struct purge_ctx x = {.dry_run = dry};
     struct es_err err = {{0}};
     if (catalog_open(cli->data_dir, &x.c, &err)) {
         ES_ERROR("retention", "%s", err.msg);
@@ -326,10 +304,10 @@ int cmd_retention(struct es_cli *cli)
     }
     int64_t before = es_now_ms() - (int64_t)days * 86400000;
     int rc = catalog_list_expired(x.c, before, collect, &x);
+    if (rc)
+        ES_ERROR("retention", "%s", catalog_strerror(x.c, rc));
     size_t removed = 0, failed = 0;
     for (size_t i = 0; i < x.n && !rc; i++) {
-        char full[4700];
-        es_fmt(full, sizeof full, "%s/%s", x.data_dir, x.v[i].path);
         if (dry) {
             printf("would purge %s %s\n", x.v[i].id, x.v[i].path);
             continue;
@@ -337,11 +315,15 @@ int cmd_retention(struct es_cli *cli)
         /* mark first: a crash in between leaves a purged row and a stray file,
          * which verify reports, never a row pointing at nothing */
         int r = catalog_mark_purged(x.c, x.v[i].id, es_now_ms());
-        if (!r && unlink(full) != 0 && errno != ENOENT)
-            r = -errno;
+        struct es_err gone = {{0}};
+        if (!r)
+            r = archive_file_remove(x.c, x.v[i].path, &gone);
         if (r) {
             failed++;
-            ES_ERROR("retention", "%s: %s", x.v[i].path, es_strerror(r));
+            ES_ERROR("retention", "%s: %s", x.v[i].path,
+                     r == ES_EDB   ? catalog_strerror(x.c, r)
+                     : gone.msg[0] ? gone.msg
+                                   : es_strerror(r));
         } else {
             removed++;
             ES_INFO("retention", "purged call=%s path=%s", x.v[i].id, x.v[i].path);

@@ -23,10 +23,6 @@ int archive_writer_place(struct archive_writer *w, struct catalog *c, const char
                          struct archive_recording *rec, struct archive_analysis *an,
                          struct es_err *err);
 
-/* Overwrites a file with zeros, fsyncs and removes it (a recording replaced
- * by its redacted or sealed copy). */
-void archive_destroy_file(const char *path);
-
 /* Runs one batch of paths (files; legs among them are paired). */
 typedef void (*ingest_batch_fn)(void *ud, struct ingest_session *s, char **paths, size_t n,
                                 int jobs, int json);

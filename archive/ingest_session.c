@@ -81,10 +81,11 @@ static void remove_dead_pending(struct ingest_session *s, struct catalog *c)
         db_reset(st);
         for (int i = 0; i < n; i++) {
             /* not catalogued, so its input was never touched: drop the copy */
-            char full[4700];
-            if (es_fmt(full, sizeof full, "%s/%s", s->o.data_dir, dead[i].path) == 0 &&
-                unlink(full) == 0)
-                ES_INFO("ingest", "removed uncatalogued file of an interrupted run: %s", full);
+            struct es_err gone = {{0}};
+            if (archive_file_exists(c, dead[i].path) &&
+                archive_file_remove(c, dead[i].path, &gone) == 0)
+                ES_INFO("ingest", "removed uncatalogued file of an interrupted run: %s",
+                        dead[i].path);
             catalog_pending_remove(c, dead[i].path);
         }
         if (n < (int)ES_ARRAY_LEN(dead))

@@ -213,7 +213,7 @@ static int seal_to(struct archive_audio *a, const uint8_t dk[32], int fd, char s
 static int seal_one(struct ingest_session *s, struct catalog *c, const char *id,
                     const struct archive_keyring *kr, struct es_err *err)
 {
-    char path[512], kid[ARCHIVE_KEY_ID_LEN], tmp[4400], rel[600], old[4700], full[4800];
+    char path[512], kid[ARCHIVE_KEY_ID_LEN], tmp[4400], rel[600];
     uint8_t w[ARCHIVE_WRAPPED_LEN], dk[32];
     size_t wlen;
     int rc = catalog_audio_key(c, id, path, sizeof path, kid, w, &wlen);
@@ -227,8 +227,6 @@ static int seal_one(struct ingest_session *s, struct catalog *c, const char *id,
     pthread_mutex_unlock(&s->mu);
     es_fmt(tmp, sizeof tmp, "%s/%s-%lu.tmp", s->tmp_dir, s->owner, seq);
     es_fmt(rel, sizeof rel, "%s.enc", path);
-    es_fmt(old, sizeof old, "%s/%s", catalog_data_dir(c), path);
-    es_fmt(full, sizeof full, "%s/%s", catalog_data_dir(c), rel);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     char sha[65];
     int64_t bytes = 0;
@@ -243,15 +241,10 @@ static int seal_one(struct ingest_session *s, struct catalog *c, const char *id,
         rc = archive_key_wrap(kr, id, dk, rec.wrapped, rec.key_id);
     sodium_memzero(dk, sizeof dk);
     if (!rc && !(rc = catalog_pending_add(c, rel, s->owner))) {
-        if (rename(tmp, full) != 0) {
-            rc = es_seterr(err, -errno, "%s: %s", rel, strerror(errno));
+        if ((rc = archive_file_place(c, tmp, rel, err)))
             catalog_pending_remove(c, rel);
-        } else {
+        else
             tmp[0] = '\0';
-            char dir[4800];
-            es_dirname(full, dir, sizeof dir);
-            es_fsync_dir(dir);
-        }
     }
     bool outer = false;
     if (!rc && !(rc = catalog_tx_begin(catalog_db(c), &outer))) {
@@ -274,17 +267,19 @@ static int seal_one(struct ingest_session *s, struct catalog *c, const char *id,
         if (!rc)
             rc = catalog_pending_add(c, path, s->owner); /* the plain file: to go */
         rc = catalog_tx_end(catalog_db(c), outer, rc);
-        if (rc) {
-            unlink(full);
+        struct es_err gone = {{0}};
+        if (rc && archive_file_remove(c, rel, &gone) == 0)
             catalog_pending_remove(c, rel);
-        }
     }
     if (tmp[0])
         unlink(tmp);
     if (rc)
-        return err->msg[0] ? rc : es_seterr(err, rc, "call %s: %s", id, es_strerror(rc));
-    archive_destroy_file(old);
-    catalog_pending_remove(c, path);
+        return err->msg[0] ? rc : es_seterr(err, rc, "call %s: %s", id, catalog_strerror(c, rc));
+    /* the plain copy: should it resist, its pending mark stays and the next
+     * session's sweep removes it */
+    struct es_err gone = {{0}};
+    if (!archive_file_destroy(c, path, &gone))
+        catalog_pending_remove(c, path);
     return 0;
 }
 

@@ -94,11 +94,9 @@ static int new_path(struct catalog *c, const char *old, const char *id, bool sea
     char dir[512];
     es_dirname(old, dir, sizeof dir);
     for (int k = 1; k < 10000; k++) {
-        char full[4700];
-        if (es_fmt(out, n, "%s/%s.r%d.opus%s", dir, id, k, sealed ? ".enc" : "") ||
-            es_fmt(full, sizeof full, "%s/%s", catalog_data_dir(c), out))
+        if (es_fmt(out, n, "%s/%s.r%d.opus%s", dir, id, k, sealed ? ".enc" : ""))
             return ES_ETOOBIG;
-        if (access(full, F_OK) != 0 && catalog_has_path(c, out) == 0)
+        if (!archive_file_exists(c, out) && catalog_has_path(c, out) == 0)
             return 0;
     }
     return ES_EEXIST;
@@ -125,7 +123,7 @@ int archive_redact(struct ingest_session *s, struct catalog *c, const char *id,
         goto out;
     }
     if (rc) {
-        rc = es_seterr(err, rc, "reading the catalog: %s", es_strerror(rc));
+        rc = es_seterr(err, rc, "reading the catalog: %s", catalog_strerror(c, rc));
         goto out;
     }
     if (call->legal_hold) {
@@ -144,8 +142,7 @@ int archive_redact(struct ingest_session *s, struct catalog *c, const char *id,
             (double)r->from_ms / 1000, (double)r->to_ms / 1000, (double)rec.duration_ms / 1000);
         goto out;
     }
-    char old[4700], mpath[64];
-    es_fmt(old, sizeof old, "%s/%s", catalog_data_dir(c), rec.path);
+    char mpath[64];
     /* the plaintext (decrypted if sealed) in memory, never on disk */
     struct archive_audio *aa = NULL;
     if ((rc = archive_audio_open(c, id, &aa, err)))
@@ -199,18 +196,19 @@ int archive_redact(struct ingest_session *s, struct catalog *c, const char *id,
         rc = catalog_tx_end(catalog_db(c), outer, rc);
     }
     if (rc) {
-        char full[4700];
-        es_fmt(full, sizeof full, "%s/%s", catalog_data_dir(c), rel);
-        unlink(full);
-        catalog_pending_remove(c, rel);
+        struct es_err gone = {{0}};
+        if (archive_file_remove(c, rel, &gone) == 0)
+            catalog_pending_remove(c, rel);
         if (!err->msg[0])
-            es_seterr(err, rc, "cannot catalog the redacted recording: %s", es_strerror(rc));
+            es_seterr(err, rc, "cannot catalog the redacted recording: %s",
+                      catalog_strerror(c, rc));
         goto out;
     }
     audio_close(src);
     src = NULL;
-    archive_destroy_file(old);
-    catalog_pending_remove(c, rec.path);
+    struct es_err gone = {{0}}; /* should it resist, the pending mark stays for the sweep */
+    if (!archive_file_destroy(c, rec.path, &gone))
+        catalog_pending_remove(c, rec.path);
 out:
     free(rj);
     json_decref(red);

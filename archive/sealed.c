@@ -380,7 +380,7 @@ int archive_audio_open(struct catalog *c, const char *id, struct archive_audio *
     if (rc == ES_ENOTFOUND)
         return es_seterr(err, rc, "call %s has no audio", id);
     if (rc)
-        return es_seterr(err, rc, "reading the catalog: %s", es_strerror(rc));
+        return es_seterr(err, rc, "reading the catalog: %s", catalog_strerror(c, rc));
     /* malloc, not sodium_malloc: guard pages and mlock cost more than a whole
      * Range request; the key and the plaintext are wiped at close instead */
     struct archive_audio *a = malloc(sizeof *a);
@@ -390,11 +390,11 @@ int archive_audio_open(struct catalog *c, const char *id, struct archive_audio *
     a->have = -1;
     a->use_cache = true;
     snprintf(a->id, sizeof a->id, "%s", id);
-    char full[4700];
-    es_fmt(full, sizeof full, "%s/%s", catalog_data_dir(c), path);
-    a->fd = open(full, O_RDONLY | O_CLOEXEC);
+    a->fd = -1;
+    if ((rc = archive_file_open(c, path, &a->fd, err)))
+        goto fail;
     struct stat st;
-    if (a->fd < 0 || fstat(a->fd, &st) != 0) {
+    if (fstat(a->fd, &st) != 0) {
         rc = es_seterr(err, -errno, "%s: %s", path, strerror(errno));
         goto fail;
     }

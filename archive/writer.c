@@ -155,29 +155,15 @@ static int move_in(struct archive_writer *w, struct catalog *c, const char *relp
     w->fd = -1;
     if (close(fd) != 0)
         return es_seterr(err, -errno, "cannot write archive: %s", strerror(errno));
-    char final[4700], dir[4700];
-    es_fmt(final, sizeof final, "%s/%s", w->s->o.data_dir, relpath);
-    es_dirname(final, dir, sizeof dir);
-    int rc = es_mkdir_p(dir, 0750);
-    if (rc)
-        return es_seterr(err, rc, "cannot create %s: %s", dir, es_strerror(rc));
-    rc = catalog_pending_add(c, relpath, w->s->owner);
+    int rc = catalog_pending_add(c, relpath, w->s->owner);
     if (rc)
         return es_seterr(err, rc, "catalog: cannot record pending file");
-    if (rename(w->tmp, final) != 0) {
-        rc = es_seterr(err, -errno, "cannot move into archive: %s", strerror(errno));
+    rc = archive_file_place(c, w->tmp, relpath, err);
+    if (rc) {
         catalog_pending_remove(c, relpath);
         return rc;
     }
     w->tmp[0] = '\0';
-    rc = es_fsync_dir(dir);
-    if (!rc)
-        rc = es_fsync_dir(w->s->tmp_dir);
-    if (rc) {
-        unlink(final);
-        catalog_pending_remove(c, relpath);
-        return es_seterr(err, rc, "cannot move into archive: %s", es_strerror(rc));
-    }
     return 0;
 }
 
@@ -195,11 +181,11 @@ int archive_writer_commit(struct archive_writer *w, struct catalog *c, struct ar
     call->ended_at = call->started_at + call->duration_ms;
     rc = catalog_insert_call(c, call, &w->rec, &w->result);
     if (rc) {
-        char final[4700];
-        es_fmt(final, sizeof final, "%s/%s", w->s->o.data_dir, w->rec.path);
-        unlink(final);
-        catalog_pending_remove(c, w->rec.path);
-        return rc == ES_EEXIST ? rc : es_seterr(err, rc, "cannot catalog: %s", es_strerror(rc));
+        struct es_err gone = {{0}};
+        if (archive_file_remove(c, w->rec.path, &gone) == 0) /* else the pending mark stays */
+            catalog_pending_remove(c, w->rec.path);
+        return rc == ES_EEXIST ? rc
+                               : es_seterr(err, rc, "cannot catalog: %s", catalog_strerror(c, rc));
     }
     w->committed = true;
     if (path_out)
@@ -220,32 +206,6 @@ int archive_writer_place(struct archive_writer *w, struct catalog *c, const char
     memset(&w->result, 0, sizeof w->result);
     w->committed = true;
     return 0;
-}
-
-/* Overwrites a file with zeros and removes it. */
-void archive_destroy_file(const char *path)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-    struct stat st;
-    if (fd >= 0 && fstat(fd, &st) == 0) {
-        static const char zeros[65536];
-        off_t left = st.st_size;
-        while (left > 0) {
-            ssize_t w = write(fd, zeros, left < (off_t)sizeof zeros ? (size_t)left : sizeof zeros);
-            if (w <= 0)
-                break;
-            left -= w;
-        }
-        if (fsync(fd) != 0)
-            ES_WARN("archive", "%s: could not flush the overwrite: %s", path, strerror(errno));
-    }
-    if (fd >= 0)
-        close(fd);
-    if (unlink(path) != 0 && errno != ENOENT)
-        ES_ERROR("archive", "%s: cannot remove the unredacted file: %s", path, strerror(errno));
-    char dir[4700];
-    if (!es_dirname(path, dir, sizeof dir))
-        es_fsync_dir(dir);
 }
 
 void archive_writer_free(struct archive_writer *w)

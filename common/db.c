@@ -539,3 +539,29 @@ int db_sql_pg(const char *sql, char *out, size_t outlen, int *nparams)
     *nparams = max;
     return 0;
 }
+
+struct db_stmt *db_cache_get(struct db_cache *c, uint64_t key)
+{
+    for (size_t i = 0; i < DB_CACHE_SLOTS; i++)
+        if (c->slot[i].st && c->slot[i].key == key) {
+            db_reset(c->slot[i].st);
+            db_clear_bindings(c->slot[i].st);
+            return c->slot[i].st;
+        }
+    return NULL;
+}
+
+void db_cache_put(struct db_cache *c, uint64_t key, struct db_stmt *st)
+{
+    unsigned i = c->next++ % DB_CACHE_SLOTS;
+    db_finalize(c->slot[i].st);
+    c->slot[i].key = key;
+    c->slot[i].st = st;
+}
+
+void db_cache_clear(struct db_cache *c)
+{
+    for (size_t i = 0; i < DB_CACHE_SLOTS; i++)
+        db_finalize(c->slot[i].st);
+    memset(c, 0, sizeof *c);
+}

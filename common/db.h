@@ -59,6 +59,22 @@ void db_finalize(struct db_stmt *st); /* NULL is a no-op */
  * bindings stay. */
 void db_reset(struct db_stmt *st);
 void db_clear_bindings(struct db_stmt *st);
+
+/* Statements built at run time (one per combination of filters in use, say),
+ * prepared once and kept under a key the caller makes of what shaped them. */
+#define DB_CACHE_SLOTS 32
+struct db_cache {
+    struct {
+        uint64_t key;
+        struct db_stmt *st;
+    } slot[DB_CACHE_SLOTS];
+    unsigned next;
+};
+/* The statement kept under key, reset with its bindings cleared; NULL if none. */
+struct db_stmt *db_cache_get(struct db_cache *c, uint64_t key);
+/* Keeps st under key; when full, the oldest kept is finalized to make room. */
+void db_cache_put(struct db_cache *c, uint64_t key, struct db_stmt *st);
+void db_cache_clear(struct db_cache *c); /* finalizes every statement kept */
 struct db *db_stmt_db(const struct db_stmt *st);
 
 /* Parameters are numbered from 1. db_bind_text and db_bind_blob borrow p

@@ -238,7 +238,9 @@ int notify_health(struct followup *f, const struct notify_config *nc, const stru
         return es_seterr(err, ES_EDB, "catalog: cannot begin");
     struct check x = {.f = f, .nc = nc, .o = o, .now = now, .h = h, .err = err};
     int rc = catalog_recorder_status_list(f->cat, one_recorder, &x);
-    if (!rc)
+    if (rc)
+        es_seterr(err, rc, "%s", catalog_strerror(f->cat, rc));
+    else
         rc = x.rc;
     /* the data directory's file system */
     struct statvfs vfs;
@@ -264,7 +266,9 @@ int notify_health(struct followup *f, const struct notify_config *nc, const stru
         }
         db_reset(s);
         rc = catalog_failures_since(f->cat, fc.last_at, fc.id, 1000, one_failure, &fc);
-        if (!rc)
+        if (rc)
+            es_seterr(err, rc, "%s", catalog_strerror(f->cat, rc));
+        else
             rc = x.rc;
         if (!rc && fc.n && (s = hstmt(f, H_FAIL_POS_PUT, err))) {
             db_bind_int64(s, 1, fc.last_at);

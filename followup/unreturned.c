@@ -398,7 +398,9 @@ int followup_sync(struct followup *f, const struct followup_opts *o, int64_t *ca
         snprintf(from_id, sizeof from_id, "%s", x.last_id);
         x.rc = 0;
         int rc = catalog_calls_since(f->cat, x.last_created, from_id, 1000, one_call, &x);
-        if (!rc)
+        if (rc)
+            es_seterr(err, rc, "%s", catalog_strerror(f->cat, rc));
+        else
             rc = x.rc;
         if (!rc && x.n > before) {
             struct db_stmt *s = stmt(f, S_POS_PUT);

@@ -108,8 +108,10 @@ static void health_snapshot(struct pcapin *in, struct recorder *r, struct rec_he
     if (!cat)
         return;
     char *j = rec_snapshot_json(&s);
-    if (!j || catalog_recorder_status_put(cat, iface, now, j))
-        ES_WARN("record", "could not store the capture's counters for the health alerts");
+    int rc = j ? catalog_recorder_status_put(cat, iface, now, j) : ES_ENOMEM;
+    if (rc)
+        ES_WARN("record", "could not store the capture's counters for the health alerts: %s",
+                catalog_strerror(cat, rc));
     free(j);
 }
 

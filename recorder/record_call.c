@@ -261,7 +261,7 @@ enum rec_outcome recorder_commit_call(struct rec_call *rc, struct catalog *cat)
         return OUT_SKIPPED;
     }
     if (rc2) {
-        ES_ERROR("record", "call %s: %s", k->id, err.msg[0] ? err.msg : es_strerror(rc2));
+        ES_ERROR("record", "call %s: %s", k->id, err.msg[0] ? err.msg : catalog_strerror(cat, rc2));
         return OUT_FAILED;
     }
     if (answered) {

@@ -218,7 +218,8 @@ static void on_counts(struct rec_worker *w, struct catalog_source_count *v, size
 {
     int rc = catalog_add_source_counts(w->cat, v, n);
     if (rc)
-        ES_ERROR("record", "%zu sources' rejected counts not catalogued: %s", n, es_strerror(rc));
+        ES_ERROR("record", "%zu sources' rejected counts not catalogued: %s", n,
+                 catalog_strerror(w->cat, rc));
     free(v);
 }
 

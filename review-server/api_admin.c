@@ -15,7 +15,7 @@ static int user_row(void *ud, const struct review_user *u)
     return 0;
 }
 
-static enum MHD_Result user_add(struct req *r)
+enum MHD_Result api_user_add(struct req *r)
 {
     enum MHD_Result res;
     json_t *b = http_body_json(r, &res);
@@ -77,7 +77,7 @@ static enum MHD_Result user_state(struct req *r, bool disable)
 
 /* POST /users/{name}/password {"password"}: an admin's reset (a password is
  * made when none is given, and shown once); every session of the user ends. */
-static enum MHD_Result user_password(struct req *r)
+enum MHD_Result api_user_password(struct req *r)
 {
     enum MHD_Result res;
     json_t *b = r->body.len ? http_body_json(r, &res) : json_object();
@@ -109,7 +109,7 @@ static enum MHD_Result user_password(struct req *r)
 }
 
 /* The body is the YAML itself. */
-static enum MHD_Result rubric_upload(struct req *r)
+enum MHD_Result api_rubric_import(struct req *r)
 {
     struct rubric_diags *d = malloc(sizeof *d);
     struct rubric *rb = NULL;
@@ -139,9 +139,10 @@ static enum MHD_Result rubric_upload(struct req *r)
                            &err);
     char detail[64];
     snprintf(detail, sizeof detail, "{\"version\":%d}", version);
-    if (!rc && out == RUBRIC_UNCHANGED)
+    if (!rc && out == RUBRIC_UNCHANGED) {
         rc = catalog_tx_end(catalog_db(r->w->cat), outer, 0); /* nothing to audit */
-    else
+        r->unchanged = true;
+    } else
         rc = http_tx_audit_end(r, outer, rc, "rubric.import", rb->id, detail, &err);
     json_t *o = rc ? NULL
                    : json_pack("{s:s, s:i, s:s}", "id", rb->id, "version", version, "outcome",
@@ -165,7 +166,7 @@ static int token_row(void *ud, const struct review_token_info *t)
     return 0;
 }
 
-static enum MHD_Result token_add(struct req *r)
+enum MHD_Result api_token_add(struct req *r)
 {
     enum MHD_Result res;
     json_t *b = http_body_json(r, &res);
@@ -189,7 +190,7 @@ static enum MHD_Result token_add(struct req *r)
     return http_json(r, 201, o); /* the only time the token is shown */
 }
 
-static enum MHD_Result token_revoke(struct req *r)
+enum MHD_Result api_token_revoke(struct req *r)
 {
     struct es_err err = {{0}};
     bool outer;
@@ -203,35 +204,26 @@ static enum MHD_Result token_revoke(struct req *r)
     return http_json(r, 200, json_pack("{s:s, s:b}", "name", r->route.arg, "revoked", 1));
 }
 
-enum MHD_Result api_admin(struct req *r)
+enum MHD_Result api_user_disable(struct req *r)
 {
-    if (r->user.role != ROLE_ADMIN)
-        return http_error(r, 403, "this is for admins");
-    json_t *arr;
-    switch (r->route.id) {
-    case R_USERS:
-        arr = json_array();
-        review_user_list(r->w->rv, user_row, arr);
-        return http_json(r, 200, json_pack("{s:o}", "users", arr));
-    case R_USER_ADD:
-        return user_add(r);
-    case R_USER_DISABLE:
-        return user_state(r, true);
-    case R_USER_ENABLE:
-        return user_state(r, false);
-    case R_USER_PASSWORD:
-        return user_password(r);
-    case R_RUBRIC_IMPORT:
-        return rubric_upload(r);
-    case R_TOKENS:
-        arr = json_array();
-        review_token_list(r->w->rv, token_row, arr);
-        return http_json(r, 200, json_pack("{s:o}", "tokens", arr));
-    case R_TOKEN_ADD:
-        return token_add(r);
-    case R_TOKEN_REVOKE:
-        return token_revoke(r);
-    default:
-        return http_error(r, 404, "no such route");
-    }
+    return user_state(r, true);
+}
+
+enum MHD_Result api_user_enable(struct req *r)
+{
+    return user_state(r, false);
+}
+
+enum MHD_Result api_users(struct req *r)
+{
+    json_t *arr = json_array();
+    review_user_list(r->w->rv, user_row, arr);
+    return http_json(r, 200, json_pack("{s:o}", "users", arr));
+}
+
+enum MHD_Result api_tokens(struct req *r)
+{
+    json_t *arr = json_array();
+    review_token_list(r->w->rv, token_row, arr);
+    return http_json(r, 200, json_pack("{s:o}", "tokens", arr));
 }

@@ -19,54 +19,75 @@ static int key(struct es_buf *b, const char *k)
     return es_buf_appendf(b, ",\"%s\":", k);
 }
 
-static int str_col(struct es_buf *b, const char *k, struct db_stmt *st, int col)
+static int str_field(struct es_buf *b, const char *k, const char *v)
 {
-    const char *v = (const char *)db_column_text(st, col);
     int rc = key(b, k);
-    return rc ? rc : es_json_string(b, v ? v : "", v ? (size_t)db_column_bytes(st, col) : 0);
+    return rc ? rc : es_json_string(b, v, strlen(v));
 }
 
-/* Column order: see list_cols in calls_query.c. */
-static int row_write(struct es_buf *b, struct db_stmt *st)
+static int row_write(struct es_buf *b, const struct call_item *it)
 {
+    const struct catalog_call_row *c = it->call;
     char started[ES_ISO_LEN];
-    es_time_iso(db_column_int64(st, 1), started);
+    es_time_iso(c->started_at, started);
     int rc = LIT(b, "{\"id\":");
     if (!rc)
-        rc = es_json_string(b, (const char *)db_column_text(st, 0), (size_t)db_column_bytes(st, 0));
+        rc = es_json_string(b, c->id, strlen(c->id));
     if (!rc)
         rc = es_buf_appendf(b, ",\"started_at\":\"%s\",\"duration_ms\":%lld", started,
-                            (long long)db_column_int64(st, 2));
-    static const struct {
-        const char *key;
-        int col;
-    } texts[] = {{"direction", 3}, {"caller", 4},      {"callee", 5}, {"operator", 6},
-                 {"customer", 7},  {"disposition", 8}, {"reason", 9}};
+                            (long long)c->duration_ms);
+    const struct {
+        const char *key, *v;
+    } texts[] = {{"direction", c->direction}, {"caller", c->caller},
+                 {"callee", c->callee},       {"operator", c->operator_},
+                 {"customer", c->customer},   {"disposition", c->disposition},
+                 {"reason", c->reason}};
     for (size_t i = 0; i < ES_ARRAY_LEN(texts) && !rc; i++)
-        rc = str_col(b, texts[i].key, st, texts[i].col);
+        rc = str_field(b, texts[i].key, texts[i].v);
     /* tags are a JSON array written by the catalog; anything else shows as [] */
-    const char *tags = (const char *)db_column_text(st, 10);
-    json_t *t = tags ? json_loads(tags, 0, NULL) : NULL;
+    json_t *t = c->tags[0] ? json_loads(c->tags, 0, NULL) : NULL;
     char *tj = json_is_array(t) ? json_dumps(t, JSON_COMPACT) : NULL;
     if (!rc)
         rc = es_buf_appendf(b, ",\"tags\":%s,\"purged\":%s", tj ? tj : "[]",
-                            db_column_int64(st, 11) ? "true" : "false");
+                            c->purged ? "true" : "false");
     free(tj);
     json_decref(t);
-    if (!rc && db_column_null(st, 12))
+    const struct eval_brief *e = it->ev;
+    if (!rc && !e)
         return LIT(b, ",\"evaluation\":null}");
     if (!rc)
         rc = LIT(b, ",\"evaluation\":{\"id\":");
     if (!rc)
-        rc = es_json_string(b, (const char *)db_column_text(st, 12),
-                            (size_t)db_column_bytes(st, 12));
+        rc = es_json_string(b, e->id, strlen(e->id));
     if (!rc)
-        rc = es_buf_appendf(b, ",\"score\":%.1f,\"passed\":%s,\"critical_failed\":%s",
-                            db_column_double(st, 13), db_column_int(st, 14) ? "true" : "false",
-                            db_column_int(st, 15) ? "true" : "false");
+        rc = es_buf_appendf(b, ",\"score\":%.1f,\"passed\":%s,\"critical_failed\":%s", e->score,
+                            e->passed ? "true" : "false", e->critical_failed ? "true" : "false");
     if (!rc)
-        rc = str_col(b, "status", st, 16);
+        rc = str_field(b, "status", e->status);
     return rc ? rc : LIT(b, "}}");
+}
+
+struct list {
+    struct es_buf out;
+    int n, limit;
+    int64_t last_at;
+    char last_id[ES_ID_LEN], next[96];
+};
+
+static int list_row(void *ud, const struct call_item *it)
+{
+    struct list *l = ud;
+    if (l->n == l->limit) { /* a row beyond the page: the next page starts after the last */
+        snprintf(l->next, sizeof l->next, "%lld_%s", (long long)l->last_at, l->last_id);
+        return 1;
+    }
+    int rc = l->n ? LIT(&l->out, ",") : 0;
+    if (!rc)
+        rc = row_write(&l->out, it);
+    l->last_at = it->call->started_at;
+    snprintf(l->last_id, sizeof l->last_id, "%s", it->call->id);
+    l->n++;
+    return rc;
 }
 
 enum MHD_Result api_calls(struct req *r)
@@ -75,39 +96,26 @@ enum MHD_Result api_calls(struct req *r)
     enum MHD_Result res;
     if (calls_query_read(r, &q, true, &res))
         return res;
-    struct db_stmt *st = calls_query_stmt(r->w, catalog_db(r->w->cat), &q, CALLS_LIST);
-    if (!st)
-        return http_error(r, 500, "the call list query failed");
-    struct es_buf out;
-    es_buf_init(&out, 64 << 20);
-    int n = 0, step = DB_DONE, rc = LIT(&out, "{\"calls\":[");
-    int64_t last_at = 0;
-    char last_id[ES_ID_LEN] = "", next[96] = "";
-    while (!rc && q.limit > 0 && (step = db_step(st)) == DB_ROW) {
-        if (n == q.limit) { /* a row beyond the page: the next page starts after the last */
-            snprintf(next, sizeof next, "%lld_%s", (long long)last_at, last_id);
-            break;
-        }
-        if (n)
-            rc = LIT(&out, ",");
-        if (!rc)
-            rc = row_write(&out, st);
-        last_at = db_column_int64(st, 1);
-        snprintf(last_id, sizeof last_id, "%s", (const char *)db_column_text(st, 0));
-        n++;
-    }
-    db_reset(st);
+    struct list l = {.limit = q.limit};
+    es_buf_init(&l.out, 64 << 20);
+    struct es_err err = {{0}};
+    int rc = LIT(&l.out, "{\"calls\":[");
+    /* a list asks one row more than its page: is there a next one? */
+    if (!rc && q.limit > 0)
+        rc = calls_walk(r->w->cat, r->w->rs, &q, q.limit + 1, list_row, &l, &err);
     if (!rc)
-        rc = next[0] ? es_buf_appendf(&out, "],\"next\":\"%s\"}", next)
-                     : LIT(&out, "],\"next\":null}");
-    if (rc || (step != DB_ROW && step != DB_DONE)) {
-        es_buf_free(&out);
+        rc = l.next[0] ? es_buf_appendf(&l.out, "],\"next\":\"%s\"}", l.next)
+                       : LIT(&l.out, "],\"next\":null}");
+    if (rc) {
+        es_buf_free(&l.out);
+        if (err.msg[0])
+            ES_ERROR("serve", "the call list: %s", err.msg);
         return http_error(r, 500, "the call list query failed");
     }
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(out.len, out.data, MHD_RESPMEM_MUST_FREE); /* takes it */
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        l.out.len, l.out.data, MHD_RESPMEM_MUST_FREE); /* takes it */
     if (!resp) {
-        es_buf_free(&out);
+        es_buf_free(&l.out);
         return MHD_NO;
     }
     MHD_add_response_header(resp, "Content-Type", "application/json");

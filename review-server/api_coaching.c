@@ -18,10 +18,6 @@ static bool may_read(struct req *r, const char *ext, enum MHD_Result *res)
         }
         return true;
     }
-    if (r->user.role == ROLE_COMPLIANCE) {
-        *res = http_error(r, 403, "progress is for operators and their supervisors");
-        return false;
-    }
     return true;
 }
 
@@ -37,7 +33,7 @@ static bool time_arg(struct req *r, const char *name, int64_t *out, enum MHD_Res
     return true;
 }
 
-static enum MHD_Result progress(struct req *r)
+enum MHD_Result api_op_progress(struct req *r)
 {
     enum MHD_Result res;
     const char *ext = r->route.arg;
@@ -57,10 +53,8 @@ static enum MHD_Result progress(struct req *r)
     return http_json(r, 200, o);
 }
 
-static enum MHD_Result goal(struct req *r)
+enum MHD_Result api_op_goal_add(struct req *r)
 {
-    if (r->user.role != ROLE_SUPERVISOR && r->user.role != ROLE_ADMIN)
-        return http_error(r, 403, "only supervisors set coaching goals");
     enum MHD_Result res;
     json_t *b = http_body_json(r, &res);
     if (!b)
@@ -117,7 +111,7 @@ static enum MHD_Result cal_error(struct req *r, int rc, const struct es_err *err
     return http_error(r, code, "%s", err->msg[0] ? err->msg : es_strerror(rc));
 }
 
-static enum MHD_Result cal_create(struct req *r)
+enum MHD_Result api_cal_create(struct req *r)
 {
     enum MHD_Result res;
     json_t *b = http_body_json(r, &res);
@@ -187,56 +181,50 @@ static enum MHD_Result cal_answers(struct req *r, bool reference)
     return http_json(r, 200, o);
 }
 
-static enum MHD_Result calibration(struct req *r)
+enum MHD_Result api_cal_answers(struct req *r)
 {
-    if (r->user.role != ROLE_SUPERVISOR && r->user.role != ROLE_ADMIN)
-        return http_error(r, 403, "calibration is for supervisors");
+    return cal_answers(r, false);
+}
+
+enum MHD_Result api_cal_reference(struct req *r)
+{
+    return cal_answers(r, true);
+}
+
+enum MHD_Result api_cal_get(struct req *r)
+{
     struct es_err err = {{0}};
     json_t *o = NULL;
-    int rc = 0;
-    bool all = r->user.role == ROLE_ADMIN;
-    switch (r->route.id) {
-    case R_CAL_CREATE:
-        return cal_create(r);
-    case R_CAL_ANSWERS:
-        return cal_answers(r, false);
-    case R_CAL_REFERENCE:
-        return cal_answers(r, true);
-    case R_CAL:
-        rc = calib_get(r->w->rs, r->route.arg, r->user.name, all, &o, &err);
-        break;
-    case R_CAL_REPORT:
-        rc = calib_report(r->w->rs, http_arg(r, "reviewer"), &o, &err);
-        break;
-    default: { /* the sessions this user leads or reviews (an admin: all) */
-        json_t *ids;
-        rc = calib_list(r->w->rs, all ? NULL : r->user.name, &ids, &err);
-        if (rc)
-            break;
-        json_t *list = json_array();
-        size_t i;
-        json_t *id;
-        json_array_foreach(ids, i, id)
-        {
-            json_t *one;
-            if (!calib_get(r->w->rs, json_string_value(id), r->user.name, all, &one, &err))
-                json_array_append_new(list, one);
-        }
-        json_decref(ids);
-        o = json_pack("{s:o}", "calibrations", list);
-    }
-    }
+    int rc = calib_get(r->w->rs, r->route.arg, r->user.name, r->user.role == ROLE_ADMIN, &o, &err);
     return rc ? cal_error(r, rc, &err) : http_json(r, 200, o);
 }
 
-enum MHD_Result api_coaching(struct req *r)
+enum MHD_Result api_cal_report(struct req *r)
 {
-    switch (r->route.id) {
-    case R_OP_PROGRESS:
-        return progress(r);
-    case R_OP_GOAL_ADD:
-        return goal(r);
-    default:
-        return calibration(r);
+    struct es_err err = {{0}};
+    json_t *o = NULL;
+    int rc = calib_report(r->w->rs, http_arg(r, "reviewer"), &o, &err);
+    return rc ? cal_error(r, rc, &err) : http_json(r, 200, o);
+}
+
+/* The sessions this user leads or reviews (an admin: all). */
+enum MHD_Result api_cal_list(struct req *r)
+{
+    struct es_err err = {{0}};
+    bool all = r->user.role == ROLE_ADMIN;
+    json_t *ids;
+    int rc = calib_list(r->w->rs, all ? NULL : r->user.name, &ids, &err);
+    if (rc)
+        return cal_error(r, rc, &err);
+    json_t *list = json_array();
+    size_t i;
+    json_t *id;
+    json_array_foreach(ids, i, id)
+    {
+        json_t *one;
+        if (!calib_get(r->w->rs, json_string_value(id), r->user.name, all, &one, &err))
+            json_array_append_new(list, one);
     }
+    json_decref(ids);
+    return http_json(r, 200, json_pack("{s:o}", "calibrations", list));
 }

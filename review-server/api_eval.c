@@ -9,11 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool scorer(const struct req *r)
-{
-    return r->user.role == ROLE_SUPERVISOR || r->user.role == ROLE_ADMIN;
-}
-
 /* Library errors as HTTP: bad input 400, unknown 404, wrong state 409. */
 static enum MHD_Result lib_error(struct req *r, int rc, const struct es_err *err)
 {
@@ -102,8 +97,6 @@ static int read_comments(const json_t *arr, struct eval_comment *out, int cap, i
 
 static enum MHD_Result create(struct req *r)
 {
-    if (!scorer(r))
-        return http_error(r, 403, "only supervisors score calls");
     struct archive_call *k = malloc(sizeof *k);
     struct archive_recording rec;
     bool has;
@@ -174,9 +167,6 @@ static enum MHD_Result step(struct req *r, enum eval_status to)
     if ((to == EVAL_ACKNOWLEDGED || to == EVAL_DISPUTED) && !owner)
         return http_error(r, 403, "only the operator whose call it is can %s it",
                           to == EVAL_DISPUTED ? "dispute" : "acknowledge");
-    if ((to == EVAL_RESOLVED || to == EVAL_SUBMITTED) && !scorer(r))
-        return http_error(r, 403, "only supervisors can %s evaluations",
-                          to == EVAL_RESOLVED ? "resolve" : "submit");
     json_t *b = NULL;
     if (r->body.len) {
         b = http_body_json(r, &res);
@@ -232,8 +222,6 @@ static enum MHD_Result step(struct req *r, enum eval_status to)
 
 static enum MHD_Result edit(struct req *r)
 {
-    if (!scorer(r))
-        return http_error(r, 403, "only supervisors edit evaluations");
     enum MHD_Result res;
     json_t *b = http_body_json(r, &res);
     if (!b)
@@ -258,8 +246,6 @@ static enum MHD_Result edit(struct req *r)
 
 static enum MHD_Result comment(struct req *r)
 {
-    if (!scorer(r))
-        return http_error(r, 403, "only supervisors comment on evaluations");
     enum MHD_Result res;
     json_t *b = http_body_json(r, &res);
     if (!b)
@@ -385,34 +371,65 @@ static void apply_deadline(struct req *r)
     pthread_mutex_unlock(&deadline_mu);
 }
 
-enum MHD_Result api_eval(struct req *r)
+/* Every evaluation route first applies the dispute deadline (when configured). */
+enum MHD_Result api_eval_create(struct req *r)
+{
+    apply_deadline(r);
+    return create(r);
+}
+
+enum MHD_Result api_call_evals(struct req *r)
+{
+    apply_deadline(r);
+    return list(r, r->route.arg);
+}
+
+enum MHD_Result api_evals(struct req *r)
+{
+    apply_deadline(r);
+    return list(r, NULL);
+}
+
+enum MHD_Result api_eval_get(struct req *r)
 {
     enum MHD_Result res;
     apply_deadline(r);
-    switch (r->route.id) {
-    case R_EVAL_CREATE:
-        return create(r);
-    case R_CALL_EVALS:
-        return list(r, r->route.arg);
-    case R_EVALS:
-        return list(r, NULL);
-    case R_EVAL: {
-        json_t *j = visible_eval(r, true, &res);
-        return j ? http_json(r, 200, j) : res;
-    }
-    case R_EVAL_ACK:
-        return step(r, EVAL_ACKNOWLEDGED);
-    case R_EVAL_DISPUTE:
-        return step(r, EVAL_DISPUTED);
-    case R_EVAL_RESOLVE:
-        return step(r, EVAL_RESOLVED);
-    case R_EVAL_SUBMIT:
-        return step(r, EVAL_SUBMITTED);
-    case R_EVAL_EDIT:
-        return edit(r);
-    case R_EVAL_COMMENT:
-        return comment(r);
-    default:
-        return http_error(r, 404, "no such route");
-    }
+    json_t *j = visible_eval(r, true, &res);
+    return j ? http_json(r, 200, j) : res;
+}
+
+enum MHD_Result api_eval_ack(struct req *r)
+{
+    apply_deadline(r);
+    return step(r, EVAL_ACKNOWLEDGED);
+}
+
+enum MHD_Result api_eval_dispute(struct req *r)
+{
+    apply_deadline(r);
+    return step(r, EVAL_DISPUTED);
+}
+
+enum MHD_Result api_eval_resolve(struct req *r)
+{
+    apply_deadline(r);
+    return step(r, EVAL_RESOLVED);
+}
+
+enum MHD_Result api_eval_submit(struct req *r)
+{
+    apply_deadline(r);
+    return step(r, EVAL_SUBMITTED);
+}
+
+enum MHD_Result api_eval_edit(struct req *r)
+{
+    apply_deadline(r);
+    return edit(r);
+}
+
+enum MHD_Result api_eval_comment(struct req *r)
+{
+    apply_deadline(r);
+    return comment(r);
 }

@@ -10,7 +10,7 @@ static json_t *user_json(const struct review_user *u, const char *csrf)
                      review_role_name(u->role), "operator", u->operator_);
 }
 
-static enum MHD_Result login(struct req *r)
+enum MHD_Result api_login(struct req *r)
 {
     enum MHD_Result res;
     json_t *b = http_body_json(r, &res);
@@ -83,7 +83,7 @@ static enum MHD_Result login(struct req *r)
     return http_queue(r, 200, resp);
 }
 
-static enum MHD_Result logout(struct req *r)
+enum MHD_Result api_logout(struct req *r)
 {
     struct es_err err = {{0}};
     bool outer;
@@ -104,7 +104,7 @@ static enum MHD_Result logout(struct req *r)
 
 /* POST /session/password {"current", "new"}: one's own password; every other
  * session of the user ends (whoever knew the old one is logged out). */
-static enum MHD_Result change_password(struct req *r)
+enum MHD_Result api_session_password(struct req *r)
 {
     enum MHD_Result res;
     json_t *b = http_body_json(r, &res);
@@ -146,16 +146,7 @@ static enum MHD_Result change_password(struct req *r)
     return http_json(r, 200, json_pack("{s:s}", "name", r->user.name));
 }
 
-enum MHD_Result api_session(struct req *r)
+enum MHD_Result api_session_get(struct req *r)
 {
-    switch (r->route.id) {
-    case R_SESSION_CREATE:
-        return login(r);
-    case R_SESSION_DELETE:
-        return logout(r);
-    case R_SESSION_PASSWORD:
-        return change_password(r);
-    default:
-        return http_json(r, 200, user_json(&r->user, r->csrf));
-    }
+    return http_json(r, 200, user_json(&r->user, r->csrf));
 }

@@ -272,6 +272,8 @@ int review_audit(struct review_store *s, const char *actor, const char *action, 
     int end = catalog_tx_end(s->db, outer, rc);
     if (end && !rc)
         es_seterr(err, end, "audit: commit failed: %s", db_errmsg(s->db));
+    if (!end)
+        s->appended++;
     if (end) {
         s->pending_id = 0;
         ES_ERROR("serve", "audit row %s by %s not written: %s", action, actor, err->msg);
@@ -279,6 +281,11 @@ int review_audit(struct review_store *s, const char *actor, const char *action, 
         review_audit_anchor(s);
     }
     return end;
+}
+
+uint64_t review_audit_appended(const struct review_store *s)
+{
+    return s->appended;
 }
 
 /* ---- verifying ---------------------------------------------------------------- */

@@ -107,205 +107,338 @@ int calls_query_read(struct req *r, struct calls_query *q, bool paged, enum MHD_
     return 0;
 }
 
-/* A LIKE pattern matching q anywhere, with %, _ and \ taken literally. */
-static char *like_pattern(const char *q)
-{
-    size_t n = strlen(q);
-    char *p = malloc(2 * n + 3), *o = p;
-    if (!p)
-        return NULL;
-    *o++ = '%';
-    for (; *q; q++) {
-        if (*q == '%' || *q == '_' || *q == '\\')
-            *o++ = '\\';
-        *o++ = *q;
-    }
-    *o++ = '%';
-    *o = 0;
-    return p;
-}
+/* ---- the walk: archive's call query and scripts-rubric's evaluations ------------
+ * Two modules, two queries, joined here by call id. When only scored calls can
+ * match (scored=true, a score bound or an error tag) the walk starts from the
+ * evaluations (their own copy of the call's start and operator keeps them in
+ * the list's order) and asks the archive about each page's calls; otherwise it
+ * starts from the calls and asks for each page's evaluations. Either way a page
+ * is a bounded batch in keyset order, so memory stays flat however long the
+ * list or export. */
 
-static void bind_opt(struct db_stmt *st, int i, const char *v)
-{
-    if (v)
-        db_bind_text_copy(st, i, v, -1);
-}
+#define BATCH_MAX 1000
 
-/* The filters, each a fixed piece of SQL with a fixed parameter number. */
-enum {
-    F_FROM,
-    F_TO,
-    F_OPERATOR,
-    F_DIRECTION,
-    F_DISPOSITION,
-    F_SCORED,
-    F_MIN,
-    F_MAX,
-    F_TAG,
-    F_Q,
-    F_CURSOR,
-    F_NOT_REJECTED,
-    F_COUNT
-};
-static const char *const filter_sql[F_COUNT] = {
-    [F_FROM] = " AND c.started_at >= ?1",
-    [F_TO] = " AND c.started_at < ?2",
-    [F_OPERATOR] = " AND c.operator = ?3",
-    [F_DIRECTION] = " AND c.direction = ?4",
-    [F_DISPOSITION] = " AND c.disposition = ?5",
-    [F_SCORED] = " AND (?6 = 1) = (e.n IS NOT NULL)",
-    [F_MIN] = " AND e.score >= ?7",
-    [F_MAX] = " AND e.score <= ?8",
-    [F_TAG] = " AND EXISTS (SELECT 1 FROM evaluation_errors t WHERE t.eval_n = e.n"
-              " AND t.error_tag = ?9)",
-    [F_Q] = " AND (c.id = ?11 OR c.caller LIKE ?10 ESCAPE '\\' OR c.callee LIKE ?10 ESCAPE '\\'"
-            " OR c.customer LIKE ?10 ESCAPE '\\' OR c.external_id LIKE ?10 ESCAPE '\\')",
-    /* keyset: rows strictly after (cursor_at, cursor_id) in newest-first order */
-    [F_CURSOR] = " AND c.started_at <= ?12 AND (c.started_at < ?12 OR c.id < ?13)",
-    /* attempts the PBX refused (scanners) only when asked for */
-    [F_NOT_REJECTED] = " AND c.disposition != 'rejected'",
+struct walk {
+    struct catalog *cat;
+    struct rubric_store *rs;
+    struct calls_query *q;
+    int (*fn)(void *ud, const struct call_item *it);
+    void *ud;
+    struct es_err *err;
 };
 
-static const char list_cols[] =
-    "SELECT c.id, c.started_at, c.duration_ms, c.direction, c.caller, c.callee, c.operator,"
-    " c.customer, c.disposition, c.reason, c.tags, coalesce(c.purged_at, 0),"
-    " e.id, e.score, e.passed, e.critical_failed, e.status";
-static const char export_cols[] =
-    "SELECT c.id, c.started_at, c.duration_ms, c.direction, c.operator, c.caller, c.callee,"
-    " c.disposition, c.reason, e.rubric_id, e.rubric_version, e.reviewer, e.score, e.passed,"
-    " e.critical_failed, (SELECT group_concat(t.error_tag, ' ') FROM evaluation_errors t"
-    "   WHERE t.eval_n = e.n), e.status, rec.path, rec.sha256";
-/* each call with its newest submitted evaluation (e) */
-static const char from_sql[] =
-    " FROM calls c LEFT JOIN evaluations e ON e.n ="
-    "  (SELECT max(x.n) FROM evaluations x WHERE x.call_id = c.id AND x.status != 'draft')";
-
-/* When only scored calls can match (scored=true, a score bound or an error
- * tag), the query starts from the evaluations instead: their indexes give the
- * newest scored calls (of one operator) directly, where walking the calls would
- * look at ten times as many rows to find them. */
-#define BY_EVALUATION (1u << 30)
-static const char eval_join_sql[] = " FROM evaluations e JOIN calls c ON c.id = e.call_id";
-static const char eval_where_sql[] =
-    " WHERE e.status != 'draft' AND e.n ="
-    "  (SELECT max(x.n) FROM evaluations x WHERE x.call_id = e.call_id AND x.status != 'draft')";
-static const char *const filter_eval_sql[F_COUNT] = {
-    [F_FROM] = " AND e.call_started_at >= ?1",
-    [F_TO] = " AND e.call_started_at < ?2",
-    [F_OPERATOR] = " AND e.operator = ?3",
-    [F_CURSOR] = " AND e.call_started_at <= ?12 AND (e.call_started_at < ?12 OR c.id < ?13)",
+/* Strings of a batch live in one buffer; rows keep offsets (it may move). */
+struct pool {
+    struct es_buf b;
 };
 
-static unsigned filter_mask(const struct calls_query *q)
+static size_t keep(struct pool *p, const char *s, int *rc)
 {
-    unsigned m = 0;
-    m |= (unsigned)(q->from != 0) << F_FROM;
-    m |= (unsigned)(q->to != 0) << F_TO;
-    m |= (unsigned)(q->operator_ != NULL) << F_OPERATOR;
-    m |= (unsigned)(q->direction != NULL) << F_DIRECTION;
-    m |= (unsigned)(q->disposition != NULL) << F_DISPOSITION;
-    m |= (unsigned)(q->scored >= 0) << F_SCORED;
-    m |= (unsigned)q->has_min << F_MIN;
-    m |= (unsigned)q->has_max << F_MAX;
-    m |= (unsigned)(q->error_tag != NULL) << F_TAG;
-    m |= (unsigned)(q->q != NULL) << F_Q;
-    m |= (unsigned)(q->cursor_id[0] != 0) << F_CURSOR;
-    m |= (unsigned)(q->disposition == NULL) << F_NOT_REJECTED;
-    if (q->scored == 1 || q->has_min || q->has_max || q->error_tag)
-        m |= BY_EVALUATION;
-    return m;
+    size_t off = p->b.len;
+    if (!*rc)
+        *rc = es_buf_append(&p->b, s, strlen(s) + 1);
+    return off;
 }
 
-/* Only fixed text goes into the SQL; every value is a bound parameter but the
- * page size, a number of ours: with it written in, PostgreSQL can keep one
- * plan for the statement instead of planning each execution anew. */
-static struct db_stmt *prepare(struct db *db, unsigned mask, enum calls_kind kind, int limit)
+struct kept_call {
+    size_t id, direction, caller, callee, operator_, customer, disposition, reason, tags, path,
+        sha256;
+    int64_t started_at, duration_ms;
+    bool purged;
+};
+struct kept_eval {
+    size_t call_id, id, status, rubric_id, reviewer, error_tags;
+    int rubric_version;
+    double score;
+    bool passed, critical_failed;
+    int64_t call_started_at;
+};
+
+struct batch {
+    struct pool pool;
+    struct kept_call *calls;
+    struct kept_eval *evals;
+    int ncalls, nevals, cap;
+    int rc;
+};
+
+static int keep_call(void *ud, const struct catalog_call_row *c)
 {
-    struct es_buf sql;
-    es_buf_init(&sql, 8192);
-    bool by_eval = mask & BY_EVALUATION;
-    const char *rec = kind == CALLS_EXPORT ? " LEFT JOIN recordings rec ON rec.call_id = c.id" : "";
-    const char *cols = kind == CALLS_LIST ? list_cols : export_cols;
-    int rc = by_eval ? es_buf_appendf(&sql, "%s%s%s%s", cols, eval_join_sql, rec, eval_where_sql)
-                     : es_buf_appendf(&sql, "%s%s%s WHERE 1 = 1", cols, from_sql, rec);
-    for (int f = 0; f < F_COUNT && !rc; f++) {
-        if (!(mask & (1u << f)))
-            continue;
-        const char *piece = by_eval && filter_eval_sql[f] ? filter_eval_sql[f] : filter_sql[f];
-        rc = es_buf_appendf(&sql, "%s", piece);
-    }
-    if (!rc)
-        rc = es_buf_appendf(&sql, " ORDER BY %s DESC, c.id DESC",
-                            by_eval ? "e.call_started_at" : "c.started_at");
-    if (!rc && kind == CALLS_LIST)
-        rc = es_buf_appendf(&sql, " LIMIT %d", limit);
-    struct db_stmt *st = NULL;
-    if (!rc && (kind == CALLS_EXPORT ? db_prepare_stream(db, sql.data, &st)
-                                     : db_prepare(db, sql.data, &st))) {
-        ES_ERROR("serve", "preparing the call query: %s", db_errmsg(db));
-        st = NULL;
-    }
-    es_buf_free(&sql);
-    return st;
+    struct batch *b = ud;
+    if (b->ncalls == b->cap)
+        return ES_EINVAL; /* more than asked for: cannot happen */
+    struct kept_call *k = &b->calls[b->ncalls++];
+    int rc = 0;
+    *k = (struct kept_call){
+        .id = keep(&b->pool, c->id, &rc),
+        .direction = keep(&b->pool, c->direction, &rc),
+        .caller = keep(&b->pool, c->caller, &rc),
+        .callee = keep(&b->pool, c->callee, &rc),
+        .operator_ = keep(&b->pool, c->operator_, &rc),
+        .customer = keep(&b->pool, c->customer, &rc),
+        .disposition = keep(&b->pool, c->disposition, &rc),
+        .reason = keep(&b->pool, c->reason, &rc),
+        .tags = keep(&b->pool, c->tags, &rc),
+        .path = keep(&b->pool, c->path, &rc),
+        .sha256 = keep(&b->pool, c->sha256, &rc),
+        .started_at = c->started_at,
+        .duration_ms = c->duration_ms,
+        .purged = c->purged,
+    };
+    return rc;
 }
 
-static void bind_filters(struct db_stmt *st, const struct calls_query *q)
+static int keep_eval(void *ud, const struct eval_brief *e)
 {
-    db_bind_int64(st, 1, q->from);
-    db_bind_int64(st, 2, q->to);
-    bind_opt(st, 3, q->operator_);
-    bind_opt(st, 4, q->direction);
-    bind_opt(st, 5, q->disposition);
-    if (q->scored >= 0)
-        db_bind_int(st, 6, q->scored);
-    if (q->has_min)
-        db_bind_double(st, 7, q->min_score);
-    if (q->has_max)
-        db_bind_double(st, 8, q->max_score);
-    bind_opt(st, 9, q->error_tag);
-    if (q->q) {
-        char *like = like_pattern(q->q);
-        if (like)
-            db_bind_text_copy(st, 10, like, -1);
-        free(like);
-        bind_opt(st, 11, q->q);
-    } else {
-        db_bind_null(st, 10);
-    }
-    if (q->cursor_id[0]) {
-        db_bind_int64(st, 12, q->cursor_at);
-        db_bind_text_copy(st, 13, q->cursor_id, -1);
-    }
+    struct batch *b = ud;
+    if (b->nevals == b->cap)
+        return ES_EINVAL;
+    struct kept_eval *k = &b->evals[b->nevals++];
+    int rc = 0;
+    *k = (struct kept_eval){
+        .call_id = keep(&b->pool, e->call_id, &rc),
+        .id = keep(&b->pool, e->id, &rc),
+        .status = keep(&b->pool, e->status, &rc),
+        .rubric_id = keep(&b->pool, e->rubric_id, &rc),
+        .reviewer = keep(&b->pool, e->reviewer, &rc),
+        .error_tags = keep(&b->pool, e->error_tags, &rc),
+        .rubric_version = e->rubric_version,
+        .score = e->score,
+        .passed = e->passed,
+        .critical_failed = e->critical_failed,
+        .call_started_at = e->call_started_at,
+    };
+    return rc;
 }
 
-struct db_stmt *calls_query_stmt(struct worker *w, struct db *db, const struct calls_query *q,
-                                 enum calls_kind kind)
+static const char *at(const struct batch *b, size_t off)
 {
-    unsigned mask = filter_mask(q);
-    struct db_stmt *st = NULL;
-    /* a list asks one row more than its page: is there a next one? */
-    int limit = kind == CALLS_LIST ? q->limit + 1 : 0;
-    if (!w) {
-        st = prepare(db, mask, kind, limit);
-    } else {
-        unsigned key = mask | (unsigned)kind << F_COUNT | 1u << 31;
-        for (int i = 0; i < WORKER_STMT_CACHE && !st; i++)
-            if (w->cache[i].key == key && w->cache[i].limit == limit)
-                st = w->cache[i].st;
-        if (!st) {
-            st = prepare(db, mask, kind, limit);
-            if (!st)
-                return NULL;
-            unsigned slot = w->cache_next++ % WORKER_STMT_CACHE;
-            db_finalize(w->cache[slot].st);
-            w->cache[slot].key = key;
-            w->cache[slot].limit = limit;
-            w->cache[slot].st = st;
+    return b->pool.b.data + off;
+}
+
+static void call_row(const struct batch *b, const struct kept_call *k, struct catalog_call_row *r)
+{
+    *r = (struct catalog_call_row){
+        .id = at(b, k->id),
+        .direction = at(b, k->direction),
+        .caller = at(b, k->caller),
+        .callee = at(b, k->callee),
+        .operator_ = at(b, k->operator_),
+        .customer = at(b, k->customer),
+        .disposition = at(b, k->disposition),
+        .reason = at(b, k->reason),
+        .tags = at(b, k->tags),
+        .path = at(b, k->path),
+        .sha256 = at(b, k->sha256),
+        .started_at = k->started_at,
+        .duration_ms = k->duration_ms,
+        .purged = k->purged,
+    };
+}
+
+static void eval_row(const struct batch *b, const struct kept_eval *k, struct eval_brief *e)
+{
+    *e = (struct eval_brief){
+        .call_id = at(b, k->call_id),
+        .id = at(b, k->id),
+        .status = at(b, k->status),
+        .rubric_id = at(b, k->rubric_id),
+        .reviewer = at(b, k->reviewer),
+        .error_tags = at(b, k->error_tags),
+        .rubric_version = k->rubric_version,
+        .score = k->score,
+        .passed = k->passed,
+        .critical_failed = k->critical_failed,
+        .call_started_at = k->call_started_at,
+    };
+}
+
+static bool by_evaluation(const struct calls_query *q)
+{
+    return q->scored == 1 || q->has_min || q->has_max || q->error_tag;
+}
+
+/* The call-side filters of q (keyset from q's cursor). */
+static struct catalog_call_query call_filters(const struct calls_query *q, bool by_eval)
+{
+    struct catalog_call_query c = {.direction = q->direction,
+                                   .disposition = q->disposition,
+                                   .q = q->q,
+                                   .with_recording = q->for_export};
+    if (!by_eval) { /* by evaluation these come from the evaluations' own copies */
+        c.from = q->from;
+        c.to = q->to;
+        c.operator_ = q->operator_;
+        c.after_at = q->cursor_at;
+        c.after_id = q->cursor_id[0] ? q->cursor_id : NULL;
+    }
+    return c;
+}
+
+static const char *id_copy(char out[ES_ID_LEN], const char *id)
+{
+    size_t n = strnlen(id, ES_ID_LEN - 1);
+    memcpy(out, id, n);
+    out[n] = 0;
+    return out;
+}
+
+/* One batch starting from the calls: up to n calls, then their evaluations. */
+static int batch_by_call(struct walk *w, struct batch *b, int n)
+{
+    struct catalog_call_query cq = call_filters(w->q, false);
+    int rc = catalog_calls_query(w->cat, &cq, n, keep_call, b);
+    for (int i = 0; !rc && i < b->ncalls; i += EVAL_QUERY_IDS) {
+        const char *ids[EVAL_QUERY_IDS];
+        int k = 0;
+        for (; k < EVAL_QUERY_IDS && i + k < b->ncalls; k++)
+            ids[k] = at(b, b->calls[i + k].id);
+        /* the pool may move as evaluations are kept: ids are copied first */
+        char copy[EVAL_QUERY_IDS][ES_ID_LEN];
+        for (int j = 0; j < k; j++)
+            ids[j] = id_copy(copy[j], ids[j]);
+        rc = eval_newest_of(w->rs, ids, (size_t)k, w->q->for_export, keep_eval, b, w->err);
+    }
+    return rc;
+}
+
+/* One batch starting from the evaluations: up to n, then their calls. */
+static int batch_by_eval(struct walk *w, struct batch *b, int n)
+{
+    const struct calls_query *q = w->q;
+    struct eval_call_query eq = {.from = q->from,
+                                 .to = q->to,
+                                 .operator_ = q->operator_,
+                                 .has_min = q->has_min,
+                                 .min_score = q->min_score,
+                                 .has_max = q->has_max,
+                                 .max_score = q->max_score,
+                                 .error_tag = q->error_tag,
+                                 .after_at = q->cursor_at,
+                                 .after_id = q->cursor_id[0] ? q->cursor_id : NULL};
+    int rc = eval_calls_query(w->rs, &eq, n, q->for_export, keep_eval, b, w->err);
+    for (int i = 0; !rc && i < b->nevals; i += CATALOG_QUERY_IDS) {
+        char copy[CATALOG_QUERY_IDS][ES_ID_LEN];
+        const char *ids[CATALOG_QUERY_IDS];
+        int k = 0;
+        for (; k < CATALOG_QUERY_IDS && i + k < b->nevals; k++)
+            ids[k] = id_copy(copy[k], at(b, b->evals[i + k].call_id));
+        struct catalog_call_query cq = call_filters(q, true);
+        cq.ids = ids;
+        cq.n_ids = (size_t)k;
+        rc = catalog_calls_query(w->cat, &cq, CATALOG_QUERY_IDS, keep_call, b);
+        if (rc)
+            es_seterr(w->err, rc, "the call query: %s", db_errmsg(catalog_db(w->cat)));
+    }
+    return rc;
+}
+
+static const struct kept_eval *eval_of(const struct batch *b, const char *call_id)
+{
+    for (int i = 0; i < b->nevals; i++)
+        if (!strcmp(at(b, b->evals[i].call_id), call_id))
+            return &b->evals[i];
+    return NULL;
+}
+
+static const struct kept_call *call_of(const struct batch *b, const char *id)
+{
+    for (int i = 0; i < b->ncalls; i++)
+        if (!strcmp(at(b, b->calls[i].id), id))
+            return &b->calls[i];
+    return NULL;
+}
+
+/* Gives the batch's items in order, then moves q's cursor past the last row
+ * looked at; 1 once max items were given. */
+static int give(struct walk *w, const struct batch *b, bool by_eval, int *given, int max)
+{
+    int rows = by_eval ? b->nevals : b->ncalls, rc = 0, i = 0;
+    for (; i < rows && !rc; i++) {
+        const struct kept_call *kc;
+        const struct kept_eval *ke;
+        if (by_eval) {
+            ke = &b->evals[i];
+            kc = call_of(b, at(b, ke->call_id));
+        } else {
+            kc = &b->calls[i];
+            ke = eval_of(b, at(b, kc->id));
+            if (w->q->scored == 0 && ke)
+                continue; /* unscored calls only */
         }
-        db_reset(st);
-        db_clear_bindings(st);
+        if (!kc)
+            continue; /* its call does not pass the call's own filters */
+        struct catalog_call_row cr;
+        struct eval_brief eb;
+        call_row(b, kc, &cr);
+        if (ke)
+            eval_row(b, ke, &eb);
+        struct call_item it = {.call = &cr, .ev = ke ? &eb : NULL};
+        rc = w->fn(w->ud, &it);
+        if (!rc && ++*given == max)
+            rc = 1;
     }
-    if (st)
-        bind_filters(st, q);
-    return st;
+    if (i) { /* the next batch starts after the last row looked at */
+        w->q->cursor_at = by_eval ? b->evals[i - 1].call_started_at : b->calls[i - 1].started_at;
+        id_copy(w->q->cursor_id, at(b, by_eval ? b->evals[i - 1].call_id : b->calls[i - 1].id));
+    }
+    return rc;
+}
+
+int calls_walk(struct catalog *cat, struct rubric_store *rs, struct calls_query *q, int max,
+               int (*fn)(void *ud, const struct call_item *it), void *ud, struct es_err *err)
+{
+    bool by_eval = by_evaluation(q);
+    if (by_eval && q->scored == 0)
+        return 0; /* unscored, and a score or an error tag: nothing can match */
+    struct walk w = {.cat = cat, .rs = rs, .q = q, .fn = fn, .ud = ud, .err = err};
+    struct batch b = {0};
+    es_buf_init(&b.pool.b, 64 << 20);
+    int given = 0, rc = 0;
+    int64_t looked = 0, kept = 0; /* rows fetched, and given, so far */
+    bool drops = by_eval ? q->direction || q->disposition || q->q : q->scored == 0;
+    while (!rc) {
+        /* the rows still wanted (a list asks for one more than its page); when
+         * the other module's answer may leave rows out, a few more at first,
+         * then as many more as the batches so far have shown to be needed; a
+         * batch that comes back full means there may be more */
+        int want = max ? max - given : BATCH_MAX;
+        int64_t n64 = !drops   ? want
+                      : kept   ? (int64_t)want * looked / kept + 4
+                      : looked ? (int64_t)want * 4
+                               : want + want / 8 + 4;
+        int n = (int)ES_MIN(n64, BATCH_MAX);
+        if (n > b.cap) { /* a call and an evaluation per row at most */
+            void *c = realloc(b.calls, (size_t)n * sizeof *b.calls);
+            if (c)
+                b.calls = c;
+            void *e = c ? realloc(b.evals, (size_t)n * sizeof *b.evals) : NULL;
+            if (e)
+                b.evals = e;
+            if (!c || !e) {
+                rc = ES_ENOMEM;
+                break;
+            }
+            b.cap = n;
+        }
+        b.ncalls = b.nevals = 0;
+        b.pool.b.len = 0;
+        rc = by_eval ? batch_by_eval(&w, &b, n) : batch_by_call(&w, &b, n);
+        if (rc)
+            break;
+        int before = given;
+        rc = give(&w, &b, by_eval, &given, max);
+        looked += by_eval ? b.nevals : b.ncalls;
+        kept += given - before;
+        if ((by_eval ? b.nevals : b.ncalls) < n)
+            break; /* the last batch */
+    }
+    free(b.calls);
+    free(b.evals);
+    es_buf_free(&b.pool.b);
+    if (rc > 0)
+        return 0; /* stopped: by the callback or at max */
+    if (rc && !err->msg[0])
+        es_seterr(err, rc, "the call list: %s", db_errmsg(catalog_db(cat)));
+    return rc;
 }

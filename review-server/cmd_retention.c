@@ -198,12 +198,10 @@ int cmd_retention_policy(struct es_cli *cli)
             break;
         review_audit_anchor(rv);
         for (size_t k = i; k < end; k++) {
-            char full[4700];
-            snprintf(full, sizeof full, "%s/%s", catalog_data_dir(cat), w.v[k].path);
-            if (unlink(full) != 0 && errno != ENOENT) {
+            struct es_err gone = {{0}};
+            if (archive_file_remove(cat, w.v[k].path, &gone)) {
                 failed++;
-                ES_ERROR("retention", "%s: %s (marked purged; remove it by hand)", full,
-                         strerror(errno));
+                ES_ERROR("retention", "%s (marked purged; remove it by hand)", gone.msg);
             }
             deleted[w.v[k].rule]++;
             print_call(&w, w.v[k].id, w.v[k].started_at, w.v[k].rule, "deleted");

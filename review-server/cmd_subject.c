@@ -152,6 +152,8 @@ static int gather(struct ctx *x, struct found *f, json_t **entries, json_t **not
     *entries = json_array();
     *notes = json_array();
     int rc = catalog_calls_by_number(x->cat, x->e164, x->cc, one_call, f);
+    if (rc)
+        es_seterr(err, rc, "%s", catalog_strerror(x->cat, rc));
     struct followup_filter flt = {.which = 0, .number = x->e164};
     int64_t n;
     if (!rc)
@@ -451,11 +453,10 @@ static int erase_core(struct ctx *x, struct found *f, const char *actor, const c
             for (size_t i = 0; i < n; i++) {
                 if (!paths[i])
                     continue;
-                char full[4700];
-                snprintf(full, sizeof full, "%s/%s", catalog_data_dir(x->cat), paths[i]);
-                if (unlink(full) && errno != ENOENT)
-                    ES_ERROR("subject", "%s: %s (the call is erased; remove the file by hand)",
-                             full, strerror(errno));
+                struct es_err gone = {{0}};
+                if (archive_file_remove(x->cat, paths[i], &gone))
+                    ES_ERROR("subject", "%s (the call is erased; remove the file by hand)",
+                             gone.msg);
             }
         }
     }
@@ -481,6 +482,11 @@ static int subject_erase(struct es_cli *cli, const char *number, const char *rea
     struct erased er = {0};
     if (!rc && !dry)
         rc = erase_core(&x, &f, "cli", reason, &er, &err);
+    if (!rc && dry) /* a preview shows what is held on the subject: a look, audited as one */
+        rc = audit_one(&x, "cli", "subject.find",
+                       json_pack("{s:b, s:s, s:I}", "dry_run", 1, "reason", reason ? reason : "",
+                                 "calls", (json_int_t)n),
+                       &err);
     int64_t erased = er.calls, blanked = er.blanked;
     struct followup_erased fe = er.fe;
     if (rc) {
@@ -610,10 +616,6 @@ int cmd_subject(struct es_cli *cli)
 static bool api_begin(struct req *r, const char *number, struct ctx *x, enum MHD_Result *res)
 {
     memset(x, 0, sizeof *x);
-    if (r->user.role != ROLE_COMPLIANCE && r->user.role != ROLE_ADMIN) {
-        *res = http_error(r, 403, "data subjects are for compliance staff and admins");
-        return false;
-    }
     x->cat = r->w->cat;
     x->rs = r->w->rs;
     x->rv = r->w->rv;
@@ -796,7 +798,7 @@ static enum MHD_Result api_find(struct req *r, bool export)
     return http_queue(r, 200, resp);
 }
 
-static enum MHD_Result api_erase(struct req *r)
+enum MHD_Result api_subject_erase(struct req *r)
 {
     enum MHD_Result res;
     json_t *b = http_body_json(r, &res);
@@ -823,6 +825,11 @@ static enum MHD_Result api_erase(struct req *r)
     struct erased er = {0};
     if (!rc && !dry)
         rc = erase_core(&x, &f, r->user.name, reason, &er, &err);
+    if (!rc && dry) /* a preview shows what is held on the subject: a look, audited as one */
+        rc = audit_one(&x, r->user.name, "subject.find",
+                       json_pack("{s:b, s:s, s:I}", "dry_run", 1, "reason", reason, "calls",
+                                 (json_int_t)json_array_size(f.calls)),
+                       &err);
     json_decref(b);
     json_t *held = json_array(), *gone = json_array();
     size_t i;
@@ -848,16 +855,12 @@ static enum MHD_Result api_erase(struct req *r)
                   (json_int_t)(p->queue_calls + p->cdr_rows), "customer_directory", p->customer));
 }
 
-enum MHD_Result api_subject(struct req *r)
+enum MHD_Result api_subject_find(struct req *r)
 {
-    switch (r->route.id) {
-    case R_SUBJECT:
-        return api_find(r, false);
-    case R_SUBJECT_EXPORT:
-        return api_find(r, true);
-    case R_SUBJECT_ERASE:
-        return api_erase(r);
-    default:
-        return http_error(r, 404, "no such route");
-    }
+    return api_find(r, false);
+}
+
+enum MHD_Result api_subject_export(struct req *r)
+{
+    return api_find(r, true);
 }

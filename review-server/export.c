@@ -23,37 +23,47 @@ static const char *const headers[NCOLS] = {
 
 struct export
 {
-    struct catalog *cat;
-    struct db_stmt *st;
-    struct es_buf out; /* CSV waiting to be sent */
+    struct catalog *cat; /* its own: the response outlives the handler's turn */
+    struct rubric_store *rs;
+    struct calls_query q; /* its cursor moves as batches are sent */
+    struct es_buf out;    /* CSV waiting to be sent */
     size_t sent;
     bool done;
     int64_t rows;
+    /* the batch being written */
+    int (*row)(struct export * x, const struct call_item *it);
+    int batch_rows;
+    void *sink; /* the XLSX writer's state */
 };
+
+#define EXPORT_BATCH 1000
 
 static void export_free(void *p)
 {
     struct export *x = p;
     if (!x)
         return;
-    db_finalize(x->st);
+    rubric_store_close(x->rs);
     catalog_close(x->cat);
     es_buf_free(&x->out);
     free(x);
 }
 
-/* Opens a connection and a statement with the request's filters bound. */
 static struct export *export_open(struct req *r, enum MHD_Result *res)
 {
-    struct calls_query q;
-    if (calls_query_read(r, &q, false, res))
-        return NULL;
     struct export *x = calloc(1, sizeof *x);
+    if (!x) {
+        *res = http_error(r, 500, "the export cannot start");
+        return NULL;
+    }
+    if (calls_query_read(r, &x->q, false, res)) {
+        free(x);
+        return NULL;
+    }
+    x->q.for_export = true;
     struct es_err err = {{0}};
-    if (x && !catalog_open(r->srv->data_dir, &x->cat, &err))
-        x->st = calls_query_stmt(NULL, catalog_db(x->cat), &q, CALLS_EXPORT);
-    if (!x || !x->st) {
-        ES_ERROR("serve", "export: %s", x && x->cat ? db_errmsg(catalog_db(x->cat)) : err.msg);
+    if (catalog_open(r->srv->data_dir, &x->cat, &err) || rubric_store_open(x->cat, &x->rs, &err)) {
+        ES_ERROR("serve", "export: %s", err.msg);
         export_free(x);
         *res = http_error(r, 500, "the export cannot start");
         return NULL;
@@ -62,10 +72,71 @@ static struct export *export_open(struct req *r, enum MHD_Result *res)
     return x;
 }
 
-/* ---- CSV (RFC 4180, UTF-8, CRLF) ------------------------------------------------ */
+static int batch_row(void *ud, const struct call_item *it)
+{
+    struct export *x = ud;
+    x->batch_rows++;
+    x->rows++;
+    return x->row(x, it);
+}
 
-/* Leading blanks a spreadsheet may skip before it looks for '=': ASCII
- * space, tab, CR, LF, and U+00A0 / U+3000 (no-break and ideographic space). */
+/* The next batch of rows, each to x->row; done once a batch comes back short. */
+static int export_batch(struct export *x)
+{
+    struct es_err err = {{0}};
+    x->batch_rows = 0;
+    int rc = calls_walk(x->cat, x->rs, &x->q, EXPORT_BATCH, batch_row, x, &err);
+    if (rc)
+        ES_ERROR("serve", "export: %s", err.msg[0] ? err.msg : es_strerror(rc));
+    if (rc || x->batch_rows < EXPORT_BATCH)
+        x->done = true;
+    return rc;
+}
+
+/* A row's cells as text (the CSV), with the typed values the XLSX writes. */
+struct cells {
+    const char *text[NCOLS];
+    char started[ES_ISO_LEN], duration[32], version[16], score[32];
+    bool scored;
+};
+
+static void item_cells(const struct call_item *it, struct cells *c)
+{
+    const struct catalog_call_row *k = it->call;
+    const struct eval_brief *e = it->ev;
+    c->scored = e != NULL;
+    es_time_iso(k->started_at, c->started);
+    snprintf(c->duration, sizeof c->duration, "%.3f", (double)k->duration_ms / 1000.0);
+    snprintf(c->version, sizeof c->version, "%d", e ? e->rubric_version : 0);
+    snprintf(c->score, sizeof c->score, "%.1f", e ? e->score : 0.0);
+    const char *cells[NCOLS] = {
+        k->id,
+        c->started,
+        c->duration,
+        k->direction,
+        k->operator_,
+        k->caller,
+        k->callee,
+        k->disposition,
+        k->reason,
+        e ? e->rubric_id : "",
+        e ? c->version : "",
+        e ? e->reviewer : "",
+        e ? c->score : "",
+        !e          ? ""
+        : e->passed ? "true"
+                    : "false",
+        !e                   ? ""
+        : e->critical_failed ? "true"
+                             : "false",
+        e ? e->error_tags : "",
+        e ? e->status : "",
+        k->path,
+        k->sha256,
+    };
+    memcpy(c->text, cells, sizeof cells);
+}
+
 static const char *skip_blanks(const char *v)
 {
     for (;;) {
@@ -122,30 +193,14 @@ static int csv_cell(struct es_buf *b, const char *v, bool last)
     return rc ? rc : es_buf_append(b, last ? "\r\n" : ",", last ? 2 : 1);
 }
 
-static const char *col(struct db_stmt *st, int i)
+static int csv_row(struct export *x, const struct call_item *it)
 {
-    const char *t = db_column_text(st, i);
-    return t ? (const char *)t : "";
-}
-
-/* One row's cells as text (times in UTC ISO 8601, booleans true/false). */
-static void row_cells(struct db_stmt *st, char cells[NCOLS][64], const char *text[NCOLS])
-{
-    es_time_iso(db_column_int64(st, 1), cells[1]);
-    snprintf(cells[2], 64, "%.3f", (double)db_column_int64(st, 2) / 1000.0);
-    bool scored = !db_column_null(st, 12);
-    snprintf(cells[10], 64, "%s", scored ? col(st, 10) : "");
-    if (scored)
-        snprintf(cells[12], 64, "%.1f", db_column_double(st, 12));
-    else
-        cells[12][0] = 0;
-    snprintf(cells[13], 64, "%s", !scored ? "" : db_column_int(st, 13) ? "true" : "false");
-    snprintf(cells[14], 64, "%s", !scored ? "" : db_column_int(st, 14) ? "true" : "false");
+    struct cells c;
+    item_cells(it, &c);
     for (int i = 0; i < NCOLS; i++)
-        text[i] = col(st, i);
-    static const int formatted[] = {1, 2, 10, 12, 13, 14};
-    for (size_t k = 0; k < ES_ARRAY_LEN(formatted); k++)
-        text[formatted[k]] = cells[formatted[k]];
+        if (csv_cell(&x->out, c.text[i], i == NCOLS - 1))
+            return ES_ENOMEM;
+    return 0;
 }
 
 static ssize_t csv_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -158,20 +213,8 @@ static ssize_t csv_read(void *cls, uint64_t pos, char *buf, size_t max)
             x->out.len -= x->sent;
             x->sent = 0;
         }
-        int step = db_step(x->st);
-        if (step != DB_ROW) {
-            if (step != DB_DONE)
-                ES_ERROR("serve", "export: %s", db_errmsg(catalog_db(x->cat)));
-            x->done = true;
-            break;
-        }
-        char cells[NCOLS][64];
-        const char *text[NCOLS];
-        row_cells(x->st, cells, text);
-        for (int i = 0; i < NCOLS; i++)
-            if (csv_cell(&x->out, text[i], i == NCOLS - 1))
-                return MHD_CONTENT_READER_END_WITH_ERROR;
-        x->rows++;
+        if (export_batch(x) == ES_ENOMEM)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
     }
     size_t n = ES_MIN(max, x->out.len - x->sent);
     if (n == 0)
@@ -187,6 +230,7 @@ static enum MHD_Result export_csv(struct req *r)
     struct export *x = export_open(r, &res);
     if (!x)
         return res;
+    x->row = csv_row;
     const char *bom = http_arg(r, "bom");
     if (bom && strcmp(bom, "0") && strcmp(bom, "false"))
         es_buf_append(&x->out, "\xEF\xBB\xBF", 3); /* for Excel, which guesses otherwise */
@@ -208,50 +252,73 @@ static enum MHD_Result export_csv(struct req *r)
 
 #define XLSX_MAX_ROWS 1048576
 
+struct xlsx {
+    lxw_workbook *wb;
+    lxw_worksheet *ws;
+    lxw_format *bold, *when;
+    uint32_t row;
+    int sheet;
+};
+
+static int xlsx_row(struct export *x, const struct call_item *it)
+{
+    struct xlsx *w = x->sink;
+    if (w->row == XLSX_MAX_ROWS) { /* a sheet holds 1,048,576 rows: go on in the next */
+        char name[32];
+        snprintf(name, sizeof name, w->sheet ? "calls %d" : "calls", w->sheet + 1);
+        w->ws = workbook_add_worksheet(w->wb, name);
+        for (int i = 0; i < NCOLS; i++)
+            worksheet_write_string(w->ws, 0, (lxw_col_t)i, headers[i], w->bold);
+        w->row = 1;
+        w->sheet++;
+    }
+    struct cells c;
+    item_cells(it, &c);
+    const struct eval_brief *e = it->ev;
+    for (int i = 0; i < NCOLS; i++) {
+        lxw_col_t col = (lxw_col_t)i;
+        if (i == 1)
+            worksheet_write_unixtime(w->ws, w->row, col, it->call->started_at / 1000, w->when);
+        else if (i == 2)
+            worksheet_write_number(w->ws, w->row, col, (double)it->call->duration_ms / 1000.0,
+                                   NULL);
+        else if (i == 10 && e)
+            worksheet_write_number(w->ws, w->row, col, e->rubric_version, NULL);
+        else if (i == 12 && e)
+            worksheet_write_number(w->ws, w->row, col, e->score, NULL);
+        else if (i == 13 && e)
+            worksheet_write_boolean(w->ws, w->row, col, e->passed, NULL);
+        else if (i == 14 && e)
+            worksheet_write_boolean(w->ws, w->row, col, e->critical_failed, NULL);
+        else if (c.text[i][0])
+            worksheet_write_string(w->ws, w->row, col, c.text[i], NULL);
+    }
+    w->row++;
+    return 0;
+}
+
 static int xlsx_write(struct export *x, const char *path, const char *tmpdir)
 {
     lxw_workbook_options wo = {.constant_memory = LXW_TRUE, .tmpdir = (char *)tmpdir};
-    lxw_workbook *wb = workbook_new_opt(path, &wo);
-    if (!wb)
+    struct xlsx w = {.wb = workbook_new_opt(path, &wo), .row = XLSX_MAX_ROWS};
+    if (!w.wb)
         return ES_EINVAL;
-    lxw_format *bold = workbook_add_format(wb), *when = workbook_add_format(wb);
-    format_set_bold(bold);
-    format_set_num_format(when, "yyyy-mm-dd hh:mm:ss");
-    lxw_worksheet *ws = NULL;
-    uint32_t row = XLSX_MAX_ROWS;
-    int sheet = 0;
-    for (;;) {
-        if (row == XLSX_MAX_ROWS) { /* a sheet holds 1,048,576 rows: go on in the next */
-            char name[32];
-            snprintf(name, sizeof name, sheet ? "calls %d" : "calls", sheet + 1);
-            ws = workbook_add_worksheet(wb, name);
-            for (int i = 0; i < NCOLS; i++)
-                worksheet_write_string(ws, 0, (lxw_col_t)i, headers[i], bold);
-            row = 1;
-            sheet++;
-        }
-        int step = db_step(x->st);
-        if (step != DB_ROW)
-            break;
-        struct db_stmt *st = x->st;
-        for (int i = 0; i < NCOLS; i++) {
-            lxw_col_t c = (lxw_col_t)i;
-            bool null = db_column_null(st, i);
-            if (i == 1)
-                worksheet_write_unixtime(ws, row, c, db_column_int64(st, 1) / 1000, when);
-            else if (i == 2)
-                worksheet_write_number(ws, row, c, (double)db_column_int64(st, 2) / 1000.0, NULL);
-            else if ((i == 10 || i == 12) && !null)
-                worksheet_write_number(ws, row, c, db_column_double(st, i), NULL);
-            else if ((i == 13 || i == 14) && !null)
-                worksheet_write_boolean(ws, row, c, db_column_int(st, i), NULL);
-            else if (!null && col(st, i)[0])
-                worksheet_write_string(ws, row, c, col(st, i), NULL);
-        }
-        row++;
-        x->rows++;
+    w.bold = workbook_add_format(w.wb);
+    w.when = workbook_add_format(w.wb);
+    format_set_bold(w.bold);
+    format_set_num_format(w.when, "yyyy-mm-dd hh:mm:ss");
+    x->row = xlsx_row;
+    x->sink = &w;
+    int rc = 0;
+    while (!x->done && !rc)
+        rc = export_batch(x);
+    if (w.row == XLSX_MAX_ROWS) { /* no rows: the sheet with its header still */
+        w.ws = workbook_add_worksheet(w.wb, "calls");
+        for (int i = 0; i < NCOLS; i++)
+            worksheet_write_string(w.ws, 0, (lxw_col_t)i, headers[i], w.bold);
     }
-    return workbook_close(wb) == LXW_NO_ERROR ? 0 : ES_EINVAL;
+    int closed = workbook_close(w.wb) == LXW_NO_ERROR ? 0 : ES_EINVAL;
+    return rc ? rc : closed;
 }
 
 static enum MHD_Result export_xlsx(struct req *r)
@@ -292,11 +359,9 @@ static enum MHD_Result export_xlsx(struct req *r)
     return http_queue(r, 200, resp);
 }
 
-enum MHD_Result api_export(struct req *r)
+/* The filters go into the audit row before a byte is sent: no row, no export. */
+static bool audited(struct req *r, const char *action)
 {
-    if (r->user.role == ROLE_OPERATOR)
-        return http_error(r, 403, "exports are for supervisors, compliance staff and admins");
-    /* the filters go into the audit log; they hold no secrets */
     json_t *f = json_object();
     static const char *const keys[] = {"from",        "to",     "operator",  "direction",
                                        "disposition", "scored", "min_score", "max_score",
@@ -304,14 +369,24 @@ enum MHD_Result api_export(struct req *r)
     for (size_t i = 0; i < ES_ARRAY_LEN(keys); i++)
         if (http_arg(r, keys[i]))
             json_object_set_new(f, keys[i], json_string(http_arg(r, keys[i])));
-    char *detail = json_dumps(f, JSON_COMPACT);
+    char *detail = json_dumps(f, JSON_COMPACT); /* filters hold no secrets */
     json_decref(f);
     struct es_err err = {{0}};
-    int rc =
-        review_audit(r->w->rv, r->user.name,
-                     r->route.id == R_EXPORT_CSV ? "export.csv" : "export.xlsx", "", detail, &err);
+    int rc = review_audit(r->w->rv, r->user.name, action, "", detail, &err);
     free(detail);
-    if (rc) /* no row, no export */
+    return rc == 0;
+}
+
+enum MHD_Result api_export_csv(struct req *r)
+{
+    if (!audited(r, "export.csv"))
         return http_error(r, 503, "the audit log cannot be written; try again");
-    return r->route.id == R_EXPORT_CSV ? export_csv(r) : export_xlsx(r);
+    return export_csv(r);
+}
+
+enum MHD_Result api_export_xlsx(struct req *r)
+{
+    if (!audited(r, "export.xlsx"))
+        return http_error(r, 503, "the audit log cannot be written; try again");
+    return export_xlsx(r);
 }

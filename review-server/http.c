@@ -161,8 +161,6 @@ static void worker_free(void *p)
     struct worker *w = p;
     if (!w)
         return;
-    for (int i = 0; i < WORKER_STMT_CACHE; i++)
-        db_finalize(w->cache[i].st);
     review_store_close(w->rv);
     followup_close(w->fu);
     analytics_close(w->an);
@@ -224,11 +222,6 @@ static void authenticate(struct req *r)
     }
 }
 
-static bool is_page(enum route_id id)
-{
-    return id >= R_PAGE_ROOT && id < R_ASSET; /* the pages come last, before the assets */
-}
-
 static bool changes_state(const char *method)
 {
     return strcmp(method, "GET") && strcmp(method, "HEAD");
@@ -247,120 +240,48 @@ enum MHD_Result http_redirect(struct req *r, const char *to)
 
 /* ---- dispatch ----------------------------------------------------------------------- */
 
+/* The handler, and the route table's audit promise kept: a route marked as
+ * audited that answers 2xx without an audit row is logged as a bug. */
+static enum MHD_Result run(struct req *r, const struct route_def *d)
+{
+    uint64_t before = review_audit_appended(r->w->rv);
+    enum MHD_Result res = d->handler(r);
+    if (d->audited == AUDIT_EACH && r->status >= 200 && r->status < 300 && !r->unchanged &&
+        review_audit_appended(r->w->rv) == before)
+        ES_ERROR("serve", "%s %s answered %u without an audit row", d->method, d->path, r->status);
+    return res;
+}
+
+/* Who the caller is, and whether the route is for them: the route table's
+ * auth and roles, checked here for every route. */
 static enum MHD_Result dispatch(struct req *r)
 {
-    enum route_id id = r->route.id;
-    if (id == R_SESSION_CREATE)
-        return api_session(r);
-    if (id == R_METRICS) /* Prometheus: an API token, no session */
-        return api_metrics(r);
-    if (id == R_RECORDING_CONTROL) /* an agent desktop or CRM: an API token */
-        return api_recording_control(r);
-    authenticate(r);
-    if (!r->authed) {
-        if (is_page(id) && id != R_PAGE_LOGIN && id != R_PAGE_ROOT)
-            return http_redirect(r, "/login");
-        if (!is_page(id) && id != R_ASSET && id != R_RECORDINGS)
-            return http_error(r, 401, "not logged in");
+    const struct route_def *d = r->route.def;
+    if (d->auth == AUTH_TOKEN) {
+        if (!http_api_token(r, r->token_name))
+            return http_error(r, 401, "an API token is required (Authorization: Bearer TOKEN)");
+        return run(r, d);
     }
-    /* a state change must carry the session's CSRF token in X-CSRF-Token */
-    if (r->authed && changes_state(r->method) && id != R_RECORDINGS) {
-        const char *t = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
-        if (!t || !review_token_equal(t, r->csrf))
-            return http_error(r, 403, "missing or wrong X-CSRF-Token header");
+    if (d->auth != AUTH_NONE)
+        authenticate(r);
+    if (d->auth == AUTH_SESSION) {
+        if (!r->authed)
+            return d->page ? http_redirect(r, "/login") : http_error(r, 401, "not logged in");
+        if (!(d->roles & WHO(r->user.role))) {
+            if (d->page) /* a page that is not for this user: their own home instead */
+                return http_redirect(r, http_home(r));
+            char who[128];
+            route_who(d, who, sizeof who);
+            return http_error(r, 403, "%s %s is for %s", d->method, d->path, who);
+        }
+        /* a state change must carry the session's CSRF token in X-CSRF-Token */
+        if (changes_state(r->method)) {
+            const char *t = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
+            if (!t || !review_token_equal(t, r->csrf))
+                return http_error(r, 403, "missing or wrong X-CSRF-Token header");
+        }
     }
-    switch (id) {
-    case R_SESSION_DELETE:
-    case R_SESSION_GET:
-    case R_SESSION_PASSWORD:
-        return api_session(r);
-    case R_CALLS:
-        return api_calls(r);
-    case R_CALL:
-        return api_call(r);
-    case R_CALL_AUDIO:
-        return api_call_audio(r);
-    case R_CALL_PEAKS:
-        return api_call_peaks(r);
-    case R_CALL_REDACT:
-        return api_call_redact(r);
-    case R_EVAL_CREATE:
-    case R_CALL_EVALS:
-    case R_EVALS:
-    case R_EVAL:
-    case R_EVAL_ACK:
-    case R_EVAL_DISPUTE:
-    case R_EVAL_RESOLVE:
-    case R_EVAL_SUBMIT:
-    case R_EVAL_EDIT:
-    case R_EVAL_COMMENT:
-        return api_eval(r);
-    case R_REPORT_ERRORS:
-    case R_REPORT_SCORES:
-    case R_RUBRICS:
-    case R_AUDIT:
-    case R_SCORE_PREVIEW:
-    case R_QUEUE:
-        return api_reports(r);
-    case R_EXPORT_CSV:
-    case R_EXPORT_XLSX:
-        return api_export(r);
-    case R_USERS:
-    case R_USER_ADD:
-    case R_USER_DISABLE:
-    case R_USER_ENABLE:
-    case R_USER_PASSWORD:
-    case R_RUBRIC_IMPORT:
-    case R_TOKENS:
-    case R_TOKEN_ADD:
-    case R_TOKEN_REVOKE:
-        return api_admin(r);
-    case R_ASSET:
-    case R_PAGE_ROOT:
-    case R_PAGE_LOGIN:
-    case R_PAGE_CALLS:
-    case R_PAGE_CALL:
-    case R_PAGE_FEEDBACK:
-    case R_PAGE_ERRORS:
-    case R_PAGE_QUEUE:
-    case R_PAGE_ANALYTICS:
-    case R_PAGE_PRESENCE:
-    case R_PAGE_STAFFING:
-    case R_PAGE_ADMIN:
-    case R_PAGE_MISSED:
-    case R_PAGE_COMPLIANCE:
-    case R_PAGE_PROGRESS:
-    case R_PAGE_CALIBRATION:
-        return pages(r);
-    case R_OP_PROGRESS:
-    case R_OP_GOAL_ADD:
-    case R_CAL_LIST:
-    case R_CAL_CREATE:
-    case R_CAL_REPORT:
-    case R_CAL:
-    case R_CAL_ANSWERS:
-    case R_CAL_REFERENCE:
-        return api_coaching(r);
-    case R_SUBJECT:
-    case R_SUBJECT_EXPORT:
-    case R_SUBJECT_ERASE:
-        return api_subject(r);
-    case R_AN_CALLS:
-    case R_AN_PRESENCE:
-    case R_AN_TIMELINE:
-    case R_AN_STAFFING:
-    case R_AN_ERLANG:
-        return api_analytics(r);
-    case R_MISSED:
-    case R_MISSED_CLAIM:
-    case R_MISSED_CLOSE:
-    case R_MISSED_REPORT:
-    case R_NOTIFICATIONS:
-    case R_NOTIFICATION_RETRY:
-        return api_missed(r);
-    default:
-        return http_error(r, 404, "not here yet");
-    }
+    return run(r, d);
 }
 
 /* POST /recordings authenticates with an API token before any byte of the
@@ -372,7 +293,7 @@ static enum MHD_Result recordings_start(struct req *r, const char *content_lengt
     r->w = worker_get(r->srv);
     if (!r->w)
         return http_error(r, 503, "the catalog cannot be opened");
-    if (!http_api_token(r, r->token_name))
+    if (!http_api_token(r, r->token_name)) /* before a byte of the body */
         return http_error(r, 401, "an API token is required (Authorization: Bearer TOKEN)");
     /* announced too big: refused before a byte is read; a chunked body that
      * announces nothing is counted as it comes (upload_feed) */
@@ -411,7 +332,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (rc)
             return http_error(r, 405, "%s is not allowed here", method);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (r->route.id == R_RECORDINGS)
+        if (r->route.def->handler == api_recordings) /* the one route that streams its body */
             return recordings_start(r, cl);
         if (cl && strtoull(cl, NULL, 10) > HTTP_MAX_BODY)
             return http_error(r, 413, "the body is larger than %d bytes", HTTP_MAX_BODY);
@@ -445,7 +366,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (r->too_big)
         return http_error(r, 413, "the body is larger than %d bytes", HTTP_MAX_BODY);
     if (r->upload)
-        return api_recordings(r);
+        return run(r, r->route.def);
     r->w = worker_get(srv);
     if (!r->w)
         return http_error(r, 503, "the catalog cannot be opened");

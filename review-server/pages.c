@@ -55,51 +55,27 @@ static enum MHD_Result send_asset(struct req *r, const char *name)
     return http_queue(r, 200, resp);
 }
 
-enum MHD_Result pages(struct req *r)
+const char *http_home(const struct req *r)
 {
-    const char *home = r->user.role == ROLE_OPERATOR ? "/feedback" : "/calls";
-    switch (r->route.id) {
-    case R_ASSET:
-        return send_asset(r, r->route.arg);
-    case R_PAGE_ROOT:
-        return http_redirect(r, r->authed ? home : "/login");
-    case R_PAGE_LOGIN:
-        return r->authed ? http_redirect(r, home) : send_asset(r, "login.html");
-    case R_PAGE_CALLS:
-        return send_asset(r, "calls.html");
-    case R_PAGE_CALL:
-        return send_asset(r, "call.html");
-    case R_PAGE_FEEDBACK:
-        return send_asset(r, "feedback.html");
-    case R_PAGE_ERRORS:
-        return send_asset(r, "errors.html");
-    case R_PAGE_QUEUE:
-        return send_asset(r, "queue.html");
-    case R_PAGE_ANALYTICS:
-        return send_asset(r, "analytics.html");
-    case R_PAGE_PRESENCE:
-        return send_asset(r, "presence.html");
-    case R_PAGE_STAFFING:
-        return send_asset(r, "staffing.html");
-    case R_PAGE_MISSED:
-        return send_asset(r, "missed.html");
-    case R_PAGE_COMPLIANCE:
-        if (r->user.role != ROLE_ADMIN && r->user.role != ROLE_COMPLIANCE)
-            return http_redirect(r, home);
-        return send_asset(r, "compliance.html");
-    case R_PAGE_PROGRESS:
-        if (r->user.role == ROLE_COMPLIANCE)
-            return http_redirect(r, home);
-        return send_asset(r, "progress.html");
-    case R_PAGE_CALIBRATION:
-        if (r->user.role != ROLE_SUPERVISOR && r->user.role != ROLE_ADMIN)
-            return http_redirect(r, home);
-        return send_asset(r, "calibration.html");
-    case R_PAGE_ADMIN:
-        if (r->user.role != ROLE_ADMIN && r->user.role != ROLE_COMPLIANCE)
-            return http_redirect(r, home);
-        return send_asset(r, "admin.html");
-    default:
-        return http_error(r, 404, "no such page");
-    }
+    return r->user.role == ROLE_OPERATOR ? "/feedback" : "/calls";
+}
+
+enum MHD_Result page_root(struct req *r)
+{
+    return http_redirect(r, r->authed ? http_home(r) : "/login");
+}
+
+enum MHD_Result page_login(struct req *r)
+{
+    return r->authed ? http_redirect(r, http_home(r)) : send_asset(r, "login.html");
+}
+
+enum MHD_Result page_asset(struct req *r)
+{
+    return send_asset(r, r->route.arg);
+}
+
+enum MHD_Result page_send(struct req *r)
+{
+    return send_asset(r, r->route.def->page);
 }

@@ -73,6 +73,8 @@ int review_audit(struct review_store *s, const char *actor, const char *action, 
  * key (the same number gives the same 32 hex digits; the log never holds the
  * number, so an erasure leaves nothing of it behind). */
 int review_subject_ref(struct review_store *s, const char *e164, char out[33]);
+/* The rows appended through this handle so far. */
+uint64_t review_audit_appended(const struct review_store *s);
 /* Writes the anchor file for the last row appended, if it was committed. */
 void review_audit_anchor(struct review_store *s);
 struct review_audit_filter {
@@ -131,96 +133,20 @@ int review_token_list(struct review_store *s, int (*cb)(void *ud, const struct r
                       void *ud);
 
 /* ---- HTTP routing (the parsers of request lines and Range headers) -------- */
-enum route_id {
-    R_NONE,
-    R_SESSION_CREATE,
-    R_SESSION_DELETE,
-    R_SESSION_GET,
-    R_SESSION_PASSWORD,
-    R_CALLS,
-    R_CALL,
-    R_CALL_AUDIO,
-    R_CALL_PEAKS,
-    R_CALL_REDACT,
-    R_CALL_EVALS,
-    R_EVAL_CREATE,
-    R_EVALS,
-    R_EVAL,
-    R_EVAL_ACK,
-    R_EVAL_DISPUTE,
-    R_EVAL_RESOLVE,
-    R_EVAL_SUBMIT,
-    R_EVAL_EDIT,
-    R_EVAL_COMMENT,
-    R_RUBRICS,
-    R_SCORE_PREVIEW,
-    R_QUEUE,
-    R_REPORT_ERRORS,
-    R_REPORT_SCORES,
-    R_EXPORT_CSV,
-    R_EXPORT_XLSX,
-    R_AUDIT,
-    R_RECORDINGS,
-    R_USERS,
-    R_USER_ADD,
-    R_USER_DISABLE,
-    R_USER_ENABLE,
-    R_USER_PASSWORD,
-    R_RUBRIC_IMPORT,
-    R_TOKENS,
-    R_TOKEN_ADD,
-    R_TOKEN_REVOKE,
-    R_AN_CALLS,
-    R_AN_PRESENCE,
-    R_AN_TIMELINE,
-    R_AN_STAFFING,
-    R_AN_ERLANG,
-    R_MISSED,
-    R_MISSED_CLAIM,
-    R_MISSED_CLOSE,
-    R_MISSED_REPORT,
-    R_NOTIFICATIONS,
-    R_NOTIFICATION_RETRY,
-    R_METRICS,
-    R_SUBJECT,
-    R_SUBJECT_EXPORT,
-    R_SUBJECT_ERASE,
-    R_RECORDING_CONTROL,
-    R_OP_PROGRESS,
-    R_OP_GOAL_ADD,
-    R_CAL_LIST,
-    R_CAL_CREATE,
-    R_CAL_REPORT,
-    R_CAL,
-    R_CAL_ANSWERS,
-    R_CAL_REFERENCE,
-    R_PAGE_ROOT,
-    R_PAGE_LOGIN,
-    R_PAGE_CALLS,
-    R_PAGE_CALL,
-    R_PAGE_FEEDBACK,
-    R_PAGE_ERRORS,
-    R_PAGE_QUEUE,
-    R_PAGE_ANALYTICS,
-    R_PAGE_PRESENCE,
-    R_PAGE_STAFFING,
-    R_PAGE_ADMIN,
-    R_PAGE_MISSED,
-    R_PAGE_COMPLIANCE,
-    R_PAGE_PROGRESS,
-    R_PAGE_CALIBRATION,
-    R_ASSET,
-    R_COUNT
-};
+struct route_def; /* one row of the route table (route.c; http_int.h has its fields) */
 struct route {
-    enum route_id id;
-    char arg[REVIEW_NAME_LEN]; /* the {id}, {n} or {name} of the path, or an asset's file name */
+    const struct route_def *def;
+    char arg[REVIEW_NAME_LEN]; /* the {id}, {n}, {name} or {file} of the path */
 };
-/* ES_ENOTFOUND: no such path (404); ES_EUNSUPP: the path exists but not for
- * this method (405). */
-/* A route's path pattern ("/api/v1/calls/{id}"), for the metrics' labels. */
-const char *route_pattern(enum route_id id);
+/* 0 with r filled; ES_ENOTFOUND: no such path (404); ES_EUNSUPP: the path
+ * exists but not for this method (405). */
 int route_match(const char *method, const char *path, size_t len, struct route *r);
+/* The table, for metrics, documentation and tests. */
+size_t route_count(void);
+const struct route_def *route_at(size_t i); /* NULL past the end */
+size_t route_index(const struct route_def *d);
+const char *route_method(const struct route_def *d);
+const char *route_path(const struct route_def *d); /* "/api/v1/calls/{id}" */
 /* One byte range of a file of size bytes: 0 with [start, end] inclusive;
  * ES_ENOTFOUND for several ranges (serve the whole file); ES_EINVAL for a
  * malformed or unsatisfiable one (416). */

@@ -44,6 +44,7 @@ struct review_store {
     char key_path[4200], anchor_path[4200];
     int64_t pending_id; /* a row appended, not yet known to be committed */
     char pending_mac[65];
+    uint64_t appended; /* rows this handle has appended (for the route table's audit check) */
 };
 
 /* Loads the audit key (made on first use; refused if missing while keyed rows exist). */

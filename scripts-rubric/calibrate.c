@@ -105,12 +105,11 @@ int calib_create(struct rubric_store *s, const char *call_id, const char *rubric
             if (!strcmp(reviewers[i], reviewers[j]))
                 return es_seterr(err, ES_EINVAL, "reviewer %s is named twice", reviewers[i]);
     }
-    struct db_stmt *st = rstore_stmt(s, RS_CALL);
-    db_bind_text(st, 1, call_id, -1);
-    int found = db_step(st) == DB_ROW;
-    db_reset(st);
-    if (!found)
-        return es_seterr(err, ES_ENOTFOUND, "no call %s", call_id);
+    struct rstore_call k = {.tags = NULL};
+    int found = rstore_call(s, call_id, &k, err);
+    json_decref(k.tags);
+    if (found)
+        return found;
     const struct rubric *r;
     int rc = rstore_rubric(s, rubric_id, rubric_version, &r, err);
     if (rc)
@@ -120,7 +119,7 @@ int calib_create(struct rubric_store *s, const char *call_id, const char *rubric
     bool outer;
     if (catalog_tx_begin(s->db, &outer))
         return rstore_db_error(s, "calibration", err);
-    st = rstore_stmt(s, RS_CAL_CREATE);
+    struct db_stmt *st = rstore_stmt(s, RS_CAL_CREATE);
     db_bind_text(st, 1, id_out, -1);
     db_bind_text(st, 2, call_id, -1);
     db_bind_text(st, 3, r->id, -1);

@@ -166,31 +166,6 @@ static int insert_comment(struct rubric_store *s, int64_t n, const struct rubric
 
 /* ---- create --------------------------------------------------------------- */
 
-struct call_facts {
-    char operator_[ARCHIVE_FIELD_LEN];
-    int64_t started_at, duration_ms;
-    json_t *tags;
-};
-
-static int call_facts(struct rubric_store *s, const char *call_id, struct call_facts *f,
-                      struct es_err *err)
-{
-    struct db_stmt *st = rstore_stmt(s, RS_CALL);
-    db_bind_text(st, 1, call_id, -1);
-    int step = db_step(st);
-    if (step != DB_ROW) {
-        db_reset(st);
-        return step == DB_DONE ? es_seterr(err, ES_ENOTFOUND, "no call %.40s", call_id)
-                               : rstore_db_error(s, "get call", err);
-    }
-    snprintf(f->operator_, sizeof f->operator_, "%s", (const char *)db_column_text(st, 0));
-    f->started_at = db_column_int64(st, 1);
-    f->tags = json_loads((const char *)db_column_text(st, 2), 0, NULL);
-    f->duration_ms = db_column_int64(st, 3);
-    db_reset(st);
-    return 0;
-}
-
 static bool valid_name(const char *who)
 {
     return who && who[0] && strlen(who) < ARCHIVE_FIELD_LEN;
@@ -204,8 +179,8 @@ int eval_create(struct rubric_store *s, const struct eval_new *e, char *id_out, 
     int rc = rstore_rubric(s, e->rubric_id, e->rubric_version, &r, err);
     if (rc)
         return rc;
-    struct call_facts f = {.tags = NULL};
-    rc = call_facts(s, e->call_id, &f, err);
+    struct rstore_call f = {.tags = NULL};
+    rc = rstore_call(s, e->call_id, &f, err);
     if (rc)
         return rc;
     json_t *tags = e->tags ? json_incref((json_t *)e->tags) : json_incref(f.tags);
@@ -294,12 +269,18 @@ static int eval_extra(struct rubric_store *s, int64_t n, struct eval_extra *x, s
         db_reset(st);
         return rstore_db_error(s, "read evaluation", err);
     }
-    x->tags = json_loads((const char *)db_column_text(st, 0), 0, NULL);
+    bool own_tags = !db_column_null(st, 0);
+    char call_id[ES_ID_LEN];
+    snprintf(call_id, sizeof call_id, "%s", (const char *)db_column_text(st, 3));
+    x->tags = own_tags ? json_loads((const char *)db_column_text(st, 0), 0, NULL) : NULL;
     x->comment = strdup((const char *)db_column_text(st, 1));
     x->noutcomes = ES_MIN(db_column_bytes(st, 2), RUBRIC_MAX_ITEMS);
     if (x->noutcomes > 0)
         memcpy(x->outcomes, db_column_blob(st, 2), (size_t)x->noutcomes);
     db_reset(st);
+    struct rstore_call k = {.tags = NULL};
+    if (!own_tags && !rstore_call(s, call_id, &k, err)) /* scored before tags were kept */
+        x->tags = k.tags;
     if (!x->comment) {
         json_decref(x->tags);
         return ES_ENOMEM;
@@ -471,8 +452,8 @@ int eval_comment_add(struct rubric_store *s, const char *eval_id, const struct e
     rc = rstore_rubric(s, row.rubric_id, row.rubric_version, &r, err);
     if (rc)
         return rc;
-    struct call_facts f = {.tags = NULL};
-    rc = call_facts(s, row.call_id, &f, err);
+    struct rstore_call f = {.tags = NULL};
+    rc = rstore_call(s, row.call_id, &f, err);
     json_decref(f.tags);
     if (rc)
         return rc;

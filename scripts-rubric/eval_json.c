@@ -131,9 +131,18 @@ static json_t *scored_tags(struct rubric_store *s, int64_t n)
     struct db_stmt *st = rstore_stmt(s, RS_EVAL_EXTRA);
     db_bind_int64(st, 1, n);
     json_t *tags = NULL;
-    if (db_step(st) == DB_ROW && !db_column_null(st, 0))
-        tags = json_loads((const char *)db_column_text(st, 0), 0, NULL);
+    char call_id[ES_ID_LEN] = "";
+    if (db_step(st) == DB_ROW) {
+        if (!db_column_null(st, 0))
+            tags = json_loads((const char *)db_column_text(st, 0), 0, NULL);
+        else
+            snprintf(call_id, sizeof call_id, "%s", (const char *)db_column_text(st, 3));
+    }
     db_reset(st);
+    struct rstore_call k = {.tags = NULL};
+    struct es_err err;
+    if (call_id[0] && !rstore_call(s, call_id, &k, &err)) /* scored before tags were kept */
+        tags = k.tags;
     return tags;
 }
 

@@ -214,6 +214,76 @@ static int flush_operator(const char *op, struct picked *pick, int npick,
     return 0;
 }
 
+struct sample {
+    struct picked *pick;
+    int n;
+    uint64_t seed, state;
+    int64_t seen;
+    char op[ARCHIVE_FIELD_LEN];
+    char (*evaluated)[ES_ID_LEN]; /* sorted */
+    size_t nev, cap;
+    int (*cb)(void *, const char *, const char *, int64_t);
+    void *ud;
+};
+
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* reservoir sampling per operator over calls in id order: reproducible for a seed */
+static int sample_call(void *ud, const char *o, const char *id, int64_t started_at)
+{
+    struct sample *x = ud;
+    if (bsearch(id, x->evaluated, x->nev, sizeof *x->evaluated, cmp_id))
+        return 0; /* evaluated (or a draft begun): not for the queue */
+    if (strcmp(o, x->op)) {
+        if (x->seen && flush_operator(x->op, x->pick, (int)ES_MIN(x->seen, x->n), x->cb, x->ud))
+            return 1;
+        snprintf(x->op, sizeof x->op, "%s", o);
+        x->seen = 0;
+        x->state = x->seed;
+    }
+    int64_t slot =
+        x->seen < x->n ? x->seen : (int64_t)(splitmix64(&x->state) % (uint64_t)(x->seen + 1));
+    x->seen++;
+    if (slot < x->n) {
+        snprintf(x->pick[slot].id, sizeof x->pick[slot].id, "%s", id);
+        x->pick[slot].started_at = started_at;
+    }
+    return 0;
+}
+
+/* The calls of the window that have an evaluation, sorted for bsearch. */
+static int evaluated_in(struct rubric_store *s, const struct report_window *w, struct sample *x,
+                        struct es_err *err)
+{
+    struct db_stmt *st = rstore_stmt(s, RS_EVALUATED_IN);
+    db_bind_int64(st, 1, w->since);
+    db_bind_int64(st, 2, w->until);
+    int step, rc = 0;
+    while (!rc && (step = db_step(st)) == DB_ROW) {
+        if (x->nev == x->cap) {
+            size_t cap = x->cap ? x->cap * 2 : 1024;
+            void *v = realloc(x->evaluated, cap * sizeof *x->evaluated);
+            if (!v) {
+                rc = ES_ENOMEM;
+                break;
+            }
+            x->evaluated = v;
+            x->cap = cap;
+        }
+        snprintf(x->evaluated[x->nev++], ES_ID_LEN, "%s", (const char *)db_column_text(st, 0));
+    }
+    db_reset(st);
+    if (rc)
+        return es_seterr(err, rc, "out of memory");
+    if (step != DB_DONE)
+        return rstore_db_error(s, "sample", err);
+    qsort(x->evaluated, x->nev, sizeof *x->evaluated, cmp_id);
+    return 0;
+}
+
 int report_sample(struct rubric_store *s, const struct report_window *w, int n, uint64_t seed,
                   int (*cb)(void *ud, const char *operator_, const char *call_id,
                             int64_t started_at),
@@ -221,38 +291,21 @@ int report_sample(struct rubric_store *s, const struct report_window *w, int n, 
 {
     if (n <= 0 || n > 10000)
         return es_seterr(err, ES_EINVAL, "sample size must be 1-10000");
-    struct picked *pick = calloc((size_t)n, sizeof *pick);
-    if (!pick)
+    struct sample x = {.n = n, .seed = seed, .state = seed, .cb = cb, .ud = ud};
+    x.pick = calloc((size_t)n, sizeof *x.pick);
+    if (!x.pick)
         return ES_ENOMEM;
-    struct db_stmt *st = rstore_stmt(s, w->operator_ ? RS_SAMPLE_OP : RS_SAMPLE);
-    db_bind_int64(st, 1, w->since);
-    db_bind_int64(st, 2, w->until);
-    bind_operator(st, 3, w->operator_);
-    char op[ARCHIVE_FIELD_LEN] = "";
-    int64_t seen = 0;
-    uint64_t state = seed;
-    int step = DB_DONE, stop = 0;
-    /* reservoir sampling per operator over calls in id order: reproducible for a seed */
-    while (!stop && (step = db_step(st)) == DB_ROW) {
-        const char *o = (const char *)db_column_text(st, 0);
-        if (strcmp(o, op)) {
-            if (seen)
-                stop = flush_operator(op, pick, (int)ES_MIN(seen, n), cb, ud);
-            snprintf(op, sizeof op, "%s", o);
-            seen = 0;
-            state = seed;
-        }
-        int64_t slot = seen < n ? seen : (int64_t)(splitmix64(&state) % (uint64_t)(seen + 1));
-        seen++;
-        if (slot < n) {
-            snprintf(pick[slot].id, sizeof pick[slot].id, "%s",
-                     (const char *)db_column_text(st, 1));
-            pick[slot].started_at = db_column_int64(st, 2);
-        }
+    int rc = evaluated_in(s, w, &x, err);
+    int stop = 0;
+    if (!rc) {
+        stop =
+            catalog_answered_by_operator(s->cat, w->since, w->until, w->operator_, sample_call, &x);
+        if (stop < 0)
+            rc = es_seterr(err, stop, "sample: %s", db_errmsg(s->db));
     }
-    if (!stop && seen)
-        flush_operator(op, pick, (int)ES_MIN(seen, n), cb, ud);
-    db_reset(st);
-    free(pick);
-    return stop || step == DB_DONE || step == DB_ROW ? 0 : rstore_db_error(s, "sample", err);
+    if (!rc && !stop && x.seen)
+        flush_operator(x.op, x.pick, (int)ES_MIN(x.seen, n), cb, ud);
+    free(x.pick);
+    free(x.evaluated);
+    return rc;
 }

@@ -255,6 +255,35 @@ int eval_erase_text(struct rubric_store *s, const char *call_id, int64_t *change
 int eval_list(struct rubric_store *s, const struct eval_filter *f,
               int (*cb)(void *ud, json_t *summary), void *ud);
 
+/* ---- a call's evaluation in lists of calls (eval_query.c) ---------------- */
+#define EVAL_QUERY_IDS 128 /* calls eval_newest_of takes at once */
+struct eval_brief {        /* a call's newest submitted evaluation; borrowed */
+    const char *call_id, *id, *status, *rubric_id, *reviewer;
+    int rubric_version;
+    double score;
+    bool passed, critical_failed;
+    int64_t call_started_at;
+    const char *error_tags; /* with_tags: space-separated, "" for none */
+};
+/* The newest submitted evaluation of each of the n calls that has one (in no
+ * particular order). cb returns non-zero to stop; that value is returned. */
+int eval_newest_of(struct rubric_store *s, const char *const *ids, size_t n, bool with_tags,
+                   int (*cb)(void *ud, const struct eval_brief *), void *ud, struct es_err *err);
+struct eval_call_query {
+    int64_t from, to;      /* the call's start, [from, to); 0 = open */
+    const char *operator_; /* NULL: any */
+    bool has_min, has_max;
+    double min_score, max_score;
+    const char *error_tag; /* NULL: any */
+    int64_t after_at;      /* keyset: calls after (after_at, after_id), newest first */
+    const char *after_id;  /* NULL: from the newest */
+};
+/* The calls whose newest submitted evaluation passes q, newest call first
+ * (call start, then call id, descending), at most limit (1 to 10000). */
+int eval_calls_query(struct rubric_store *s, const struct eval_call_query *q, int limit,
+                     bool with_tags, int (*cb)(void *ud, const struct eval_brief *), void *ud,
+                     struct es_err *err);
+
 /* ---- reports ------------------------------------------------------------ */
 struct report_window {
     int64_t since, until;  /* [since, until) over call start times, UTC ms */

@@ -41,7 +41,6 @@ enum rubric_stmt {
     RS_INSERT_VERSION,
     RS_GET_VERSION,
     RS_LIST,
-    RS_CALL,
     RS_INSERT_EVAL,
     RS_GET_EVAL,
     RS_UPDATE_EVAL,
@@ -86,15 +85,16 @@ enum rubric_stmt {
     RS_REPORT_OUTCOMES_OP,
     RS_REPORT_SCORES,
     RS_REPORT_SCORES_OP,
-    RS_SAMPLE,
-    RS_SAMPLE_OP,
+    RS_EVALUATED_IN,
     RS_COUNT
 };
 
 #define RUBRIC_CACHE 8
 struct rubric_store {
     struct db *db; /* the catalog's connection */
+    struct catalog *cat;
     struct db_stmt *st[RS_COUNT];
+    struct db_cache queries; /* eval_query.c: by filters in use and page size */
     /* recently used rubric versions, loaded once */
     struct rubric *cache[RUBRIC_CACHE];
     unsigned cache_next;
@@ -118,6 +118,14 @@ int rstore_eval_row(struct rubric_store *s, const char *id, struct eval_row *row
 
 struct db_stmt *rstore_stmt(struct rubric_store *s, enum rubric_stmt which);
 int rstore_db_error(struct rubric_store *s, const char *what, struct es_err *err);
+/* What an evaluation needs of its call, from the archive. */
+struct rstore_call {
+    char operator_[ARCHIVE_FIELD_LEN];
+    int64_t started_at, duration_ms;
+    json_t *tags; /* new reference, or NULL */
+};
+int rstore_call(struct rubric_store *s, const char *call_id, struct rstore_call *out,
+                struct es_err *err);
 int rstore_step_done(struct rubric_store *s, struct db_stmt *st, const char *what,
                      struct es_err *err);
 /* A stored version (0 = latest), loaded once and cached. Borrowed: valid until

@@ -185,7 +185,6 @@ static const char *const sql[RS_COUNT] = {
                 " FROM rubric_versions v WHERE v.version ="
                 " (SELECT max(version) FROM rubric_versions w WHERE w.rubric_id = v.rubric_id)"
                 " ORDER BY v.rubric_id",
-    [RS_CALL] = "SELECT operator, started_at, tags, duration_ms FROM calls WHERE id = ?1",
     [RS_INSERT_EVAL] =
         "INSERT INTO evaluations(id, call_id, operator, call_started_at, call_tags, reviewer,"
         " rubric_id, rubric_version, answers, comment, outcomes, score, passed, critical_failed,"
@@ -268,18 +267,11 @@ static const char *const sql[RS_COUNT] = {
         "SELECT operator, count(*), sum(passed), avg(score) FROM evaluations"
         " WHERE operator = ?3 AND call_started_at >= ?1 AND call_started_at < ?2"
         " AND status != 'draft' GROUP BY operator",
-    [RS_SAMPLE] = "SELECT c.operator, c.id, c.started_at FROM calls c"
-                  " WHERE c.started_at >= ?1 AND c.started_at < ?2 AND c.disposition = 'answered'"
-                  " AND c.operator != ''"
-                  " AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.call_id = c.id)"
-                  " ORDER BY c.operator, c.id",
-    [RS_SAMPLE_OP] = "SELECT c.operator, c.id, c.started_at FROM calls c"
-                     " WHERE c.operator = ?3 AND c.started_at >= ?1 AND c.started_at < ?2"
-                     " AND c.disposition = 'answered'"
-                     " AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.call_id = c.id)"
-                     " ORDER BY c.id",
-    [RS_EVAL_EXTRA] = "SELECT coalesce(e.call_tags, c.tags), e.comment, e.outcomes"
-                      " FROM evaluations e JOIN calls c ON c.id = e.call_id WHERE e.n = ?1",
+    /* calls with an evaluation (a draft too) in a window: left out of a sample */
+    [RS_EVALUATED_IN] = "SELECT DISTINCT call_id FROM evaluations"
+                        " WHERE call_started_at >= ?1 AND call_started_at < ?2 ORDER BY call_id",
+    [RS_EVAL_EXTRA] = "SELECT e.call_tags, e.comment, e.outcomes, e.call_id"
+                      " FROM evaluations e WHERE e.n = ?1",
     [RS_ITEM_DISPUTE_ADD] =
         "INSERT INTO evaluation_item_disputes(eval_n, item_id, reason, disputed_at, disputed_by)"
         " VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -387,6 +379,7 @@ int rubric_store_open(struct catalog *c, struct rubric_store **out, struct es_er
     if (!s)
         return ES_ENOMEM;
     s->db = catalog_db(c);
+    s->cat = c;
     for (int i = 0; i < RS_COUNT; i++) {
         if (db_prepare(s->db, sql[i], &s->st[i]) != 0) {
             rc = es_seterr(err, ES_EDB, "catalog: preparing rubric statement %d: %s", i,
@@ -405,6 +398,7 @@ void rubric_store_close(struct rubric_store *s)
         return;
     for (int i = 0; i < RS_COUNT; i++)
         db_finalize(s->st[i]);
+    db_cache_clear(&s->queries);
     for (int i = 0; i < RUBRIC_CACHE; i++)
         rubric_free(s->cache[i]);
     free(s);
@@ -566,4 +560,25 @@ int rstore_rubric(struct rubric_store *s, const char *id, int version, const str
     s->cache[slot] = r;
     *out = r;
     return 0;
+}
+
+int rstore_call(struct rubric_store *s, const char *call_id, struct rstore_call *out,
+                struct es_err *err)
+{
+    struct archive_call *k = malloc(sizeof *k);
+    struct archive_recording rec;
+    bool has;
+    int rc = k ? catalog_get(s->cat, call_id, k, &rec, &has) : ES_ENOMEM;
+    if (rc == ES_ENOTFOUND)
+        rc = es_seterr(err, rc, "no call %.40s", call_id);
+    else if (rc)
+        rc = es_seterr(err, rc, "get call %.40s: %s", call_id, db_errmsg(s->db));
+    if (!rc) {
+        snprintf(out->operator_, sizeof out->operator_, "%s", k->operator_);
+        out->started_at = k->started_at;
+        out->duration_ms = k->duration_ms;
+        out->tags = json_loads(k->tags, 0, NULL);
+    }
+    free(k);
+    return rc;
 }

@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *nul2 = memchr(path, 0, rest);
     size_t plen = nul2 ? (size_t)(nul2 - path) : rest;
     struct route r;
-    if (route_match(p, path, plen, &r) == 0 && r.id == R_NONE)
+    if (route_match(p, path, plen, &r) == 0 && (!r.def || strcmp(route_method(r.def), p)))
         __builtin_trap();
     if (nul2) {
         const char *range = nul2 + 1;

@@ -57,6 +57,6 @@ login sup
 check "a supervisor cannot reach a data subject (403)" test "$(curl -s -b jar-sup -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/api/v1/subject?number=%2B49305551234")" = 403
 check "the page sends a supervisor home" sh -c "curl -s -b jar-sup -o /dev/null -w '%{redirect_url}' http://127.0.0.1:$port/compliance | grep -q '/calls$'"
 check "logged out, the page asks for a login" sh -c "curl -s -o /dev/null -w '%{redirect_url}' http://127.0.0.1:$port/compliance | grep -q /login"
-check "find, export and erase are audited by the user, under a pseudonym" test "$(catq data "SELECT group_concat(actor || ':' || action, ' ') FROM (SELECT actor, action FROM audit WHERE action LIKE 'subject.%' ORDER BY id) x")" = "comp:subject.find comp:subject.export comp:subject.erase comp:subject.find"
+check "find, export, the erase preview (a look) and erase are audited by the user, under a pseudonym" test "$(catq data "SELECT group_concat(actor || ':' || action, ' ') FROM (SELECT actor, action FROM audit WHERE action LIKE 'subject.%' ORDER BY id) x")" = "comp:subject.find comp:subject.export comp:subject.find comp:subject.erase comp:subject.find"
 check "the audit chain holds" es -q audit verify
 finish

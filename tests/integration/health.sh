@@ -99,8 +99,8 @@ check "without a token: 401" test "$(curl -s -o /dev/null -w '%{http_code}' "$ba
 check "a session cookie is not enough: 401" test "$(curl -s -b jar -o /dev/null -w '%{http_code}' "$base/metrics")" = 401
 curl -s -H "Authorization: Bearer $token" "$base/metrics" > serve.prom
 check "serve's metrics pass promtool" promtool check metrics < serve.prom
-check "requests by route and code" grep -qE '^earshot_http_requests_total\{route="/metrics",code="401"\} 2$' serve.prom
-check "a latency histogram" grep -qE '^earshot_http_request_duration_seconds_bucket\{route="/api/v1/session",le="\+Inf"\} [1-9]' serve.prom
+check "requests by route and code" grep -qE '^earshot_http_requests_total\{method="GET",route="/metrics",code="401"\} 2$' serve.prom
+check "a latency histogram" grep -qE '^earshot_http_request_duration_seconds_bucket\{method="POST",route="/api/v1/session",le="\+Inf"\} [1-9]' serve.prom
 check "the recorder's last counters" grep -qE '^earshot_recorder_packets_total\{interface="lo"\} [1-9]' serve.prom
 check "the conditions firing" grep -q 'earshot_health_firing_since_seconds{condition="disk-low"}' serve.prom
 check "the calls" grep -qE '^earshot_calls\{disposition="answered"\} 1$' serve.prom

@@ -91,14 +91,15 @@ check "the foreign number is untouched" sh -c "'$EARSHOT' show ${ids[foreign]} -
 check "the PBX log's queue call lost the number, the other kept its own" test "$(catq data "SELECT group_concat(callid || '=' || caller, ' ') FROM (SELECT callid, caller FROM queue_calls ORDER BY callid) x")" = "q1= q2=+49309999999"
 check "the customer directory entry is gone, the other stays" test "$(catq data "SELECT group_concat(number) FROM customers")" = "+49309999999"
 check "verify stays green" es -q verify
-check "the audit log: find, export, erase under one pseudonym, never the number" python3 - <<'PY'
-import os, sys; sys.path.insert(0, os.environ["SRC"] + "/tests/tools"); import catalog
+check "the audit log: find, export, the dry run (a look), erase under one pseudonym, never the number" python3 - <<'PY'
+import json, os, sys; sys.path.insert(0, os.environ["SRC"] + "/tests/tools"); import catalog
 db = catalog.connect("data")
 rows = db.execute("SELECT action, target, detail FROM audit WHERE action LIKE 'subject.%' ORDER BY id").fetchall()
-assert [r[0] for r in rows] == ['subject.find', 'subject.export', 'subject.erase'], rows
+assert [r[0] for r in rows] == ['subject.find', 'subject.export', 'subject.find', 'subject.erase'], rows
+assert json.loads(rows[2][2])['dry_run'] is True, rows
 assert len({r[1] for r in rows}) == 1 and len(rows[0][1]) == 32, rows
 assert not any('1000000' in (r[1] + r[2]) for r in rows), rows
-assert 'request 2026-117' in rows[2][2]
+assert 'request 2026-117' in rows[3][2]
 PY
 check "the audit chain holds" es -q audit verify
 es subject find 0301000000 --json > after.jsonl

@@ -380,3 +380,31 @@ Test(db, interleaved_statements)
 {
     each_engine(interleaved_statements);
 }
+
+/* The statement cache: a kept statement comes back reset with its bindings
+ * cleared; the oldest goes once every slot is taken. */
+static void cached_statements(struct db *db)
+{
+    struct db_cache c = {0};
+    cr_assert_null(db_cache_get(&c, 7));
+    struct db_stmt *st = prep(db, "SELECT ?1");
+    db_cache_put(&c, 7, st);
+    db_bind_int64(st, 1, 42);
+    cr_assert_eq(db_step(st), DB_ROW);
+    cr_assert_eq(db_column_int64(st, 0), 42); /* left mid-way, still bound */
+    cr_assert_eq(db_cache_get(&c, 7), st);
+    cr_assert_eq(db_step(st), DB_ROW, "it runs again from the start");
+    cr_assert(db_column_null(st, 0), "the binding was cleared");
+    db_reset(st);
+    for (uint64_t k = 100; k < 100 + DB_CACHE_SLOTS; k++)
+        db_cache_put(&c, k, prep(db, "SELECT 1"));
+    cr_assert_null(db_cache_get(&c, 7), "the oldest made room");
+    cr_assert_not_null(db_cache_get(&c, 100 + DB_CACHE_SLOTS - 1));
+    db_cache_clear(&c);
+    cr_assert_null(db_cache_get(&c, 100));
+}
+
+Test(db, cached_statements)
+{
+    each_engine(cached_statements);
+}
