@@ -226,7 +226,7 @@ int catalog_add_tag(struct catalog *c, const char *id, const char *tag);
  * in keyset pages: the call list, the exports, anything that pages through
  * calls. Another module's conditions (a call's evaluation) are applied by
  * that module on the ids a page gives, never by joining its tables here. */
-#define CATALOG_QUERY_IDS 64    /* ids one query may name */
+#define CATALOG_QUERY_IDS 1000  /* ids one query may name */
 #define CATALOG_QUERY_MAX 10000 /* rows one query may give */
 struct catalog_call_query {
     int64_t from, to; /* started_at in [from, to); 0 = open */

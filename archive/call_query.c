@@ -20,7 +20,7 @@ enum {
     F_IDS,
     F_COUNT
 };
-#define IDS_PARAM 20 /* ?20 to ?83: the ids of F_IDS */
+#define IDS_PARAM 20 /* the ids of F_IDS, as a JSON array */
 
 static const char *const filter_sql[F_COUNT] = {
     [F_FROM] = " AND c.started_at >= ?1",
@@ -34,7 +34,8 @@ static const char *const filter_sql[F_COUNT] = {
     [F_AFTER] = " AND c.started_at <= ?8 AND (c.started_at < ?8 OR c.id < ?9)",
     /* attempts the PBX refused (scanners) only when asked for */
     [F_NOT_REJECTED] = " AND c.disposition != 'rejected'",
-    [F_IDS] = NULL, /* written out with its parameters */
+    /* one parameter however many ids: one plan, on both engines */
+    [F_IDS] = " AND c.id IN (SELECT value FROM json_each(?20))",
 };
 
 static const char cols[] =
@@ -68,13 +69,6 @@ static struct db_stmt *prepare(struct catalog *c, unsigned mask, bool rec, int l
     for (int f = 0; f < F_COUNT && !rc; f++)
         if ((mask & (1u << f)) && filter_sql[f])
             rc = es_buf_appendf(&sql, "%s", filter_sql[f]);
-    if (!rc && (mask & (1u << F_IDS))) {
-        rc = es_buf_appendf(&sql, " AND c.id IN (");
-        for (int i = 0; i < CATALOG_QUERY_IDS && !rc; i++)
-            rc = es_buf_appendf(&sql, "%s?%d", i ? ", " : "", IDS_PARAM + i);
-        if (!rc)
-            rc = es_buf_appendf(&sql, ")");
-    }
     if (!rc)
         rc = es_buf_appendf(&sql, " ORDER BY c.started_at DESC, c.id DESC LIMIT %d", limit);
     struct db_stmt *st = NULL;
@@ -108,7 +102,7 @@ static void bind_opt(struct db_stmt *st, int i, const char *v)
         db_bind_text_copy(st, i, v, -1);
 }
 
-static int bind(struct db_stmt *st, const struct catalog_call_query *q)
+static int bind(struct db_stmt *st, const struct catalog_call_query *q, struct es_buf *ids)
 {
     if (q->from)
         db_bind_int64(st, 1, q->from);
@@ -129,11 +123,11 @@ static int bind(struct db_stmt *st, const struct catalog_call_query *q)
         db_bind_int64(st, 8, q->after_at);
         db_bind_text_copy(st, 9, q->after_id, -1);
     }
-    for (size_t i = 0; q->ids && i < CATALOG_QUERY_IDS; i++) {
-        if (i < q->n_ids)
-            db_bind_text(st, IDS_PARAM + (int)i, q->ids[i], -1);
-        else
-            db_bind_null(st, IDS_PARAM + (int)i);
+    if (q->ids) {
+        int rc = es_json_id_array(ids, q->ids, q->n_ids);
+        if (rc)
+            return rc;
+        db_bind_text(st, IDS_PARAM, ids->data, (int)ids->len);
     }
     return 0;
 }
@@ -164,9 +158,13 @@ int catalog_calls_query(struct catalog *c, const struct catalog_call_query *q, i
     struct db_stmt *st = statement(c, q, limit);
     if (!st)
         return catalog_db_error(c, "prepare the call query");
-    int rc = bind(st, q);
-    if (rc)
+    struct es_buf ids;
+    es_buf_init(&ids, 1 << 20);
+    int rc = bind(st, q, &ids);
+    if (rc) {
+        es_buf_free(&ids);
         return rc;
+    }
     int step;
     while ((step = db_step(st)) == DB_ROW) {
         struct catalog_call_row r = {
@@ -189,6 +187,7 @@ int catalog_calls_query(struct catalog *c, const struct catalog_call_query *q, i
             break;
     }
     db_reset(st);
+    es_buf_free(&ids);
     if (rc)
         return rc;
     return step == DB_DONE ? 0 : catalog_db_error(c, "the call query");

@@ -142,6 +142,8 @@ int es_zip_close(struct es_zip *z);
 /* Appends s[0..n) as a JSON string: quotes, escapes, control bytes and < > & as
  * \u00XX, invalid UTF-8 replaced by U+FFFD, so the output is always valid JSON. */
 int es_json_string(struct es_buf *b, const char *s, size_t n);
+/* Appends n strings as one JSON array (ids handed to SQL as one parameter). */
+int es_json_id_array(struct es_buf *b, const char *const *ids, size_t n);
 
 /* ---- Prometheus text exposition -------------------------------------------- */
 /* es_prom_family once per metric, then its samples; labels are

@@ -65,3 +65,15 @@ int es_json_string(struct es_buf *b, const char *s, size_t n)
     }
     return rc ? rc : es_buf_append(b, "\"", 1);
 }
+
+int es_json_id_array(struct es_buf *b, const char *const *ids, size_t n)
+{
+    int rc = es_buf_append(b, "[", 1);
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (i)
+            rc = es_buf_append(b, ",", 1);
+        if (!rc)
+            rc = es_json_string(b, ids[i], strlen(ids[i]));
+    }
+    return rc ? rc : es_buf_append(b, "]", 1);
+}

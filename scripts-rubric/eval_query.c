@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IDS_PARAM 20 /* ?20 on: the call ids of eval_newest_of */
+#define IDS_PARAM 20 /* the call ids of eval_newest_of, as a JSON array */
 
 static const char cols[] =
     "SELECT e.call_id, e.id, e.status, e.rubric_id, e.rubric_version, e.reviewer, e.score,"
@@ -54,13 +54,10 @@ static struct db_stmt *prepare(struct rubric_store *s, unsigned key, int limit)
     es_buf_init(&sql, 8192);
     int rc = es_buf_appendf(&sql, "%s%s FROM evaluations e WHERE%s", cols,
                             key & KEY_TAGS ? tags_col : "", newest);
-    if (key & KEY_NEWEST_OF) {
+    if (key & KEY_NEWEST_OF) { /* one parameter however many ids: one plan, both engines */
         if (!rc)
-            rc = es_buf_appendf(&sql, " AND e.call_id IN (");
-        for (int i = 0; i < EVAL_QUERY_IDS && !rc; i++)
-            rc = es_buf_appendf(&sql, "%s?%d", i ? ", " : "", IDS_PARAM + i);
-        if (!rc)
-            rc = es_buf_appendf(&sql, ")");
+            rc = es_buf_appendf(&sql, " AND e.call_id IN (SELECT value FROM json_each(?%d))",
+                                IDS_PARAM);
     } else {
         for (int f = 0; f < F_COUNT && !rc; f++)
             if (key & (1u << f))
@@ -128,13 +125,15 @@ int eval_newest_of(struct rubric_store *s, const char *const *ids, size_t n, boo
     struct db_stmt *st = statement(s, KEY_NEWEST_OF | (with_tags ? KEY_TAGS : 0), 0);
     if (!st)
         return rstore_db_error(s, "prepare the evaluations of calls", err);
-    for (size_t i = 0; i < EVAL_QUERY_IDS; i++) {
-        if (i < n)
-            db_bind_text(st, IDS_PARAM + (int)i, ids[i], -1);
-        else
-            db_bind_null(st, IDS_PARAM + (int)i);
-    }
-    return rows(s, st, with_tags, cb, ud, err);
+    struct es_buf json;
+    es_buf_init(&json, 1 << 20);
+    int rc = es_json_id_array(&json, ids, n);
+    if (rc)
+        return es_seterr(err, rc, "out of memory");
+    db_bind_text(st, IDS_PARAM, json.data, (int)json.len);
+    rc = rows(s, st, with_tags, cb, ud, err);
+    es_buf_free(&json);
+    return rc;
 }
 
 int eval_calls_query(struct rubric_store *s, const struct eval_call_query *q, int limit,

@@ -256,7 +256,7 @@ int eval_list(struct rubric_store *s, const struct eval_filter *f,
               int (*cb)(void *ud, json_t *summary), void *ud);
 
 /* ---- a call's evaluation in lists of calls (eval_query.c) ---------------- */
-#define EVAL_QUERY_IDS 128 /* calls eval_newest_of takes at once */
+#define EVAL_QUERY_IDS 1000 /* calls eval_newest_of takes at once */
 struct eval_brief {        /* a call's newest submitted evaluation; borrowed */
     const char *call_id, *id, *status, *rubric_id, *reviewer;
     int rubric_version;

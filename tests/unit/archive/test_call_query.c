@@ -155,7 +155,8 @@ Test(call_query, only_the_ids_asked_for)
     const char *want[] = {ids[3], ids[30], ids[7], "01000000-0000-7000-8000-000000000000"};
     struct seen s = {0};
     struct catalog_call_query q = {.ids = want, .n_ids = 4};
-    cr_assert_eq(catalog_calls_query(cat, &q, CATALOG_QUERY_IDS, keep, &s), 0);
+    int qrc = catalog_calls_query(cat, &q, CATALOG_QUERY_IDS, keep, &s);
+    cr_assert_eq(qrc, 0, "%s", catalog_strerror(cat, qrc));
     cr_assert_eq(s.n, 2, "3 and 30; 7 is rejected, the last does not exist: %d", s.n);
     cr_expect_eq(index_of(s.id[0]), 30, "newest first");
     cr_expect_eq(index_of(s.id[1]), 3);
