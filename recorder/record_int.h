@@ -237,4 +237,27 @@ void rec_health_free(struct rec_health *h);
 char *rec_snapshot_json(const struct rec_snapshot *s);
 void rec_snapshot_metrics(const struct rec_snapshot *s, const char *source, struct es_buf *b);
 
+/* ---- the spool (spool.c): an append-only journal of typed records ------------- */
+struct spool_writer;
+/* Opens (creates, or appends to) a spool file. floor_bytes: free space to leave
+ * on its file system (0: no floor). */
+int spool_open(const char *path, uint64_t floor_bytes, struct spool_writer **out,
+               struct es_err *err);
+/* Buffers one record: 0; -ENOSPC below the floor; ES_ETOOBIG past 1 MiB; a write
+ * error of a buffer that was full (the record is not taken). */
+int spool_append(struct spool_writer *w, uint16_t type, const void *p, size_t n);
+int spool_flush(struct spool_writer *w); /* to the kernel */
+int spool_sync(struct spool_writer *w);  /* flushed and on disk */
+uint64_t spool_bytes(const struct spool_writer *w);
+int spool_close(struct spool_writer *w); /* flushes, not syncs */
+struct spool_reader;
+int spool_reader_open(const char *path, uint64_t from, struct spool_reader **out,
+                      struct es_err *err);
+/* The next record (borrowed until the next call): 0; ES_EAGAIN when none is
+ * complete yet (the end, or a torn tail); ES_ECORRUPT when the next one fails
+ * its check. The reader does not move past a record it did not give. */
+int spool_next(struct spool_reader *r, uint16_t *type, const void **p, size_t *n);
+uint64_t spool_reader_offset(const struct spool_reader *r);
+void spool_reader_close(struct spool_reader *r);
+
 #endif
