@@ -6,6 +6,7 @@
 #include "common/common.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,8 +38,8 @@ static void crc_init(void)
 
 uint32_t es_crc32(uint32_t crc, const void *p, size_t n)
 {
-    if (!crc_table[1])
-        crc_init();
+    static pthread_once_t once = PTHREAD_ONCE_INIT; /* the spool checks from two threads */
+    pthread_once(&once, crc_init);
     const uint8_t *b = p;
     crc = ~crc;
     while (n--)
