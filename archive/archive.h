@@ -235,7 +235,7 @@ struct catalog_call_query {
     const char *q;           /* the call's id, or part of caller, callee, customer, external id */
     int64_t after_at;        /* keyset: only calls after (after_at, after_id) in this order */
     const char *after_id;    /* NULL: from the newest */
-    const char *const *ids;  /* only these calls (at most CATALOG_QUERY_IDS), or NULL */
+    const char *const *ids; /* only these calls (at most CATALOG_QUERY_IDS, in no order), or NULL */
     size_t n_ids;
     bool with_recording; /* path and sha256 of the recording ("" without audio) */
 };

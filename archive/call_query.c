@@ -34,8 +34,7 @@ static const char *const filter_sql[F_COUNT] = {
     [F_AFTER] = " AND c.started_at <= ?8 AND (c.started_at < ?8 OR c.id < ?9)",
     /* attempts the PBX refused (scanners) only when asked for */
     [F_NOT_REJECTED] = " AND c.disposition != 'rejected'",
-    /* one parameter however many ids: one plan, on both engines */
-    [F_IDS] = " AND c.id IN (SELECT value FROM json_each(?20))",
+    [F_IDS] = NULL, /* a join, below */
 };
 
 static const char cols[] =
@@ -63,14 +62,19 @@ static struct db_stmt *prepare(struct catalog *c, unsigned mask, bool rec, int l
 {
     struct es_buf sql;
     es_buf_init(&sql, 8192);
-    int rc = es_buf_appendf(&sql, "%s%s FROM calls c%s WHERE 1 = 1", cols,
+    /* given ids: one JSON array parameter joined to the calls however many
+     * (one plan, both engines), in no particular order */
+    bool ids = mask & (1u << F_IDS);
+    int rc = es_buf_appendf(&sql, "%s%s FROM %s%s WHERE 1 = 1", cols,
                             rec ? ", coalesce(r.path, ''), coalesce(r.sha256, '')" : "",
+                            ids ? "json_each(?20) j JOIN calls c ON c.id = j.value" : "calls c",
                             rec ? " LEFT JOIN recordings r ON r.call_id = c.id" : "");
     for (int f = 0; f < F_COUNT && !rc; f++)
         if ((mask & (1u << f)) && filter_sql[f])
             rc = es_buf_appendf(&sql, "%s", filter_sql[f]);
     if (!rc)
-        rc = es_buf_appendf(&sql, " ORDER BY c.started_at DESC, c.id DESC LIMIT %d", limit);
+        rc = ids ? es_buf_appendf(&sql, " LIMIT %d", limit)
+                 : es_buf_appendf(&sql, " ORDER BY c.started_at DESC, c.id DESC LIMIT %d", limit);
     struct db_stmt *st = NULL;
     if (!rc && db_prepare(c->db, sql.data, &st))
         st = NULL;

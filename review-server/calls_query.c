@@ -155,6 +155,9 @@ struct kept_eval {
 };
 
 struct batch {
+    int examined; /* by evaluation: rows looked at, and the last one's key */
+    int64_t last_at;
+    char last_id[ES_ID_LEN];
     struct pool pool;
     struct kept_call *calls;
     struct kept_eval *evals;
@@ -316,7 +319,11 @@ static int batch_by_eval(struct walk *w, struct batch *b, int n)
                                  .error_tag = q->error_tag,
                                  .after_at = q->cursor_at,
                                  .after_id = q->cursor_id[0] ? q->cursor_id : NULL};
-    int rc = eval_calls_query(w->rs, &eq, n, q->for_export, keep_eval, b, w->err);
+    struct eval_page page;
+    int rc = eval_calls_query(w->rs, &eq, n, q->for_export, &page, keep_eval, b, w->err);
+    b->examined = page.rows;
+    b->last_at = page.last_at;
+    id_copy(b->last_id, page.last_id);
     for (int i = 0; !rc && i < b->nevals; i += CATALOG_QUERY_IDS) {
         char copy[CATALOG_QUERY_IDS][ES_ID_LEN];
         const char *ids[CATALOG_QUERY_IDS];
@@ -378,7 +385,10 @@ static int give(struct walk *w, const struct batch *b, bool by_eval, int *given,
         if (!rc && ++*given == max)
             rc = 1;
     }
-    if (i) { /* the next batch starts after the last row looked at */
+    if (by_eval && !rc && b->examined) { /* past the evaluations the query passed over too */
+        w->q->cursor_at = b->last_at;
+        id_copy(w->q->cursor_id, b->last_id);
+    } else if (i) { /* the next batch starts after the last row looked at */
         w->q->cursor_at = by_eval ? b->evals[i - 1].call_started_at : b->calls[i - 1].started_at;
         id_copy(w->q->cursor_id, at(b, by_eval ? b->evals[i - 1].call_id : b->calls[i - 1].id));
     }
@@ -421,16 +431,16 @@ int calls_walk(struct catalog *cat, struct rubric_store *rs, struct calls_query 
             }
             b.cap = n;
         }
-        b.ncalls = b.nevals = 0;
+        b.ncalls = b.nevals = b.examined = 0;
         b.pool.b.len = 0;
         rc = by_eval ? batch_by_eval(&w, &b, n) : batch_by_call(&w, &b, n);
         if (rc)
             break;
         int before = given;
         rc = give(&w, &b, by_eval, &given, max);
-        looked += by_eval ? b.nevals : b.ncalls;
+        looked += by_eval ? b.examined : b.ncalls;
         kept += given - before;
-        if ((by_eval ? b.nevals : b.ncalls) < n)
+        if ((by_eval ? b.examined : b.ncalls) < n)
             break; /* the last batch */
     }
     free(b.calls);

@@ -257,7 +257,7 @@ int eval_list(struct rubric_store *s, const struct eval_filter *f,
 
 /* ---- a call's evaluation in lists of calls (eval_query.c) ---------------- */
 #define EVAL_QUERY_IDS 1000 /* calls eval_newest_of takes at once */
-struct eval_brief {        /* a call's newest submitted evaluation; borrowed */
+struct eval_brief {         /* a call's newest submitted evaluation; borrowed */
     const char *call_id, *id, *status, *rubric_id, *reviewer;
     int rubric_version;
     double score;
@@ -279,10 +279,18 @@ struct eval_call_query {
     const char *after_id;  /* NULL: from the newest */
 };
 /* The calls whose newest submitted evaluation passes q, newest call first
- * (call start, then call id, descending), at most limit (1 to 10000). */
+ * (call start, then call id, descending), from a page of at most limit (1 to
+ * 10000) submitted evaluations that pass q: page says how many were looked at
+ * and where the next page starts (a call's earlier evaluations are passed
+ * over, so fewer than page->rows may reach cb). */
+struct eval_page {
+    int rows;
+    int64_t last_at;
+    char last_id[ES_ID_LEN];
+};
 int eval_calls_query(struct rubric_store *s, const struct eval_call_query *q, int limit,
-                     bool with_tags, int (*cb)(void *ud, const struct eval_brief *), void *ud,
-                     struct es_err *err);
+                     bool with_tags, struct eval_page *page,
+                     int (*cb)(void *ud, const struct eval_brief *), void *ud, struct es_err *err);
 
 /* ---- reports ------------------------------------------------------------ */
 struct report_window {
