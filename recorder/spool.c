@@ -139,7 +139,8 @@ int spool_append(struct spool_writer *w, uint16_t type, const void *p, size_t n)
         return rc;
     }
     memcpy(w->buf + w->len, hdr, HDR_BYTES);
-    memcpy(w->buf + w->len + HDR_BYTES, p, n);
+    if (n)
+        memcpy(w->buf + w->len + HDR_BYTES, p, n);
     w->len += need;
     w->bytes += need;
     return 0;
@@ -234,7 +235,8 @@ int spool_next(struct spool_reader *r, uint16_t *type, const void **p, size_t *n
     if (es_crc32(es_crc32(0, hdr + 8, 2), r->buf, body) != get32(hdr + 4))
         return ES_ECORRUPT;
     *type = (uint16_t)(hdr[8] | hdr[9] << 8);
-    *p = r->buf;
+    static const uint8_t none[1];
+    *p = body ? (const void *)r->buf : none; /* never NULL, even for an empty payload */
     *n = body;
     r->off += HDR_BYTES + body;
     return 0;
