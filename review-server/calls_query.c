@@ -127,16 +127,12 @@ struct walk {
     struct es_err *err;
 };
 
-/* Strings of a batch live in one buffer; rows keep offsets (it may move). */
-struct pool {
-    struct es_buf b;
-};
-
-static size_t keep(struct pool *p, const char *s, int *rc)
+/* Strings of a batch live in one buffer (it may move: rows keep offsets). */
+static size_t keep(struct es_buf *p, const char *s, int *rc)
 {
-    size_t off = p->b.len;
+    size_t off = p->len;
     if (!*rc)
-        *rc = es_buf_append(&p->b, s, strlen(s) + 1);
+        *rc = es_buf_append(p, s, strlen(s) + 1);
     return off;
 }
 
@@ -158,7 +154,7 @@ struct batch {
     int examined; /* by evaluation: rows looked at, and the last one's key */
     int64_t last_at;
     char last_id[ES_ID_LEN];
-    struct pool pool;
+    struct es_buf pool;
     struct kept_call *calls;
     struct kept_eval *evals;
     int ncalls, nevals, cap;
@@ -216,7 +212,7 @@ static int keep_eval(void *ud, const struct eval_brief *e)
 
 static const char *at(const struct batch *b, size_t off)
 {
-    return b->pool.b.data + off;
+    return b->pool.data + off;
 }
 
 static void call_row(const struct batch *b, const struct kept_call *k, struct catalog_call_row *r)
@@ -403,7 +399,7 @@ int calls_walk(struct catalog *cat, struct rubric_store *rs, struct calls_query 
         return 0; /* unscored, and a score or an error tag: nothing can match */
     struct walk w = {.cat = cat, .rs = rs, .q = q, .fn = fn, .ud = ud, .err = err};
     struct batch b = {0};
-    es_buf_init(&b.pool.b, 64 << 20);
+    es_buf_init(&b.pool, 64 << 20);
     int given = 0, rc = 0;
     int64_t looked = 0, kept = 0; /* rows fetched, and given, so far */
     bool drops = by_eval ? q->direction || q->disposition || q->q : q->scored == 0;
@@ -432,7 +428,7 @@ int calls_walk(struct catalog *cat, struct rubric_store *rs, struct calls_query 
             b.cap = n;
         }
         b.ncalls = b.nevals = b.examined = 0;
-        b.pool.b.len = 0;
+        b.pool.len = 0;
         rc = by_eval ? batch_by_eval(&w, &b, n) : batch_by_call(&w, &b, n);
         if (rc)
             break;
@@ -445,7 +441,7 @@ int calls_walk(struct catalog *cat, struct rubric_store *rs, struct calls_query 
     }
     free(b.calls);
     free(b.evals);
-    es_buf_free(&b.pool.b);
+    es_buf_free(&b.pool);
     if (rc > 0)
         return 0; /* stopped: by the callback or at max */
     if (rc && !err->msg[0])
