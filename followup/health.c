@@ -154,12 +154,21 @@ static int one_recorder(void *ud, const struct catalog_recorder_status *st)
                      (unsigned long long)k, min * 60);
             seen(x, cond, detail);
         }
-        uint64_t a = delta(cur, prev, "audio_dropped");
-        if (a) {
-            snprintf(cond, sizeof cond, "audio-dropped:%s", st->source);
-            snprintf(detail, sizeof detail,
-                     "%llu audio packets found no room in the queues in %.0f s",
-                     (unsigned long long)a, min * 60);
+        static const struct {
+            const char *key, *cond, *what;
+        } counted[] = {
+            {"audio_dropped", "audio-dropped", "audio packets were dropped"},
+            {"spool_floor_drops", "spool-floor",
+             "audio packets were dropped: the spool's disk is at its floor"},
+            {"spool_errors", "spool-errors", "spool writes or reads failed"},
+        };
+        for (size_t i = 0; i < ES_ARRAY_LEN(counted); i++) {
+            uint64_t n = delta(cur, prev, counted[i].key);
+            if (!n)
+                continue;
+            snprintf(cond, sizeof cond, "%s:%s", counted[i].cond, st->source);
+            snprintf(detail, sizeof detail, "%llu %s in %.0f s", (unsigned long long)n,
+                     counted[i].what, min * 60);
             seen(x, cond, detail);
         }
         uint64_t bad = delta(cur, prev, "bad_packets") + delta(cur, prev, "bad_sip");

@@ -11,14 +11,16 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char usage[] =
     "usage: earshot record (-r FILE | -i IFACE) [--filter BPF] [--user NAME] [--buffer MB]\n"
     "                      [--operators SPEC] [--sip-port N]... [--rtp-timeout S]\n"
     "                      [--linger S] [--min-unknown S] [--max-calls N]\n"
     "                      [--rejected-codes LIST] [--rejected rows|counts[:N]]\n"
-    "                      [--mask-dtmf] [--no-audio] [--workers N] [--stats] [--json]\n"
-    "                      [--metrics ADDRESS:PORT] [--status-every S]\n"
+    "                      [--mask-dtmf] [--no-audio] [--workers N] [--queue MB|64K]\n"
+    "                      [--overload spill|drop|wait] [--spool DIR] [--spool-floor MB]\n"
+    "                      [--stats] [--json] [--metrics ADDRESS:PORT] [--status-every S]\n"
     "                      [--pci-pause-dtmf SEQ --pci-resume-dtmf SEQ] [--control PATH|none]\n"
     "Live capture (-i) stores its counters in the catalog every --status-every seconds\n"
     "(default 60) for the health alerts of `earshot notify run`, and with --metrics\n"
@@ -26,7 +28,10 @@ static const char usage[] =
     "PCI: the operator's DTMF sequences (config pci_pause_dtmf, pci_resume_dtmf) pause\n"
     "and resume a call's recording; a live capture also takes pause/resume requests\n"
     "from the review server (POST /api/v1/recording-control) on the control socket\n"
-    "(config recorder_control; default DATA/recorder.sock).\n";
+    "(config recorder_control; default DATA/recorder.sock).\n"
+    "Overload: when a worker's queue (--queue, 16 MiB) is full, live capture spills it\n"
+    "to a file under --spool (config spool_dir; default DATA/spool) and reads it back\n"
+    "in order; audio is dropped only below --spool-floor MiB free (1024). Files wait.\n";
 
 static volatile sig_atomic_t stop;
 static struct pcapin *capture;
@@ -65,6 +70,17 @@ static void top_text(const struct recorder *r, char *out, size_t n)
                                 (unsigned long long)top[i].attempts);
 }
 
+/* Microseconds since the epoch as 2026-12-02T11:25:03.250Z. */
+static void utc_text(int64_t us, char *out, size_t n)
+{
+    time_t t = (time_t)(us / 1000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char b[24];
+    strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, n, "%s.%03dZ", b, (int)(us % 1000000 / 1000));
+}
+
 static void live_report(struct pcapin *in, struct recorder *r, bool tty_line)
 {
     uint64_t recv = 0, drop = 0, ifdrop = 0;
@@ -76,21 +92,27 @@ static void live_report(struct pcapin *in, struct recorder *r, bool tty_line)
     if (tty_line) {
         fprintf(stderr,
                 "\r\033[Kpackets %llu  calls active %zu  archived %llu  missed %llu  "
-                "rejected %llu  kernel drops %llu  audio dropped %llu  stray rtp %llu  "
-                "calls dropped %llu  top sources %s",
+                "rejected %llu  kernel drops %llu  audio dropped %llu  spool backlog %.1f s "
+                "(%llu KiB)  stray rtp %llu  calls dropped %llu  top sources %s",
                 (unsigned long long)c.packets, recorder_active_calls(r),
                 (unsigned long long)c.calls_archived, (unsigned long long)c.calls_missed,
                 (unsigned long long)c.calls_rejected, (unsigned long long)(drop + ifdrop),
-                (unsigned long long)c.audio_dropped, (unsigned long long)c.stray_rtp_packets,
-                (unsigned long long)c.dropped_calls, top);
+                (unsigned long long)c.audio_dropped, c.spool_backlog_seconds,
+                (unsigned long long)(c.spool_backlog_bytes >> 10),
+                (unsigned long long)c.stray_rtp_packets, (unsigned long long)c.dropped_calls, top);
         return;
     }
+    char caught[40];
+    utc_text(c.caught_up_us, caught, sizeof caught);
     ES_INFO("record",
             "capture received=%llu dropped=%llu if_dropped=%llu calls_active=%zu "
-            "audio_dropped=%llu stray_rtp=%llu calls_dropped=%llu table_full=%llu evicted=%llu "
-            "rejected=%llu top_sources=%s",
+            "audio_dropped=%llu spooled_bytes=%llu spool_backlog_bytes=%llu "
+            "spool_backlog_seconds=%.1f caught_up_at=%s stray_rtp=%llu calls_dropped=%llu "
+            "table_full=%llu evicted=%llu rejected=%llu top_sources=%s",
             (unsigned long long)recv, (unsigned long long)drop, (unsigned long long)ifdrop,
             recorder_active_calls(r), (unsigned long long)c.audio_dropped,
+            (unsigned long long)c.spooled_bytes, (unsigned long long)c.spool_backlog_bytes,
+            c.spool_backlog_seconds, c.caught_up_us ? caught : "-",
             (unsigned long long)c.stray_rtp_packets, (unsigned long long)c.dropped_calls,
             (unsigned long long)c.calls_dropped_full, (unsigned long long)c.calls_evicted,
             (unsigned long long)c.calls_rejected, top);
@@ -194,6 +216,10 @@ static void summary(const struct recorder *r, const struct recorder_counters *c,
             {"sip_tcp_segments", c->tcp_segments},
             {"audio_dropped", c->audio_dropped},
             {"queue_waits", c->queue_waits},
+            {"spooled_bytes", c->spooled_bytes},
+            {"spills", c->spills},
+            {"spool_floor_drops", c->spool_floor_drops},
+            {"spool_errors", c->spool_errors},
             {"stray_rtp_packets", c->stray_rtp_packets},
             {"copy_rtp_packets", c->copy_rtp_packets},
             {"untracked_rtp_packets", c->untracked_rtp_packets},
@@ -204,6 +230,10 @@ static void summary(const struct recorder *r, const struct recorder_counters *c,
             if (!strcmp(counts[i].key, "calls_dropped"))
                 json_object_set_new(o, "calls_dropped_reasons", reasons);
         }
+        json_object_set_new(o, "spool_backlog_seconds", json_real(c->spool_backlog_seconds));
+        char caught[40];
+        utc_text(c->caught_up_us, caught, sizeof caught);
+        json_object_set_new(o, "caught_up_at", c->caught_up_us ? json_string(caught) : json_null());
         json_object_set_new(o, "sip_ports_seen", seen);
         json_object_set_new(o, "rejected_sources", sources_json(r));
         json_object_set_new(o, "input_seconds", json_real(input_s));
@@ -219,7 +249,7 @@ static void summary(const struct recorder *r, const struct recorder_counters *c,
             "done: packets=%llu sip=%llu rtp=%llu archived=%llu missed=%llu rejected=%llu "
             "(catalogued=%llu) failed=%llu "
             "skipped=%llu dropped=%llu (table_full=%llu evicted=%llu) audio_dropped=%llu "
-            "stray_rtp=%llu copy_rtp=%llu "
+            "spooled_bytes=%llu stray_rtp=%llu copy_rtp=%llu "
             "sip_ports=%s top_sources=%s",
             (unsigned long long)c->packets, (unsigned long long)c->sip_messages,
             (unsigned long long)c->rtp_packets, (unsigned long long)c->calls_archived,
@@ -227,8 +257,9 @@ static void summary(const struct recorder *r, const struct recorder_counters *c,
             (unsigned long long)c->rejected_rows, (unsigned long long)c->calls_failed,
             (unsigned long long)c->calls_skipped, (unsigned long long)c->dropped_calls,
             (unsigned long long)c->calls_dropped_full, (unsigned long long)c->calls_evicted,
-            (unsigned long long)c->audio_dropped, (unsigned long long)c->stray_rtp_packets,
-            (unsigned long long)c->copy_rtp_packets, ports, top);
+            (unsigned long long)c->audio_dropped, (unsigned long long)c->spooled_bytes,
+            (unsigned long long)c->stray_rtp_packets, (unsigned long long)c->copy_rtp_packets,
+            ports, top);
 }
 
 /* 1-7 DTMF digits each, both or neither, and not the same. */
@@ -262,6 +293,7 @@ struct record_args {
     struct sip_reject_rule reject;
     const char *file, *iface, *filter, *user, *metrics, *control;
     int json, buffer_mb, stats;
+    bool overload_set;
     long status_every;
 };
 
@@ -294,12 +326,18 @@ static int parse_args(struct es_cli *cli, struct record_args *a)
         {"pci-pause-dtmf", required_argument, NULL, 'P'},
         {"pci-resume-dtmf", required_argument, NULL, 'Q'},
         {"control", required_argument, NULL, 'K'},
+        {"overload", required_argument, NULL, 'O'},
+        {"spool", required_argument, NULL, 'D'},
+        {"spool-floor", required_argument, NULL, 'F'},
+        {"queue", required_argument, NULL, 'q'},
+        {"worker-delay", required_argument, NULL, 'Y'},
         {NULL, 0, NULL, 0},
     };
     struct recorder_opts *ro = &a->ro;
     a->control = es_config_get(cli->config, "recorder_control");
     ro->pci_pause_dtmf = es_config_get(cli->config, "pci_pause_dtmf");
     ro->pci_resume_dtmf = es_config_get(cli->config, "pci_resume_dtmf");
+    ro->spool_dir = es_config_get(cli->config, "spool_dir");
     a->buffer_mb = 64;
     a->status_every = 60;
     int c;
@@ -420,6 +458,45 @@ static int parse_args(struct es_cli *cli, struct record_args *a)
         case 'K':
             a->control = optarg;
             break;
+        case 'O':
+            if (!strcmp(optarg, "spill")) {
+                ro->overload = REC_OVERLOAD_SPILL;
+            } else if (!strcmp(optarg, "drop")) {
+                ro->overload = REC_OVERLOAD_DROP;
+            } else if (!strcmp(optarg, "wait")) {
+                ro->overload = REC_OVERLOAD_WAIT;
+            } else {
+                fprintf(stderr, "earshot record: bad --overload %s (spill, drop or wait)\n",
+                        optarg);
+                return 2;
+            }
+            a->overload_set = true;
+            break;
+        case 'D':
+            ro->spool_dir = optarg;
+            break;
+        case 'F':
+            if (!opt_num("spool-floor", optarg, 1, 1 << 24, &v))
+                return 2;
+            ro->spool_floor = (uint64_t)v << 20;
+            break;
+        case 'q': { /* MiB, or KiB with a K: 64K to 2048 */
+            unsigned long long q = strtoull(optarg, &end, 10);
+            bool kib = *end == 'K' || *end == 'k';
+            if (end == optarg || (kib ? end[1] : *end) ||
+                (kib ? q < 64 || q > (2048u << 10) : q < 1 || q > 2048)) {
+                fprintf(stderr, "earshot record: bad --queue %s (MiB 1 to 2048, or 64K and up)\n",
+                        optarg);
+                return 2;
+            }
+            ro->queue_bytes = (size_t)q << (kib ? 10 : 20);
+            break;
+        }
+        case 'Y':
+            if (!opt_num("worker-delay", optarg, 0, 1000000, &v))
+                return 2;
+            ro->worker_delay_us = (int)v;
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -437,7 +514,8 @@ static int parse_args(struct es_cli *cli, struct record_args *a)
     if (!pci_sequences(ro))
         return 2;
     ro->source_ref = a->file ? a->file : a->iface;
-    ro->wait_when_full = a->file != NULL; /* a file loses nothing by being read more slowly */
+    if (a->file && !a->overload_set) /* a file loses nothing by being read more slowly */
+        ro->overload = REC_OVERLOAD_WAIT;
     return -1;
 }
 

@@ -51,6 +51,14 @@ char *rec_snapshot_json(const struct rec_snapshot *s)
         "kernel_dropped", (json_int_t)s->kernel_dropped, "if_dropped", (json_int_t)s->if_dropped,
         "queued_bytes", (json_int_t)c->queued_bytes, "queue_capacity",
         (json_int_t)c->queue_capacity);
+    if (o) {
+        json_object_set_new(o, "spooled_bytes", json_integer((json_int_t)c->spooled_bytes));
+        json_object_set_new(o, "spool_backlog_bytes",
+                            json_integer((json_int_t)c->spool_backlog_bytes));
+        json_object_set_new(o, "spool_backlog_seconds", json_real(c->spool_backlog_seconds));
+        json_object_set_new(o, "spool_floor_drops", json_integer((json_int_t)c->spool_floor_drops));
+        json_object_set_new(o, "spool_errors", json_integer((json_int_t)c->spool_errors));
+    }
     char *t = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     return t;
@@ -72,6 +80,13 @@ void rec_snapshot_metrics(const struct rec_snapshot *s, const char *source, stru
         {"earshot_recorder_bad_sip_total", "SIP messages that could not be parsed.", c->bad_sip},
         {"earshot_recorder_audio_dropped_total",
          "Audio packets the workers' queues had no room for.", c->audio_dropped},
+        {"earshot_recorder_spooled_bytes_total",
+         "Bytes the workers' queues had no room for, written to the spool.", c->spooled_bytes},
+        {"earshot_recorder_spool_floor_drops_total",
+         "Audio packets dropped because the spool's disk was down to its floor.",
+         c->spool_floor_drops},
+        {"earshot_recorder_spool_errors_total", "Spool writes or reads that failed.",
+         c->spool_errors},
         {"earshot_recorder_calls_dropped_total",
          "INVITEs not tracked (the call table full, or evicted for a newer dialog).",
          c->dropped_calls},
@@ -111,6 +126,12 @@ void rec_snapshot_metrics(const struct rec_snapshot *s, const char *source, stru
     es_prom_family(b, "earshot_recorder_queue_capacity_bytes", "gauge",
                    "Size of the workers' queues.");
     es_prom_u64(b, "earshot_recorder_queue_capacity_bytes", src, c->queue_capacity);
+    es_prom_family(b, "earshot_recorder_spool_backlog_bytes", "gauge",
+                   "Bytes spooled that the workers have yet to handle.");
+    es_prom_u64(b, "earshot_recorder_spool_backlog_bytes", src, c->spool_backlog_bytes);
+    es_prom_family(b, "earshot_recorder_spool_backlog_seconds", "gauge",
+                   "Capture time the furthest-behind worker has yet to handle.");
+    es_prom_f64(b, "earshot_recorder_spool_backlog_seconds", src, c->spool_backlog_seconds);
 }
 
 static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url,

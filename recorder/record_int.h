@@ -246,10 +246,14 @@ int spool_open(const char *path, uint64_t floor_bytes, struct spool_writer **out
 /* Buffers one record: 0; -ENOSPC below the floor; ES_ETOOBIG past 1 MiB; a write
  * error of a buffer that was full (the record is not taken). */
 int spool_append(struct spool_writer *w, uint16_t type, const void *p, size_t n);
-int spool_flush(struct spool_writer *w); /* to the kernel */
-int spool_sync(struct spool_writer *w);  /* flushed and on disk */
-uint64_t spool_bytes(const struct spool_writer *w);
-int spool_close(struct spool_writer *w); /* flushes, not syncs */
+/* The same without the floor: for the few small records that must not be
+ * lost (a call's end), which the floor leaves room for. */
+int spool_append_reserved(struct spool_writer *w, uint16_t type, const void *p, size_t n);
+int spool_flush(struct spool_writer *w);              /* to the kernel */
+int spool_sync(struct spool_writer *w);               /* flushed and on disk */
+uint64_t spool_bytes(const struct spool_writer *w);   /* the file's length, buffer included */
+uint64_t spool_flushed(const struct spool_writer *w); /* what a reader can see */
+int spool_close(struct spool_writer *w);              /* flushes, not syncs */
 struct spool_reader;
 int spool_reader_open(const char *path, uint64_t from, struct spool_reader **out,
                       struct es_err *err);

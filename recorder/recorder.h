@@ -373,9 +373,17 @@ struct recorder_opts {
      * calls sharded among them (0: one per CPU; < 0: inline, no threads) */
     int workers;
     size_t queue_bytes; /* per worker (0: 16 MiB) */
-    /* a full queue makes the capture wait instead of dropping audio: right
-     * for files, where nothing is lost by waiting; live capture never waits */
-    bool wait_when_full;
+    /* what a message does when its worker's queue is full: */
+    enum rec_overload {
+        REC_OVERLOAD_SPILL, /* to the worker's spool file, read back in order (live) */
+        REC_OVERLOAD_WAIT,  /* the capture waits: files, where nothing is lost by waiting */
+        REC_OVERLOAD_DROP,  /* audio dropped and counted, a call's end never */
+    } overload;
+    const char *spool_dir; /* where the queues spill (NULL: DATA/spool) */
+    uint64_t spool_floor;  /* free bytes the spill leaves on its disk (0: 1 GiB) */
+    /* tests and benchmarks: each audio payload costs its worker this much more
+     * (a slow disk or CPU, to make the queues fill) */
+    int worker_delay_us;
     /* which unanswered attempts are rejected, not missed (NULL: the default) */
     const struct sip_reject_rule *reject;
     /* rejected attempts catalogued as rows per source and minute (and ten
@@ -412,6 +420,14 @@ struct recorder_counters {
     uint64_t audio_dropped; /* audio packets the workers' queues had no room for */
     uint64_t queue_waits;   /* times the capture waited for room (files; or a stalled disk) */
     uint64_t queued_bytes, queue_capacity; /* the workers' queues now: in use, in all */
+    /* the spill: what the queues had no room for, on disk and read back in order */
+    uint64_t spooled_bytes;       /* written to the spool since the start */
+    uint64_t spool_backlog_bytes; /* written and not yet handled */
+    double spool_backlog_seconds; /* capture time the furthest-behind worker has yet to handle */
+    int64_t caught_up_us;         /* when the last spill was read to its end (0: none yet) */
+    uint64_t spills;              /* times a queue began to spill */
+    uint64_t spool_floor_drops;   /* audio dropped at the spool's floor (also in audio_dropped) */
+    uint64_t spool_errors;        /* the spool could not be written or read (logged) */
 };
 struct recorder;
 /* Takes an open ingest session (the archive writer's) for the whole run. */

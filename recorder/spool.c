@@ -111,12 +111,12 @@ int spool_flush(struct spool_writer *w)
     return 0;
 }
 
-int spool_append(struct spool_writer *w, uint16_t type, const void *p, size_t n)
+static int append(struct spool_writer *w, uint16_t type, const void *p, size_t n, bool floor)
 {
     if (n > SPOOL_MAX_RECORD)
         return ES_ETOOBIG;
     size_t need = HDR_BYTES + n;
-    if (!room(w, need))
+    if (floor && !room(w, need))
         return -ENOSPC;
     if (w->len + need > BUF_BYTES) {
         int rc = spool_flush(w);
@@ -146,6 +146,16 @@ int spool_append(struct spool_writer *w, uint16_t type, const void *p, size_t n)
     return 0;
 }
 
+int spool_append(struct spool_writer *w, uint16_t type, const void *p, size_t n)
+{
+    return append(w, type, p, n, true);
+}
+
+int spool_append_reserved(struct spool_writer *w, uint16_t type, const void *p, size_t n)
+{
+    return append(w, type, p, n, false);
+}
+
 int spool_sync(struct spool_writer *w)
 {
     int rc = spool_flush(w);
@@ -157,6 +167,11 @@ int spool_sync(struct spool_writer *w)
 uint64_t spool_bytes(const struct spool_writer *w)
 {
     return w->bytes;
+}
+
+uint64_t spool_flushed(const struct spool_writer *w)
+{
+    return w->bytes - w->len;
 }
 
 int spool_close(struct spool_writer *w)
@@ -175,8 +190,10 @@ int spool_close(struct spool_writer *w)
 struct spool_reader {
     int fd;
     uint64_t off; /* the next record starts here */
+    /* a window of the file, [at, at + len), read a chunk at a time */
     uint8_t *buf;
-    size_t cap;
+    size_t cap, len;
+    uint64_t at;
 };
 
 int spool_reader_open(const char *path, uint64_t from, struct spool_reader **out,
@@ -192,51 +209,59 @@ int spool_reader_open(const char *path, uint64_t from, struct spool_reader **out
         free(r);
         return rc;
     }
-    r->off = from;
+    r->off = r->at = from;
     *out = r;
     return 0;
 }
 
-static int read_at(int fd, uint64_t off, void *p, size_t n)
+/* Makes [off, off + n) of the file sit in the window: 0, or ES_EAGAIN when
+ * the file does not hold it (yet). Reads a chunk at a time, so a reader
+ * makes one system call per 64 KiB of small records. */
+static int window(struct spool_reader *r, uint64_t off, size_t n)
 {
-    size_t got = 0;
-    while (got < n) {
-        ssize_t k = pread(fd, (uint8_t *)p + got, n - got, (off_t)(off + got));
+    if (off >= r->at && off + n <= r->at + r->len)
+        return 0;
+    size_t want = n > BUF_BYTES ? n : BUF_BYTES;
+    if (want > r->cap) {
+        void *b = realloc(r->buf, want);
+        if (!b)
+            return ES_ENOMEM;
+        r->buf = b;
+        r->cap = want;
+    }
+    r->at = off;
+    r->len = 0;
+    while (r->len < n) {
+        ssize_t k = pread(r->fd, r->buf + r->len, r->cap - r->len, (off_t)(off + r->len));
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0)
             return -errno;
         if (k == 0)
             return ES_EAGAIN; /* not written (yet) */
-        got += (size_t)k;
+        r->len += (size_t)k;
     }
     return 0;
 }
 
 int spool_next(struct spool_reader *r, uint16_t *type, const void **p, size_t *n)
 {
-    uint8_t hdr[HDR_BYTES];
-    int rc = read_at(r->fd, r->off, hdr, HDR_BYTES);
+    int rc = window(r, r->off, HDR_BYTES);
     if (rc)
         return rc;
+    const uint8_t *hdr = r->buf + (r->off - r->at);
     uint32_t len = get32(hdr);
     if (len < 2 || len > SPOOL_MAX_RECORD + 2)
         return ES_ECORRUPT;
     size_t body = len - 2;
-    if (body > r->cap) {
-        void *b = realloc(r->buf, body);
-        if (!b)
-            return ES_ENOMEM;
-        r->buf = b;
-        r->cap = body;
-    }
-    if ((rc = read_at(r->fd, r->off + HDR_BYTES, r->buf, body)))
+    if ((rc = window(r, r->off, HDR_BYTES + body)))
         return rc;
-    if (es_crc32(es_crc32(0, hdr + 8, 2), r->buf, body) != get32(hdr + 4))
+    hdr = r->buf + (r->off - r->at);
+    const uint8_t *b = hdr + HDR_BYTES;
+    if (es_crc32(es_crc32(0, hdr + 8, 2), b, body) != get32(hdr + 4))
         return ES_ECORRUPT;
     *type = (uint16_t)(hdr[8] | hdr[9] << 8);
-    static const uint8_t none[1];
-    *p = body ? (const void *)r->buf : none; /* never NULL, even for an empty payload */
+    *p = b; /* never NULL, even for an empty payload */
     *n = body;
     r->off += HDR_BYTES + body;
     return 0;

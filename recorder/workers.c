@@ -6,28 +6,42 @@
  * queue, a bounded single-producer single-consumer ring of variable-sized
  * records (CODEC: a side's decoder changes; AUDIO: one RTP payload; FINISH:
  * the call is over and now belongs to the worker; STOP). The capture thread
- * never blocks on the worker: when the ring has no room, audio is dropped and
- * counted (per call and in total). FINISH and STOP use a reserve that audio
- * may not take, so a call's end is never lost; only if a worker stalls for
- * long (a dead disk) does the capture wait for it, and that is counted too.
- * For capture files the recorder asks to wait instead of dropping, since
- * nothing is lost by reading a file more slowly.
+ * never blocks on the worker. When the ring has no room, the messages spill
+ * to a spool file (spool.c) of the worker's: the capture puts a SPILL marker
+ * in the ring (in a reserve nothing else may take) and from then on writes
+ * every message to the file, until the worker has read all of the file that
+ * reached the disk; then it ends the file with a RING marker and goes back to
+ * the ring. The worker follows the markers: ring up to SPILL, the file up to
+ * RING, the ring again. So it sees every message in the order it was sent,
+ * neither side ever waits for the other, and each overload is one file,
+ * removed once read.
+ *
+ * Below the spool's free-space floor (or with --overload drop) audio is
+ * dropped and counted; a call's end (FINISH) and STOP never are: the floor
+ * leaves room for them, and the ring keeps a reserve audio may not take. For capture files the
+ * recorder waits instead, since nothing is lost by reading a file more slowly.
  *
  * The capture clock is published after the packets it covers were queued, so
- * a worker that reads the clock and then empties its ring has seen every
- * packet up to that time, and may hand out mixed audio older than the
- * latency without calling anything late that was merely still queued.
+ * a worker that reads the clock and then empties its ring and spool has seen
+ * every packet up to that time, and may hand out mixed audio older than the
+ * latency without calling anything late that was merely still queued. While
+ * a worker reads a spill, its own clock is the capture time of the last
+ * message it took from the spool.
  *
  * With workers < 0 in the options everything runs inline on the caller's
  * thread (fuzzing, tests): the same handlers, called directly. */
 #include "recorder/record_int.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,8 +50,29 @@
 #define DEFAULT_QUEUE (16u * 1024 * 1024)
 #define MAX_WORKERS   64
 #define MAX_PAYLOAD   4096 /* larger RTP payloads are not audio any codec here makes */
+#define DEFAULT_FLOOR ((uint64_t)1 << 30)
 
-enum msg_type { MSG_PAD = 1, MSG_CODEC, MSG_AUDIO, MSG_FINISH, MSG_COUNTS, MSG_STOP };
+/* The spill's file the capture writes and how much of it the worker may read,
+ * in one word: the file's number and its bytes that reached the kernel. */
+#define POS_SHIFT    40
+#define POS_OFF(p)   ((p) & (((uint64_t)1 << POS_SHIFT) - 1))
+#define POS_SEG(p)   ((uint32_t)((p) >> POS_SHIFT))
+#define POS(seg, of) ((uint64_t)(seg) << POS_SHIFT | (of))
+
+/* MSG_SPILL (ring): read spill file `seg` now. MSG_RING (file): back to the
+ * ring. MSG_CLOCK (file): the capture time, which a worker reading a spill
+ * cannot take from the pool's clock (it is ahead of what the file holds). */
+enum msg_type {
+    MSG_PAD = 1,
+    MSG_CODEC,
+    MSG_AUDIO,
+    MSG_FINISH,
+    MSG_COUNTS,
+    MSG_STOP,
+    MSG_CLOCK,
+    MSG_SPILL,
+    MSG_RING
+};
 
 struct msg_hdr {
     uint32_t type, size; /* size: the whole record, a multiple of 8 */
@@ -47,6 +82,14 @@ struct msg_codec {
     struct msg_hdr h;
     int32_t channel;
     struct sdp_rtpmap map;
+};
+struct msg_clock {
+    struct msg_hdr h;
+    int64_t now_us;
+};
+struct msg_spill {
+    struct msg_hdr h;
+    uint64_t seg;
 };
 struct msg_counts {
     struct msg_hdr h;
@@ -63,8 +106,17 @@ struct msg_audio {
     uint8_t payload[];
 };
 
+/* The largest message, aligned: what a spilled one is built in and read into. */
+union msg_any {
+    struct msg_codec c;
+    struct msg_counts n;
+    struct msg_audio a;
+    uint8_t b[sizeof(struct msg_audio) + MAX_PAYLOAD + 8];
+};
+
 struct rec_worker {
     struct rec_pool *pool;
+    int index;
     /* the ring: the producer writes head, the consumer tail */
     uint8_t *buf;
     size_t size;    /* a power of two */
@@ -83,6 +135,22 @@ struct rec_worker {
     struct rec_call *mixing; /* calls with a mixer */
     int64_t last_sweep_us;
     _Alignas(64) _Atomic uint64_t archived, missed, rejected, failed, skipped;
+    /* the spill, capture side: the file messages go to while spilling */
+    struct spool_writer *sw;
+    uint32_t seg;    /* the current (or last) spill's number */
+    bool floor_said; /* this spill has logged the floor */
+    bool error_said; /* this spill has logged a write error */
+    int64_t spill_since_us;
+    uint64_t spill_base;                     /* spill_written when this file began */
+    _Alignas(64) _Atomic uint64_t spill_pos; /* POS(seg, bytes the worker may read) */
+    _Atomic uint64_t spill_written;          /* bytes of every spill the worker may read */
+    /* the spill, worker side: sr is open while the worker reads file rseg */
+    struct spool_reader *sr;
+    uint32_t rseg;
+    uint64_t read_base;                       /* spill_read when rseg began */
+    _Alignas(64) _Atomic uint64_t spill_read; /* bytes of every spill handled */
+    _Atomic int64_t handled_us;               /* capture time of the last audio handled */
+    _Atomic uint64_t read_errors;
 };
 
 struct rec_pool {
@@ -90,6 +158,9 @@ struct rec_pool {
     int n; /* 0: inline */
     unsigned next;
     int64_t clock_sent;                    /* capture side: the last clock published */
+    char spill_dir[4096];                  /* this process's spill files ("": no spill) */
+    int spill_lock;                        /* held while the process runs */
+    int spilling;                          /* workers spilling now */
     _Alignas(64) _Atomic int64_t clock_us; /* a line of its own: workers poll it */
     char clock_pad[56];
     struct rec_worker w[MAX_WORKERS];
@@ -243,8 +314,19 @@ static bool handle(struct rec_worker *w, const struct msg_hdr *h)
         on_codec(h->rc, m->channel, &m->map);
         break;
     }
-    case MSG_AUDIO:
-        on_audio(w, h->rc, (const struct msg_audio *)h);
+    case MSG_AUDIO: {
+        const struct msg_audio *a = (const struct msg_audio *)h;
+        on_audio(w, h->rc, a);
+        atomic_store_explicit(&w->handled_us, a->ts_us, memory_order_relaxed);
+        int delay = w->pool->r->o.worker_delay_us;
+        if (delay > 0) {
+            struct timespec ts = {delay / 1000000, (long)(delay % 1000000) * 1000};
+            nanosleep(&ts, NULL);
+        }
+        break;
+    }
+    case MSG_CLOCK:
+        sweep(w, ((const struct msg_clock *)h)->now_us);
         break;
     case MSG_FINISH:
         on_finish(w, h->rc);
@@ -301,18 +383,99 @@ static void ring_publish(struct rec_worker *w, size_t advance)
     }
 }
 
-/* Empties the ring; false once STOP was handled. */
+/* ---- the spill, the worker's side -------------------------------------------- */
+
+static void spill_path(const struct rec_worker *w, uint32_t seg, char *out, size_t n)
+{
+    es_fmt(out, n, "%s/worker-%d.%u.spool", w->pool->spill_dir, w->index, seg);
+}
+
+/* A SPILL marker: the file is read from here on. */
+static void spill_enter(struct rec_worker *w, uint32_t seg)
+{
+    char path[4200];
+    struct es_err err = {{0}};
+    spill_path(w, seg, path, sizeof path);
+    w->rseg = seg;
+    w->read_base = atomic_load_explicit(&w->spill_read, memory_order_relaxed);
+    if (spool_reader_open(path, 0, &w->sr, &err)) {
+        ES_ERROR("record", "worker %d cannot read its spill: %s", w->index, err.msg);
+        atomic_fetch_add_explicit(&w->read_errors, 1, memory_order_relaxed);
+        return;
+    }
+}
+
+/* The RING marker (or a file that cannot be read further): back to the ring,
+ * the file removed. */
+static void spill_leave(struct rec_worker *w)
+{
+    char path[4200];
+    spool_reader_close(w->sr);
+    w->sr = NULL;
+    spill_path(w, w->rseg, path, sizeof path);
+    unlink(path);
+}
+
+/* Handles what the worker may read of the file; false once STOP was handled.
+ * *got: something was handled. */
+static bool spill_drain(struct rec_worker *w, bool *got)
+{
+    static __thread union msg_any m;
+    uint64_t pos = atomic_load_explicit(&w->spill_pos, memory_order_acquire);
+    /* a file the capture has left is complete */
+    uint64_t end = POS_SEG(pos) == w->rseg ? POS_OFF(pos) : UINT64_MAX;
+    uint64_t off = spool_reader_offset(w->sr);
+    bool go = true;
+    unsigned n = 0;
+    while (go && w->sr && off < end) {
+        uint16_t type;
+        const void *p;
+        size_t len;
+        int rc = spool_next(w->sr, &type, &p, &len);
+        if (rc == ES_EAGAIN && end == UINT64_MAX)
+            rc = ES_ECORRUPT; /* a complete file ends in RING */
+        if (rc == ES_EAGAIN)
+            break;
+        if (rc || len < sizeof(struct msg_hdr) || len > sizeof m) {
+            ES_ERROR("record",
+                     "worker %d: its spill is unreadable at byte %llu (%s): the rest of "
+                     "it is lost",
+                     w->index, (unsigned long long)off,
+                     rc ? es_strerror(rc) : "a record of the wrong size");
+            atomic_fetch_add_explicit(&w->read_errors, 1, memory_order_relaxed);
+            spill_leave(w);
+            break;
+        }
+        memcpy(&m, p, len);
+        off = spool_reader_offset(w->sr);
+        n++;
+        if (m.c.h.type == MSG_RING)
+            spill_leave(w);
+        else
+            go = handle(w, &m.c.h);
+        if (!w->sr || n % 256 == 0)
+            atomic_store_explicit(&w->spill_read, w->read_base + off, memory_order_release);
+    }
+    if (w->sr)
+        atomic_store_explicit(&w->spill_read, w->read_base + off, memory_order_release);
+    *got = *got || n > 0;
+    return go;
+}
+
+/* Handles the ring's messages up to its head, or up to a SPILL marker; false
+ * once STOP was handled. */
 static bool ring_drain(struct rec_worker *w, bool *got)
 {
     size_t tail = atomic_load_explicit(&w->tail, memory_order_relaxed);
     size_t head = atomic_load_explicit(&w->head, memory_order_acquire);
     bool go = true;
-    *got = false;
-    while (go && tail != head) {
+    while (go && !w->sr && tail != head) {
         unsigned batch = 0;
-        while (go && tail != head && batch++ < 256) {
+        while (go && !w->sr && tail != head && batch++ < 256) {
             const struct msg_hdr *h = (const struct msg_hdr *)(w->buf + (tail & (w->size - 1)));
-            if (h->type != MSG_PAD)
+            if (h->type == MSG_SPILL)
+                spill_enter(w, (uint32_t)((const struct msg_spill *)h)->seg);
+            else if (h->type != MSG_PAD)
                 go = handle(w, h);
             tail += h->size;
         }
@@ -323,6 +486,16 @@ static bool ring_drain(struct rec_worker *w, bool *got)
     return go;
 }
 
+/* Anything to do? */
+static bool pending(struct rec_worker *w)
+{
+    if (!w->sr)
+        return atomic_load_explicit(&w->head, memory_order_seq_cst) !=
+               atomic_load_explicit(&w->tail, memory_order_relaxed);
+    uint64_t pos = atomic_load_explicit(&w->spill_pos, memory_order_seq_cst);
+    return POS_SEG(pos) != w->rseg || POS_OFF(pos) > spool_reader_offset(w->sr);
+}
+
 static void *worker_main(void *arg)
 {
     struct rec_worker *w = arg;
@@ -330,17 +503,18 @@ static void *worker_main(void *arg)
     pthread_setname_np(pthread_self(), "earshot-worker"); /* for top -H and perf */
     for (;;) {
         int64_t clock = atomic_load_explicit(&p->clock_us, memory_order_acquire);
-        bool got;
-        if (!ring_drain(w, &got))
+        bool got = false, in_ring = !w->sr;
+        if (in_ring ? !ring_drain(w, &got) : !spill_drain(w, &got))
             break;
-        sweep(w, clock);
+        /* the ring emptied without a SPILL marker: every message sent before
+         * the clock was handled (in a spill, its clock records say the time) */
+        if (in_ring && !w->sr)
+            sweep(w, clock);
         if (got)
             continue;
         pthread_mutex_lock(&w->mu);
         atomic_store_explicit(&w->sleeping, 1, memory_order_seq_cst);
-        if (atomic_load_explicit(&w->head, memory_order_seq_cst) ==
-                atomic_load_explicit(&w->tail, memory_order_relaxed) &&
-            atomic_load_explicit(&p->clock_us, memory_order_relaxed) == clock) {
+        if (!pending(w) && atomic_load_explicit(&p->clock_us, memory_order_relaxed) == clock) {
             struct timespec until;
             clock_gettime(CLOCK_MONOTONIC, &until);
             until.tv_nsec += 100 * 1000000L; /* the clock moves without a signal */
@@ -376,14 +550,182 @@ static struct msg_hdr *reserve_waiting(struct rec_worker *w, size_t size, size_t
 
 /* ---- the capture thread's side --------------------------------------------- */
 
-static struct msg_hdr *reserve_for(struct rec_worker *w, size_t size, bool control, size_t *advance)
+static int64_t wall_us(void)
 {
-    size = (size + 7) & ~(size_t)7;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void wake(struct rec_worker *w)
+{
+    if (atomic_load_explicit(&w->sleeping, memory_order_seq_cst)) {
+        pthread_mutex_lock(&w->mu);
+        pthread_cond_signal(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+    }
+}
+
+/* Lets the worker read what reached the file. */
+static void spill_publish(struct rec_worker *w)
+{
+    uint64_t flushed = spool_flushed(w->sw), pos = POS(w->seg, flushed);
+    if (atomic_load_explicit(&w->spill_pos, memory_order_relaxed) != pos) {
+        atomic_store_explicit(&w->spill_written, w->spill_base + flushed, memory_order_release);
+        atomic_store_explicit(&w->spill_pos, pos, memory_order_seq_cst);
+        wake(w);
+    }
+}
+
+static void spill_error(struct rec_worker *w, const char *why, const char *what)
+{
+    struct recorder *r = w->pool->r;
+    r->counters.spool_errors++;
+    if (!w->error_said)
+        ES_ERROR("record", "worker %d's spill cannot be written (%s): %s", w->index, what, why);
+    w->error_said = true;
+}
+
+/* Has the worker read all of the file that reached the kernel? (Something of
+ * it, too: before that it is still in the ring, and the ring is full.) */
+static bool caught_up(struct rec_worker *w)
+{
+    uint64_t flushed = spool_flushed(w->sw);
+    return flushed &&
+           atomic_load_explicit(&w->spill_read, memory_order_acquire) == w->spill_base + flushed;
+}
+
+/* The worker is close behind: the file ends with a RING marker after what
+ * the buffer holds, and the ring takes messages again. */
+static void spill_end(struct rec_worker *w)
+{
+    struct rec_pool *p = w->pool;
+    struct msg_hdr m = {MSG_RING, sizeof m, NULL};
+    int rc = spool_append_reserved(w->sw, MSG_RING, &m, sizeof m);
+    if (!rc)
+        rc = spool_flush(w->sw);
+    if (rc) { /* the worker reads on; this is tried again with the next message */
+        spill_error(w, es_strerror(rc), "its end");
+        return;
+    }
+    spill_publish(w);
+    spool_close(w->sw); /* flushed: nothing to lose */
+    w->sw = NULL;
+    if (--p->spilling == 0)
+        p->r->counters.caught_up_us = wall_us();
+    ES_INFO("record", "worker %d caught up with its spill (%.1f s of capture time)", w->index,
+            (double)(p->r->clock_us - w->spill_since_us) / 1e6);
+}
+
+/* Begins a spill: a new file for the messages from now on, and the marker
+ * that sends the worker to it in the ring's reserve. */
+static bool spill_begin(struct rec_worker *w)
+{
+    struct rec_pool *p = w->pool;
+    if (!p->spill_dir[0])
+        return false;
+    char path[4200];
+    struct es_err err = {{0}};
+    spill_path(w, w->seg + 1, path, sizeof path);
+    size_t adv;
+    struct msg_spill *m =
+        (struct msg_spill *)ring_reserve(w, (sizeof *m + 7) & ~(size_t)7, 0, &adv);
+    if (!m) /* the reserve taken by calls' ends: they wait (counted) */
+        return false;
+    if (spool_open(path, p->r->o.spool_floor, &w->sw, &err)) {
+        spill_error(w, err.msg, "no spill");
+        return false;
+    }
+    w->seg++;
+    w->floor_said = w->error_said = false;
+    w->spill_since_us = p->r->clock_us;
+    w->spill_base = atomic_load_explicit(&w->spill_written, memory_order_relaxed);
+    if (p->spilling++ == 0)
+        p->r->counters.caught_up_us = 0;
+    p->r->counters.spills++;
+    /* the file's number before the marker that names it */
+    atomic_store_explicit(&w->spill_pos, POS(w->seg, 0), memory_order_seq_cst);
+    m->h.type = MSG_SPILL;
+    m->h.size = (uint32_t)((sizeof *m + 7) & ~(size_t)7);
+    m->h.rc = NULL;
+    m->seg = w->seg;
+    ring_publish(w, adv);
+    uint64_t n = p->r->counters.spills;
+    if (!(n & (n - 1))) /* the 1st, 2nd, 4th, 8th... */
+        ES_WARN("record", "worker %d is behind: its queue spills to %s (spill %llu)", w->index,
+                path, (unsigned long long)n);
+    return true;
+}
+
+/* Where the next message is built: in the ring when it has room and nothing
+ * is spilled, else in a buffer of its own that slot_put writes to the spool.
+ * NULL: no room and no spill (audio is then dropped). */
+struct slot {
+    size_t size, adv;
+    bool spill;
+};
+
+static struct msg_hdr *slot_get(struct rec_worker *w, size_t size, bool control, struct slot *s)
+{
+    static __thread union msg_any m;
+    s->size = size = (size + 7) & ~(size_t)7;
+    s->spill = false;
+    if (w->sw && caught_up(w))
+        spill_end(w);
+    if (!w->sw) {
+        enum rec_overload mode = w->pool->r->o.overload;
+        struct msg_hdr *h = ring_reserve(w, size, w->reserve, &s->adv);
+        if (h)
+            return h;
+        if (mode == REC_OVERLOAD_WAIT)
+            return reserve_waiting(w, size, control ? 0 : w->reserve, &s->adv);
+        if (mode == REC_OVERLOAD_DROP || !spill_begin(w))
+            return control ? reserve_waiting(w, size, 0, &s->adv) : NULL;
+    }
+    s->spill = true;
+    return &m.c.h;
+}
+
+/* Writes a message built by slot_get; false if it was dropped (audio below
+ * the spool's floor, or a spool that cannot be written). */
+static bool slot_put(struct rec_worker *w, struct slot *s, struct msg_hdr *h, bool control)
+{
+    if (!s->spill) {
+        ring_publish(w, s->adv);
+        return true;
+    }
+    struct recorder *r = w->pool->r;
+    int rc = control ? spool_append_reserved(w->sw, (uint16_t)h->type, h, s->size)
+                     : spool_append(w->sw, (uint16_t)h->type, h, s->size);
+    if (rc == -ENOSPC && !control) {
+        r->counters.spool_floor_drops++;
+        if (!w->floor_said)
+            ES_ERROR("record",
+                     "the spool's disk is down to its floor (%llu MiB kept free): worker %d drops "
+                     "audio until it catches up",
+                     (unsigned long long)(r->o.spool_floor >> 20), w->index);
+        w->floor_said = true;
+        return false;
+    }
+    if (rc && !control) {
+        spill_error(w, es_strerror(rc), "audio dropped");
+        return false;
+    }
+    if (rc) {
+        /* a call's end is not lost: it waits for the disk (as the ring
+         * would for a worker that stopped), counted */
+        spill_error(w, es_strerror(rc), "the capture waits for it");
+        r->counters.queue_waits++;
+        do {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        } while (spool_append_reserved(w->sw, (uint16_t)h->type, h, s->size));
+    }
+    r->counters.spooled_bytes += s->size;
     if (control)
-        return reserve_waiting(w, size, 0, advance);
-    if (w->pool->r->o.wait_when_full)
-        return reserve_waiting(w, size, w->reserve, advance);
-    return ring_reserve(w, size, w->reserve, advance);
+        spool_flush(w->sw); /* a call's end (or STOP) reaches the worker without delay */
+    spill_publish(w);
+    return true;
 }
 
 bool rec_send_codec(struct rec_call *rc, int channel, const struct sdp_rtpmap *map)
@@ -393,17 +735,16 @@ bool rec_send_codec(struct rec_call *rc, int channel, const struct sdp_rtpmap *m
         on_codec(rc, channel, map);
         return true;
     }
-    size_t adv;
-    struct msg_codec *m = (struct msg_codec *)reserve_for(w, sizeof *m, false, &adv);
+    struct slot s;
+    struct msg_codec *m = (struct msg_codec *)slot_get(w, sizeof *m, false, &s);
     if (!m)
         return false;
     m->h.type = MSG_CODEC;
-    m->h.size = (uint32_t)((sizeof *m + 7) & ~(size_t)7);
+    m->h.size = (uint32_t)s.size;
     m->h.rc = rc;
     m->channel = channel;
     m->map = *map;
-    ring_publish(w, adv);
-    return true;
+    return slot_put(w, &s, &m->h, false);
 }
 
 bool rec_send_audio(struct rec_call *rc, int channel, const struct rtp_hdr *h, int64_t ts_us,
@@ -412,21 +753,20 @@ bool rec_send_audio(struct rec_call *rc, int channel, const struct rtp_hdr *h, i
     struct rec_worker *w = rc->w;
     if (h->payload_len > MAX_PAYLOAD)
         return true; /* nothing a voice codec here sends; not an overload */
-    size_t size = sizeof(struct msg_audio) + h->payload_len, adv;
-    struct msg_audio stack, *m = &stack;
+    size_t size = sizeof(struct msg_audio) + h->payload_len;
+    struct msg_audio *m;
+    struct slot s;
     if (w->pool->n) {
-        m = (struct msg_audio *)reserve_for(w, size, false, &adv);
+        m = (struct msg_audio *)slot_get(w, size, false, &s);
         if (!m)
             return false;
     } else {
-        static __thread union {
-            struct msg_audio a;
-            uint8_t b[sizeof(struct msg_audio) + MAX_PAYLOAD];
-        } one;
+        static __thread union msg_any one;
         m = &one.a;
+        s.size = (size + 7) & ~(size_t)7;
     }
     m->h.type = MSG_AUDIO;
-    m->h.size = (uint32_t)((size + 7) & ~(size_t)7);
+    m->h.size = (uint32_t)s.size;
     m->h.rc = rc;
     m->ts_us = ts_us;
     m->rtp_ts = h->ts;
@@ -436,22 +776,22 @@ bool rec_send_audio(struct rec_call *rc, int channel, const struct rtp_hdr *h, i
     m->channel = (uint8_t)channel;
     m->silent = silent;
     memcpy(m->payload, h->payload, h->payload_len);
-    if (w->pool->n)
-        ring_publish(w, adv);
-    else
+    if (!w->pool->n) {
         on_audio(w, rc, m);
-    return true;
+        return true;
+    }
+    return slot_put(w, &s, &m->h, false);
 }
 
 /* FINISH and STOP: never dropped. */
 static void send_control(struct rec_worker *w, enum msg_type type, struct rec_call *rc)
 {
-    size_t adv;
-    struct msg_hdr *m = reserve_for(w, sizeof *m, true, &adv);
+    struct slot s;
+    struct msg_hdr *m = slot_get(w, sizeof *m, true, &s);
     m->type = type;
-    m->size = sizeof *m;
+    m->size = (uint32_t)s.size;
     m->rc = rc;
-    ring_publish(w, adv);
+    slot_put(w, &s, m, true);
 }
 
 void rec_send_finish(struct rec_call *rc)
@@ -470,14 +810,14 @@ void rec_send_counts(struct rec_pool *p, struct catalog_source_count *v, size_t 
         return;
     }
     struct rec_worker *w = &p->w[0];
-    size_t adv;
-    struct msg_counts *m = (struct msg_counts *)reserve_for(w, sizeof *m, true, &adv);
+    struct slot s;
+    struct msg_counts *m = (struct msg_counts *)slot_get(w, sizeof *m, true, &s);
     m->h.type = MSG_COUNTS;
-    m->h.size = (uint32_t)((sizeof *m + 7) & ~(size_t)7);
+    m->h.size = (uint32_t)s.size;
     m->h.rc = NULL;
     m->v = v;
     m->n = n;
-    ring_publish(w, adv);
+    slot_put(w, &s, &m->h, true);
 }
 
 void rec_pool_clock(struct rec_pool *p, int64_t now_us)
@@ -491,6 +831,25 @@ void rec_pool_clock(struct rec_pool *p, int64_t now_us)
     if (now_us - p->clock_sent < 5000 && now_us >= p->clock_sent)
         return;
     p->clock_sent = now_us;
+    /* a spilling worker takes the time from its spill, after the messages
+     * it covers; what the buffer holds goes to the file now, so a worker
+     * that has caught up does not wait for a full buffer */
+    for (int i = 0; p->spilling && i < p->n; i++) {
+        struct rec_worker *w = &p->w[i];
+        if (!w->sw)
+            continue;
+        if (caught_up(w)) {
+            spill_end(w);
+            continue;
+        }
+        struct msg_clock c = {{MSG_CLOCK, sizeof c, NULL}, now_us};
+        int rc = spool_append_reserved(w->sw, MSG_CLOCK, &c, sizeof c);
+        if (!rc)
+            rc = spool_flush(w->sw);
+        if (rc)
+            spill_error(w, es_strerror(rc), "clock");
+        spill_publish(w);
+    }
     atomic_store_explicit(&p->clock_us, now_us, memory_order_release);
 }
 
@@ -518,6 +877,11 @@ void rec_pool_stop(struct rec_pool *p)
         pthread_join(w->th, NULL);
         w->started = false;
     }
+    /* the workers have read their spills to the STOP at their ends */
+    if (p->spilling) {
+        p->spilling = 0;
+        p->r->counters.caught_up_us = wall_us();
+    }
 }
 
 static void add_counters(const struct rec_worker *w, struct recorder_counters *c)
@@ -539,7 +903,92 @@ void rec_pool_counters(const struct rec_pool *p, struct recorder_counters *c)
         size_t tail = atomic_load_explicit(&w->tail, memory_order_acquire);
         c->queued_bytes += head - tail;
         c->queue_capacity += w->size;
+        c->spool_errors += atomic_load_explicit(&w->read_errors, memory_order_relaxed);
+        uint64_t rd = atomic_load_explicit(&w->spill_read, memory_order_acquire);
+        uint64_t wr = atomic_load_explicit(&w->spill_written, memory_order_acquire);
+        if (wr <= rd)
+            continue; /* no spill, or read to what reached the file */
+        c->spool_backlog_bytes += wr > rd ? wr - rd : 0;
+        int64_t at = atomic_load_explicit(&w->handled_us, memory_order_relaxed);
+        int64_t now = atomic_load_explicit(&p->clock_us, memory_order_relaxed);
+        if (at && now > at && (double)(now - at) / 1e6 > c->spool_backlog_seconds)
+            c->spool_backlog_seconds = (double)(now - at) / 1e6;
     }
+}
+
+/* Removes a spill directory and what is in it. */
+static void remove_spill_dir(const char *dir, uint64_t *bytes)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.')
+                continue;
+            char path[4400];
+            struct stat st;
+            if (es_fmt(path, sizeof path, "%s/%s", dir, e->d_name))
+                continue;
+            if (bytes && !strstr(e->d_name, "lock") && stat(path, &st) == 0)
+                *bytes += (uint64_t)st.st_size;
+            unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+/* This process's spill directory, DIR/spill-XXXXXX, locked while it runs;
+ * directories of processes that no longer run are removed first (their
+ * spills held the queues of a process that is gone). */
+static int spill_setup(struct rec_pool *p, struct es_err *err)
+{
+    const struct recorder_opts *o = &p->r->o;
+    char root[4000];
+    if (o->spool_dir ? es_fmt(root, sizeof root, "%s", o->spool_dir)
+                     : es_fmt(root, sizeof root, "%s/spool", ingest_session_data_dir(p->r->sess)))
+        return es_seterr(err, ES_ETOOBIG, "spool directory: path too long");
+    if (mkdir(root, 0750) != 0 && errno != EEXIST)
+        return es_seterr(err, -errno, "spool directory %s: %s", root, strerror(errno));
+    DIR *d = opendir(root);
+    if (!d)
+        return es_seterr(err, -errno, "spool directory %s: %s", root, strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "spill-", 6))
+            continue;
+        char dir[4100], lock[4200];
+        if (es_fmt(dir, sizeof dir, "%s/%s", root, e->d_name) ||
+            es_fmt(lock, sizeof lock, "%s/lock", dir))
+            continue;
+        int fd = open(lock, O_RDONLY | O_CLOEXEC);
+        bool gone = fd < 0 || flock(fd, LOCK_EX | LOCK_NB) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (!gone)
+            continue; /* another recorder's, running */
+        uint64_t bytes = 0;
+        remove_spill_dir(dir, &bytes);
+        if (bytes)
+            ES_WARN("record", "removed %s, the spill of a recorder that stopped (%llu bytes)", dir,
+                    (unsigned long long)bytes);
+    }
+    closedir(d);
+    char lock[4200];
+    if (es_fmt(p->spill_dir, sizeof p->spill_dir, "%s/spill-XXXXXX", root) ||
+        !mkdtemp(p->spill_dir) || es_fmt(lock, sizeof lock, "%s/lock", p->spill_dir)) {
+        int rc = es_seterr(err, -errno, "spool directory %s: %s", root, strerror(errno));
+        p->spill_dir[0] = 0;
+        return rc;
+    }
+    p->spill_lock = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (p->spill_lock < 0 || flock(p->spill_lock, LOCK_EX | LOCK_NB) != 0) {
+        int rc = es_seterr(err, -errno, "%s: %s", lock, strerror(errno));
+        remove_spill_dir(p->spill_dir, NULL);
+        p->spill_dir[0] = 0;
+        return rc;
+    }
+    return 0;
 }
 
 int rec_pool_new(struct recorder *r, int nworkers, size_t queue_bytes, struct rec_pool **out,
@@ -550,6 +999,9 @@ int rec_pool_new(struct recorder *r, int nworkers, size_t queue_bytes, struct re
     if (!p)
         return es_seterr(err, ES_ENOMEM, "out of memory");
     p->r = r;
+    p->spill_lock = -1;
+    if (!r->o.spool_floor)
+        r->o.spool_floor = DEFAULT_FLOOR;
     p->inline_w.pool = p;
     p->inline_w.cat = r->cat;
     if (nworkers == 0) {
@@ -563,6 +1015,7 @@ int rec_pool_new(struct recorder *r, int nworkers, size_t queue_bytes, struct re
     for (int i = 0; i < p->n; i++) {
         struct rec_worker *w = &p->w[i];
         w->pool = p;
+        w->index = i;
         w->size = size;
         w->reserve = ES_MIN(RESERVE_BYTES, size / 4);
         w->buf = malloc(size);
@@ -583,6 +1036,11 @@ int rec_pool_new(struct recorder *r, int nworkers, size_t queue_bytes, struct re
             return rc;
         }
         w->own_cat = true;
+    }
+    if (p->n && r->o.overload == REC_OVERLOAD_SPILL) {
+        struct es_err e = {{0}};
+        if (spill_setup(p, &e)) /* the queues drop audio instead, as they did */
+            ES_ERROR("record", "no spill for the worker queues: %s", e.msg);
     }
     for (int i = 0; i < p->n; i++) {
         int e = pthread_create(&p->w[i].th, NULL, worker_main, &p->w[i]);
@@ -605,12 +1063,18 @@ void rec_pool_free(struct rec_pool *p)
         struct rec_worker *w = &p->w[i];
         if (w->own_cat)
             catalog_close(w->cat);
+        spool_close(w->sw);
+        spool_reader_close(w->sr);
         free(w->buf);
         if (w->pool) {
             pthread_mutex_destroy(&w->mu);
             pthread_cond_destroy(&w->cv);
         }
     }
+    if (p->spill_dir[0])
+        remove_spill_dir(p->spill_dir, NULL);
+    if (p->spill_lock >= 0)
+        close(p->spill_lock);
     free(p);
 }
 

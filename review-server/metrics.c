@@ -111,6 +111,7 @@ struct rec_ctx {
     struct es_buf *b;
     int pass; /* the families are written one at a time, every recorder under each */
     const char *key;
+    bool gauge;
 };
 
 /* earshot_recorder_<key>[_total] from each recorder's stored counters */
@@ -119,13 +120,13 @@ static int recorder_value(void *ud, const struct catalog_recorder_status *st)
     struct rec_ctx *x = ud;
     json_t *o = json_loads(st->counters, 0, NULL);
     json_t *v = json_object_get(o, x->key);
-    if (json_is_integer(v)) {
-        bool gauge = !strcmp(x->key, "calls_active") || !strncmp(x->key, "queue", 5);
-        char name[96];
-        snprintf(name, sizeof name, "earshot_recorder_%s%s", x->key, gauge ? "" : "_total");
-        const char *l[] = {"interface", st->source, NULL};
+    char name[96];
+    snprintf(name, sizeof name, "earshot_recorder_%s%s", x->key, x->gauge ? "" : "_total");
+    const char *l[] = {"interface", st->source, NULL};
+    if (json_is_integer(v))
         es_prom_u64(x->b, name, l, (uint64_t)json_integer_value(v));
-    }
+    else if (json_is_real(v))
+        es_prom_f64(x->b, name, l, json_real_value(v));
     json_decref(o);
     return 0;
 }
@@ -200,13 +201,18 @@ enum MHD_Result api_metrics(struct req *r)
         {"if_dropped", "counter", "Packets the interface dropped."},
         {"queued_bytes", "gauge", "Bytes waiting in the workers' queues."},
         {"queue_capacity", "gauge", "Size of the workers' queues."},
+        {"spooled_bytes", "counter", "Bytes the queues had no room for, written to the spool."},
+        {"spool_backlog_bytes", "gauge", "Bytes spooled that the workers have yet to handle."},
+        {"spool_backlog_seconds", "gauge", "Capture time the furthest-behind worker is behind."},
+        {"spool_floor_drops", "counter", "Audio dropped with the spool's disk at its floor."},
+        {"spool_errors", "counter", "Spool writes or reads that failed."},
     };
     for (size_t i = 0; i < ES_ARRAY_LEN(rec); i++) {
         char family[96];
         bool gauge = !strcmp(rec[i].type, "gauge");
         snprintf(family, sizeof family, "earshot_recorder_%s%s", rec[i].key, gauge ? "" : "_total");
         es_prom_family(&b, family, rec[i].type, rec[i].help);
-        struct rec_ctx x = {.b = &b, .key = rec[i].key};
+        struct rec_ctx x = {.b = &b, .key = rec[i].key, .gauge = gauge};
         catalog_recorder_status_list(r->w->cat, recorder_value, &x);
     }
     if (!b.data) {

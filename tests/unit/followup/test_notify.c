@@ -226,7 +226,7 @@ static void status(int64_t at, const char *counters)
 
 struct firing {
     int n;
-    bool no_sip, silent;
+    bool no_sip, silent, spool_floor, spool_errors;
 };
 
 static int on_firing(void *ud, const char *condition, int64_t since)
@@ -236,12 +236,41 @@ static int on_firing(void *ud, const char *condition, int64_t since)
     f->n++;
     f->no_sip |= !strcmp(condition, "no-sip:eth1");
     f->silent |= !strcmp(condition, "recorder-silent:eth1");
+    f->spool_floor |= !strcmp(condition, "spool-floor:eth1");
+    f->spool_errors |= !strcmp(condition, "spool-errors:eth1");
     return 0;
 }
 
 #define CNT(sip, bad, kdrop, adrop)                                                                \
     "{\"sip_messages\":" #sip ",\"bad_sip\":" #bad ",\"bad_packets\":0,\"kernel_dropped\":" #kdrop \
     ",\"if_dropped\":0,\"audio_dropped\":" #adrop "}"
+
+Test(notify, a_spool_at_its_floor_or_failing_is_a_health_condition)
+{
+    struct notify_config nc;
+    cr_assert_eq(load("webhook_url = http://127.0.0.1:1/\nwebhook_events = capture.health\n", &nc),
+                 0, "%s", err.msg);
+    struct followup_opts o = {0};
+    struct followup_health h;
+    int64_t t = es_now_ms() - 600000;
+    status(t,
+           "{\"sip_messages\":1,\"audio_dropped\":0,\"spool_floor_drops\":0,\"spool_errors\":0}");
+    cr_assert_eq(notify_health(fu, &nc, &o, NULL, t, &h, &err), 0, "%s", err.msg);
+    /* a spill went on while the disk stayed above its floor: nothing */
+    status(t + 60000, "{\"sip_messages\":2,\"audio_dropped\":0,\"spooled_bytes\":9000000,"
+                      "\"spool_floor_drops\":0,\"spool_errors\":0}");
+    cr_assert_eq(notify_health(fu, &nc, &o, NULL, t + 60000, &h, &err), 0, "%s", err.msg);
+    cr_assert_eq(h.raised, 0, "spilling is not a loss");
+    status(t + 120000, "{\"sip_messages\":3,\"audio_dropped\":7,\"spool_floor_drops\":7,"
+                       "\"spool_errors\":1}");
+    cr_assert_eq(notify_health(fu, &nc, &o, NULL, t + 120000, &h, &err), 0, "%s", err.msg);
+    cr_assert_eq(h.raised, 3, "audio-dropped, spool-floor and spool-errors (%u)",
+                 (unsigned)h.raised);
+    struct firing fc = {0};
+    cr_assert_eq(notify_health_firing(fu, on_firing, &fc, &err), 0, "%s", err.msg);
+    cr_assert(fc.spool_floor, "spool-floor:eth1 is firing");
+    cr_assert(fc.spool_errors, "spool-errors:eth1 is firing");
+}
 
 Test(notify, health_conditions_fire_once_per_episode_and_clear)
 {

@@ -1,16 +1,25 @@
 /* The recorder's workers: a call made of raw IPv4 packets (SIP INVITE, 200,
  * ACK, a minute of G.711 both ways, BYE) goes through the whole pipeline.
- * With a queue too small for the burst, live-capture mode drops audio and
- * counts every packet it dropped, in the totals and on the call; file mode
- * waits instead and loses nothing; threads and inline give the same call. */
+ * With a queue too small for the burst, live capture spills to disk and
+ * loses nothing (the audio equals the inline run's, sample for sample, even
+ * with a worker slowed down); with --overload drop it drops audio and counts
+ * every packet it dropped, in the totals and on the call; below the spool's
+ * floor it drops and counts too; file mode waits; threads and inline give
+ * the same call. */
 #include "recorder/record_int.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
 
 #define PACKETS 3000 /* per side: 60 s of 20 ms frames */
 
@@ -18,12 +27,8 @@ static char dir[64];
 static struct ingest_session *sess;
 static struct catalog *cat;
 
-static void setup(void)
+static void open_dir(void)
 {
-    cr_assert_geq(sodium_init(), 0);
-    es_log_set_level(ES_LOG_QUIET);
-    snprintf(dir, sizeof dir, "/tmp/earshot-workers-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
     struct ingest_opts o = {.data_dir = dir,
                             .bitrate_mono = 16000,
                             .bitrate_stereo = 24000,
@@ -35,13 +40,35 @@ static void setup(void)
     cr_assert_eq(catalog_open(dir, &cat, &e), 0, "%s", e.msg);
 }
 
-static void teardown(void)
+static void close_dir(void)
 {
     catalog_close(cat);
     ingest_session_close(sess);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);
+}
+
+static void setup(void)
+{
+    cr_assert_geq(sodium_init(), 0);
+    es_log_set_level(ES_LOG_QUIET);
+    snprintf(dir, sizeof dir, "/tmp/earshot-workers-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    open_dir();
+}
+
+/* A second, empty archive in place of the first. */
+static void fresh_dir(void)
+{
+    close_dir();
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    open_dir();
+}
+
+static void teardown(void)
+{
+    close_dir();
 }
 
 TestSuite(workers, .init = setup, .fini = teardown);
@@ -96,8 +123,10 @@ static void sip(struct recorder *r, int64_t t, bool from_caller, const char *fir
     recorder_packet(r, LINK_RAW, pk, len, t);
 }
 
-/* Feeds the call as fast as the recorder takes it; returns its counters. */
-static void run(const struct recorder_opts *ro, struct recorder_counters *c)
+/* Feeds the call as fast as the recorder takes it, or in bursts of `burst`
+ * packets `pause_ms` apart; returns its counters. */
+static void run_paced(const struct recorder_opts *ro, struct recorder_counters *c, int burst,
+                      int pause_ms)
 {
     struct recorder *r;
     struct es_err e;
@@ -122,6 +151,10 @@ static void run(const struct recorder_opts *ro, struct recorder_counters *c)
                               : udp(pk, 1, 4000, 2, 5000, rtp, sizeof rtp);
             recorder_packet(r, LINK_RAW, pk, len, t + (int64_t)i * 20000);
         }
+        if (burst && i % burst == burst - 1) {
+            struct timespec ts = {0, pause_ms * 1000000L};
+            nanosleep(&ts, NULL);
+        }
     }
     t += (int64_t)PACKETS * 20000;
     sip(r, t, true, "BYE sip:600@pbx SIP/2.0", "2 BYE", true, 0);
@@ -130,10 +163,16 @@ static void run(const struct recorder_opts *ro, struct recorder_counters *c)
     recorder_free(r);
 }
 
+static void run(const struct recorder_opts *ro, struct recorder_counters *c)
+{
+    run_paced(ro, c, 0, 0);
+}
+
 struct got {
     int n;
     struct archive_call call;
     bool has_rec;
+    char path[600];
 };
 
 static int one(void *ud, const struct archive_call *k, const struct archive_recording *rec)
@@ -142,6 +181,8 @@ static int one(void *ud, const struct archive_call *k, const struct archive_reco
     g->n++;
     g->call = *k;
     g->has_rec = rec != NULL && rec->path[0];
+    if (g->has_rec)
+        snprintf(g->path, sizeof g->path, "%s/%s", dir, rec->path);
     return 0;
 }
 
@@ -165,10 +206,12 @@ static json_int_t overload_of(const struct archive_call *k)
 
 Test(workers, live_overload_is_counted_on_the_call_and_in_total)
 {
-    struct recorder_opts ro = {.source_ref = "test", .workers = 1, .queue_bytes = 65536};
+    struct recorder_opts ro = {
+        .source_ref = "test", .workers = 1, .queue_bytes = 65536, .overload = REC_OVERLOAD_DROP};
     struct recorder_counters c;
     run(&ro, &c);
     cr_assert_eq(c.rtp_packets, 2 * PACKETS);
+    cr_assert_eq(c.spooled_bytes, 0, "drop means no spill");
     cr_assert_gt(c.audio_dropped, 0, "a 64 KiB queue cannot hold a minute of audio sent at once");
     cr_assert_lt(c.audio_dropped, 2 * PACKETS, "the queue took some");
     cr_assert_eq(c.calls_archived, 1, "the call is archived with its gaps");
@@ -185,7 +228,7 @@ Test(workers, live_overload_is_counted_on_the_call_and_in_total)
 Test(workers, file_mode_waits_and_loses_nothing)
 {
     struct recorder_opts ro = {
-        .source_ref = "test", .workers = 1, .queue_bytes = 65536, .wait_when_full = true};
+        .source_ref = "test", .workers = 1, .queue_bytes = 65536, .overload = REC_OVERLOAD_WAIT};
     struct recorder_counters c;
     run(&ro, &c);
     cr_assert_eq(c.audio_dropped, 0);
@@ -204,11 +247,143 @@ Test(workers, threads_and_inline_make_the_same_call)
     struct got a = catalogued();
     cr_assert_eq(c.calls_archived, 1);
     /* the same dialog again is recognised as archived, whichever way it runs */
-    struct recorder_opts thr = {.source_ref = "test", .workers = 3, .wait_when_full = true};
+    struct recorder_opts thr = {.source_ref = "test", .workers = 3, .overload = REC_OVERLOAD_WAIT};
     run(&thr, &c);
     cr_assert_eq(c.calls_skipped, 1, "same call, same identity");
     cr_assert_eq(c.calls_archived, 0);
     struct got b = catalogued();
     cr_assert_eq(b.n, 1);
     cr_assert_str_eq(a.call.id, b.call.id);
+}
+
+/* The call's recording, decoded: interleaved float frames. */
+static float *decoded(const struct got *g, size_t *frames)
+{
+    struct audio_src *a;
+    struct es_err e;
+    cr_assert(g->has_rec);
+    cr_assert_eq(audio_open(g->path, &a, &e), 0, "%s", e.msg);
+    int ch = audio_info(a)->channels;
+    cr_assert_eq(ch, 2);
+    size_t cap = 1 << 20, n = 0;
+    float *pcm = malloc(cap * 2 * sizeof *pcm);
+    long k;
+    while ((k = audio_read(a, pcm + n * 2, 4096 < cap - n ? 4096 : cap - n, &e)) > 0) {
+        n += (size_t)k;
+        if (cap - n < 4096) {
+            cap *= 2;
+            pcm = realloc(pcm, cap * 2 * sizeof *pcm);
+            cr_assert_not_null(pcm);
+        }
+    }
+    cr_assert_eq(k, 0, "%s", e.msg);
+    audio_close(a);
+    *frames = n;
+    return pcm;
+}
+
+/* Files left in DIR/spool/ (the spill directories and what is in them). */
+static int spool_files(void)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/spool", dir);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+Test(workers, live_overload_spills_and_loses_nothing_even_with_a_slow_worker)
+{
+    /* the reference: every message handled at once, no queue at all */
+    struct recorder_opts inl = {.source_ref = "test", .workers = -1};
+    struct recorder_counters c;
+    run(&inl, &c);
+    struct got a = catalogued();
+    size_t na;
+    float *ref = decoded(&a, &na);
+    fresh_dir();
+    /* a 64 KiB queue and a worker that takes 100 us more per payload: the
+     * minute of audio sent at once cannot fit, and the worker falls behind */
+    struct recorder_opts ro = {
+        .source_ref = "test", .workers = 1, .queue_bytes = 65536, .worker_delay_us = 50};
+    /* in bursts of 10 s of audio (1,000 payloads, about 0.2 s of the slowed
+     * worker's time) with time to catch up between them: the queue spills,
+     * is read back, the ring takes over again, and spills again */
+    run_paced(&ro, &c, 500, 500);
+    cr_assert_eq(c.audio_dropped, 0, "nothing dropped: the queue spilled");
+    cr_assert_gt(c.spooled_bytes, 100000, "most of the minute went through the spool: %llu",
+                 (unsigned long long)c.spooled_bytes);
+    cr_assert_geq(c.spills, 4, "a spill per burst: %llu", (unsigned long long)c.spills);
+    cr_assert_eq(c.spool_errors, 0);
+    cr_assert_eq(c.spool_backlog_bytes, 0, "read to its end");
+    cr_assert_neq(c.caught_up_us, 0, "the worker caught up");
+    cr_assert_eq(c.calls_archived, 1);
+    struct got b = catalogued();
+    cr_assert_eq(overload_of(&b.call), 0);
+    size_t nb;
+    float *got = decoded(&b, &nb);
+    cr_assert_eq(nb, na, "same length: %zu and %zu frames", nb, na);
+    size_t differ = 0;
+    for (size_t i = 0; i < 2 * na; i++)
+        differ += ref[i] != got[i];
+    cr_assert_eq(differ, 0, "%zu of %zu samples differ from the unslowed run", differ, 2 * na);
+    free(ref);
+    free(got);
+    cr_assert_eq(spool_files(), 0, "the spill is removed once read");
+}
+
+Test(workers, the_spool_floor_drops_audio_counts_it_and_keeps_the_call)
+{
+    /* a floor no disk has above it: every spilled payload is refused */
+    struct recorder_opts ro = {.source_ref = "test",
+                               .workers = 1,
+                               .queue_bytes = 65536,
+                               .worker_delay_us = 20,
+                               .spool_floor = (uint64_t)1 << 62};
+    struct recorder_counters c;
+    run(&ro, &c);
+    cr_assert_gt(c.spool_floor_drops, 0);
+    cr_assert_eq(c.audio_dropped, c.spool_floor_drops, "the floor is the only loss");
+    cr_assert_eq(c.calls_archived, 1, "the call's end went through the spool all the same");
+    struct got g = catalogued();
+    cr_assert_eq(overload_of(&g.call), (json_int_t)c.audio_dropped);
+    cr_assert_geq(g.call.duration_ms, PACKETS * 20 - 40, "%lld", (long long)g.call.duration_ms);
+    cr_assert_eq(spool_files(), 0);
+}
+
+Test(workers, a_dead_recorders_spill_is_removed_and_a_running_ones_kept)
+{
+    char stale[128], live[128], path[200];
+    snprintf(stale, sizeof stale, "%s/spool", dir);
+    cr_assert_eq(mkdir(stale, 0700), 0);
+    snprintf(stale, sizeof stale, "%s/spool/spill-dead00", dir);
+    snprintf(live, sizeof live, "%s/spool/spill-live00", dir);
+    cr_assert_eq(mkdir(stale, 0700), 0);
+    cr_assert_eq(mkdir(live, 0700), 0);
+    snprintf(path, sizeof path, "%s/worker-0.1.spool", stale);
+    FILE *f = fopen(path, "w");
+    fputs("left by a recorder that was killed", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/lock", live);
+    int fd = open(path, O_RDWR | O_CREAT, 0600);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0, "held as a running recorder holds it");
+    struct recorder_opts ro = {.source_ref = "test", .workers = 1};
+    struct recorder *r;
+    struct es_err e;
+    cr_assert_eq(recorder_new(&ro, sess, cat, &r, &e), 0, "%s", e.msg);
+    struct stat st;
+    cr_assert_neq(stat(stale, &st), 0, "the dead recorder's spill is gone");
+    cr_assert_eq(stat(live, &st), 0, "the running recorder's spill is kept");
+    cr_assert_eq(spool_files(), 2, "the live one and this recorder's own");
+    recorder_finish(r, 1000000);
+    recorder_free(r);
+    cr_assert_eq(spool_files(), 1, "this recorder's own is removed when it stops");
+    close(fd);
 }
