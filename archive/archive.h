@@ -381,6 +381,10 @@ int opus_writer_new(int fd, const struct opus_writer_opts *o, struct opus_writer
 int opus_writer_write(struct opus_writer *w, const float *pcm, size_t frames);
 /* Pads, trims and flushes the last page; fills st. */
 int opus_writer_finish(struct opus_writer *w, struct opus_writer_stats *st);
+/* What was encoded so far goes to the file now, as whole Ogg pages (a sealed
+ * file: its whole chunks; the rest waits for the next one). A process that
+ * dies after this loses none of it. */
+int opus_writer_checkpoint(struct opus_writer *w);
 void opus_writer_free(struct opus_writer *w);
 /* Smallest Opus rate >= rate (48000 above). */
 int opus_rate_for(int rate);
@@ -551,6 +555,9 @@ struct archive_format {
     int source_rate;     /* for OpusHead */
     int64_t frames_hint; /* -1 if unknown */
     int bitrate;         /* bits per second; 0: the session's for this channel count */
+    /* where the temp file goes (NULL: the session's archive/.tmp); on the
+     * data directory's file system */
+    const char *tmp_dir;
 };
 /* call->id and call->started_at must be set (they go into the file's tags). */
 int archive_writer_open(struct ingest_session *s, const struct archive_call *call,
@@ -568,6 +575,27 @@ int archive_writer_commit(struct archive_writer *w, struct catalog *c, struct ar
                           char *path_out, size_t pathlen, struct es_err *err);
 /* Frees; a file not committed is removed. */
 void archive_writer_free(struct archive_writer *w);
+/* Everything encoded so far into the temp file (opus_writer_checkpoint). */
+int archive_writer_checkpoint(struct archive_writer *w, struct es_err *err);
+
+/* A writer's temp file and what it takes to read it back after its process
+ * died mid-call: kept in the recorder's journal of calls in progress. */
+struct archive_partial {
+    char tmp[4400]; /* the temp file */
+    int rate, channels, source_rate, bitrate;
+    bool sealed;
+    char key_id[ARCHIVE_KEY_ID_LEN];
+    uint8_t wrapped[ARCHIVE_WRAPPED_LEN];
+};
+void archive_writer_partial(const struct archive_writer *w, struct archive_partial *out);
+/* The audio of a writer cut short (its process killed, the power cut): the
+ * temp file up to its last whole page (sealed: chunk) is encoded again and
+ * catalogued as call, which the caller has marked as interrupted. The temp
+ * file is removed once the call is catalogued, or found catalogued already
+ * (ES_EEXIST: the process died after its commit). ES_EEMPTY: no audio
+ * survived (the file is removed). */
+int archive_recover(struct ingest_session *s, struct catalog *c, const struct archive_partial *p,
+                    struct archive_call *call, struct es_err *err);
 
 /* ---- encryption at rest (sealed.c) ----------------------------------------
  * With a keyring set (encryption_key_file), every new recording is sealed:

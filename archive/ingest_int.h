@@ -30,4 +30,9 @@ typedef void (*ingest_batch_fn)(void *ud, struct ingest_session *s, char **paths
 int ingest_watch(struct ingest_session *s, const char *dir, int jobs, int json, int64_t settle_ms,
                  ingest_batch_fn run_batch, void *ud);
 
+/* Decodes src and writes it again into w at rate, with [lo, hi) silent
+ * (frames; lo == hi: nothing). */
+int archive_reencode(struct archive_writer *w, struct audio_src *src, int rate, int channels,
+                     int64_t lo, int64_t hi, struct es_err *err);
+
 #endif

@@ -108,6 +108,20 @@ static int emit_page(struct opus_writer *w, ogg_page *og)
     return rc ? rc : emit(w, og->body, (size_t)og->body_len);
 }
 
+static int write_pages(struct opus_writer *w, int flush);
+
+int opus_writer_checkpoint(struct opus_writer *w)
+{
+    if (w->failed)
+        return w->failed;
+    int rc = write_pages(w, 1);
+    /* a sealed file's chunks are all ARCHIVE_SEAL_CHUNK but the last: the
+     * buffer waits until it is full */
+    if (!rc && !w->sealed)
+        rc = flush_out(w, false);
+    return rc;
+}
+
 static int write_pages(struct opus_writer *w, int flush)
 {
     ogg_page og;

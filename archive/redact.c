@@ -36,9 +36,8 @@ static void silence(float *pcm, size_t frames, int channels, int64_t pos, int64_
         memset(pcm + (a - pos) * channels, 0, (size_t)(b - a) * (size_t)channels * sizeof *pcm);
 }
 
-/* Decodes the recording and writes it again with [lo, hi) silent. */
-static int reencode(struct archive_writer *w, struct audio_src *src, int rate, int channels,
-                    int64_t lo, int64_t hi, struct es_err *err)
+int archive_reencode(struct archive_writer *w, struct audio_src *src, int rate, int channels,
+                     int64_t lo, int64_t hi, struct es_err *err)
 {
     const struct audio_info *in = audio_info(src);
     struct resampler *rs = NULL;
@@ -170,7 +169,7 @@ int archive_redact(struct ingest_session *s, struct catalog *c, const char *id,
     int64_t lo = r->from_ms * rec.sample_rate / 1000, hi = to * rec.sample_rate / 1000;
     const struct archive_recording *nrec;
     const struct archive_analysis *nan;
-    if ((rc = reencode(w, src, rec.sample_rate, channels, lo, hi, err)) ||
+    if ((rc = archive_reencode(w, src, rec.sample_rate, channels, lo, hi, err)) ||
         (rc = archive_writer_finish(w, &nrec, &nan, err)))
         goto out;
     char rel[512];

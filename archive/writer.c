@@ -69,7 +69,8 @@ int archive_writer_open(struct ingest_session *s, const struct archive_call *cal
     pthread_mutex_lock(&s->mu);
     unsigned long seq = ++s->seq;
     pthread_mutex_unlock(&s->mu);
-    es_fmt(w->tmp, sizeof w->tmp, "%s/%s-%lu.tmp", s->tmp_dir, s->owner, seq);
+    es_fmt(w->tmp, sizeof w->tmp, "%s/%s-%lu.tmp", f->tmp_dir ? f->tmp_dir : s->tmp_dir, s->owner,
+           seq);
     w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     int rc;
     if (w->fd < 0) {
@@ -206,6 +207,25 @@ int archive_writer_place(struct archive_writer *w, struct catalog *c, const char
     memset(&w->result, 0, sizeof w->result);
     w->committed = true;
     return 0;
+}
+
+int archive_writer_checkpoint(struct archive_writer *w, struct es_err *err)
+{
+    int rc = opus_writer_checkpoint(w->ow);
+    return rc ? es_seterr(err, rc, "cannot write archive: %s", es_strerror(rc)) : 0;
+}
+
+void archive_writer_partial(const struct archive_writer *w, struct archive_partial *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->tmp, sizeof out->tmp, "%s", w->tmp);
+    out->rate = w->rate;
+    out->channels = w->channels;
+    out->source_rate = w->rec.source_rate;
+    out->bitrate = w->rec.bitrate;
+    out->sealed = w->rec.sealed;
+    memcpy(out->key_id, w->rec.key_id, sizeof out->key_id);
+    memcpy(out->wrapped, w->rec.wrapped, sizeof out->wrapped);
 }
 
 void archive_writer_free(struct archive_writer *w)

@@ -107,12 +107,14 @@ static void live_report(struct pcapin *in, struct recorder *r, bool tty_line)
     ES_INFO("record",
             "capture received=%llu dropped=%llu if_dropped=%llu calls_active=%zu "
             "audio_dropped=%llu spooled_bytes=%llu spool_backlog_bytes=%llu "
-            "spool_backlog_seconds=%.1f caught_up_at=%s stray_rtp=%llu calls_dropped=%llu "
+            "spool_backlog_seconds=%.1f caught_up_at=%s interrupted_calls_recovered=%llu "
+            "stray_rtp=%llu calls_dropped=%llu "
             "table_full=%llu evicted=%llu rejected=%llu top_sources=%s",
             (unsigned long long)recv, (unsigned long long)drop, (unsigned long long)ifdrop,
             recorder_active_calls(r), (unsigned long long)c.audio_dropped,
             (unsigned long long)c.spooled_bytes, (unsigned long long)c.spool_backlog_bytes,
             c.spool_backlog_seconds, c.caught_up_us ? caught : "-",
+            (unsigned long long)c.interrupted_calls_recovered,
             (unsigned long long)c.stray_rtp_packets, (unsigned long long)c.dropped_calls,
             (unsigned long long)c.calls_dropped_full, (unsigned long long)c.calls_evicted,
             (unsigned long long)c.calls_rejected, top);
@@ -220,6 +222,7 @@ static void summary(const struct recorder *r, const struct recorder_counters *c,
             {"spills", c->spills},
             {"spool_floor_drops", c->spool_floor_drops},
             {"spool_errors", c->spool_errors},
+            {"interrupted_calls_recovered", c->interrupted_calls_recovered},
             {"stray_rtp_packets", c->stray_rtp_packets},
             {"copy_rtp_packets", c->copy_rtp_packets},
             {"untracked_rtp_packets", c->untracked_rtp_packets},

@@ -58,6 +58,8 @@ char *rec_snapshot_json(const struct rec_snapshot *s)
         json_object_set_new(o, "spool_backlog_seconds", json_real(c->spool_backlog_seconds));
         json_object_set_new(o, "spool_floor_drops", json_integer((json_int_t)c->spool_floor_drops));
         json_object_set_new(o, "spool_errors", json_integer((json_int_t)c->spool_errors));
+        json_object_set_new(o, "interrupted_calls_recovered",
+                            json_integer((json_int_t)c->interrupted_calls_recovered));
     }
     char *t = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);

@@ -111,6 +111,7 @@ struct rec_call {
     int rate;
     struct mixer *mix;
     struct archive_writer *aw;
+    bool journaled; /* its worker's journal has its BEGIN */
     struct rtp_decoder *dec[2];
     struct sdp_rtpmap dec_map[2]; /* codec the capture thread announced per side */
     char decode_error[160];       /* why some audio could not be decoded */
@@ -236,6 +237,27 @@ int rec_health_serve(struct rec_health *h, const char *addr_port, struct es_err 
 void rec_health_free(struct rec_health *h);
 char *rec_snapshot_json(const struct rec_snapshot *s);
 void rec_snapshot_metrics(const struct rec_snapshot *s, const char *source, struct es_buf *b);
+
+/* ---- the journal of calls in progress (journal.c) ------------------------------ */
+struct rec_journal;
+/* DIR/calls-INDEX.journal, one per worker. */
+int rec_journal_open(const char *dir, int index, struct rec_journal **out, struct es_err *err);
+void rec_journal_close(struct rec_journal *j);
+/* The call's writer opened (its temp file in the journal's directory). */
+void rec_journal_begin(struct rec_journal *j, const struct archive_call *k,
+                       const struct archive_writer *aw);
+/* The call was committed or dropped: nothing to recover. */
+void rec_journal_end(struct rec_journal *j, const char *call_id);
+struct rec_recovery {
+    uint64_t recovered; /* archived, marked interrupted */
+    uint64_t already;   /* committed before the process died */
+    uint64_t empty;     /* no audio had reached the disk */
+    uint64_t failed;    /* could not be read back (logged; the files are kept) */
+};
+/* Archives the calls a dead recorder's journals in dir left in progress.
+ * ES_ECORRUPT if any could not be (dir is to be kept). */
+int rec_journal_recover(const char *dir, struct ingest_session *s, struct catalog *c,
+                        struct rec_recovery *out);
 
 /* ---- the spool (spool.c): an append-only journal of typed records ------------- */
 struct spool_writer;

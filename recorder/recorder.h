@@ -428,6 +428,9 @@ struct recorder_counters {
     uint64_t spills;              /* times a queue began to spill */
     uint64_t spool_floor_drops;   /* audio dropped at the spool's floor (also in audio_dropped) */
     uint64_t spool_errors;        /* the spool could not be written or read (logged) */
+    /* calls a recorder that stopped mid-call (killed, power cut) left in
+     * progress, archived at this one's start, marked interrupted */
+    uint64_t interrupted_calls_recovered;
 };
 struct recorder;
 /* Takes an open ingest session (the archive writer's) for the whole run. */

@@ -51,6 +51,8 @@
 #define MAX_WORKERS   64
 #define MAX_PAYLOAD   4096 /* larger RTP payloads are not audio any codec here makes */
 #define DEFAULT_FLOOR ((uint64_t)1 << 30)
+#define CHECKPOINT_US 500000 /* how often a worker's writers put their audio in their files */
+#define SYNC_SECONDS  1      /* how often the file system is made durable (syncfs) */
 
 /* The spill's file the capture writes and how much of it the worker may read,
  * in one word: the file's number and its bytes that reached the kernel. */
@@ -133,7 +135,8 @@ struct rec_worker {
     struct catalog *cat;
     bool own_cat;
     struct rec_call *mixing; /* calls with a mixer */
-    int64_t last_sweep_us;
+    int64_t last_sweep_us, last_checkpoint_us;
+    struct rec_journal *journal; /* calls in progress (NULL: none kept) */
     _Alignas(64) _Atomic uint64_t archived, missed, rejected, failed, skipped;
     /* the spill, capture side: the file messages go to while spilling */
     struct spool_writer *sw;
@@ -157,10 +160,16 @@ struct rec_pool {
     struct recorder *r;
     int n; /* 0: inline */
     unsigned next;
-    int64_t clock_sent;                    /* capture side: the last clock published */
-    char spill_dir[4096];                  /* this process's spill files ("": no spill) */
-    int spill_lock;                        /* held while the process runs */
-    int spilling;                          /* workers spilling now */
+    int64_t clock_sent;   /* capture side: the last clock published */
+    char spill_dir[4096]; /* this process's spill files ("": no spill) */
+    int spill_lock;       /* held while the process runs */
+    int spilling;         /* workers spilling now */
+    /* the syncer: syncfs once a second while calls are journaled */
+    pthread_t syncer;
+    bool syncer_started;
+    bool stopping;
+    pthread_mutex_t sync_mu;
+    pthread_cond_t sync_cv;
     _Alignas(64) _Atomic int64_t clock_us; /* a line of its own: workers poll it */
     char clock_pad[56];
     struct rec_worker w[MAX_WORKERS];
@@ -219,11 +228,20 @@ static void on_audio(struct rec_worker *w, struct rec_call *rc, const struct msg
         w->mixing = rc;
     }
     if (!rc->aw) {
-        struct archive_format f = {
-            .rate = rc->rate, .channels = 2, .source_rate = rc->rate, .frames_hint = -1};
+        /* with a journal, the temp file goes beside it: the next recorder
+         * finds both if this one dies mid-call */
+        struct archive_format f = {.rate = rc->rate,
+                                   .channels = 2,
+                                   .source_rate = rc->rate,
+                                   .frames_hint = -1,
+                                   .tmp_dir = w->journal ? w->pool->spill_dir : NULL};
         if (archive_writer_open(r->sess, rc->call, &f, &rc->aw, &err)) {
             snprintf(rc->error, sizeof rc->error, "%.250s", err.msg);
             return;
+        }
+        if (w->journal) {
+            rec_journal_begin(w->journal, rc->call, rc->aw);
+            rc->journaled = true;
         }
     }
     static __thread int16_t pcm[16384];
@@ -249,11 +267,19 @@ static void unlink_mixing(struct rec_worker *w, struct rec_call *rc)
     rc->prev_w = rc->next_w = NULL;
 }
 
+/* The call is done with (committed, or dropped): its journal entry too. */
+static void forget(struct rec_worker *w, struct rec_call *rc)
+{
+    if (rc->journaled)
+        rec_journal_end(w->journal, rc->call->id);
+    rec_call_destroy(rc);
+}
+
 static void on_finish(struct rec_worker *w, struct rec_call *rc)
 {
     if (rc->discard) { /* stray RTP, or taken over by a SIP call: no call at all */
         unlink_mixing(w, rc);
-        rec_call_destroy(rc);
+        forget(w, rc);
         return;
     }
     if (rc->mix && rc->aw && !rc->error[0]) {
@@ -282,7 +308,7 @@ static void on_finish(struct rec_worker *w, struct rec_call *rc)
         atomic_fetch_add_explicit(&w->skipped, 1, memory_order_relaxed);
         break;
     }
-    rec_call_destroy(rc);
+    forget(w, rc);
 }
 
 static void on_counts(struct rec_worker *w, struct catalog_source_count *v, size_t n)
@@ -300,9 +326,19 @@ static void sweep(struct rec_worker *w, int64_t now_us)
     if (now_us - w->last_sweep_us < SWEEP_US)
         return;
     w->last_sweep_us = now_us;
-    for (struct rec_call *rc = w->mixing; rc; rc = rc->next_w)
-        if (rc->aw && !rc->error[0])
-            mixer_drain(rc->mix, now_us, false, emit_to_writer, rc);
+    /* with a journal, what was encoded goes to the files every half second,
+     * so a process killed now loses no more than that of any call */
+    bool checkpoint = w->journal && now_us - w->last_checkpoint_us >= CHECKPOINT_US;
+    if (checkpoint)
+        w->last_checkpoint_us = now_us;
+    for (struct rec_call *rc = w->mixing; rc; rc = rc->next_w) {
+        if (!rc->aw || rc->error[0])
+            continue;
+        mixer_drain(rc->mix, now_us, false, emit_to_writer, rc);
+        struct es_err err = {{0}};
+        if (checkpoint && archive_writer_checkpoint(rc->aw, &err))
+            snprintf(rc->error, sizeof rc->error, "%.250s", err.msg);
+    }
 }
 
 /* Returns false on STOP. */
@@ -929,7 +965,8 @@ static void remove_spill_dir(const char *dir, uint64_t *bytes)
             struct stat st;
             if (es_fmt(path, sizeof path, "%s/%s", dir, e->d_name))
                 continue;
-            if (bytes && !strstr(e->d_name, "lock") && stat(path, &st) == 0)
+            size_t len = strlen(e->d_name);
+            if (bytes && len > 6 && !strcmp(e->d_name + len - 6, ".spool") && stat(path, &st) == 0)
                 *bytes += (uint64_t)st.st_size;
             unlink(path);
         }
@@ -938,10 +975,35 @@ static void remove_spill_dir(const char *dir, uint64_t *bytes)
     rmdir(dir);
 }
 
-/* This process's spill directory, DIR/spill-XXXXXX, locked while it runs;
- * directories of processes that no longer run are removed first (their
- * spills held the queues of a process that is gone). */
-static int spill_setup(struct rec_pool *p, struct es_err *err)
+/* A directory a recorder that stopped left (locked by lock_fd now): the
+ * calls its journals had in progress are archived, then it is removed (kept
+ * if a call could not be recovered, to be tried again). */
+static void take_over(struct rec_pool *p, const char *dir)
+{
+    struct rec_recovery rr = {0};
+    int rc = rec_journal_recover(dir, p->r->sess, p->r->cat, &rr);
+    p->r->counters.interrupted_calls_recovered += rr.recovered;
+    if (rr.recovered + rr.already + rr.empty + rr.failed)
+        ES_WARN("record",
+                "%s: a recorder stopped with calls in progress: %llu archived as interrupted, "
+                "%llu archived before it stopped, %llu without audio, %llu not recoverable",
+                dir, (unsigned long long)rr.recovered, (unsigned long long)rr.already,
+                (unsigned long long)rr.empty, (unsigned long long)rr.failed);
+    if (rc && rc != -ENOENT)
+        return;
+    uint64_t bytes = 0;
+    remove_spill_dir(dir, &bytes);
+    if (bytes)
+        ES_WARN("record",
+                "removed %s: %llu bytes of audio the stopped recorder had spilled and not yet "
+                "encoded are lost",
+                dir, (unsigned long long)bytes);
+}
+
+/* This process's spill directory, DIR/spill-XXXXXX, locked while it runs
+ * (own: else only the others are looked at); directories of processes that
+ * no longer run are taken over first. */
+static int spill_setup(struct rec_pool *p, bool own, struct es_err *err)
 {
     const struct recorder_opts *o = &p->r->o;
     char root[4000];
@@ -961,19 +1023,18 @@ static int spill_setup(struct rec_pool *p, struct es_err *err)
         if (es_fmt(dir, sizeof dir, "%s/%s", root, e->d_name) ||
             es_fmt(lock, sizeof lock, "%s/lock", dir))
             continue;
+        /* locked while taken over, so two recorders starting at once do
+         * not both take it */
         int fd = open(lock, O_RDONLY | O_CLOEXEC);
         bool gone = fd < 0 || flock(fd, LOCK_EX | LOCK_NB) == 0;
+        if (gone)
+            take_over(p, dir);
         if (fd >= 0)
             close(fd);
-        if (!gone)
-            continue; /* another recorder's, running */
-        uint64_t bytes = 0;
-        remove_spill_dir(dir, &bytes);
-        if (bytes)
-            ES_WARN("record", "removed %s, the spill of a recorder that stopped (%llu bytes)", dir,
-                    (unsigned long long)bytes);
     }
     closedir(d);
+    if (!own)
+        return 0;
     char lock[4200];
     if (es_fmt(p->spill_dir, sizeof p->spill_dir, "%s/spill-XXXXXX", root) ||
         !mkdtemp(p->spill_dir) || es_fmt(lock, sizeof lock, "%s/lock", p->spill_dir)) {
@@ -989,6 +1050,62 @@ static int spill_setup(struct rec_pool *p, struct es_err *err)
         return rc;
     }
     return 0;
+}
+
+static void *syncer_main(void *arg)
+{
+    struct rec_pool *p = arg;
+    pthread_setname_np(pthread_self(), "earshot-sync");
+    pthread_mutex_lock(&p->sync_mu);
+    while (!p->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += SYNC_SECONDS;
+        pthread_cond_timedwait(&p->sync_cv, &p->sync_mu, &until);
+        if (p->stopping)
+            break;
+        pthread_mutex_unlock(&p->sync_mu);
+        if (syncfs(p->spill_lock) != 0)
+            ES_WARN("record", "syncfs: %s", strerror(errno));
+        pthread_mutex_lock(&p->sync_mu);
+    }
+    pthread_mutex_unlock(&p->sync_mu);
+    return NULL;
+}
+
+/* Each worker's journal of calls in progress, and the syncer; none if the
+ * spool is not on the archive's file system (a temp file is renamed into
+ * the archive). */
+static void journal_setup(struct rec_pool *p)
+{
+    struct stat a, b;
+    char archive[4200];
+    es_fmt(archive, sizeof archive, "%s/archive", ingest_session_data_dir(p->r->sess));
+    if (stat(p->spill_dir, &a) != 0 || stat(archive, &b) != 0 || a.st_dev != b.st_dev) {
+        ES_WARN("record",
+                "the spool (%s) is not on the archive's file system: calls in progress "
+                "are not journaled, and a crash loses them",
+                p->spill_dir);
+        return;
+    }
+    for (int i = 0; i < p->n; i++) {
+        struct es_err e = {{0}};
+        if (rec_journal_open(p->spill_dir, i, &p->w[i].journal, &e)) {
+            ES_ERROR("record", "no journal of calls in progress: %s", e.msg);
+            for (int k = 0; k < i; k++) {
+                rec_journal_close(p->w[k].journal);
+                p->w[k].journal = NULL;
+            }
+            return;
+        }
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->sync_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&p->sync_mu, NULL);
+    p->syncer_started = pthread_create(&p->syncer, NULL, syncer_main, p) == 0;
 }
 
 int rec_pool_new(struct recorder *r, int nworkers, size_t queue_bytes, struct rec_pool **out,
@@ -1037,10 +1154,17 @@ int rec_pool_new(struct recorder *r, int nworkers, size_t queue_bytes, struct re
         }
         w->own_cat = true;
     }
-    if (p->n && r->o.overload == REC_OVERLOAD_SPILL) {
+    if (p->n) {
+        /* live capture: a spill and a journal of calls in progress; files
+         * are read again instead (only the others' directories are looked at) */
         struct es_err e = {{0}};
-        if (spill_setup(p, &e)) /* the queues drop audio instead, as they did */
-            ES_ERROR("record", "no spill for the worker queues: %s", e.msg);
+        if (spill_setup(p, r->o.overload != REC_OVERLOAD_WAIT, &e))
+            ES_ERROR("record",
+                     "no spool for the workers (queues that fill drop audio, calls in "
+                     "progress are not journaled): %s",
+                     e.msg);
+        if (p->spill_dir[0])
+            journal_setup(p);
     }
     for (int i = 0; i < p->n; i++) {
         int e = pthread_create(&p->w[i].th, NULL, worker_main, &p->w[i]);
@@ -1059,8 +1183,18 @@ void rec_pool_free(struct rec_pool *p)
     if (!p)
         return;
     rec_pool_stop(p);
+    if (p->syncer_started) {
+        pthread_mutex_lock(&p->sync_mu);
+        p->stopping = true;
+        pthread_cond_signal(&p->sync_cv);
+        pthread_mutex_unlock(&p->sync_mu);
+        pthread_join(p->syncer, NULL);
+        pthread_mutex_destroy(&p->sync_mu);
+        pthread_cond_destroy(&p->sync_cv);
+    }
     for (int i = 0; i < p->n; i++) {
         struct rec_worker *w = &p->w[i];
+        rec_journal_close(w->journal);
         if (w->own_cat)
             catalog_close(w->cat);
         spool_close(w->sw);

@@ -15,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
@@ -123,10 +125,21 @@ static void sip(struct recorder *r, int64_t t, bool from_caller, const char *fir
     recorder_packet(r, LINK_RAW, pk, len, t);
 }
 
+/* Feeds the first `upto` payload pairs of the call (all: and the BYE). */
+static struct recorder *feed(const struct recorder_opts *ro, int upto, int burst, int pause_ms);
+
 /* Feeds the call as fast as the recorder takes it, or in bursts of `burst`
  * packets `pause_ms` apart; returns its counters. */
 static void run_paced(const struct recorder_opts *ro, struct recorder_counters *c, int burst,
                       int pause_ms)
+{
+    struct recorder *r = feed(ro, PACKETS, burst, pause_ms);
+    recorder_finish(r, 1700000000000000 + 2000 + (int64_t)PACKETS * 20000 + 1000000);
+    recorder_counters(r, c);
+    recorder_free(r);
+}
+
+static struct recorder *feed(const struct recorder_opts *ro, int upto, int burst, int pause_ms)
 {
     struct recorder *r;
     struct es_err e;
@@ -136,7 +149,7 @@ static void run_paced(const struct recorder_opts *ro, struct recorder_counters *
     sip(r, t += 1000, false, "SIP/2.0 200 OK", "1 INVITE", true, 5000);
     sip(r, t += 1000, true, "ACK sip:600@pbx SIP/2.0", "1 ACK", true, 0);
     uint8_t rtp[172], pk[256];
-    for (int i = 0; i < PACKETS; i++) {
+    for (int i = 0; i < upto; i++) {
         for (int side = 0; side < 2; side++) {
             memset(rtp, 0, sizeof rtp);
             rtp[0] = 0x80;
@@ -156,11 +169,9 @@ static void run_paced(const struct recorder_opts *ro, struct recorder_counters *
             nanosleep(&ts, NULL);
         }
     }
-    t += (int64_t)PACKETS * 20000;
-    sip(r, t, true, "BYE sip:600@pbx SIP/2.0", "2 BYE", true, 0);
-    recorder_finish(r, t + 1000000);
-    recorder_counters(r, c);
-    recorder_free(r);
+    if (upto == PACKETS)
+        sip(r, t + (int64_t)PACKETS * 20000, true, "BYE sip:600@pbx SIP/2.0", "2 BYE", true, 0);
+    return r;
 }
 
 static void run(const struct recorder_opts *ro, struct recorder_counters *c)
@@ -386,4 +397,102 @@ Test(workers, a_dead_recorders_spill_is_removed_and_a_running_ones_kept)
     recorder_free(r);
     cr_assert_eq(spool_files(), 1, "this recorder's own is removed when it stops");
     close(fd);
+}
+
+/* A recorder killed mid-call leaves the call's journal entry and its temp
+ * file; the next recorder archives what reached the disk, marked interrupted,
+ * and no more than about a second short. */
+static void killed_mid_call(int seconds)
+{
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        struct recorder_opts ro = {.source_ref = "test", .workers = 1};
+        struct recorder *r = feed(&ro, seconds * 50, 0, 0);
+        struct recorder_counters c;
+        struct timespec ts = {0, 20000000};
+        do { /* the worker handles what it was sent */
+            nanosleep(&ts, NULL);
+            recorder_counters(r, &c);
+        } while (c.queued_bytes);
+        nanosleep(&ts, NULL);
+        raise(SIGKILL);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    cr_assert_eq(catalogued().n, 0, "nothing was committed before the kill");
+    cr_assert_eq(spool_files(), 1, "the killed recorder's directory is left behind");
+}
+
+Test(workers, a_call_in_progress_when_the_recorder_is_killed_is_archived_as_interrupted)
+{
+    killed_mid_call(30);
+    struct recorder_opts ro = {.source_ref = "test", .workers = 1};
+    struct recorder *r;
+    struct es_err e;
+    cr_assert_eq(recorder_new(&ro, sess, cat, &r, &e), 0, "%s", e.msg);
+    struct recorder_counters c;
+    recorder_counters(r, &c);
+    cr_assert_eq(c.interrupted_calls_recovered, 1);
+    recorder_finish(r, 1000000);
+    recorder_free(r);
+    struct got g = catalogued();
+    cr_assert_eq(g.n, 1, "the call, once");
+    cr_assert(g.has_rec);
+    cr_assert(strstr(g.call.details, "\"interrupted\":true"), "%s", g.call.details);
+    cr_assert_str_eq(g.call.sip_call_id, "workers-test");
+    /* 30 s were sent; what was lost is the mixer's latency and the last
+     * half second since a checkpoint */
+    cr_assert_geq(g.call.duration_ms, 30000 - 1000, "%lld ms", (long long)g.call.duration_ms);
+    cr_assert_leq(g.call.duration_ms, 30000, "%lld ms", (long long)g.call.duration_ms);
+    size_t n;
+    float *pcm = decoded(&g, &n);
+    double energy[2] = {0, 0};
+    for (size_t i = 0; i < n; i++)
+        for (int ch = 0; ch < 2; ch++)
+            energy[ch] += (double)pcm[2 * i + ch] * pcm[2 * i + ch];
+    free(pcm);
+    cr_assert_gt(energy[0] / (double)n, 0.01, "the customer's square wave is there");
+    cr_assert_gt(energy[1] / (double)n, 0.01, "the operator's too");
+    cr_assert_eq(spool_files(), 0, "taken over and removed");
+    /* the same capture again: the call is the same dialog, not a second one */
+    struct recorder_counters again;
+    run(&ro, &again);
+    cr_assert_eq(again.calls_skipped, 1, "%llu", (unsigned long long)again.calls_skipped);
+    cr_assert_eq(catalogued().n, 1);
+}
+
+Test(workers, a_sealed_call_in_progress_is_recovered_too)
+{
+    /* encryption at rest: the temp file is sealed chunk by chunk; what was
+     * whole on disk comes back, decrypted in memory and sealed again */
+    char keys[128];
+    snprintf(keys, sizeof keys, "%s/keys", dir);
+    struct archive_keyring *kr;
+    struct es_err e;
+    cr_assert_eq(archive_keys_init(keys, &e), 0, "%s", e.msg);
+    cr_assert_eq(archive_keyring_load(keys, &kr, &e), 0, "%s", e.msg);
+    archive_keyring_set(kr);
+    killed_mid_call(30);
+    struct recorder_opts ro = {.source_ref = "test", .workers = 1};
+    struct recorder *r;
+    cr_assert_eq(recorder_new(&ro, sess, cat, &r, &e), 0, "%s", e.msg);
+    recorder_finish(r, 1000000);
+    recorder_free(r);
+    struct got g = catalogued();
+    cr_assert_eq(g.n, 1);
+    cr_assert(strstr(g.call.details, "\"interrupted\":true"), "%s", g.call.details);
+    cr_assert(strstr(g.path, ".opus.enc"), "sealed again: %s", g.path);
+    /* a sealed file keeps its last, partial chunk (8 KiB, about 2.7 s at
+     * 24 kbit/s) in memory: that is what a kill can take */
+    cr_assert_geq(g.call.duration_ms, 30000 - 3500, "%lld ms", (long long)g.call.duration_ms);
+    cr_assert_leq(g.call.duration_ms, 30000, "%lld ms", (long long)g.call.duration_ms);
+    struct archive_audio *a;
+    cr_assert_eq(archive_audio_open(cat, g.call.id, &a, &e), 0, "%s", e.msg);
+    cr_assert_eq(archive_audio_check(a, &e), 0, "the sealed file reads back whole: %s", e.msg);
+    archive_audio_close(a);
+    cr_assert_eq(spool_files(), 0);
+    archive_keyring_set(NULL);
+    archive_keyring_free(kr);
 }
