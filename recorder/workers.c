@@ -41,6 +41,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +54,7 @@
 #define DEFAULT_FLOOR ((uint64_t)1 << 30)
 #define CHECKPOINT_US 500000 /* how often a worker's writers put their audio in their files */
 #define SYNC_SECONDS  1      /* how often the file system is made durable (syncfs) */
+#define WORKER_NICE   5      /* workers yield the CPU to the capture thread */
 
 /* The spill's file the capture writes and how much of it the worker may read,
  * in one word: the file's number and its bytes that reached the kernel. */
@@ -537,6 +539,12 @@ static void *worker_main(void *arg)
     struct rec_worker *w = arg;
     struct rec_pool *p = w->pool;
     pthread_setname_np(pthread_self(), "earshot-worker"); /* for top -H and perf */
+    /* the capture thread comes first: a worker behind spills, a capture
+     * thread behind loses packets in the kernel */
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, 0);
+    if (errno == 0)
+        setpriority(PRIO_PROCESS, (id_t)gettid(), nice + WORKER_NICE);
     for (;;) {
         int64_t clock = atomic_load_explicit(&p->clock_us, memory_order_acquire);
         bool got = false, in_ring = !w->sr;
