@@ -2,7 +2,9 @@
  * by the next: the entry's JSON and the temp file it names are what the
  * input says. Recovery archives the call, or says why not, and never crashes
  * on a wrong field, a name with a slash, a missing or corrupt temp file.
- * Input: the BEGIN entry's JSON, a NUL byte, the temp file's bytes. */
+ * Input: the BEGIN entry's JSON, a NUL byte, the temp file's bytes. The
+ * seeds' temp file is earshot's own recording of the real capture
+ * tests/data/pcap/sip-rtp-g722.pcap (its source in that directory's SOURCES.md). */
 #include "recorder/record_int.h"
 
 #include <dirent.h>

@@ -7,7 +7,7 @@
 source "$(dirname "$0")/lib.bash"
 [ "$(id -u)" = 0 ] || { echo "SKIP: live capture needs root or CAP_NET_RAW"; exit 77; }
 ip link show lo > /dev/null 2>&1 || { echo "SKIP: no loopback interface"; exit 77; }
-REPLAY=$(dirname "$EARSHOT")/../bench/replay
+REPLAY=$(dirname "${EARSHOT_REAL:-$EARSHOT}")/../bench/replay
 [ -x "$REPLAY" ] || { echo "SKIP: bench/replay is not built"; exit 77; }
 RANDOM=4242
 : > expected
