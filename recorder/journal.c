@@ -24,11 +24,14 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { J_BEGIN = 1, J_END = 2 };
 
 struct rec_journal {
     struct spool_writer *sw;
+    char path[4200];
+    struct spool_writer *old; /* while a rewrite is under way */
     bool failed_said;
 };
 
@@ -36,14 +39,13 @@ int rec_journal_open(const char *dir, int index, struct rec_journal **out, struc
 {
     *out = NULL;
     struct rec_journal *j = calloc(1, sizeof *j);
-    char path[4200];
     if (!j)
         return es_seterr(err, ES_ENOMEM, "out of memory");
-    if (es_fmt(path, sizeof path, "%s/calls-%d.journal", dir, index)) {
+    if (es_fmt(j->path, sizeof j->path, "%s/calls-%d.journal", dir, index)) {
         free(j);
         return es_seterr(err, ES_ETOOBIG, "%s: path too long", dir);
     }
-    int rc = spool_open(path, 0, &j->sw, err);
+    int rc = spool_open(j->path, 0, &j->sw, err);
     if (rc) {
         free(j);
         return rc;
@@ -56,8 +58,51 @@ void rec_journal_close(struct rec_journal *j)
 {
     if (!j)
         return;
+    spool_close(j->old);
     spool_close(j->sw);
     free(j);
+}
+
+uint64_t rec_journal_bytes(const struct rec_journal *j)
+{
+    return j ? spool_bytes(j->sw) : 0;
+}
+
+/* A journal only grows; a long capture rewrites it now and then with the
+ * calls still in progress: BEGINs go to PATH.new, which replaces the journal
+ * in one rename (a crash before it leaves the old one, whole). */
+int rec_journal_rewrite_begin(struct rec_journal *j, struct es_err *err)
+{
+    char tmp[4300];
+    if (es_fmt(tmp, sizeof tmp, "%s.new", j->path))
+        return es_seterr(err, ES_ETOOBIG, "%s: path too long", j->path);
+    unlink(tmp);
+    struct spool_writer *sw;
+    int rc = spool_open(tmp, 0, &sw, err);
+    if (rc)
+        return rc;
+    j->old = j->sw;
+    j->sw = sw;
+    return 0;
+}
+
+int rec_journal_rewrite_end(struct rec_journal *j, struct es_err *err)
+{
+    char tmp[4300];
+    es_fmt(tmp, sizeof tmp, "%s.new", j->path);
+    int rc = spool_flush(j->sw);
+    if (!rc && rename(tmp, j->path) != 0)
+        rc = -errno;
+    if (rc) { /* the old journal stays the one: back to it */
+        spool_close(j->sw);
+        unlink(tmp);
+        j->sw = j->old;
+        j->old = NULL;
+        return es_seterr(err, rc, "%s: cannot rewrite: %s", j->path, es_strerror(rc));
+    }
+    spool_close(j->old);
+    j->old = NULL;
+    return 0;
 }
 
 static void put(struct rec_journal *j, uint16_t type, json_t *o)

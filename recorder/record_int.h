@@ -248,6 +248,12 @@ void rec_journal_begin(struct rec_journal *j, const struct archive_call *k,
                        const struct archive_writer *aw);
 /* The call was committed or dropped: nothing to recover. */
 void rec_journal_end(struct rec_journal *j, const char *call_id);
+uint64_t rec_journal_bytes(const struct rec_journal *j);
+/* Rewriting a journal that grew: begin, rec_journal_begin for every call
+ * still in progress, end (the new journal replaces the old in one rename;
+ * on failure the old one stays). */
+int rec_journal_rewrite_begin(struct rec_journal *j, struct es_err *err);
+int rec_journal_rewrite_end(struct rec_journal *j, struct es_err *err);
 struct rec_recovery {
     uint64_t recovered; /* archived, marked interrupted */
     uint64_t already;   /* committed before the process died */

@@ -269,11 +269,30 @@ static void unlink_mixing(struct rec_worker *w, struct rec_call *rc)
     rc->prev_w = rc->next_w = NULL;
 }
 
+/* A journal past this is rewritten with only the calls still in progress. */
+#define JOURNAL_REWRITE_BYTES (4u << 20)
+
+static void journal_rewrite(struct rec_worker *w)
+{
+    struct es_err err = {{0}};
+    if (rec_journal_rewrite_begin(w->journal, &err) == 0) {
+        for (struct rec_call *rc = w->mixing; rc; rc = rc->next_w)
+            if (rc->journaled)
+                rec_journal_begin(w->journal, rc->call, rc->aw);
+        if (rec_journal_rewrite_end(w->journal, &err) == 0)
+            return;
+    }
+    ES_WARN("record", "worker %d: %s", w->index, err.msg);
+}
+
 /* The call is done with (committed, or dropped): its journal entry too. */
 static void forget(struct rec_worker *w, struct rec_call *rc)
 {
-    if (rc->journaled)
+    if (rc->journaled) {
         rec_journal_end(w->journal, rc->call->id);
+        if (rec_journal_bytes(w->journal) > JOURNAL_REWRITE_BYTES)
+            journal_rewrite(w);
+    }
     rec_call_destroy(rc);
 }
 
