@@ -32,20 +32,6 @@ static int read_full(int fd, uint8_t *p, size_t n)
     return (int)got;
 }
 
-static int write_full(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -errno;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* The sealed temp file's whole chunks, decrypted into a memfd. */
 static int unseal(const struct archive_partial *p, const char *call_id, int *out,
                   struct es_err *err)
@@ -74,7 +60,7 @@ static int unseal(const struct archive_partial *p, const char *call_id, int *out
         if (n != ARCHIVE_SEAL_CHUNK + ARCHIVE_SEAL_TAG ||
             open_chunk(dk, h, i, false, ct, (size_t)n, pt))
             break;
-        rc = write_full(mfd, pt, ARCHIVE_SEAL_CHUNK);
+        rc = es_write_all(mfd, pt, ARCHIVE_SEAL_CHUNK);
         if (rc)
             es_seterr(err, rc, "memfd: %s", strerror(-rc));
     }

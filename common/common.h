@@ -110,6 +110,8 @@ int es_fsync_dir(const char *dir);
 /* Directory part of path into out (no trailing slash); "." when none. */
 int es_dirname(const char *path, char *out, size_t outlen);
 const char *es_basename(const char *path);
+/* All of data to fd (retried on EINTR and short writes): 0 or -errno. */
+int es_write_all(int fd, const void *data, size_t len);
 /* Writes data to path durably: temp in the same dir, fsync, rename, fsync dir. */
 int es_write_file_durable(const char *path, const void *data, size_t len);
 /* Copies src to dst durably (same steps as above). */

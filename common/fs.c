@@ -52,7 +52,7 @@ const char *es_basename(const char *path)
     return slash ? slash + 1 : path;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int es_write_all(int fd, const void *data, size_t len)
 {
     const char *p = data;
     while (len) {
@@ -104,7 +104,7 @@ int es_write_file_durable(const char *path, const void *data, size_t len)
     int fd = open_tmp(path, tmp, sizeof tmp);
     if (fd < 0)
         return fd;
-    return commit_tmp(fd, tmp, path, write_all(fd, data, len));
+    return commit_tmp(fd, tmp, path, es_write_all(fd, data, len));
 }
 
 int es_copy_file_durable(const char *src, const char *dst)
@@ -130,7 +130,7 @@ int es_copy_file_durable(const char *src, const char *dst)
         }
         if (n == 0)
             break;
-        rc = write_all(fd, buf, (size_t)n);
+        rc = es_write_all(fd, buf, (size_t)n);
         if (rc)
             break;
     }

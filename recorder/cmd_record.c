@@ -11,7 +11,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char usage[] =
     "usage: earshot record (-r FILE | -i IFACE) [--filter BPF] [--user NAME] [--buffer MB]\n"
@@ -70,17 +69,6 @@ static void top_text(const struct recorder *r, char *out, size_t n)
                                 (unsigned long long)top[i].attempts);
 }
 
-/* Microseconds since the epoch as 2026-12-02T11:25:03.250Z. */
-static void utc_text(int64_t us, char *out, size_t n)
-{
-    time_t t = (time_t)(us / 1000000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char b[24];
-    strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, n, "%s.%03dZ", b, (int)(us % 1000000 / 1000));
-}
-
 static void live_report(struct pcapin *in, struct recorder *r, bool tty_line)
 {
     uint64_t recv = 0, drop = 0, ifdrop = 0;
@@ -102,8 +90,8 @@ static void live_report(struct pcapin *in, struct recorder *r, bool tty_line)
                 (unsigned long long)c.stray_rtp_packets, (unsigned long long)c.dropped_calls, top);
         return;
     }
-    char caught[40];
-    utc_text(c.caught_up_us, caught, sizeof caught);
+    char caught[ES_ISO_LEN];
+    es_time_iso(c.caught_up_us / 1000, caught);
     ES_INFO("record",
             "capture received=%llu dropped=%llu if_dropped=%llu calls_active=%zu "
             "audio_dropped=%llu spooled_bytes=%llu spool_backlog_bytes=%llu "
@@ -234,8 +222,8 @@ static void summary(const struct recorder *r, const struct recorder_counters *c,
                 json_object_set_new(o, "calls_dropped_reasons", reasons);
         }
         json_object_set_new(o, "spool_backlog_seconds", json_real(c->spool_backlog_seconds));
-        char caught[40];
-        utc_text(c->caught_up_us, caught, sizeof caught);
+        char caught[ES_ISO_LEN];
+        es_time_iso(c->caught_up_us / 1000, caught);
         json_object_set_new(o, "caught_up_at", c->caught_up_us ? json_string(caught) : json_null());
         json_object_set_new(o, "sip_ports_seen", seen);
         json_object_set_new(o, "rejected_sources", sources_json(r));

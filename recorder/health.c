@@ -120,17 +120,21 @@ void rec_snapshot_metrics(const struct rec_snapshot *s, const char *source, stru
         const char *l[] = {"interface", source, "outcome", calls[n].outcome, NULL};
         es_prom_u64(b, "earshot_recorder_calls_total", l, calls[n].v);
     }
-    es_prom_family(b, "earshot_recorder_calls_active", "gauge", "Calls in progress.");
-    es_prom_u64(b, "earshot_recorder_calls_active", src, s->active);
-    es_prom_family(b, "earshot_recorder_queue_bytes", "gauge",
-                   "Bytes waiting in the workers' queues.");
-    es_prom_u64(b, "earshot_recorder_queue_bytes", src, c->queued_bytes);
-    es_prom_family(b, "earshot_recorder_queue_capacity_bytes", "gauge",
-                   "Size of the workers' queues.");
-    es_prom_u64(b, "earshot_recorder_queue_capacity_bytes", src, c->queue_capacity);
-    es_prom_family(b, "earshot_recorder_spool_backlog_bytes", "gauge",
-                   "Bytes spooled that the workers have yet to handle.");
-    es_prom_u64(b, "earshot_recorder_spool_backlog_bytes", src, c->spool_backlog_bytes);
+    struct {
+        const char *name, *help;
+        uint64_t v;
+    } gauges[] = {
+        {"earshot_recorder_calls_active", "Calls in progress.", s->active},
+        {"earshot_recorder_queue_bytes", "Bytes waiting in the workers' queues.", c->queued_bytes},
+        {"earshot_recorder_queue_capacity_bytes", "Size of the workers' queues.",
+         c->queue_capacity},
+        {"earshot_recorder_spool_backlog_bytes",
+         "Bytes spooled that the workers have yet to handle.", c->spool_backlog_bytes},
+    };
+    for (size_t g = 0; g < ES_ARRAY_LEN(gauges); g++) {
+        es_prom_family(b, gauges[g].name, "gauge", gauges[g].help);
+        es_prom_u64(b, gauges[g].name, src, gauges[g].v);
+    }
     es_prom_family(b, "earshot_recorder_spool_backlog_seconds", "gauge",
                    "Capture time the furthest-behind worker has yet to handle.");
     es_prom_f64(b, "earshot_recorder_spool_backlog_seconds", src, c->spool_backlog_seconds);

@@ -18,15 +18,16 @@
  *
  * Below the spool's free-space floor (or with --overload drop) audio is
  * dropped and counted; a call's end (FINISH) and STOP never are: the floor
- * leaves room for them, and the ring keeps a reserve audio may not take. For capture files the
- * recorder waits instead, since nothing is lost by reading a file more slowly.
+ * leaves room for them, and without a spill they may use the ring's reserve.
+ * For capture files the recorder waits instead, since nothing is lost by
+ * reading a file more slowly.
  *
  * The capture clock is published after the packets it covers were queued, so
  * a worker that reads the clock and then empties its ring and spool has seen
  * every packet up to that time, and may hand out mixed audio older than the
  * latency without calling anything late that was merely still queued. While
- * a worker reads a spill, its own clock is the capture time of the last
- * message it took from the spool.
+ * a worker reads a spill, the time comes from the CLOCK records the capture
+ * writes into it.
  *
  * With workers < 0 in the options everything runs inline on the caller's
  * thread (fuzzing, tests): the same handlers, called directly. */
@@ -47,7 +48,7 @@
 #include <unistd.h>
 
 #define SWEEP_US      200000        /* how often a worker hands out mixed audio */
-#define RESERVE_BYTES (256u * 1024) /* room only FINISH and STOP may use */
+#define RESERVE_BYTES (256u * 1024) /* room for the SPILL marker (or FINISH and STOP) */
 #define DEFAULT_QUEUE (16u * 1024 * 1024)
 #define MAX_WORKERS   64
 #define MAX_PAYLOAD   4096 /* larger RTP payloads are not audio any codec here makes */
@@ -109,6 +110,11 @@ struct msg_audio {
     uint8_t silent; /* a PCI pause: decoded (the codec keeps its state), placed as silence */
     uint8_t payload[];
 };
+
+static size_t align8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
 
 /* The largest message, aligned: what a spilled one is built in and read into. */
 union msg_any {
@@ -429,15 +435,20 @@ static struct msg_hdr *ring_reserve(struct rec_worker *w, size_t size, size_t re
     return (struct msg_hdr *)(w->buf + pos);
 }
 
-static void ring_publish(struct rec_worker *w, size_t advance)
+static void wake(struct rec_worker *w)
 {
-    size_t head = atomic_load_explicit(&w->head, memory_order_relaxed);
-    atomic_store_explicit(&w->head, head + advance, memory_order_seq_cst);
     if (atomic_load_explicit(&w->sleeping, memory_order_seq_cst)) {
         pthread_mutex_lock(&w->mu);
         pthread_cond_signal(&w->cv);
         pthread_mutex_unlock(&w->mu);
     }
+}
+
+static void ring_publish(struct rec_worker *w, size_t advance)
+{
+    size_t head = atomic_load_explicit(&w->head, memory_order_relaxed);
+    atomic_store_explicit(&w->head, head + advance, memory_order_seq_cst);
+    wake(w);
 }
 
 /* ---- the spill, the worker's side -------------------------------------------- */
@@ -613,22 +624,6 @@ static struct msg_hdr *reserve_waiting(struct rec_worker *w, size_t size, size_t
 
 /* ---- the capture thread's side --------------------------------------------- */
 
-static int64_t wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void wake(struct rec_worker *w)
-{
-    if (atomic_load_explicit(&w->sleeping, memory_order_seq_cst)) {
-        pthread_mutex_lock(&w->mu);
-        pthread_cond_signal(&w->cv);
-        pthread_mutex_unlock(&w->mu);
-    }
-}
-
 /* Lets the worker read what reached the file. */
 static void spill_publish(struct rec_worker *w)
 {
@@ -675,7 +670,7 @@ static void spill_end(struct rec_worker *w)
     spool_close(w->sw); /* flushed: nothing to lose */
     w->sw = NULL;
     if (--p->spilling == 0)
-        p->r->counters.caught_up_us = wall_us();
+        p->r->counters.caught_up_us = es_now_ms() * 1000;
     ES_INFO("record", "worker %d caught up with its spill (%.1f s of capture time)", w->index,
             (double)(p->r->clock_us - w->spill_since_us) / 1e6);
 }
@@ -691,8 +686,7 @@ static bool spill_begin(struct rec_worker *w)
     struct es_err err = {{0}};
     spill_path(w, w->seg + 1, path, sizeof path);
     size_t adv;
-    struct msg_spill *m =
-        (struct msg_spill *)ring_reserve(w, (sizeof *m + 7) & ~(size_t)7, 0, &adv);
+    struct msg_spill *m = (struct msg_spill *)ring_reserve(w, align8(sizeof *m), 0, &adv);
     if (!m) /* the reserve taken by calls' ends: they wait (counted) */
         return false;
     if (spool_open(path, p->r->o.spool_floor, &w->sw, &err)) {
@@ -709,7 +703,7 @@ static bool spill_begin(struct rec_worker *w)
     /* the file's number before the marker that names it */
     atomic_store_explicit(&w->spill_pos, POS(w->seg, 0), memory_order_seq_cst);
     m->h.type = MSG_SPILL;
-    m->h.size = (uint32_t)((sizeof *m + 7) & ~(size_t)7);
+    m->h.size = (uint32_t)align8(sizeof *m);
     m->h.rc = NULL;
     m->seg = w->seg;
     ring_publish(w, adv);
@@ -731,7 +725,7 @@ struct slot {
 static struct msg_hdr *slot_get(struct rec_worker *w, size_t size, bool control, struct slot *s)
 {
     static __thread union msg_any m;
-    s->size = size = (size + 7) & ~(size_t)7;
+    s->size = size = align8(size);
     s->spill = false;
     if (w->sw && caught_up(w))
         spill_end(w);
@@ -826,7 +820,7 @@ bool rec_send_audio(struct rec_call *rc, int channel, const struct rtp_hdr *h, i
     } else {
         static __thread union msg_any one;
         m = &one.a;
-        s.size = (size + 7) & ~(size_t)7;
+        s.size = align8(size);
     }
     m->h.type = MSG_AUDIO;
     m->h.size = (uint32_t)s.size;
@@ -943,7 +937,7 @@ void rec_pool_stop(struct rec_pool *p)
     /* the workers have read their spills to the STOP at their ends */
     if (p->spilling) {
         p->spilling = 0;
-        p->r->counters.caught_up_us = wall_us();
+        p->r->counters.caught_up_us = es_now_ms() * 1000;
     }
 }
 
