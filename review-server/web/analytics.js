@@ -1,7 +1,8 @@
 'use strict';
 (async () => {
-  const { api, el, nav, fail } = ES;
-  await nav('/analytics');
+  const { api, el, nav, fail, newest } = ES;
+  // the defaults and the handlers are in place before the first await, so
+  // nothing typed or submitted while the page starts is overwritten or lost
   const form = document.getElementById('window');
   const day = 86400000;
   const iso = (d) => new Date(d).toISOString().slice(0, 10);
@@ -76,12 +77,13 @@
         el('td', { class: 'num' }, secs(q.asa_s)), el('td', { class: 'num' }, secs(q.aht_s))))));
   }
 
-  async function load() {
+  const load = newest(async (current) => {
     const base = `from=${form.from.value}&to=${form.to.value}&sl_seconds=${form.sl_seconds.value || 20}` +
       (form.queue.value ? `&queue=${encodeURIComponent(form.queue.value)}` : '') +
       (form.segment.value ? `&segment=${form.segment.value}` : '');
     try {
       const [wh, byDay] = await Promise.all([api(`/analytics/calls?${base}&by=weekday-hour`), api(`/analytics/calls?${base}&by=day`)]);
+      if (!current()) return;
       document.getElementById('tiles').replaceChildren(...tiles(wh.summary));
       heatRows = wh.buckets;
       document.getElementById('heat').replaceChildren(heat());
@@ -93,9 +95,10 @@
         form.queue.replaceChildren(el('option', { value: '' }, 'all'), ...wh.queues.map((q) => el('option', {}, q.queue)));
         form.queue.value = keep;
       }
-    } catch (err) { fail(document.getElementById('tiles'), err); }
-  }
+    } catch (err) { if (current()) fail(document.getElementById('tiles'), err); }
+  });
   document.getElementById('metric').addEventListener('change', () => document.getElementById('heat').replaceChildren(heat()));
   form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
+  await nav('/analytics');
   load();
 })();

@@ -86,5 +86,16 @@ const ES = (() => {
   function fail(where, err) {
     where.replaceChildren(el('p', { class: 'error' }, String(err.message || err)));
   }
-  return { api, el, session, nav, when, clock, badge, fail };
+  // A page's loader that draws only the answer to its newest call: the first
+  // load (the default window) may answer after the window the user asked for,
+  // and must not replace it. load(current, ...args): after each await, stop
+  // unless current() is still true.
+  function newest(load) {
+    let last = 0;
+    return (...args) => {
+      const mine = ++last;
+      return load(() => mine === last, ...args);
+    };
+  }
+  return { api, el, session, nav, when, clock, badge, fail, newest };
 })();

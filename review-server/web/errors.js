@@ -1,7 +1,8 @@
 'use strict';
 (async () => {
-  const { api, el, nav, fail } = ES;
-  await nav('/errors');
+  const { api, el, nav, fail, newest } = ES;
+  // the defaults and the handlers are in place before the first await, so
+  // nothing typed or submitted while the page starts is overwritten or lost
   const form = document.getElementById('window');
   const day = 86400000;
   const iso = (d) => new Date(d).toISOString().slice(0, 10);
@@ -57,10 +58,12 @@
     }));
   }
 
-  async function load() {
+  const load = newest(async (current) => {
     const q = `?from=${form.from.value}&to=${form.to.value}&repeat=${form.repeat.value || 3}`;
     try {
       const r = await api('/reports/errors' + q);
+      const w = await weeks(form.to.value, '');
+      if (!current()) return;
       document.getElementById('team').textContent =
         `Team: ${r.team.evaluations} evaluations, ${r.team.errors} errors (${r.team.previous_errors} in the window before).`;
       document.getElementById('heat').replaceChildren(heat(r.rows));
@@ -70,9 +73,10 @@
           el('td', {}, i.rubric_id), el('td', {}, i.item_id), el('td', { class: 'num' }, i.answered),
           el('td', { class: 'num' }, i.failed), el('td', { class: 'num' }, (100 * i.failed / i.answered).toFixed(1) + '%')))))
         : el('p', { class: 'muted' }, 'No evaluations in this window.'));
-      document.getElementById('weeks').replaceChildren(await weeks(form.to.value, ''));
-    } catch (err) { fail(document.getElementById('heat'), err); }
-  }
+      document.getElementById('weeks').replaceChildren(w);
+    } catch (err) { if (current()) fail(document.getElementById('heat'), err); }
+  });
   form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
+  await nav('/errors');
   load();
 })();

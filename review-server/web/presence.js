@@ -1,7 +1,8 @@
 'use strict';
 (async () => {
-  const { api, el, nav, fail } = ES;
-  await nav('/presence');
+  const { api, el, nav, fail, newest } = ES;
+  // the defaults and the handlers are in place before the first await, so
+  // nothing typed or submitted while the page starts is overwritten or lost
   const form = document.getElementById('window');
   const params = new URLSearchParams(location.search);
   const today = new Date();
@@ -48,16 +49,18 @@
         el('td', { class: 'num' }, r.occupancy === null ? '—' : (100 * r.occupancy).toFixed(1) + ' %')))));
   }
 
-  async function load() {
+  const load = newest(async (current) => {
     const d = form.day.value;
     const [y, m, dd] = d.split('-').map(Number);
     const dayStart = new Date(y, m - 1, dd).getTime();
     try {
       const [tl, pr] = await Promise.all([api(`/analytics/timeline?from=${d}&to=${d}`), api(`/analytics/presence?from=${d}&to=${d}`)]);
+      if (!current()) return;
       document.getElementById('timeline').replaceChildren(timeline(tl.segments, dayStart));
       document.getElementById('totals').replaceChildren(totals(pr.operators));
-    } catch (err) { fail(document.getElementById('timeline'), err); }
-  }
+    } catch (err) { if (current()) fail(document.getElementById('timeline'), err); }
+  });
   form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
+  await nav('/presence');
   load();
 })();

@@ -4,14 +4,16 @@
 // acknowledgement, and coaching goals (supervisors set them here).
 'use strict';
 (async () => {
-  const { api, el, nav, when, fail } = ES;
-  const me = await nav('/progress');
-  const operator = me.user.role === 'operator';
+  const { api, el, nav, when, fail, newest } = ES;
+  // the period is set before the first await, so a date typed while the page
+  // starts is not overwritten
   const form = document.getElementById('pick'), msg = document.getElementById('msg');
   const q = new URLSearchParams(location.search);
   const day = (ms) => new Date(ms).toISOString().slice(0, 10);
   form.to.value = q.get('to') || day(Date.now());
   form.from.value = q.get('from') || day(Date.now() - 12 * 7 * 86400000);
+  const me = await nav('/progress');
+  const operator = me.user.role === 'operator';
   document.getElementById('title').textContent = operator ? 'My progress' : 'Progress';
   if (!operator) {
     document.getElementById('who').hidden = false;
@@ -55,7 +57,7 @@
       ? `at most ${g.max_errors} × ${g.error_tag} in the next ${g.next_evaluations} evaluations — so far ${g.progress.errors} in ${g.progress.evaluations}`
       : `an average of at least ${g.min_average} until ${when(g.ends_at)} — so far ${g.progress.average == null ? '—' : g.progress.average} over ${g.progress.evaluations}`;
   }
-  async function show() {
+  const show = newest(async (current) => {
     msg.textContent = '';
     if (!ext()) return;
     // the "to" day is included: the period ends at the start of the next one
@@ -63,6 +65,7 @@
     const qs = new URLSearchParams({ from: form.from.value, to: next });
     try {
       const p = await api(`/operators/${encodeURIComponent(ext())}/progress?${qs}`);
+      if (!current()) return;
       const since = p.since_last_acknowledgement;
       document.getElementById('tiles').replaceChildren(
         ...[['your average', p.average == null ? '—' : p.average.toFixed(1)],
@@ -82,8 +85,8 @@
           goalText(g), g.note ? el('span', { class: 'muted' }, ` · ${g.note}`) : null, el('span', { class: 'muted' }, ` · set by ${g.created_by}`))))
         : el('p', { class: 'muted' }, 'No goals yet.'));
       document.getElementById('result').hidden = false;
-    } catch (err) { fail(msg, err); }
-  }
+    } catch (err) { if (current()) fail(msg, err); }
+  });
   form.addEventListener('submit', (e) => { e.preventDefault(); show(); });
   const gf = document.getElementById('goalform');
   gf.kind.addEventListener('change', () => {

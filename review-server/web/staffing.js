@@ -1,12 +1,14 @@
 'use strict';
 (async () => {
-  const { api, el, nav, fail } = ES;
-  await nav('/staffing');
+  const { api, el, nav, fail, newest } = ES;
+  // the defaults and the handlers are in place before the first await, so
+  // nothing typed or submitted while the page starts is overwritten or lost
   const form = document.getElementById('window'), whatif = document.getElementById('whatif');
   const day = 86400000;
   const iso = (d) => new Date(d).toISOString().slice(0, 10);
-  form.from.value = iso(Date.now() - 28 * day);
-  form.to.value = iso(Date.now() - day);
+  const params = new URLSearchParams(location.search);
+  form.from.value = params.get('from') || iso(Date.now() - 28 * day);
+  form.to.value = params.get('to') || iso(Date.now() - day);
   const days = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 
   function weekdays(hours) {
@@ -31,16 +33,17 @@
     });
   }
 
-  async function load() {
+  const load = newest(async (current) => {
     const q = new URLSearchParams({ from: form.from.value, to: form.to.value, target_s: form.target_s.value,
       service_level: form.service_level.value, shrinkage: form.shrinkage.value });
     try {
       const r = await api(`/analytics/staffing?${q}`);
+      if (!current()) return;
       document.getElementById('weekdays').replaceChildren(...weekdays(r.hours));
-    } catch (err) { fail(document.getElementById('weekdays'), err); }
-  }
+    } catch (err) { if (current()) fail(document.getElementById('weekdays'), err); }
+  });
 
-  async function calculate() {
+  const calculate = newest(async (current) => {
     const q = new URLSearchParams();
     for (const k of ['calls', 'period_s', 'aht_s', 'target_s', 'service_level', 'patience_s'])
       if (whatif[k].value) q.set(k, whatif[k].value);
@@ -48,14 +51,16 @@
     const out = document.getElementById('answer');
     try {
       const r = await api(`/analytics/erlang?${q}`);
+      if (!current()) return;
       out.replaceChildren(el('strong', { id: 'agents' }, `${r.agents} operators`),
         ` answer ${(100 * r.service_level).toFixed(1)} % within ${whatif.target_s.value} s; average wait ${r.asa_s} s, ` +
         `${(100 * r.occupancy).toFixed(1)} % busy, ${(100 * r.p_wait).toFixed(1)} % of callers wait` +
         (r.abandon !== undefined ? `, ${(100 * r.abandon).toFixed(1)} % give up` : '') + '.');
-    } catch (err) { fail(out, err); }
-  }
+    } catch (err) { if (current()) fail(out, err); }
+  });
   form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
   whatif.addEventListener('submit', (e) => { e.preventDefault(); calculate(); });
+  await nav('/staffing');
   load();
   calculate();
 })();

@@ -63,14 +63,39 @@ try {
   check('presence: totals per operator', await page.locator('#presence-table tbody tr').count() === 6);
   await page.screenshot({ path: `${out}/presence.png`, fullPage: true });
 
+  // A slow start: the session answers late while the user types a window and
+  // submits it; the dates typed must not be overwritten by the defaults.
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const isDefault = (url) => new URL(url).searchParams.get('from') !== fx.from;
+  await page.route('**/api/v1/session', async (route) => { await sleep(1000); await route.continue(); });
   await page.goto(`${base}/staffing`);
   await page.fill('#window input[name=from]', fx.from);
   await page.fill('#window input[name=to]', fx.to);
   await page.click('#window button[type=submit]');
-  // the default window's cards may still be there: wait for the answer to this one
   for (const end = Date.now() + 20000; Date.now() < end; await page.waitForTimeout(100))
     if (await page.locator('.weekday').count() === 6) break;
   check('staffing: a card per open weekday', await page.locator('.weekday').count() === 6);
+  check('staffing: the dates typed while the page started are kept', await page.inputValue('#window input[name=from]') === fx.from);
+  await page.unrouteAll();
+  // The page's own first load (its default window) answers after the window
+  // the user asked for: it must not replace the answer to it.
+  await page.route('**/api/v1/analytics/staffing?*', async (route) => {
+    if (isDefault(route.request().url())) await sleep(1500);
+    await route.continue();
+  });
+  const defaultAsked = page.waitForRequest((req) => req.url().includes('/analytics/staffing?') && isDefault(req.url()));
+  await page.goto(`${base}/staffing`);
+  const late = await defaultAsked;
+  await page.fill('#window input[name=from]', fx.from);
+  await page.fill('#window input[name=to]', fx.to);
+  await page.click('#window button[type=submit]');
+  for (const end = Date.now() + 20000; Date.now() < end; await page.waitForTimeout(100))
+    if (await page.locator('.weekday').count() === 6) break;
+  const answer = await page.locator('#weekdays').innerText();
+  await late.response();
+  await page.waitForTimeout(300);
+  check('staffing: the default window answering late replaces nothing', await page.locator('#weekdays').innerText() === answer);
+  await page.unrouteAll();
   await page.waitForSelector('#agents');
   check('the what-if answers like earshot erlang (14 operators)', (await page.locator('#agents').textContent()) === '14 operators');
   await page.fill('#whatif input[name=patience_s]', '120');
