@@ -1,7 +1,6 @@
 'use strict';
 (async () => {
-  const { api, el, nav, when, clock, badge, fail } = ES;
-  await nav('/calls');
+  const { api, el, nav, when, clock, badge, fail, newest } = ES;
   const form = document.getElementById('filters');
   const tbody = document.querySelector('#calls tbody');
   const more = document.getElementById('more'), status = document.getElementById('status');
@@ -10,6 +9,7 @@
   // the form <-> the query string, so a filtered list can be bookmarked
   const params = new URLSearchParams(location.search);
   for (const [k, v] of params) if (form.elements[k]) form.elements[k].value = v;
+  const started = nav('/calls');
 
   function query() {
     const q = new URLSearchParams();
@@ -39,20 +39,22 @@
     more.hidden = !next;
   }
 
-  async function load(append) {
+  // a new filter and "more" may overlap: only the newest answer is drawn
+  const load = newest(async (current, append) => {
     const q = query();
     q.set('limit', '50');
     if (append && next) q.set('cursor', next);
     try {
       const r = await api('/calls?' + q);
+      if (!current()) return;
       rows = append ? rows.concat(r.calls) : r.calls;
       next = r.next;
       render();
-    } catch (err) { fail(status, err); }
+    } catch (err) { if (current()) fail(status, err); }
     const exp = query();
     document.getElementById('csv').href = '/api/v1/export.csv?' + exp;
     document.getElementById('xlsx').href = '/api/v1/export.xlsx?' + exp;
-  }
+  });
 
   document.querySelectorAll('#calls th').forEach((th) => th.addEventListener('click', () => {
     const key = th.dataset.key;
@@ -67,5 +69,6 @@
     load(false);
   });
   more.addEventListener('click', () => load(true));
+  await started;
   load(false);
 })();

@@ -1,12 +1,14 @@
 'use strict';
 (async () => {
-  const { api, el, nav, when, fail } = ES;
-  const me = await nav('/missed');
+  const { api, el, nav, when, fail, newest } = ES;
+  // the filters are set before the first await, so a choice made while the
+  // page starts is not overwritten
   const form = document.getElementById('filters'), more = document.getElementById('more');
   const msg = document.getElementById('msg');
   const params = new URLSearchParams(location.search);
   form.status.value = params.get('status') === 'closed' ? 'closed' : 'open';
   form.queue.value = params.get('queue') || '';
+  const me = await nav('/missed');
   let next = null, rows = [];
   const waited = (s) => s === null ? '—' : s < 3600 ? `${Math.floor(s / 60)} min` : s < 86400
     ? `${Math.floor(s / 3600)} h ${Math.floor(s % 3600 / 60)} min` : `${Math.floor(s / 86400)} d ${Math.floor(s % 86400 / 3600)} h`;
@@ -60,18 +62,20 @@
       el('tbody', {}, rows.map(row))));
   }
 
-  async function load(append) {
+  // a refresh, a filter and "more" may overlap: only the newest is drawn
+  const load = newest(async (current, append) => {
     const q = new URLSearchParams({ status: form.status.value, limit: '100' });
     if (form.queue.value) q.set('queue', form.queue.value);
     if (append && next) { q.set('after_key', next.after_key); q.set('after_id', next.after_id); }
     try {
       const r = await api('/missed?' + q);
+      if (!current()) return;
       rows = append ? rows.concat(r.entries) : r.entries;
       next = r.next || null;
       more.hidden = !next;
       render();
-    } catch (err) { fail(document.getElementById('list'), err); }
-  }
+    } catch (err) { if (current()) fail(document.getElementById('list'), err); }
+  });
 
   async function summary() {
     if (me.user.role === 'operator') return;
