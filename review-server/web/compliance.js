@@ -1,7 +1,8 @@
 'use strict';
 (async () => {
   const { api, el, nav, when } = ES;
-  await nav('/compliance');
+  // the handlers are in place before the first await: a search made while
+  // the page starts is not lost to a plain form submission
   const form = document.getElementById('search'), msg = document.getElementById('msg');
   let current = null;
   const tile = (value, label) => el('div', { class: 'tile' }, el('div', { class: 'value' }, value), el('div', { class: 'label' }, label));
@@ -47,6 +48,7 @@
       await find(current, true);
     } catch (err) { say(err.message, true); }
   });
+  await nav('/compliance');
   const q = new URLSearchParams(location.search).get('number');
   if (q) { form.number.value = q; find(q); }
 })();
