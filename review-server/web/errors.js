@@ -62,7 +62,6 @@
     const q = `?from=${form.from.value}&to=${form.to.value}&repeat=${form.repeat.value || 3}`;
     try {
       const r = await api('/reports/errors' + q);
-      const w = await weeks(form.to.value, '');
       if (!current()) return;
       document.getElementById('team').textContent =
         `Team: ${r.team.evaluations} evaluations, ${r.team.errors} errors (${r.team.previous_errors} in the window before).`;
@@ -73,6 +72,8 @@
           el('td', {}, i.rubric_id), el('td', {}, i.item_id), el('td', { class: 'num' }, i.answered),
           el('td', { class: 'num' }, i.failed), el('td', { class: 'num' }, (100 * i.failed / i.answered).toFixed(1) + '%')))))
         : el('p', { class: 'muted' }, 'No evaluations in this window.'));
+      const w = await weeks(form.to.value, ''); // eight more answers: drawn when they come
+      if (!current()) return;
       document.getElementById('weeks').replaceChildren(w);
     } catch (err) { if (current()) fail(document.getElementById('heat'), err); }
   });
