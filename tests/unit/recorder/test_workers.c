@@ -31,12 +31,7 @@ static struct catalog *cat;
 
 static void open_dir(void)
 {
-    struct ingest_opts o = {.data_dir = dir,
-                            .bitrate_mono = 16000,
-                            .bitrate_stereo = 24000,
-                            .complexity = -1,
-                            .leg_suffix = {"-in", "-out"},
-                            .source = "recorder"};
+    struct ingest_opts o = ingest_opts_default(dir, "recorder");
     struct es_err e;
     cr_assert_eq(ingest_session_open(&o, &sess, &e), 0, "%s", e.msg);
     cr_assert_eq(catalog_open(dir, &cat, &e), 0, "%s", e.msg);
